@@ -1,0 +1,2 @@
+//! ClawNode core.
+#![forbid(unsafe_code)]
