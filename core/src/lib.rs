@@ -1,2 +1,17 @@
-//! ClawNode core.
+//! # ClawNode core
+//!
+//! The node side of the OpenClaw Gateway protocol: device identity, credentials, the
+//! WebSocket session (challenge → signed connect → hello), pairing, invoke dispatch and a
+//! reconnecting supervisor. No FFI and no CLI code lives here: the host (CLI, mobile app
+//! through the bindings) supplies command handlers, a credential store and a listener.
+//!
+//! Data flows one way: [`transport`] → [`session`] → [`invoke`] → host handler → back.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod clock;
+pub mod identity;
+pub mod protocol;
+pub mod secret;
+
+pub use secret::Secret;

@@ -1,0 +1,60 @@
+//! Wire types of the Gateway WebSocket protocol, as shipped in `openclaw@2026.9.6`.
+//!
+//! Outbound types (client → Gateway) are *closed*: they serialize exactly the keys the
+//! Gateway's schemas allow and nothing else (every client schema has
+//! `additionalProperties: false`). Inbound types (Gateway → client) are tolerant: unknown
+//! fields are ignored so additive Gateway releases keep working.
+
+mod connect;
+mod error;
+mod frames;
+mod hello;
+mod node;
+
+pub use connect::{
+    ClientId, ClientInfo, ClientMode, ConnectAuth, ConnectParams, DeviceProof, Role,
+    MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION,
+};
+pub use error::{ErrorDetails, ErrorShape, RecommendedNextStep};
+pub use frames::{EventFrame, InboundFrame, RequestFrame, ResponseFrame, FrameError};
+pub use hello::{
+    HelloAuth, HelloFeatures, HelloOk, HelloPolicy, HelloServer, HandoffToken,
+};
+pub use node::{
+    ConnectChallenge, InvokeCancel, InvokeInput, InvokeRequest, InvokeResultError,
+    InvokeResultParams, InvokeProgressParams, NodeEventParams, NodeEventResult, PairDecision,
+    PairResolved, PendingAckParams, PendingAckResult, PendingAction, PendingDrainItem,
+    PendingDrainParams, PendingDrainResult, PendingPullResult, ShutdownEvent, TickEvent,
+};
+
+/// Method and event names used by a node.
+pub mod names {
+    /// First request of every connection.
+    pub const CONNECT: &str = "connect";
+    /// Answer to a `node.invoke.request`.
+    pub const NODE_INVOKE_RESULT: &str = "node.invoke.result";
+    /// Streamed output of a running invoke.
+    pub const NODE_INVOKE_PROGRESS: &str = "node.invoke.progress";
+    /// A node-originated event.
+    pub const NODE_EVENT: &str = "node.event";
+    /// Pull queued foreground invokes.
+    pub const NODE_PENDING_PULL: &str = "node.pending.pull";
+    /// Acknowledge pulled invokes.
+    pub const NODE_PENDING_ACK: &str = "node.pending.ack";
+    /// Drain queued status/location requests.
+    pub const NODE_PENDING_DRAIN: &str = "node.pending.drain";
+    /// Server challenge, first frame of a socket.
+    pub const EV_CONNECT_CHALLENGE: &str = "connect.challenge";
+    /// An invoke request addressed to this node.
+    pub const EV_INVOKE_REQUEST: &str = "node.invoke.request";
+    /// Cancellation of an invoke.
+    pub const EV_INVOKE_CANCEL: &str = "node.invoke.cancel";
+    /// Ordered input for a streamed invoke.
+    pub const EV_INVOKE_INPUT: &str = "node.invoke.input";
+    /// Surface approval decision for this node.
+    pub const EV_PAIR_RESOLVED: &str = "node.pair.resolved";
+    /// Liveness broadcast.
+    pub const EV_TICK: &str = "tick";
+    /// Graceful stop/restart announcement.
+    pub const EV_SHUTDOWN: &str = "shutdown";
+}
