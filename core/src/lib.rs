@@ -12,6 +12,8 @@
 pub mod clock;
 pub mod identity;
 pub mod protocol;
+pub mod endpoint;
 pub mod secret;
+pub mod store;
 
 pub use secret::Secret;

@@ -1,0 +1,264 @@
+//! A JSON file store for Linux: `identity.json` and `device-tokens.json` in a state
+//! directory, mode 0600, written atomically (temp file + fsync + rename + directory fsync)
+//! so a crash never loses or corrupts a token.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use super::{CredentialStore, StoreError, StoredToken, TokenKey};
+use crate::identity::DeviceIdentity;
+use crate::protocol::Role;
+use crate::secret::Secret;
+
+const IDENTITY_FILE: &str = "identity.json";
+const TOKENS_FILE: &str = "device-tokens.json";
+
+/// File-backed store rooted at a state directory.
+#[derive(Debug)]
+pub struct FileStore {
+    dir: PathBuf,
+    // Serialises read-modify-write of the token file within this process.
+    lock: Mutex<()>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IdentityFile {
+    version: u32,
+    device_id: String,
+    public_key_pem: String,
+    private_key_pem: String,
+    created_at_ms: u64,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct TokensFile {
+    version: u32,
+    tokens: BTreeMap<String, TokenEntry>,
+}
+
+#[derive(Serialize, Deserialize, Clone)]
+#[serde(rename_all = "camelCase")]
+struct TokenEntry {
+    origin: String,
+    device_id: String,
+    role: Role,
+    token: Secret,
+    #[serde(default)]
+    scopes: Vec<String>,
+    #[serde(default)]
+    issued_at_ms: Option<u64>,
+    updated_at_ms: u64,
+}
+
+impl FileStore {
+    /// A store in `dir` (created on first write, mode 0700).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        FileStore { dir: dir.into(), lock: Mutex::new(()) }
+    }
+
+    /// The state directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    fn io(path: &Path, source: std::io::Error) -> StoreError {
+        StoreError::Io { path: path.display().to_string(), source }
+    }
+
+    fn read(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let path = self.path(name);
+        match std::fs::read(&path) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Self::io(&path, e)),
+        }
+    }
+
+    fn ensure_dir(&self) -> Result<(), StoreError> {
+        let mut b = std::fs::DirBuilder::new();
+        b.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+        b.create(&self.dir).map_err(|e| Self::io(&self.dir, e))
+    }
+
+    /// Atomic replace: write a temp file (0600), fsync it, rename over the target, fsync
+    /// the directory.
+    fn write_atomic(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.ensure_dir()?;
+        let target = self.path(name);
+        let tmp = self.path(&format!(".{name}.tmp-{}", std::process::id()));
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let result = (|| {
+            let mut f = opts.open(&tmp)?;
+            f.write_all(bytes)?;
+            f.sync_all()?;
+            drop(f);
+            std::fs::rename(&tmp, &target)?;
+            if let Ok(d) = std::fs::File::open(&self.dir) {
+                d.sync_all()?;
+            }
+            Ok(())
+        })();
+        result.map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            Self::io(&target, e)
+        })
+    }
+
+    fn read_tokens(&self) -> Result<TokensFile, StoreError> {
+        match self.read(TOKENS_FILE)? {
+            None => Ok(TokensFile { version: 1, tokens: BTreeMap::new() }),
+            Some(b) => serde_json::from_slice(&b).map_err(|e| StoreError::Corrupt {
+                what: "device tokens",
+                path: self.path(TOKENS_FILE).display().to_string(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    fn write_tokens(&self, t: &TokensFile) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec_pretty(t).map_err(|e| StoreError::Backend(e.to_string()))?;
+        self.write_atomic(TOKENS_FILE, &bytes)
+    }
+
+    fn guard(&self) -> Result<std::sync::MutexGuard<'_, ()>, StoreError> {
+        self.lock.lock().map_err(|_| StoreError::Backend("file store lock poisoned".into()))
+    }
+}
+
+impl CredentialStore for FileStore {
+    fn load_identity(&self) -> Result<Option<DeviceIdentity>, StoreError> {
+        let Some(bytes) = self.read(IDENTITY_FILE)? else { return Ok(None) };
+        let path = self.path(IDENTITY_FILE).display().to_string();
+        let corrupt = |reason: String| StoreError::Corrupt { what: "identity", path: path.clone(), reason };
+        let f: IdentityFile = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+        let id = DeviceIdentity::from_pem(&f.private_key_pem, Some(&f.public_key_pem))
+            .map_err(|e| corrupt(e.to_string()))?;
+        if id.device_id() != f.device_id {
+            return Err(corrupt(format!(
+                "deviceId {} does not match the key (expected {})",
+                f.device_id,
+                id.device_id()
+            )));
+        }
+        Ok(Some(id))
+    }
+
+    fn save_identity(&self, identity: &DeviceIdentity, created_at_ms: u64) -> Result<(), StoreError> {
+        let _g = self.guard()?;
+        let f = IdentityFile {
+            version: 1,
+            device_id: identity.device_id().to_string(),
+            public_key_pem: identity.public_key_pem(),
+            private_key_pem: identity.private_key_pem(),
+            created_at_ms,
+        };
+        let bytes = serde_json::to_vec_pretty(&f).map_err(|e| StoreError::Backend(e.to_string()))?;
+        self.write_atomic(IDENTITY_FILE, &bytes)
+    }
+
+    fn load_token(&self, key: &TokenKey) -> Result<Option<StoredToken>, StoreError> {
+        let t = self.read_tokens()?;
+        Ok(t.tokens.get(&key.as_string()).map(|e| StoredToken {
+            token: e.token.clone(),
+            scopes: e.scopes.clone(),
+            issued_at_ms: e.issued_at_ms,
+            updated_at_ms: e.updated_at_ms,
+        }))
+    }
+
+    fn save_token(&self, key: &TokenKey, token: &StoredToken) -> Result<(), StoreError> {
+        let _g = self.guard()?;
+        let mut t = self.read_tokens()?;
+        t.tokens.insert(
+            key.as_string(),
+            TokenEntry {
+                origin: key.origin.clone(),
+                device_id: key.device_id.clone(),
+                role: key.role,
+                token: token.token.clone(),
+                scopes: token.scopes.clone(),
+                issued_at_ms: token.issued_at_ms,
+                updated_at_ms: token.updated_at_ms,
+            },
+        );
+        self.write_tokens(&t)
+    }
+
+    fn delete_token_if(&self, key: &TokenKey, expected: &Secret) -> Result<bool, StoreError> {
+        let _g = self.guard()?;
+        let mut t = self.read_tokens()?;
+        let k = key.as_string();
+        match t.tokens.get(&k) {
+            Some(e) if e.token.ct_eq(expected) => {
+                t.tokens.remove(&k);
+                self.write_tokens(&t)?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::SeededRandom;
+    use crate::store::load_or_create_identity;
+
+    #[test]
+    fn files_are_private_and_corruption_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path().join("state"));
+        let id = load_or_create_identity(&store, &SeededRandom::new(1), 1).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(store.path(IDENTITY_FILE)).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // A fresh store over the same directory loads the same identity.
+        let again = FileStore::new(dir.path().join("state")).load_identity().unwrap().unwrap();
+        assert_eq!(again, id);
+        // Corrupt the identity: loading must fail, and load_or_create must not regenerate.
+        std::fs::write(store.path(IDENTITY_FILE), b"{not json").unwrap();
+        assert!(matches!(store.load_identity(), Err(StoreError::Corrupt { .. })));
+        assert!(load_or_create_identity(&store, &SeededRandom::new(2), 2).is_err());
+        assert_eq!(std::fs::read(store.path(IDENTITY_FILE)).unwrap(), b"{not json");
+        // A tampered device id is caught.
+        let mut f: serde_json::Value = serde_json::from_slice(&serde_json::to_vec(&IdentityFile {
+            version: 1,
+            device_id: "0".repeat(64),
+            public_key_pem: id.public_key_pem(),
+            private_key_pem: id.private_key_pem(),
+            created_at_ms: 1,
+        }).unwrap()).unwrap();
+        f["version"] = 1.into();
+        std::fs::write(store.path(IDENTITY_FILE), serde_json::to_vec(&f).unwrap()).unwrap();
+        assert!(matches!(store.load_identity(), Err(StoreError::Corrupt { .. })));
+        // Corrupt tokens file: an error, and nothing is overwritten.
+        std::fs::write(store.path(TOKENS_FILE), b"garbage").unwrap();
+        let key = TokenKey { origin: "o".into(), device_id: "d".into(), role: Role::Node };
+        assert!(matches!(store.load_token(&key), Err(StoreError::Corrupt { .. })));
+        let t = StoredToken { token: "x".into(), scopes: vec![], issued_at_ms: None, updated_at_ms: 0 };
+        assert!(store.save_token(&key, &t).is_err());
+        assert_eq!(std::fs::read(store.path(TOKENS_FILE)).unwrap(), b"garbage");
+        // No temp files left behind.
+        let leftovers: Vec<_> = std::fs::read_dir(store.dir()).unwrap()
+            .filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains(".tmp-")).collect();
+        assert!(leftovers.is_empty());
+    }
+}
