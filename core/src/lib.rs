@@ -11,9 +11,13 @@
 
 pub mod clock;
 pub mod identity;
+pub mod invoke;
 pub mod protocol;
 pub mod endpoint;
+pub mod events;
 pub mod secret;
+pub mod session;
 pub mod store;
+pub mod transport;
 
 pub use secret::Secret;

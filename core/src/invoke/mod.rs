@@ -1,0 +1,386 @@
+//! Invoke dispatch: registry lookup → bounded concurrency → deadline/cancel → handler →
+//! `node.invoke.result` on the session that received the request.
+
+mod context;
+mod error;
+mod registry;
+
+pub use context::{InvokeContext, InvokeInputChunk, MAX_PROGRESS_CHUNK_BYTES, ProgressSink, split_chunks};
+pub use error::CommandError;
+pub use registry::{CommandHandler, CommandRegistry, HandlerFuture, RegistryError};
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument as _, debug, info, info_span, warn};
+
+use crate::protocol::{InvokeCancel, InvokeInput, InvokeRequest, InvokeResultParams, names};
+use crate::session::{InvokeDispatch, RequestError, SessionHandle};
+
+/// Dispatch limits.
+#[derive(Debug, Clone)]
+pub struct InvokeConfig {
+    /// Handlers running at once.
+    pub max_in_flight: usize,
+    /// Requests waiting for a slot; beyond this a request is answered `NODE_BUSY` at once.
+    pub max_queued: usize,
+    /// Deadline when the request carries no `timeoutMs`.
+    pub default_timeout: Duration,
+    /// How long a handler may take to stop after cancellation before it is aborted.
+    pub cancel_grace: Duration,
+    /// Wait for the Gateway's ack of a result.
+    pub result_ack_timeout: Duration,
+}
+
+impl Default for InvokeConfig {
+    fn default() -> Self {
+        InvokeConfig {
+            max_in_flight: 64,
+            max_queued: 1024,
+            default_timeout: Duration::from_secs(30),
+            cancel_grace: Duration::from_secs(1),
+            result_ack_timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+/// Counters of the router (monotonic).
+#[derive(Debug, Default)]
+pub struct InvokeStats {
+    /// Requests received.
+    pub received: AtomicU64,
+    /// Results sent with `ok:true`.
+    pub succeeded: AtomicU64,
+    /// Results sent with an error.
+    pub failed: AtomicU64,
+    /// Local deadline expiries.
+    pub timed_out: AtomicU64,
+    /// Cancelled invokes (no result sent).
+    pub cancelled: AtomicU64,
+    /// Duplicate invoke ids ignored.
+    pub duplicates: AtomicU64,
+    /// Results dropped because their session had ended.
+    pub dropped_results: AtomicU64,
+    /// Results the Gateway acked as `ignored` (late).
+    pub late_results: AtomicU64,
+    /// Results replaced by `PAYLOAD_TOO_LARGE`.
+    pub too_large: AtomicU64,
+    /// Requests refused because the queue was full.
+    pub busy: AtomicU64,
+    /// Handlers that panicked.
+    pub panicked: AtomicU64,
+}
+
+struct InFlight {
+    cancel: CancellationToken,
+    input: mpsc::Sender<InvokeInputChunk>,
+}
+
+type Key = (u64, String);
+
+/// Routes invoke traffic from sessions to handlers.
+pub struct InvokeRouter {
+    registry: RwLock<Arc<CommandRegistry>>,
+    permits: Arc<Semaphore>,
+    queued: AtomicUsize,
+    cfg: InvokeConfig,
+    inflight: Mutex<HashMap<Key, InFlight>>,
+    recent: Mutex<(VecDeque<Key>, HashSet<Key>)>,
+    stopping: CancellationToken,
+    stats: Arc<InvokeStats>,
+}
+
+const RECENT_IDS: usize = 1024;
+
+impl std::fmt::Debug for InvokeRouter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InvokeRouter").field("cfg", &self.cfg).finish_non_exhaustive()
+    }
+}
+
+impl InvokeRouter {
+    /// A router over `registry`.
+    pub fn new(registry: CommandRegistry, cfg: InvokeConfig) -> Arc<Self> {
+        Arc::new(InvokeRouter {
+            registry: RwLock::new(Arc::new(registry)),
+            permits: Arc::new(Semaphore::new(cfg.max_in_flight.max(1))),
+            queued: AtomicUsize::new(0),
+            cfg,
+            inflight: Mutex::new(HashMap::new()),
+            recent: Mutex::new((VecDeque::new(), HashSet::new())),
+            stopping: CancellationToken::new(),
+            stats: Arc::new(InvokeStats::default()),
+        })
+    }
+
+    /// The current registry.
+    pub fn registry(&self) -> Arc<CommandRegistry> {
+        self.registry.read().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// Replaces the registry (takes effect for new invokes; declared on the next connect).
+    pub fn set_registry(&self, registry: CommandRegistry) {
+        if let Ok(mut r) = self.registry.write() {
+            *r = Arc::new(registry);
+        }
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &Arc<InvokeStats> {
+        &self.stats
+    }
+
+    /// Number of invokes currently running or queued.
+    pub fn in_flight(&self) -> usize {
+        self.inflight.lock().map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// Enters shutdown: new requests get `NODE_NOT_READY`, running ones are cancelled.
+    pub fn shut_down(&self) {
+        self.stopping.cancel();
+        if let Ok(m) = self.inflight.lock() {
+            for f in m.values() {
+                f.cancel.cancel();
+            }
+        }
+    }
+
+    fn finish(&self, key: &Key) {
+        if let Ok(mut m) = self.inflight.lock() {
+            m.remove(key);
+        }
+        if let Ok(mut r) = self.recent.lock() {
+            let (order, set) = &mut *r;
+            if set.insert(key.clone()) {
+                order.push_back(key.clone());
+                while order.len() > RECENT_IDS {
+                    if let Some(old) = order.pop_front() {
+                        set.remove(&old);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn execute(
+        self: &Arc<Self>,
+        req: &InvokeRequest,
+        session: &SessionHandle,
+        cancel: &CancellationToken,
+        input: mpsc::Receiver<InvokeInputChunk>,
+        deadline: Instant,
+    ) -> Option<Result<Value, CommandError>> {
+        if self.stopping.is_cancelled() {
+            return Some(Err(CommandError::new("NODE_NOT_READY", "node is shutting down")));
+        }
+        // Wait for a slot, bounded by the queue size and the request's own deadline.
+        let permit = match self.permits.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                if self.queued.fetch_add(1, Ordering::SeqCst) >= self.cfg.max_queued {
+                    self.queued.fetch_sub(1, Ordering::SeqCst);
+                    self.stats.busy.fetch_add(1, Ordering::Relaxed);
+                    return Some(Err(CommandError::unavailable("NODE_BUSY: too many invokes queued")));
+                }
+                let r = tokio::select! {
+                    p = self.permits.clone().acquire_owned() => p.ok(),
+                    _ = tokio::time::sleep_until(deadline) => None,
+                    _ = cancel.cancelled() => None,
+                };
+                self.queued.fetch_sub(1, Ordering::SeqCst);
+                match r {
+                    Some(p) => p,
+                    None if cancel.is_cancelled() => return None,
+                    None => {
+                        self.stats.timed_out.fetch_add(1, Ordering::Relaxed);
+                        return Some(Err(CommandError::new("TIMEOUT", "node invoke timed out while queued")));
+                    }
+                }
+            }
+        };
+        let Some(handler) = self.registry().get(&req.command) else {
+            return Some(Err(CommandError::unavailable("command not supported")));
+        };
+        let params = match req.params_value() {
+            Ok(p) => p,
+            Err(e) => return Some(Err(CommandError::invalid_request(format!("paramsJSON is not valid JSON: {e}")))),
+        };
+        let ctx = InvokeContext::new(
+            req.id.clone(),
+            req.command.clone(),
+            params,
+            deadline,
+            req.idempotency_key.clone(),
+            req.session_key.clone(),
+            cancel.clone(),
+            session.clone(),
+            input,
+        );
+        let mut task = tokio::spawn(handler.call(ctx).in_current_span());
+        let outcome = tokio::select! {
+            r = &mut task => Some(r),
+            _ = tokio::time::sleep_until(deadline) => None,
+            _ = cancel.cancelled() => None,
+        };
+        let result = match outcome {
+            Some(Ok(r)) => Some(r),
+            Some(Err(e)) if e.is_panic() => {
+                self.stats.panicked.fetch_add(1, Ordering::Relaxed);
+                warn!("handler panicked");
+                Some(Err(CommandError::unavailable("handler panicked")))
+            }
+            Some(Err(_)) => None,
+            None => {
+                let timed_out = !cancel.is_cancelled();
+                cancel.cancel();
+                // Let the handler observe the cancellation, then abort it.
+                if tokio::time::timeout(self.cfg.cancel_grace, &mut task).await.is_err() {
+                    task.abort();
+                }
+                if timed_out {
+                    self.stats.timed_out.fetch_add(1, Ordering::Relaxed);
+                    Some(Err(CommandError::new("TIMEOUT", "node invoke timed out")))
+                } else {
+                    None
+                }
+            }
+        };
+        drop(permit);
+        result
+    }
+
+    async fn send_result(&self, session: &SessionHandle, id: &str, result: Result<Value, CommandError>) {
+        let build = |result: &Result<Value, CommandError>| -> Value {
+            let params = match result {
+                Ok(v) => InvokeResultParams {
+                    id: id.to_string(),
+                    node_id: session.node_id().to_string(),
+                    ok: true,
+                    payload_json: Some(serde_json::to_string(v).unwrap_or_else(|_| "null".into())),
+                    error: None,
+                },
+                Err(e) => InvokeResultParams {
+                    id: id.to_string(),
+                    node_id: session.node_id().to_string(),
+                    ok: false,
+                    payload_json: None,
+                    error: Some(e.to_wire()),
+                },
+            };
+            serde_json::to_value(params).unwrap_or(Value::Null)
+        };
+        let ok = result.is_ok();
+        let mut outcome =
+            session.request(names::NODE_INVOKE_RESULT, build(&result), self.cfg.result_ack_timeout).await;
+        if let Err(RequestError::TooLarge { size, limit }) = &outcome {
+            self.stats.too_large.fetch_add(1, Ordering::Relaxed);
+            warn!(size, limit, "result exceeds policy.maxPayload; answering PAYLOAD_TOO_LARGE");
+            let e = CommandError::new(
+                "PAYLOAD_TOO_LARGE",
+                format!("result of {size} bytes exceeds the gateway limit of {limit} bytes"),
+            );
+            outcome = session.request(names::NODE_INVOKE_RESULT, build(&Err(e)), self.cfg.result_ack_timeout).await;
+            self.stats.failed.fetch_add(1, Ordering::Relaxed);
+        } else if ok {
+            self.stats.succeeded.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.stats.failed.fetch_add(1, Ordering::Relaxed);
+        }
+        match outcome {
+            Ok(ack) => {
+                if ack.get("ignored").and_then(Value::as_bool) == Some(true) {
+                    self.stats.late_results.fetch_add(1, Ordering::Relaxed);
+                    debug!("gateway ignored the result (late or unknown id)");
+                }
+            }
+            Err(RequestError::Closed) => {
+                self.stats.dropped_results.fetch_add(1, Ordering::Relaxed);
+                info!("session ended before the result could be sent; dropped (never sent on a newer socket)");
+            }
+            Err(e) => warn!(error = %e, "sending node.invoke.result failed"),
+        }
+    }
+}
+
+impl InvokeDispatch for Arc<InvokeRouter> {
+    fn on_request(&self, req: InvokeRequest, session: SessionHandle) {
+        self.stats.received.fetch_add(1, Ordering::Relaxed);
+        let key: Key = (session.epoch(), req.id.clone());
+        let cancel = CancellationToken::new();
+        let (input_tx, input_rx) = mpsc::channel(64);
+        {
+            let recent_dup = self.recent.lock().map(|r| r.1.contains(&key)).unwrap_or(false);
+            let Ok(mut m) = self.inflight.lock() else { return };
+            if recent_dup || m.contains_key(&key) {
+                self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
+                warn!(id = %req.id, "duplicate invoke id ignored");
+                return;
+            }
+            m.insert(key.clone(), InFlight { cancel: cancel.clone(), input: input_tx });
+        }
+        let timeout = Duration::from_millis(
+            req.timeout_ms.unwrap_or(u64::try_from(self.cfg.default_timeout.as_millis()).unwrap_or(30_000)).max(1),
+        );
+        let deadline = Instant::now() + timeout;
+        let router = self.clone();
+        let span = info_span!("invoke", id = %req.id, command = %req.command, epoch = session.epoch());
+        tokio::spawn(
+            async move {
+                debug!(timeout_ms = timeout.as_millis() as u64, "invoke started");
+                let started = Instant::now();
+                match router.execute(&req, &session, &cancel, input_rx, deadline).await {
+                    Some(result) => {
+                        if let Err(e) = &result {
+                            debug!(code = e.code(), "invoke failed");
+                        }
+                        router.send_result(&session, &req.id, result).await;
+                    }
+                    None => {
+                        router.stats.cancelled.fetch_add(1, Ordering::Relaxed);
+                        debug!("invoke cancelled; no result sent");
+                    }
+                }
+                debug!(elapsed_us = started.elapsed().as_micros() as u64, "invoke finished");
+                router.finish(&key);
+            }
+            .instrument(span),
+        );
+    }
+
+    fn on_cancel(&self, cancel: InvokeCancel, session: &SessionHandle) {
+        let key: Key = (session.epoch(), cancel.invoke_id.clone());
+        if let Ok(m) = self.inflight.lock() {
+            if let Some(f) = m.get(&key) {
+                debug!(id = %cancel.invoke_id, "gateway cancelled invoke");
+                f.cancel.cancel();
+            }
+        }
+    }
+
+    fn on_input(&self, input: InvokeInput, session: &SessionHandle) {
+        let key: Key = (session.epoch(), input.id.clone());
+        let tx = self.inflight.lock().ok().and_then(|m| m.get(&key).map(|f| f.input.clone()));
+        if let Some(tx) = tx {
+            if tx.try_send(InvokeInputChunk { seq: input.seq, payload_json: input.payload_json }).is_err() {
+                warn!(id = %input.id, "invoke input dropped: handler not reading");
+            }
+        }
+    }
+
+    fn on_session_end(&self, session: &SessionHandle) {
+        // Work for a dead socket cannot deliver its result: cancel it.
+        if let Ok(m) = self.inflight.lock() {
+            for ((epoch, _), f) in m.iter() {
+                if *epoch == session.epoch() {
+                    f.cancel.cancel();
+                }
+            }
+        }
+    }
+}

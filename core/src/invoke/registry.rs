@@ -1,0 +1,137 @@
+//! The command registry: name → async handler. Declared caps and commands derive from it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::context::InvokeContext;
+use super::error::CommandError;
+
+/// A boxed handler future.
+pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Value, CommandError>> + Send + 'static>>;
+
+/// Handles one command. Implemented for every `Fn(InvokeContext) -> impl Future`.
+pub trait CommandHandler: Send + Sync + 'static {
+    /// Runs the command.
+    fn call(&self, ctx: InvokeContext) -> HandlerFuture;
+}
+
+impl<F, Fut> CommandHandler for F
+where
+    F: Fn(InvokeContext) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Value, CommandError>> + Send + 'static,
+{
+    fn call(&self, ctx: InvokeContext) -> HandlerFuture {
+        Box::pin(self(ctx))
+    }
+}
+
+/// Why a command could not be registered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    /// Not a valid command name (`[a-z][a-zA-Z0-9._-]*`, ≤ 128 chars).
+    #[error("invalid command name {0:?}")]
+    InvalidName(String),
+    /// Registered twice.
+    #[error("command {0:?} is already registered")]
+    Duplicate(String),
+}
+
+#[derive(Clone)]
+pub(crate) struct Entry {
+    pub(crate) cap: String,
+    pub(crate) handler: Arc<dyn CommandHandler>,
+}
+
+/// The set of commands a node offers.
+#[derive(Clone, Default)]
+pub struct CommandRegistry {
+    pub(crate) entries: BTreeMap<String, Entry>,
+}
+
+impl std::fmt::Debug for CommandRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommandRegistry").field("commands", &self.commands()).finish()
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+impl CommandRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers `name` with the cap category of its first segment (`camera.snap` → `camera`).
+    pub fn register(&mut self, name: &str, handler: impl CommandHandler) -> Result<&mut Self, RegistryError> {
+        let cap = name.split('.').next().unwrap_or(name).to_string();
+        self.register_with_cap(name, &cap, handler)
+    }
+
+    /// Registers `name` under an explicit cap category.
+    pub fn register_with_cap(
+        &mut self,
+        name: &str,
+        cap: &str,
+        handler: impl CommandHandler,
+    ) -> Result<&mut Self, RegistryError> {
+        if !valid_name(name) {
+            return Err(RegistryError::InvalidName(name.to_string()));
+        }
+        if self.entries.contains_key(name) {
+            return Err(RegistryError::Duplicate(name.to_string()));
+        }
+        self.entries.insert(name.to_string(), Entry { cap: cap.to_string(), handler: Arc::new(handler) });
+        Ok(self)
+    }
+
+    /// Declared commands, sorted.
+    pub fn commands(&self) -> Vec<String> {
+        self.entries.keys().cloned().collect()
+    }
+
+    /// Declared caps, sorted and deduplicated.
+    pub fn caps(&self) -> Vec<String> {
+        self.entries.values().map(|e| e.cap.clone()).collect::<BTreeSet<_>>().into_iter().collect()
+    }
+
+    /// Whether `name` is registered.
+    pub fn contains(&self, name: &str) -> bool {
+        self.entries.contains_key(name)
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<Arc<dyn CommandHandler>> {
+        self.entries.get(name).map(|e| e.handler.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derives_caps_and_commands() {
+        let mut r = CommandRegistry::new();
+        r.register("system.which", |_ctx: InvokeContext| async { Ok(Value::Null) }).unwrap();
+        r.register("device.info", |_ctx: InvokeContext| async { Ok(Value::Null) }).unwrap();
+        r.register_with_cap("device.status", "device", |_ctx: InvokeContext| async { Ok(Value::Null) }).unwrap();
+        assert_eq!(r.commands(), vec!["device.info", "device.status", "system.which"]);
+        assert_eq!(r.caps(), vec!["device", "system"]);
+        assert_eq!(
+            r.register("device.info", |_ctx: InvokeContext| async { Ok(Value::Null) }).err(),
+            Some(RegistryError::Duplicate("device.info".into()))
+        );
+        for bad in ["", "Camera.snap", "a b", "x/y"] {
+            assert!(r.register(bad, |_ctx: InvokeContext| async { Ok(Value::Null) }).is_err(), "{bad}");
+        }
+    }
+}

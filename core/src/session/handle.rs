@@ -1,0 +1,211 @@
+//! The clonable handle through which the rest of the node sends requests on one live
+//! session ("epoch"). A handle never outlives its socket: once the session ends every
+//! request on it fails with [`RequestError::Closed`], so a result can never be sent on a
+//! newer socket.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::protocol::{ErrorShape, RequestFrame};
+
+/// Why a request on a session failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RequestError {
+    /// The session ended (before sending or before the answer).
+    #[error("session closed")]
+    Closed,
+    /// No answer before the per-request deadline.
+    #[error("request timed out after {0:?}")]
+    Timeout(Duration),
+    /// The frame would exceed the Gateway's `policy.maxPayload`.
+    #[error("frame of {size} bytes exceeds the gateway limit of {limit} bytes")]
+    TooLarge {
+        /// Serialized size.
+        size: usize,
+        /// The limit.
+        limit: u64,
+    },
+    /// The Gateway answered with an error.
+    #[error("gateway error: {0}")]
+    Rejected(ErrorShape),
+}
+
+impl RequestError {
+    /// `details.code` of a Gateway rejection.
+    pub fn detail_code(&self) -> Option<String> {
+        match self {
+            RequestError::Rejected(e) => e.detail_code(),
+            _ => None,
+        }
+    }
+}
+
+/// An outbound item for the writer task.
+#[derive(Debug)]
+pub(crate) enum Outbound {
+    /// A serialized text frame.
+    Text(String),
+    /// A WebSocket ping.
+    Ping,
+    /// Close with code and reason, then stop writing.
+    Close(u16, String),
+}
+
+type Pending = Mutex<HashMap<String, oneshot::Sender<Result<Value, ErrorShape>>>>;
+
+pub(crate) struct Shared {
+    pub(crate) out: mpsc::Sender<Outbound>,
+    pub(crate) pending: Pending,
+    next_id: AtomicU64,
+    pub(crate) max_payload: AtomicU64,
+    pub(crate) closed: CancellationToken,
+    epoch: u64,
+    node_id: String,
+}
+
+/// A handle to one live session.
+#[derive(Clone)]
+pub struct SessionHandle {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for SessionHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionHandle")
+            .field("epoch", &self.shared.epoch)
+            .field("closed", &self.shared.closed.is_cancelled())
+            .finish()
+    }
+}
+
+impl SessionHandle {
+    pub(crate) fn new(out: mpsc::Sender<Outbound>, epoch: u64, node_id: String, max_payload: u64) -> Self {
+        SessionHandle {
+            shared: Arc::new(Shared {
+                out,
+                pending: Mutex::new(HashMap::new()),
+                next_id: AtomicU64::new(1),
+                max_payload: AtomicU64::new(max_payload),
+                closed: CancellationToken::new(),
+                epoch,
+                node_id,
+            }),
+        }
+    }
+
+    /// The session's epoch (1 for the first socket, incremented per socket).
+    pub fn epoch(&self) -> u64 {
+        self.shared.epoch
+    }
+
+    /// This node's id (its device id).
+    pub fn node_id(&self) -> &str {
+        &self.shared.node_id
+    }
+
+    /// Whether the session has ended.
+    pub fn is_closed(&self) -> bool {
+        self.shared.closed.is_cancelled()
+    }
+
+    /// Resolves when the session ends.
+    pub async fn closed(&self) {
+        self.shared.closed.cancelled().await
+    }
+
+    /// The current `policy.maxPayload`.
+    pub fn max_payload(&self) -> u64 {
+        self.shared.max_payload.load(Ordering::Relaxed)
+    }
+
+    /// Size a request frame with these params would have.
+    pub fn frame_size(method: &str, params: &Value) -> usize {
+        RequestFrame { id: "0000000000".into(), method: method.into(), params: Some(params.clone()) }
+            .to_json()
+            .len()
+    }
+
+    /// Sends a request and waits for its response (out-of-order responses are fine).
+    pub async fn request(&self, method: &str, params: Value, timeout: Duration) -> Result<Value, RequestError> {
+        if self.is_closed() {
+            return Err(RequestError::Closed);
+        }
+        let id = format!("{}:{}", self.shared.epoch, self.shared.next_id.fetch_add(1, Ordering::Relaxed));
+        let text = RequestFrame { id: id.clone(), method: method.into(), params: Some(params) }.to_json();
+        let limit = self.max_payload();
+        if text.len() as u64 > limit {
+            return Err(RequestError::TooLarge { size: text.len(), limit });
+        }
+        let (tx, rx) = oneshot::channel();
+        self.shared
+            .pending
+            .lock()
+            .map_err(|_| RequestError::Closed)?
+            .insert(id.clone(), tx);
+        let guard = PendingGuard { shared: &self.shared, id: &id };
+        tokio::select! {
+            biased;
+            _ = self.shared.closed.cancelled() => return Err(RequestError::Closed),
+            sent = self.shared.out.send(Outbound::Text(text)) => {
+                if sent.is_err() {
+                    return Err(RequestError::Closed);
+                }
+            }
+        }
+        let result = tokio::select! {
+            r = rx => match r {
+                Ok(Ok(v)) => Ok(v),
+                Ok(Err(e)) => Err(RequestError::Rejected(e)),
+                Err(_) => Err(RequestError::Closed),
+            },
+            _ = tokio::time::sleep(timeout) => Err(RequestError::Timeout(timeout)),
+            _ = self.shared.closed.cancelled() => Err(RequestError::Closed),
+        };
+        drop(guard);
+        result
+    }
+
+    /// Routes a response to its waiter; returns false for an unknown id.
+    pub(crate) fn complete(&self, id: &str, result: Result<Value, ErrorShape>) -> bool {
+        let waiter = self.shared.pending.lock().ok().and_then(|mut p| p.remove(id));
+        match waiter {
+            Some(tx) => {
+                let _ = tx.send(result);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Marks the session closed and fails every pending request.
+    pub(crate) fn close(&self) {
+        self.shared.closed.cancel();
+        if let Ok(mut p) = self.shared.pending.lock() {
+            p.clear();
+        }
+    }
+
+    /// Queues a raw outbound item (pings, close).
+    pub(crate) async fn send_raw(&self, item: Outbound) -> bool {
+        self.shared.out.send(item).await.is_ok()
+    }
+}
+
+struct PendingGuard<'a> {
+    shared: &'a Shared,
+    id: &'a str,
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut p) = self.shared.pending.lock() {
+            p.remove(self.id);
+        }
+    }
+}
