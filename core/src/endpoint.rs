@@ -227,11 +227,11 @@ pub fn classify_name(name: &str) -> Option<NetworkClass> {
 impl PlaintextPolicy {
     /// Whether plaintext to an address of this class is allowed.
     pub fn allows(self, class: NetworkClass) -> bool {
-        match (self, class) {
-            (_, NetworkClass::Loopback) => true,
-            (PlaintextPolicy::PrivateNetwork, NetworkClass::PrivateLan | NetworkClass::Tailnet) => true,
-            _ => false,
-        }
+        matches!(
+            (self, class),
+            (_, NetworkClass::Loopback)
+                | (PlaintextPolicy::PrivateNetwork, NetworkClass::PrivateLan | NetworkClass::Tailnet)
+        )
     }
 }
 

@@ -319,13 +319,25 @@ mod tests {
             json!({"event":"chat.subscribe","payloadJSON":"{\"sessionKey\":\"agent:main:main\"}"})
         );
         let e = NodeEvent::PresenceAlive(PresenceAlive {
-            trigger: PresenceTrigger::BgAppRefresh, sent_at_ms: Some(1), display_name: None,
-            version: None, platform: None, device_family: None, model_identifier: None,
+            trigger: PresenceTrigger::BgAppRefresh,
+            sent_at_ms: Some(1),
+            display_name: None,
+            version: None,
+            platform: None,
+            device_family: None,
+            model_identifier: None,
         });
         assert_eq!(e.payload(), json!({"trigger":"bg_app_refresh","sentAtMs":1}));
         let e = NodeEvent::ExecFinished(ExecEvent {
-            session_key: None, run_id: "r".into(), host: "node", command: None, exit_code: Some(0),
-            timed_out: None, success: Some(true), output: None, reason: None,
+            session_key: None,
+            run_id: "r".into(),
+            host: "node",
+            command: None,
+            exit_code: Some(0),
+            timed_out: None,
+            success: Some(true),
+            output: None,
+            reason: None,
         });
         assert_eq!(e.name(), "exec.finished");
         assert_eq!(e.payload(), json!({"runId":"r","host":"node","exitCode":0,"success":true}));

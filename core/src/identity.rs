@@ -9,9 +9,8 @@ use crate::clock::RandomSource;
 use crate::protocol::{ClientId, ClientMode, Role};
 
 const SPKI_PREFIX: [u8; 12] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
-const PKCS8_PREFIX: [u8; 16] = [
-    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
-];
+const PKCS8_PREFIX: [u8; 16] =
+    [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
 
 /// Why an identity could not be built, imported or generated.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,7 +49,6 @@ pub struct DeviceIdentity {
     device_id: String,
 }
 
-
 impl std::fmt::Debug for DeviceIdentity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DeviceIdentity")
@@ -69,8 +67,8 @@ impl PartialEq for DeviceIdentity {
 impl DeviceIdentity {
     /// Builds the identity from a 32-byte Ed25519 seed.
     pub fn from_seed(seed: [u8; 32]) -> Result<Self, IdentityError> {
-        let keypair = Ed25519KeyPair::from_seed_unchecked(&seed)
-            .map_err(|e| IdentityError::InvalidPrivateKey(e.to_string()))?;
+        let keypair =
+            Ed25519KeyPair::from_seed_unchecked(&seed).map_err(|e| IdentityError::InvalidPrivateKey(e.to_string()))?;
         let mut public = [0u8; 32];
         public.copy_from_slice(keypair.public_key().as_ref());
         let device_id = device_id_for(&public);
@@ -147,9 +145,7 @@ pub fn device_id_for(public_key: &[u8]) -> String {
 
 fn seed_from_pkcs8(der: &[u8]) -> Result<[u8; 32], IdentityError> {
     if der.len() != PKCS8_PREFIX.len() + 32 || der[..PKCS8_PREFIX.len()] != PKCS8_PREFIX {
-        return Err(IdentityError::InvalidPrivateKey(
-            "not a canonical Ed25519 PKCS#8 v1 key".into(),
-        ));
+        return Err(IdentityError::InvalidPrivateKey("not a canonical Ed25519 PKCS#8 v1 key".into()));
     }
     let mut seed = [0u8; 32];
     seed.copy_from_slice(&der[PKCS8_PREFIX.len()..]);
@@ -180,17 +176,11 @@ pub fn pem_encode(label: &str, der: &[u8]) -> String {
 fn pem_decode(label: &str, pem: &str) -> Result<Vec<u8>, IdentityError> {
     let begin = format!("-----BEGIN {label}-----");
     let end = format!("-----END {label}-----");
-    let start = pem
-        .find(&begin)
-        .ok_or_else(|| IdentityError::InvalidPem(format!("missing {begin}")))?;
+    let start = pem.find(&begin).ok_or_else(|| IdentityError::InvalidPem(format!("missing {begin}")))?;
     let rest = &pem[start + begin.len()..];
-    let stop = rest
-        .find(&end)
-        .ok_or_else(|| IdentityError::InvalidPem(format!("missing {end}")))?;
+    let stop = rest.find(&end).ok_or_else(|| IdentityError::InvalidPem(format!("missing {end}")))?;
     let body: String = rest[..stop].chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    STANDARD
-        .decode(body.as_bytes())
-        .map_err(|e| IdentityError::InvalidPem(e.to_string()))
+    STANDARD.decode(body.as_bytes()).map_err(|e| IdentityError::InvalidPem(e.to_string()))
 }
 
 /// Trims like ECMAScript `String.prototype.trim` (WhiteSpace + LineTerminator, incl. U+FEFF,
@@ -210,13 +200,8 @@ fn is_js_whitespace(c: char) -> bool {
             | '\u{0020}'
             | '\u{00A0}'
             | '\u{1680}'
-            | '\u{2000}'..='\u{200A}'
-            | '\u{2028}'
-            | '\u{2029}'
-            | '\u{202F}'
-            | '\u{205F}'
-            | '\u{3000}'
-            | '\u{FEFF}'
+            | '\u{2000}'
+            ..='\u{200A}' | '\u{2028}' | '\u{2029}' | '\u{202F}' | '\u{205F}' | '\u{3000}' | '\u{FEFF}'
     )
 }
 
@@ -303,15 +288,9 @@ mod tests {
     #[test]
     fn pairing_md_2_5_vectors() {
         let id = vector_identity();
-        assert_eq!(
-            hex(id.public_key_raw()),
-            "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8"
-        );
+        assert_eq!(hex(id.public_key_raw()), "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8");
         assert_eq!(id.public_key_b64url(), "A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg");
-        assert_eq!(
-            id.device_id(),
-            "56475aa75463474c0285df5dbf2bcab73da651358839e9b77481b2eab107708c"
-        );
+        assert_eq!(id.device_id(), "56475aa75463474c0285df5dbf2bcab73da651358839e9b77481b2eab107708c");
         let input = SignatureInput {
             device_id: id.device_id(),
             client_id: ClientId::NodeHost,
@@ -383,7 +362,9 @@ mod tests {
             pubpem,
             "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAA6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=\n-----END PUBLIC KEY-----\n"
         );
-        assert!(privpem.starts_with("-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f\n"));
+        assert!(privpem.starts_with(
+            "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f\n"
+        ));
         let back = DeviceIdentity::from_pem(&privpem, Some(&pubpem)).unwrap();
         assert_eq!(back, id);
         let other = DeviceIdentity::from_seed([9u8; 32]).unwrap();
@@ -391,10 +372,7 @@ mod tests {
             DeviceIdentity::from_pem(&privpem, Some(&other.public_key_pem())),
             Err(IdentityError::KeyMismatch)
         ));
-        assert!(matches!(
-            DeviceIdentity::from_pem(&pubpem, None),
-            Err(IdentityError::InvalidPem(_))
-        ));
+        assert!(matches!(DeviceIdentity::from_pem(&pubpem, None), Err(IdentityError::InvalidPem(_))));
         assert!(matches!(
             DeviceIdentity::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", None),
             Err(IdentityError::InvalidPrivateKey(_))

@@ -9,15 +9,24 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod backoff;
 pub mod clock;
+pub mod endpoint;
+pub mod events;
 pub mod identity;
 pub mod invoke;
 pub mod protocol;
-pub mod endpoint;
-pub mod events;
 pub mod secret;
 pub mod session;
 pub mod store;
+pub mod supervisor;
 pub mod transport;
 
 pub use secret::Secret;
+
+pub use endpoint::{Endpoint, PlaintextPolicy};
+pub use events::NodeEvent;
+pub use invoke::{CommandError, CommandRegistry, InvokeContext};
+pub use supervisor::{
+    ClientDescriptor, Credentials, Node, NodeConfig, NodeError, NodeNotice, NodeState, PauseKind, PauseReason,
+};

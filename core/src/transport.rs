@@ -109,10 +109,10 @@ pub async fn admitted_addresses(
             // A name is admitted by its suffix class or, failing that, only if every
             // address it resolves to is admitted.
             let name_class = classify_name(name);
-            if let Some(class) = name_class {
-                if !policy.allows(class) {
-                    return Err(refuse(class));
-                }
+            if let Some(class) = name_class
+                && !policy.allows(class)
+            {
+                return Err(refuse(class));
             }
             let addrs: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), endpoint.port))
                 .await
@@ -123,10 +123,9 @@ pub async fn admitted_addresses(
             }
             let admitted: Vec<SocketAddr> = match name_class {
                 // localhost must resolve to loopback; drop anything else it resolves to.
-                Some(NetworkClass::Loopback) => addrs
-                    .into_iter()
-                    .filter(|a| classify_ip(a.ip()) == NetworkClass::Loopback)
-                    .collect(),
+                Some(NetworkClass::Loopback) => {
+                    addrs.into_iter().filter(|a| classify_ip(a.ip()) == NetworkClass::Loopback).collect()
+                }
                 _ => {
                     if let Some(bad) = addrs.iter().find(|a| !policy.allows(classify_ip(a.ip()))) {
                         return Err(refuse(classify_ip(bad.ip())));

@@ -71,10 +71,7 @@ pub enum TestkitError {
 impl TestkitError {
     /// Builds an [`TestkitError::Io`] with context.
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
-        TestkitError::Io {
-            context: context.into(),
-            source,
-        }
+        TestkitError::Io { context: context.into(), source }
     }
 }
 

@@ -57,11 +57,7 @@ pub struct FakeOptions {
 
 impl Default for FakeOptions {
     fn default() -> Self {
-        FakeOptions {
-            respond_to_pings: true,
-            send_challenge: true,
-            max_message_size: Some(64 << 20),
-        }
+        FakeOptions { respond_to_pings: true, send_challenge: true, max_message_size: Some(64 << 20) }
     }
 }
 
@@ -82,21 +78,12 @@ impl FakeGateway {
 
     /// Starts a fake Gateway with `opts` on `127.0.0.1:0`.
     pub async fn start_with(opts: FakeOptions) -> Result<FakeGateway, TestkitError> {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| TestkitError::io("fake gateway bind", e))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| TestkitError::io("fake gateway local_addr", e))?;
+        let listener = TcpListener::bind("127.0.0.1:0").await.map_err(|e| TestkitError::io("fake gateway bind", e))?;
+        let addr = listener.local_addr().map_err(|e| TestkitError::io("fake gateway local_addr", e))?;
         let accepted = Arc::new(Mutex::new(Vec::new()));
         let (tx, conns) = mpsc::unbounded_channel();
         let task = tokio::spawn(accept_loop(listener, opts, accepted.clone(), tx));
-        Ok(FakeGateway {
-            addr,
-            conns,
-            accepted,
-            task,
-        })
+        Ok(FakeGateway { addr, conns, accepted, task })
     }
 
     /// The listening address.
@@ -128,13 +115,8 @@ impl FakeGateway {
     /// The next upgraded connection (challenge already sent when enabled).
     pub async fn next_conn(&mut self, timeout: Duration) -> Result<FakeConn, TestkitError> {
         match tokio::time::timeout(timeout, self.conns.recv()).await {
-            Err(_) => Err(TestkitError::Timeout {
-                what: "fake gateway: next connection".into(),
-                timeout,
-            }),
-            Ok(None) => Err(TestkitError::Closed(
-                "fake gateway stopped accepting".into(),
-            )),
+            Err(_) => Err(TestkitError::Timeout { what: "fake gateway: next connection".into(), timeout }),
+            Ok(None) => Err(TestkitError::Closed("fake gateway stopped accepting".into())),
             Ok(Some(c)) => Ok(c),
         }
     }
@@ -182,8 +164,7 @@ async fn accept_loop(
             };
             let challenge = if opts.send_challenge {
                 let payload = json!({"nonce": random_uuid(), "ts": now_ms()});
-                let frame =
-                    json!({"type": "event", "event": "connect.challenge", "payload": payload});
+                let frame = json!({"type": "event", "event": "connect.challenge", "payload": payload});
                 if ws.send(Message::text(frame.to_string())).await.is_err() {
                     return;
                 }
@@ -249,15 +230,7 @@ impl FakeConn {
         let (in_tx, incoming) = mpsc::unbounded_channel();
         let state = Arc::new(ConnState::default());
         tokio::spawn(pump(ws, cmd_rx, in_tx, state.clone(), respond_to_pings));
-        FakeConn {
-            cmd,
-            incoming,
-            state,
-            peer,
-            accepted_at,
-            challenge,
-            respond_to_pings,
-        }
+        FakeConn { cmd, incoming, state, peer, accepted_at, challenge, respond_to_pings }
     }
 
     /// The client's address.
@@ -291,10 +264,7 @@ impl FakeConn {
     }
 
     fn closed_err(&self) -> TestkitError {
-        TestkitError::Closed(
-            self.closed_reason()
-                .unwrap_or_else(|| "fake connection ended".into()),
-        )
+        TestkitError::Closed(self.closed_reason().unwrap_or_else(|| "fake connection ended".into()))
     }
 
     /// The next message of any kind (text, binary, ping, pong, close), raw.
@@ -312,10 +282,7 @@ impl FakeConn {
                 if pull {
                     let _ = self.cmd.send(Cmd::Demand(-1));
                 }
-                Err(TestkitError::Timeout {
-                    what: "fake conn: next message".into(),
-                    timeout,
-                })
+                Err(TestkitError::Timeout { what: "fake conn: next message".into(), timeout })
             }
             Ok(None) => Err(self.closed_err()),
             Ok(Some(m)) => Ok(m),
@@ -329,45 +296,35 @@ impl FakeConn {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let msg = self.recv_message(left).await.map_err(|e| match e {
-                TestkitError::Timeout { .. } => TestkitError::Timeout {
-                    what: "fake conn: next JSON frame".into(),
-                    timeout,
-                },
+                TestkitError::Timeout { .. } => {
+                    TestkitError::Timeout { what: "fake conn: next JSON frame".into(), timeout }
+                }
                 other => other,
             })?;
             let text = match msg {
                 Message::Text(t) => t.to_string(),
                 Message::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
                 Message::Close(f) => {
-                    let (code, reason) = f
-                        .map(|f| (u16::from(f.code), f.reason.to_string()))
-                        .unwrap_or((1005, String::new()));
-                    return Err(TestkitError::Closed(format!(
-                        "client sent close {code} {reason:?}"
-                    )));
+                    let (code, reason) =
+                        f.map(|f| (u16::from(f.code), f.reason.to_string())).unwrap_or((1005, String::new()));
+                    return Err(TestkitError::Closed(format!("client sent close {code} {reason:?}")));
                 }
                 _ => continue,
             };
-            return serde_json::from_str(&text).map_err(|e| {
-                TestkitError::Protocol(format!("non-JSON frame from client ({e}): {text:.200}"))
-            });
+            return serde_json::from_str(&text)
+                .map_err(|e| TestkitError::Protocol(format!("non-JSON frame from client ({e}): {text:.200}")));
         }
     }
 
     /// The next request frame with `method` (other frames are skipped and dropped).
-    pub async fn recv_request(
-        &mut self,
-        method: &str,
-        timeout: Duration,
-    ) -> Result<Value, TestkitError> {
+    pub async fn recv_request(&mut self, method: &str, timeout: Duration) -> Result<Value, TestkitError> {
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let f = self.recv_frame(left).await.map_err(|e| match e {
-                TestkitError::Timeout { .. } => TestkitError::Timeout {
-                    what: format!("fake conn: request {method}"),
-                    timeout,
-                },
+                TestkitError::Timeout { .. } => {
+                    TestkitError::Timeout { what: format!("fake conn: request {method}"), timeout }
+                }
                 other => other,
             })?;
             if f["type"] == "req" && f["method"] == method {
@@ -379,14 +336,9 @@ impl FakeConn {
     /// Sends a raw message (binary, non-JSON text, oversized, ping, …).
     pub async fn send_raw(&self, msg: Message) -> Result<(), TestkitError> {
         let (ack, rx) = oneshot::channel();
-        self.cmd
-            .send(Cmd::Send(msg, ack))
-            .map_err(|_| self.closed_err())?;
+        self.cmd.send(Cmd::Send(msg, ack)).map_err(|_| self.closed_err())?;
         match tokio::time::timeout(Duration::from_secs(30), rx).await {
-            Err(_) => Err(TestkitError::Timeout {
-                what: "fake conn: send".into(),
-                timeout: Duration::from_secs(30),
-            }),
+            Err(_) => Err(TestkitError::Timeout { what: "fake conn: send".into(), timeout: Duration::from_secs(30) }),
             Ok(Err(_)) => Err(self.closed_err()),
             Ok(Ok(Err(e))) => Err(TestkitError::Closed(format!("send failed: {e}"))),
             Ok(Ok(Ok(()))) => Ok(()),
@@ -400,23 +352,16 @@ impl FakeConn {
 
     /// Sends `{type:"res", id, ok:true, payload}`.
     pub async fn reply_ok(&self, id: &str, payload: Value) -> Result<(), TestkitError> {
-        self.send_json(&json!({"type": "res", "id": id, "ok": true, "payload": payload}))
-            .await
+        self.send_json(&json!({"type": "res", "id": id, "ok": true, "payload": payload})).await
     }
 
     /// Sends `{type:"res", id, ok:false, error}` (`error` is an `ErrorShape` object).
     pub async fn reply_err(&self, id: &str, error: Value) -> Result<(), TestkitError> {
-        self.send_json(&json!({"type": "res", "id": id, "ok": false, "error": error}))
-            .await
+        self.send_json(&json!({"type": "res", "id": id, "ok": false, "error": error})).await
     }
 
     /// Sends `{type:"event", event, payload, seq?}`.
-    pub async fn send_event(
-        &self,
-        name: &str,
-        payload: Value,
-        seq: Option<u64>,
-    ) -> Result<(), TestkitError> {
+    pub async fn send_event(&self, name: &str, payload: Value, seq: Option<u64>) -> Result<(), TestkitError> {
         let mut f = json!({"type": "event", "event": name, "payload": payload});
         if let Some(s) = seq {
             f["seq"] = json!(s);
@@ -432,11 +377,7 @@ impl FakeConn {
         max_payload: u64,
         device_token: Option<&str>,
     ) -> Result<(), TestkitError> {
-        self.reply_ok(
-            id,
-            hello_ok_payload(tick_interval_ms, max_payload, device_token),
-        )
-        .await
+        self.reply_ok(id, hello_ok_payload(tick_interval_ms, max_payload, device_token)).await
     }
 
     /// Waits for the client's `connect` request and answers it with
@@ -453,9 +394,7 @@ impl FakeConn {
     /// client's close reply; then the socket is dropped.
     pub async fn close(&self, code: u16, reason: &str) -> Result<(), TestkitError> {
         let (ack, rx) = oneshot::channel();
-        self.cmd
-            .send(Cmd::Close(code, reason.to_string(), ack))
-            .map_err(|_| self.closed_err())?;
+        self.cmd.send(Cmd::Close(code, reason.to_string(), ack)).map_err(|_| self.closed_err())?;
         let _ = tokio::time::timeout(Duration::from_secs(10), rx).await;
         Ok(())
     }
@@ -478,11 +417,7 @@ impl FakeConn {
 }
 
 /// A minimal, schema-faithful `hello-ok` payload (protocol.md §2.6) for role `node`.
-pub fn hello_ok_payload(
-    tick_interval_ms: u64,
-    max_payload: u64,
-    device_token: Option<&str>,
-) -> Value {
+pub fn hello_ok_payload(tick_interval_ms: u64, max_payload: u64, device_token: Option<&str>) -> Value {
     let mut auth = json!({"role": "node", "scopes": [], "method": "token"});
     if let Some(t) = device_token {
         auth["deviceToken"] = json!(t);

@@ -134,16 +134,10 @@ impl GatewayBuilder {
     pub fn config(&self) -> Value {
         let mut cfg = json!({});
         if let Some(on) = self.auto_approve_local {
-            merge_json(
-                &mut cfg,
-                json!({"gateway": {"nodes": {"pairing": {"autoApproveLocal": on}}}}),
-            );
+            merge_json(&mut cfg, json!({"gateway": {"nodes": {"pairing": {"autoApproveLocal": on}}}}));
         }
         if let Some(allow) = &self.allow_commands {
-            merge_json(
-                &mut cfg,
-                json!({"gateway": {"nodes": {"commands": {"allow": allow}}}}),
-            );
+            merge_json(&mut cfg, json!({"gateway": {"nodes": {"commands": {"allow": allow}}}}));
         }
         merge_json(&mut cfg, self.extra_config.clone());
         cfg
@@ -164,13 +158,11 @@ impl GatewayBuilder {
         let state_dir = root_path.join("state");
         let home_dir = root_path.join("home");
         for d in [&state_dir, &home_dir] {
-            fs::create_dir_all(d)
-                .map_err(|e| TestkitError::io(format!("create {}", d.display()), e))?;
+            fs::create_dir_all(d).map_err(|e| TestkitError::io(format!("create {}", d.display()), e))?;
         }
         let config_path = state_dir.join("openclaw.json");
         let config = serde_json::to_vec_pretty(&self.config())?;
-        fs::write(&config_path, config)
-            .map_err(|e| TestkitError::io(format!("write {}", config_path.display()), e))?;
+        fs::write(&config_path, config).map_err(|e| TestkitError::io(format!("write {}", config_path.display()), e))?;
 
         let mut gw = Gateway {
             prov,
@@ -204,10 +196,7 @@ impl GatewayBuilder {
         // Keep the temp folder so the log path in the error stays readable.
         if let Some(root) = gw.root.take() {
             let kept = root.keep();
-            eprintln!(
-                "clawnode-testkit: gateway failed to start; kept {}",
-                kept.display()
-            );
+            eprintln!("clawnode-testkit: gateway failed to start; kept {}", kept.display());
         }
         Err(last_err.unwrap_or_else(|| TestkitError::Provision("gateway start: no attempt".into())))
     }
@@ -312,9 +301,7 @@ impl Gateway {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         if !exited {
-            eprintln!(
-                "clawnode-testkit: gateway pid {pgid} ignored SIGTERM for {STOP_GRACE:?}; SIGKILL"
-            );
+            eprintln!("clawnode-testkit: gateway pid {pgid} ignored SIGTERM for {STOP_GRACE:?}; SIGKILL");
         }
         // The leader is exited (a zombie, so the pgid cannot be reused) or still
         // running; either way kill whatever is left in the group.
@@ -348,11 +335,7 @@ impl Gateway {
     }
 
     fn gateway_error(&self, message: String) -> TestkitError {
-        TestkitError::Gateway {
-            message,
-            log_path: self.log_path.clone(),
-            log_tail: self.log_tail(self.log_tail_bytes),
-        }
+        TestkitError::Gateway { message, log_path: self.log_path.clone(), log_tail: self.log_tail(self.log_tail_bytes) }
     }
 
     async fn spawn_and_wait(&mut self) -> Result<(), TestkitError> {
@@ -363,9 +346,7 @@ impl Gateway {
             .append(true)
             .open(&self.log_path)
             .map_err(|e| TestkitError::io(format!("open {}", self.log_path.display()), e))?;
-        let log_err = log
-            .try_clone()
-            .map_err(|e| TestkitError::io("clone log handle", e))?;
+        let log_err = log.try_clone().map_err(|e| TestkitError::io("clone log handle", e))?;
 
         let mut cmd = Command::new(&self.prov.node);
         cmd.arg(&self.prov.openclaw_entry)
@@ -402,9 +383,7 @@ impl Gateway {
             use std::os::unix::process::CommandExt;
             cmd.process_group(0);
         }
-        let child = cmd
-            .spawn()
-            .map_err(|e| TestkitError::io(format!("spawn {}", self.prov.node.display()), e))?;
+        let child = cmd.spawn().map_err(|e| TestkitError::io(format!("spawn {}", self.prov.node.display()), e))?;
         self.child = Some(child);
 
         let deadline = started + self.ready_timeout;
@@ -414,10 +393,7 @@ impl Gateway {
                 && let Ok(Some(status)) = c.try_wait()
             {
                 self.child = None;
-                return Err(self.gateway_error(format!(
-                    "exited during startup ({status}) on port {}",
-                    self.port
-                )));
+                return Err(self.gateway_error(format!("exited during startup ({status}) on port {}", self.port)));
             }
             if !saw_ready {
                 saw_ready = log_shows_ready(&self.log_path, log_offset);
@@ -448,8 +424,8 @@ impl Gateway {
 impl Drop for Gateway {
     fn drop(&mut self) {
         self.kill();
-        let keep = std::thread::panicking()
-            || std::env::var_os("CLAWNODE_KEEP_GATEWAY_STATE").is_some_and(|v| !v.is_empty());
+        let keep =
+            std::thread::panicking() || std::env::var_os("CLAWNODE_KEEP_GATEWAY_STATE").is_some_and(|v| !v.is_empty());
         if keep && let Some(root) = self.root.take() {
             let kept = root.keep();
             eprintln!(
@@ -481,12 +457,8 @@ fn is_ready_line(line: &str) -> bool {
 
 /// Picks a free loopback port (bind `127.0.0.1:0`, read, drop).
 fn free_port() -> Result<u16, TestkitError> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| TestkitError::io("bind 127.0.0.1:0", e))?;
-    let port = l
-        .local_addr()
-        .map_err(|e| TestkitError::io("local_addr", e))?
-        .port();
+    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| TestkitError::io("bind 127.0.0.1:0", e))?;
+    let port = l.local_addr().map_err(|e| TestkitError::io("local_addr", e))?.port();
     Ok(port)
 }
 
@@ -520,12 +492,7 @@ fn has_exited(pid: i32) -> bool {
     // SAFETY: waitid on our own child with a zeroed siginfo_t out-parameter.
     unsafe {
         let mut info: libc::siginfo_t = std::mem::zeroed();
-        let rc = libc::waitid(
-            libc::P_PID,
-            pid as libc::id_t,
-            &mut info,
-            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-        );
+        let rc = libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT);
         rc == 0 && info.si_pid() != 0
     }
 }
@@ -553,9 +520,7 @@ mod tests {
 
     #[test]
     fn ready_line() {
-        assert!(is_ready_line(
-            "2026-11-26T03:07:55.552+00:00 [gateway] ready"
-        ));
+        assert!(is_ready_line("2026-11-26T03:07:55.552+00:00 [gateway] ready"));
         assert!(!is_ready_line("2026 [gateway] spawn broker ready pid=2302"));
         assert!(!is_ready_line("[heartbeat] ready"));
     }

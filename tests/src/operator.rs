@@ -31,13 +31,8 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long [`Operator::connect`] waits for `connect.challenge`.
 pub const CHALLENGE_TIMEOUT: Duration = Duration::from_secs(15);
 /// The five operator scopes requested by [`default_connect_params`].
-pub const OPERATOR_SCOPES: [&str; 5] = [
-    "operator.admin",
-    "operator.read",
-    "operator.write",
-    "operator.pairing",
-    "operator.approvals",
-];
+pub const OPERATOR_SCOPES: [&str; 5] =
+    ["operator.admin", "operator.read", "operator.write", "operator.pairing", "operator.approvals"];
 const POLL_INTERVAL: Duration = Duration::from_millis(250);
 
 /// The Gateway's `ErrorShape` (protocol.md §1.2), as received.
@@ -197,9 +192,7 @@ pub struct Operator {
 
 impl fmt::Debug for Operator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Operator")
-            .field("closed", &self.shared.closed_reason())
-            .finish_non_exhaustive()
+        f.debug_struct("Operator").field("closed", &self.shared.closed_reason()).finish_non_exhaustive()
     }
 }
 
@@ -216,20 +209,16 @@ impl Operator {
     /// [`OperatorError::Rpc`].
     pub async fn connect_with_params(url: &str, params: Value) -> Result<Operator, TestkitError> {
         let op = Self::open(url).await?;
-        op.wait_event(|e| e["event"] == "connect.challenge", CHALLENGE_TIMEOUT)
-            .await?;
+        op.wait_event(|e| e["event"] == "connect.challenge", CHALLENGE_TIMEOUT).await?;
         let hello = op.request("connect", params).await?;
         Ok(Operator { hello, ..op })
     }
 
     /// Opens the WebSocket and starts the reader task, without the handshake.
     async fn open(url: &str) -> Result<Operator, TestkitError> {
-        let parsed = url::Url::parse(url)
-            .map_err(|e| OperatorError::Connect(format!("bad url {url}: {e}")))?;
+        let parsed = url::Url::parse(url).map_err(|e| OperatorError::Connect(format!("bad url {url}: {e}")))?;
         if parsed.scheme() != "ws" {
-            return Err(
-                OperatorError::Connect(format!("only ws:// is supported, got {url}")).into(),
-            );
+            return Err(OperatorError::Connect(format!("only ws:// is supported, got {url}")).into());
         }
         let host = parsed
             .host_str()
@@ -238,21 +227,15 @@ impl Operator {
             .trim_end_matches(']')
             .to_string();
         let port = parsed.port_or_known_default().unwrap_or(80);
-        let tcp = tokio::time::timeout(
-            Duration::from_secs(10),
-            tokio::net::TcpStream::connect((host.as_str(), port)),
-        )
-        .await
-        .map_err(|_| OperatorError::Connect(format!("TCP connect to {host}:{port} timed out")))?
-        .map_err(|e| OperatorError::Connect(format!("TCP connect to {host}:{port}: {e}")))?;
+        let tcp = tokio::time::timeout(Duration::from_secs(10), tokio::net::TcpStream::connect((host.as_str(), port)))
+            .await
+            .map_err(|_| OperatorError::Connect(format!("TCP connect to {host}:{port} timed out")))?
+            .map_err(|e| OperatorError::Connect(format!("TCP connect to {host}:{port}: {e}")))?;
         let _ = tcp.set_nodelay(true);
-        let (ws, _resp) = tokio::time::timeout(
-            Duration::from_secs(10),
-            tokio_tungstenite::client_async(url, tcp),
-        )
-        .await
-        .map_err(|_| OperatorError::Connect("WebSocket upgrade timed out".into()))?
-        .map_err(|e| OperatorError::Connect(format!("WebSocket upgrade: {e}")))?;
+        let (ws, _resp) = tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::client_async(url, tcp))
+            .await
+            .map_err(|_| OperatorError::Connect("WebSocket upgrade timed out".into()))?
+            .map_err(|e| OperatorError::Connect(format!("WebSocket upgrade: {e}")))?;
 
         let (notify, _) = watch::channel(0u64);
         let shared = Arc::new(Shared {
@@ -304,10 +287,7 @@ impl Operator {
             }
             match tokio::time::timeout_at(deadline, rx.changed()).await {
                 Err(_) => {
-                    return Err(OperatorError::Timeout {
-                        method: "wait_closed".into(),
-                        timeout,
-                    });
+                    return Err(OperatorError::Timeout { method: "wait_closed".into(), timeout });
                 }
                 Ok(Err(_)) => return Ok("reader stopped".into()),
                 Ok(Ok(())) => {}
@@ -317,19 +297,16 @@ impl Operator {
 
     /// Sends a raw frame (any JSON) without waiting for anything.
     pub fn send_frame(&self, frame: &Value) -> Result<(), OperatorError> {
-        self.out
-            .send(Message::text(frame.to_string()))
-            .map_err(|_| OperatorError::Closed {
-                method: "send_frame".into(),
-                reason: self.shared.closed_reason().unwrap_or_default(),
-            })
+        self.out.send(Message::text(frame.to_string())).map_err(|_| OperatorError::Closed {
+            method: "send_frame".into(),
+            reason: self.shared.closed_reason().unwrap_or_default(),
+        })
     }
 
     /// Calls `method` with `params` and the default timeout; returns the `payload`
     /// (`Value::Null` if absent).
     pub async fn request(&self, method: &str, params: Value) -> Result<Value, OperatorError> {
-        self.request_with_timeout(method, params, self.request_timeout)
-            .await
+        self.request_with_timeout(method, params, self.request_timeout).await
     }
 
     /// Calls `method` with `params`, waiting at most `timeout` for the response.
@@ -339,11 +316,7 @@ impl Operator {
         params: Value,
         timeout: Duration,
     ) -> Result<Value, OperatorError> {
-        let id = format!(
-            "{}:{}",
-            self.next_id.fetch_add(1, Ordering::Relaxed),
-            random_hex(8)
-        );
+        let id = format!("{}:{}", self.next_id.fetch_add(1, Ordering::Relaxed), random_hex(8));
         let (tx, rx) = oneshot::channel();
         lock(&self.shared.pending).insert(id.clone(), tx);
         let frame = json!({"type": "req", "id": id, "method": method, "params": params});
@@ -357,10 +330,7 @@ impl Operator {
         let res = match tokio::time::timeout(timeout, rx).await {
             Err(_) => {
                 lock(&self.shared.pending).remove(&id);
-                return Err(OperatorError::Timeout {
-                    method: method.into(),
-                    timeout,
-                });
+                return Err(OperatorError::Timeout { method: method.into(), timeout });
             }
             Ok(Err(_)) => {
                 return Err(OperatorError::Closed {
@@ -405,21 +375,11 @@ impl Operator {
 
     /// Like [`Operator::wait_event`] but only considers events with index ≥ `since`
     /// (see [`Operator::event_count`]).
-    pub async fn wait_event_since<F>(
-        &self,
-        since: usize,
-        pred: F,
-        timeout: Duration,
-    ) -> Result<Value, OperatorError>
+    pub async fn wait_event_since<F>(&self, since: usize, pred: F, timeout: Duration) -> Result<Value, OperatorError>
     where
         F: Fn(&Value) -> bool,
     {
-        self.wait_in_log(
-            |log| log.events.iter().skip(since).find(|e| pred(e)).cloned(),
-            "wait_event",
-            timeout,
-        )
-        .await
+        self.wait_in_log(|log| log.events.iter().skip(since).find(|e| pred(e)).cloned(), "wait_event", timeout).await
     }
 
     /// Takes the oldest not-yet-taken event named `name` (waiting up to `timeout`).
@@ -428,11 +388,7 @@ impl Operator {
     pub async fn next_event(&self, name: &str, timeout: Duration) -> Result<Value, OperatorError> {
         self.wait_in_log(
             |log| {
-                let idx = log
-                    .events
-                    .iter()
-                    .enumerate()
-                    .position(|(i, e)| !log.consumed[i] && e["event"] == name)?;
+                let idx = log.events.iter().enumerate().position(|(i, e)| !log.consumed[i] && e["event"] == name)?;
                 log.consumed[idx] = true;
                 Some(log.events[idx].clone())
             },
@@ -442,12 +398,7 @@ impl Operator {
         .await
     }
 
-    async fn wait_in_log<F>(
-        &self,
-        mut check: F,
-        what: &str,
-        timeout: Duration,
-    ) -> Result<Value, OperatorError>
+    async fn wait_in_log<F>(&self, mut check: F, what: &str, timeout: Duration) -> Result<Value, OperatorError>
     where
         F: FnMut(&mut EventLog) -> Option<Value>,
     {
@@ -459,23 +410,14 @@ impl Operator {
                 return Ok(v);
             }
             if let Some(reason) = self.shared.closed_reason() {
-                return Err(OperatorError::Closed {
-                    method: what.into(),
-                    reason,
-                });
+                return Err(OperatorError::Closed { method: what.into(), reason });
             }
             match tokio::time::timeout_at(deadline, rx.changed()).await {
                 Err(_) => {
-                    return Err(OperatorError::Timeout {
-                        method: what.into(),
-                        timeout,
-                    });
+                    return Err(OperatorError::Timeout { method: what.into(), timeout });
                 }
                 Ok(Err(_)) => {
-                    return Err(OperatorError::Closed {
-                        method: what.into(),
-                        reason: "reader stopped".into(),
-                    });
+                    return Err(OperatorError::Closed { method: what.into(), reason: "reader stopped".into() });
                 }
                 Ok(Ok(())) => {}
             }
@@ -489,8 +431,7 @@ impl Operator {
 
     /// `device.pair.approve {requestId}`.
     pub async fn device_pair_approve(&self, request_id: &str) -> Result<Value, OperatorError> {
-        self.request("device.pair.approve", json!({"requestId": request_id}))
-            .await
+        self.request("device.pair.approve", json!({"requestId": request_id})).await
     }
 
     /// `node.pair.list` → `{pending:[…], paired:[…]}`.
@@ -500,8 +441,7 @@ impl Operator {
 
     /// `node.pair.approve {requestId}`.
     pub async fn node_pair_approve(&self, request_id: &str) -> Result<Value, OperatorError> {
-        self.request("node.pair.approve", json!({"requestId": request_id}))
-            .await
+        self.request("node.pair.approve", json!({"requestId": request_id})).await
     }
 
     /// `node.list` → `{ts, nodes:[NodeEntry], …}`.
@@ -511,8 +451,7 @@ impl Operator {
 
     /// `node.describe {nodeId}`.
     pub async fn node_describe(&self, node_id: &str) -> Result<Value, OperatorError> {
-        self.request("node.describe", json!({"nodeId": node_id}))
-            .await
+        self.request("node.describe", json!({"nodeId": node_id})).await
     }
 
     /// `node.invoke {nodeId, command, params, timeoutMs, idempotencyKey}` with a fresh
@@ -531,71 +470,40 @@ impl Operator {
             "timeoutMs": timeout_ms,
             "idempotencyKey": format!("testkit-{}", random_hex(16)),
         });
-        self.request_with_timeout(
-            "node.invoke",
-            params,
-            Duration::from_millis(timeout_ms) + Duration::from_secs(10),
-        )
-        .await
+        self.request_with_timeout("node.invoke", params, Duration::from_millis(timeout_ms) + Duration::from_secs(10))
+            .await
     }
 
     /// Polls `device.pair.list` until a pending request exists; returns the first one.
     pub async fn wait_for_pending_device(&self, timeout: Duration) -> Result<Value, OperatorError> {
-        self.poll(
-            "device.pair.list",
-            |r| r["pending"].as_array().and_then(|a| a.first().cloned()),
-            timeout,
-        )
-        .await
+        self.poll("device.pair.list", |r| r["pending"].as_array().and_then(|a| a.first().cloned()), timeout).await
     }
 
     /// Polls `node.pair.list` until a pending request exists; returns the first one.
     pub async fn wait_for_pending_node(&self, timeout: Duration) -> Result<Value, OperatorError> {
-        self.poll(
-            "node.pair.list",
-            |r| r["pending"].as_array().and_then(|a| a.first().cloned()),
-            timeout,
-        )
-        .await
+        self.poll("node.pair.list", |r| r["pending"].as_array().and_then(|a| a.first().cloned()), timeout).await
     }
 
     /// Polls `node.list` until the node `node_id` shows `connected:true`; returns its
     /// `NodeEntry`.
-    pub async fn wait_for_node_connected(
-        &self,
-        node_id: &str,
-        timeout: Duration,
-    ) -> Result<Value, OperatorError> {
+    pub async fn wait_for_node_connected(&self, node_id: &str, timeout: Duration) -> Result<Value, OperatorError> {
         self.poll(
             "node.list",
-            |r| {
-                r["nodes"]
-                    .as_array()?
-                    .iter()
-                    .find(|n| n["nodeId"] == node_id && n["connected"] == true)
-                    .cloned()
-            },
+            |r| r["nodes"].as_array()?.iter().find(|n| n["nodeId"] == node_id && n["connected"] == true).cloned(),
             timeout,
         )
         .await
     }
 
     /// Calls `method {}` every 250 ms until `extract` returns something (bounded).
-    pub async fn poll<F>(
-        &self,
-        method: &str,
-        extract: F,
-        timeout: Duration,
-    ) -> Result<Value, OperatorError>
+    pub async fn poll<F>(&self, method: &str, extract: F, timeout: Duration) -> Result<Value, OperatorError>
     where
         F: Fn(&Value) -> Option<Value>,
     {
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let res = self
-                .request_with_timeout(method, json!({}), left.max(Duration::from_millis(100)))
-                .await;
+            let res = self.request_with_timeout(method, json!({}), left.max(Duration::from_millis(100))).await;
             match res {
                 Ok(v) => {
                     if let Some(found) = extract(&v) {
@@ -606,10 +514,7 @@ impl Operator {
                 Err(e) => return Err(e),
             }
             if Instant::now() + POLL_INTERVAL >= deadline {
-                return Err(OperatorError::Timeout {
-                    method: format!("poll {method}"),
-                    timeout,
-                });
+                return Err(OperatorError::Timeout { method: format!("poll {method}"), timeout });
             }
             tokio::time::sleep(POLL_INTERVAL).await;
         }
@@ -617,10 +522,7 @@ impl Operator {
 
     /// Sends a close frame (1000) and waits (bounded, 5 s) for the socket to close.
     pub async fn close(self) {
-        let _ = self.out.send(Message::Close(Some(CloseFrame {
-            code: 1000.into(),
-            reason: "".into(),
-        })));
+        let _ = self.out.send(Message::Close(Some(CloseFrame { code: 1000.into(), reason: "".into() })));
         let _ = self.wait_closed(Duration::from_secs(5)).await;
     }
 }

@@ -57,10 +57,7 @@ pub struct Provisioned {
 /// The workspace root (the parent of this crate's manifest dir).
 pub fn workspace_root() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| manifest.to_path_buf())
+    manifest.parent().map(Path::to_path_buf).unwrap_or_else(|| manifest.to_path_buf())
 }
 
 /// The cache root: `$CLAWNODE_CACHE_DIR` if set and non-empty, else
@@ -96,8 +93,7 @@ pub fn provision() -> Result<Provisioned, TestkitError> {
         return Ok(p);
     }
 
-    fs::create_dir_all(&cache)
-        .map_err(|e| TestkitError::io(format!("create {}", cache.display()), e))?;
+    fs::create_dir_all(&cache).map_err(|e| TestkitError::io(format!("create {}", cache.display()), e))?;
     let _lock = FileLock::acquire(&cache.join(".provision.lock"), LOCK_WAIT)?;
 
     // Another process may have finished while we waited for the lock.
@@ -114,12 +110,8 @@ pub fn provision() -> Result<Provisioned, TestkitError> {
     if !gateway_dir.join(MARKER).is_file() {
         provision_gateway(&gateway_dir, &node, &npm_cli, &package_json, &lock_json)?;
     }
-    complete(&cache, &venv, &gateway_dir).ok_or_else(|| {
-        TestkitError::Provision(format!(
-            "provisioning finished but {} is incomplete",
-            cache.display()
-        ))
-    })
+    complete(&cache, &venv, &gateway_dir)
+        .ok_or_else(|| TestkitError::Provision(format!("provisioning finished but {} is incomplete", cache.display())))
 }
 
 /// [`provision`] on a blocking thread, for async callers.
@@ -167,8 +159,7 @@ fn complete(cache: &Path, venv: &Path, gateway_dir: &Path) -> Option<Provisioned
 /// `<venv>/lib/python3.*/site-packages` (the first match).
 fn site_packages(venv: &Path) -> Result<PathBuf, TestkitError> {
     let lib = venv.join("lib");
-    let entries =
-        fs::read_dir(&lib).map_err(|e| TestkitError::io(format!("list {}", lib.display()), e))?;
+    let entries = fs::read_dir(&lib).map_err(|e| TestkitError::io(format!("list {}", lib.display()), e))?;
     let mut dirs: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .filter(|e| e.file_name().to_string_lossy().starts_with("python3."))
@@ -176,12 +167,9 @@ fn site_packages(venv: &Path) -> Result<PathBuf, TestkitError> {
         .filter(|p| p.is_dir())
         .collect();
     dirs.sort();
-    dirs.into_iter().next().ok_or_else(|| {
-        TestkitError::Provision(format!(
-            "no python3.*/site-packages under {}",
-            lib.display()
-        ))
-    })
+    dirs.into_iter()
+        .next()
+        .ok_or_else(|| TestkitError::Provision(format!("no python3.*/site-packages under {}", lib.display())))
 }
 
 fn find_node(venv: &Path) -> Result<PathBuf, TestkitError> {
@@ -189,39 +177,26 @@ fn find_node(venv: &Path) -> Result<PathBuf, TestkitError> {
     if node.is_file() {
         Ok(node)
     } else {
-        Err(TestkitError::Provision(format!(
-            "node binary missing at {}",
-            node.display()
-        )))
+        Err(TestkitError::Provision(format!("node binary missing at {}", node.display())))
     }
 }
 
 fn provision_node(venv: &Path) -> Result<(), TestkitError> {
     if venv.exists() {
-        fs::remove_dir_all(venv)
-            .map_err(|e| TestkitError::io(format!("remove stale {}", venv.display()), e))?;
+        fs::remove_dir_all(venv).map_err(|e| TestkitError::io(format!("remove stale {}", venv.display()), e))?;
     }
     let mut venv_cmd = Command::new("python3");
     venv_cmd.arg("-m").arg("venv").arg(venv);
     run(venv_cmd, "python3 -m venv")?;
     let mut pip = Command::new(venv.join("bin/pip"));
-    pip.args([
-        "install",
-        "--disable-pip-version-check",
-        "--no-input",
-        "--quiet",
-        NODE_WHEEL,
-    ]);
+    pip.args(["install", "--disable-pip-version-check", "--no-input", "--quiet", NODE_WHEEL]);
     run(pip, &format!("pip install {NODE_WHEEL}"))?;
     let node = find_node(venv)?;
     let mut version = Command::new(&node);
     version.arg("--version");
     let out = run(version, "node --version")?;
     if !out.trim_start().starts_with("v24.") {
-        return Err(TestkitError::Provision(format!(
-            "expected Node 24, got {}",
-            out.trim()
-        )));
+        return Err(TestkitError::Provision(format!("expected Node 24, got {}", out.trim())));
     }
     write_marker(venv, out.trim())
 }
@@ -233,12 +208,8 @@ fn provision_gateway(
     package_json: &[u8],
     lock_json: &[u8],
 ) -> Result<(), TestkitError> {
-    fs::create_dir_all(dir)
-        .map_err(|e| TestkitError::io(format!("create {}", dir.display()), e))?;
-    for (name, data) in [
-        ("package.json", package_json),
-        ("package-lock.json", lock_json),
-    ] {
+    fs::create_dir_all(dir).map_err(|e| TestkitError::io(format!("create {}", dir.display()), e))?;
+    for (name, data) in [("package.json", package_json), ("package-lock.json", lock_json)] {
         let p = dir.join(name);
         fs::write(&p, data).map_err(|e| TestkitError::io(format!("write {}", p.display()), e))?;
     }
@@ -251,10 +222,7 @@ fn provision_gateway(
         }
         None => bin_dir.as_os_str().to_owned(),
     };
-    let npm_cache = dir
-        .parent()
-        .map(|p| p.join("npm-cache"))
-        .unwrap_or_else(|| dir.join(".npm-cache"));
+    let npm_cache = dir.parent().map(|p| p.join("npm-cache")).unwrap_or_else(|| dir.join(".npm-cache"));
     let mut npm = Command::new(node);
     npm.arg(npm_cli)
         .args(["ci", "--no-audit", "--no-fund", "--ignore-scripts"])
@@ -266,18 +234,14 @@ fn provision_gateway(
     run(npm, "npm ci --no-audit --no-fund --ignore-scripts")?;
     let entry = dir.join("node_modules/openclaw/openclaw.mjs");
     if !entry.is_file() {
-        return Err(TestkitError::Provision(format!(
-            "npm ci succeeded but {} is missing",
-            entry.display()
-        )));
+        return Err(TestkitError::Provision(format!("npm ci succeeded but {} is missing", entry.display())));
     }
     write_marker(dir, GATEWAY_PACKAGE)
 }
 
 fn write_marker(dir: &Path, content: &str) -> Result<(), TestkitError> {
     let p = dir.join(MARKER);
-    fs::write(&p, format!("{content}\n"))
-        .map_err(|e| TestkitError::io(format!("write {}", p.display()), e))
+    fs::write(&p, format!("{content}\n")).map_err(|e| TestkitError::io(format!("write {}", p.display()), e))
 }
 
 /// Runs `cmd` to completion, returning stdout; a non-zero exit becomes
@@ -322,9 +286,7 @@ impl FileLock {
                 return Ok(FileLock { file });
             }
             let err = std::io::Error::last_os_error();
-            if err.raw_os_error() != Some(libc::EWOULDBLOCK)
-                && err.kind() != std::io::ErrorKind::Interrupted
-            {
+            if err.raw_os_error() != Some(libc::EWOULDBLOCK) && err.kind() != std::io::ErrorKind::Interrupted {
                 return Err(TestkitError::io(format!("flock {}", path.display()), err));
             }
             if Instant::now() >= deadline {

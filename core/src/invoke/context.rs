@@ -51,6 +51,7 @@ pub struct InvokeInputChunk {
 }
 
 impl InvokeContext {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         id: String,
         command: String,

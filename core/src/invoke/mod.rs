@@ -276,8 +276,7 @@ impl InvokeRouter {
             serde_json::to_value(params).unwrap_or(Value::Null)
         };
         let ok = result.is_ok();
-        let mut outcome =
-            session.request(names::NODE_INVOKE_RESULT, build(&result), self.cfg.result_ack_timeout).await;
+        let mut outcome = session.request(names::NODE_INVOKE_RESULT, build(&result), self.cfg.result_ack_timeout).await;
         if let Err(RequestError::TooLarge { size, limit }) = &outcome {
             self.stats.too_large.fetch_add(1, Ordering::Relaxed);
             warn!(size, limit, "result exceeds policy.maxPayload; answering PAYLOAD_TOO_LARGE");
@@ -355,21 +354,21 @@ impl InvokeDispatch for Arc<InvokeRouter> {
 
     fn on_cancel(&self, cancel: InvokeCancel, session: &SessionHandle) {
         let key: Key = (session.epoch(), cancel.invoke_id.clone());
-        if let Ok(m) = self.inflight.lock() {
-            if let Some(f) = m.get(&key) {
-                debug!(id = %cancel.invoke_id, "gateway cancelled invoke");
-                f.cancel.cancel();
-            }
+        if let Ok(m) = self.inflight.lock()
+            && let Some(f) = m.get(&key)
+        {
+            debug!(id = %cancel.invoke_id, "gateway cancelled invoke");
+            f.cancel.cancel();
         }
     }
 
     fn on_input(&self, input: InvokeInput, session: &SessionHandle) {
         let key: Key = (session.epoch(), input.id.clone());
         let tx = self.inflight.lock().ok().and_then(|m| m.get(&key).map(|f| f.input.clone()));
-        if let Some(tx) = tx {
-            if tx.try_send(InvokeInputChunk { seq: input.seq, payload_json: input.payload_json }).is_err() {
-                warn!(id = %input.id, "invoke input dropped: handler not reading");
-            }
+        if let Some(tx) = tx
+            && tx.try_send(InvokeInputChunk { seq: input.seq, payload_json: input.payload_json }).is_err()
+        {
+            warn!(id = %input.id, "invoke input dropped: handler not reading");
         }
     }
 

@@ -235,10 +235,7 @@ impl ConnectAuth {
 
     /// Whether no credential at all is set.
     pub fn is_empty(&self) -> bool {
-        self.token.is_none()
-            && self.bootstrap_token.is_none()
-            && self.device_token.is_none()
-            && self.password.is_none()
+        self.token.is_none() && self.bootstrap_token.is_none() && self.device_token.is_none() && self.password.is_none()
     }
 }
 
@@ -282,7 +279,7 @@ pub struct ConnectParams {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::{json, Value};
+    use serde_json::{Value, json};
 
     fn sample() -> ConnectParams {
         ConnectParams {
@@ -339,10 +336,22 @@ mod tests {
     #[test]
     fn client_ids_round_trip() {
         for id in [
-            ClientId::WebchatUi, ClientId::ControlUi, ClientId::BrowserCopilot, ClientId::Tui,
-            ClientId::Webchat, ClientId::Cli, ClientId::GatewayClient, ClientId::Macos,
-            ClientId::Linux, ClientId::Ios, ClientId::Watchos, ClientId::Android,
-            ClientId::NodeHost, ClientId::Worker, ClientId::Test, ClientId::Fingerprint,
+            ClientId::WebchatUi,
+            ClientId::ControlUi,
+            ClientId::BrowserCopilot,
+            ClientId::Tui,
+            ClientId::Webchat,
+            ClientId::Cli,
+            ClientId::GatewayClient,
+            ClientId::Macos,
+            ClientId::Linux,
+            ClientId::Ios,
+            ClientId::Watchos,
+            ClientId::Android,
+            ClientId::NodeHost,
+            ClientId::Worker,
+            ClientId::Test,
+            ClientId::Fingerprint,
             ClientId::Probe,
         ] {
             let s = serde_json::to_value(id).unwrap();

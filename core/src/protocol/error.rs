@@ -26,10 +26,7 @@ pub struct ErrorShape {
 impl ErrorShape {
     /// The parsed `details` object (empty when absent or not an object).
     pub fn details(&self) -> ErrorDetails {
-        self.details
-            .as_ref()
-            .and_then(|d| serde_json::from_value::<ErrorDetails>(d.clone()).ok())
-            .unwrap_or_default()
+        self.details.as_ref().and_then(|d| serde_json::from_value::<ErrorDetails>(d.clone()).ok()).unwrap_or_default()
     }
 
     /// `details.code`, the machine-readable reason most callers branch on.
@@ -154,7 +151,8 @@ mod tests {
     fn retry_after_top_level_wins() {
         let e: ErrorShape = serde_json::from_value(serde_json::json!({
             "code":"UNAVAILABLE","message":"gateway starting; retry shortly","retryable":true,
-            "retryAfterMs":500,"details":{"reason":"startup-sidecars","retryAfterMs":900}})).unwrap();
+            "retryAfterMs":500,"details":{"reason":"startup-sidecars","retryAfterMs":900}}))
+        .unwrap();
         assert_eq!(e.effective_retry_after_ms(), Some(500));
         assert_eq!(e.details().reason.as_deref(), Some("startup-sidecars"));
     }
@@ -162,10 +160,12 @@ mod tests {
     #[test]
     fn unknown_next_step_and_odd_details() {
         let e: ErrorShape = serde_json::from_value(serde_json::json!({
-            "code":"X","message":"m","details":{"recommendedNextStep":"dance"}})).unwrap();
+            "code":"X","message":"m","details":{"recommendedNextStep":"dance"}}))
+        .unwrap();
         assert_eq!(e.details().recommended_next_step, Some(RecommendedNextStep::Unknown));
         let e: ErrorShape = serde_json::from_value(serde_json::json!({
-            "code":"X","message":"m","details":"a string"})).unwrap();
+            "code":"X","message":"m","details":"a string"}))
+        .unwrap();
         assert_eq!(e.details(), ErrorDetails::default());
     }
 }

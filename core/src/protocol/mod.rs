@@ -12,19 +12,17 @@ mod hello;
 mod node;
 
 pub use connect::{
-    ClientId, ClientInfo, ClientMode, ConnectAuth, ConnectParams, DeviceProof, Role,
-    MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION,
+    ClientId, ClientInfo, ClientMode, ConnectAuth, ConnectParams, DeviceProof, MAX_PROTOCOL_VERSION,
+    MIN_PROTOCOL_VERSION, Role,
 };
 pub use error::{ErrorDetails, ErrorShape, RecommendedNextStep};
-pub use frames::{EventFrame, InboundFrame, RequestFrame, ResponseFrame, FrameError};
-pub use hello::{
-    HelloAuth, HelloFeatures, HelloOk, HelloPolicy, HelloServer, HandoffToken,
-};
+pub use frames::{EventFrame, FrameError, InboundFrame, RequestFrame, ResponseFrame};
+pub use hello::{HandoffToken, HelloAuth, HelloFeatures, HelloOk, HelloPolicy, HelloServer};
 pub use node::{
-    ConnectChallenge, InvokeCancel, InvokeInput, InvokeRequest, InvokeResultError,
-    InvokeResultParams, InvokeProgressParams, NodeEventParams, NodeEventResult, PairDecision,
-    PairResolved, PendingAckParams, PendingAckResult, PendingAction, PendingDrainItem,
-    PendingDrainParams, PendingDrainResult, PendingPullResult, ShutdownEvent, TickEvent,
+    ConnectChallenge, InvokeCancel, InvokeInput, InvokeProgressParams, InvokeRequest, InvokeResultError,
+    InvokeResultParams, NodeEventParams, NodeEventResult, PairDecision, PairResolved, PendingAckParams,
+    PendingAckResult, PendingAction, PendingDrainItem, PendingDrainParams, PendingDrainResult, PendingPullResult,
+    ShutdownEvent, TickEvent,
 };
 
 /// Method and event names used by a node.

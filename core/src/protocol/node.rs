@@ -307,32 +307,45 @@ mod tests {
     fn invoke_request_params_forms() {
         let r: InvokeRequest = serde_json::from_value(json!({
             "id":"ea1f","nodeId":"816d","command":"system.which",
-            "paramsJSON":"{\"bins\":[\"ls\"],\"hello\":1}","timeoutMs":9993,"idempotencyKey":"k"})).unwrap();
+            "paramsJSON":"{\"bins\":[\"ls\"],\"hello\":1}","timeoutMs":9993,"idempotencyKey":"k"}))
+        .unwrap();
         assert_eq!(r.params_value().unwrap(), json!({"bins":["ls"],"hello":1}));
         assert_eq!(r.timeout_ms, Some(9993));
         let r: InvokeRequest = serde_json::from_value(json!({
-            "id":"a","nodeId":"n","command":"c","params":{"x":1}})).unwrap();
+            "id":"a","nodeId":"n","command":"c","params":{"x":1}}))
+        .unwrap();
         assert_eq!(r.params_value().unwrap(), json!({"x":1}));
         let r: InvokeRequest = serde_json::from_value(json!({
-            "id":"a","nodeId":"n","command":"c","paramsJSON":null})).unwrap();
+            "id":"a","nodeId":"n","command":"c","paramsJSON":null}))
+        .unwrap();
         assert_eq!(r.params_value().unwrap(), Value::Null);
         let r: InvokeRequest = serde_json::from_value(json!({
-            "id":"a","command":"c","paramsJSON":"{bad"})).unwrap();
+            "id":"a","command":"c","paramsJSON":"{bad"}))
+        .unwrap();
         assert!(r.params_value().is_err());
     }
 
     #[test]
     fn outbound_shapes_are_exact() {
         let p = InvokeResultParams {
-            id: "i".into(), node_id: "n".into(), ok: false, payload_json: None,
+            id: "i".into(),
+            node_id: "n".into(),
+            ok: false,
+            payload_json: None,
             error: Some(InvokeResultError { code: "X".into(), message: "X: y".into() }),
         };
-        assert_eq!(serde_json::to_value(p).unwrap(),
-            json!({"id":"i","nodeId":"n","ok":false,"error":{"code":"X","message":"X: y"}}));
-        let p = InvokeResultParams { id: "i".into(), node_id: "n".into(), ok: true,
-            payload_json: Some("{}".into()), error: None };
-        assert_eq!(serde_json::to_value(p).unwrap(),
-            json!({"id":"i","nodeId":"n","ok":true,"payloadJSON":"{}"}));
+        assert_eq!(
+            serde_json::to_value(p).unwrap(),
+            json!({"id":"i","nodeId":"n","ok":false,"error":{"code":"X","message":"X: y"}})
+        );
+        let p = InvokeResultParams {
+            id: "i".into(),
+            node_id: "n".into(),
+            ok: true,
+            payload_json: Some("{}".into()),
+            error: None,
+        };
+        assert_eq!(serde_json::to_value(p).unwrap(), json!({"id":"i","nodeId":"n","ok":true,"payloadJSON":"{}"}));
         let p = InvokeProgressParams { invoke_id: "i".into(), node_id: "n".into(), seq: 0, chunk: "".into() };
         assert_eq!(serde_json::to_value(p).unwrap(), json!({"invokeId":"i","nodeId":"n","seq":0,"chunk":""}));
         let p = NodeEventParams { event: "e".into(), payload_json: Some("{}".into()) };
@@ -342,11 +355,13 @@ mod tests {
 
     #[test]
     fn inbound_events() {
-        let p: PairResolved = serde_json::from_value(json!({"requestId":"c2e7","nodeId":"816d","decision":"approved","ts":1})).unwrap();
+        let p: PairResolved =
+            serde_json::from_value(json!({"requestId":"c2e7","nodeId":"816d","decision":"approved","ts":1})).unwrap();
         assert_eq!(p.decision, PairDecision::Approved);
         let p: PairResolved = serde_json::from_value(json!({"decision":"later"})).unwrap();
         assert_eq!(p.decision, PairDecision::Unknown);
-        let s: ShutdownEvent = serde_json::from_value(json!({"reason":"gateway stopping","restartExpectedMs":1500})).unwrap();
+        let s: ShutdownEvent =
+            serde_json::from_value(json!({"reason":"gateway stopping","restartExpectedMs":1500})).unwrap();
         assert_eq!(s.restart_expected_ms, Some(1500));
         let c: InvokeCancel = serde_json::from_value(json!({"invokeId":"x","nodeId":"n"})).unwrap();
         assert_eq!(c.invoke_id, "x");

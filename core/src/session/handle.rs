@@ -126,9 +126,7 @@ impl SessionHandle {
 
     /// Size a request frame with these params would have.
     pub fn frame_size(method: &str, params: &Value) -> usize {
-        RequestFrame { id: "0000000000".into(), method: method.into(), params: Some(params.clone()) }
-            .to_json()
-            .len()
+        RequestFrame { id: "0000000000".into(), method: method.into(), params: Some(params.clone()) }.to_json().len()
     }
 
     /// Sends a request and waits for its response (out-of-order responses are fine).
@@ -143,11 +141,7 @@ impl SessionHandle {
             return Err(RequestError::TooLarge { size: text.len(), limit });
         }
         let (tx, rx) = oneshot::channel();
-        self.shared
-            .pending
-            .lock()
-            .map_err(|_| RequestError::Closed)?
-            .insert(id.clone(), tx);
+        self.shared.pending.lock().map_err(|_| RequestError::Closed)?.insert(id.clone(), tx);
         let guard = PendingGuard { shared: &self.shared, id: &id };
         tokio::select! {
             biased;

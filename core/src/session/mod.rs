@@ -26,9 +26,9 @@ use tracing::{debug, info, warn};
 
 use crate::identity::{DeviceIdentity, SignatureInput, js_trim};
 use crate::protocol::{
-    ClientInfo, ConnectAuth, ConnectChallenge, ConnectParams, DeviceProof, ErrorShape, EventFrame,
-    HelloOk, InboundFrame, InvokeCancel, InvokeInput, InvokeRequest, MAX_PROTOCOL_VERSION,
-    MIN_PROTOCOL_VERSION, PairResolved, RequestFrame, Role, ShutdownEvent, names,
+    ClientInfo, ConnectAuth, ConnectChallenge, ConnectParams, DeviceProof, ErrorShape, EventFrame, HelloOk,
+    InboundFrame, InvokeCancel, InvokeInput, InvokeRequest, MAX_PROTOCOL_VERSION, MIN_PROTOCOL_VERSION, PairResolved,
+    RequestFrame, Role, ShutdownEvent, names,
 };
 use crate::transport::{TransportError, WsStream};
 
@@ -210,8 +210,8 @@ pub async fn handshake(
         match InboundFrame::parse(&text) {
             Ok(InboundFrame::Event(ev)) if ev.event == names::EV_CONNECT_CHALLENGE => {
                 let payload = ev.payload.unwrap_or(Value::Null);
-                let ch: ConnectChallenge = serde_json::from_value(payload)
-                    .map_err(|e| HandshakeError::InvalidChallenge(e.to_string()))?;
+                let ch: ConnectChallenge =
+                    serde_json::from_value(payload).map_err(|e| HandshakeError::InvalidChallenge(e.to_string()))?;
                 if js_trim(&ch.nonce).is_empty() {
                     return Err(HandshakeError::InvalidChallenge("empty nonce".into()));
                 }
@@ -234,7 +234,8 @@ pub async fn handshake(
     loop {
         let msg = match tokio::time::timeout_at(deadline, ws.next()).await {
             Err(_) => {
-                let _ = ws.close(Some(CloseFrame { code: CloseCode::from(4000), reason: "connect timeout".into() })).await;
+                let _ =
+                    ws.close(Some(CloseFrame { code: CloseCode::from(4000), reason: "connect timeout".into() })).await;
                 return Err(HandshakeError::HelloTimeout(cfg.hello_timeout));
             }
             Ok(None) => return Err(HandshakeError::Closed { code: None, reason: String::new() }),
@@ -387,7 +388,9 @@ impl Session {
     pub async fn wait(self) -> SessionEnd {
         match self.task.await {
             Ok(end) => end,
-            Err(e) => SessionEnd { kind: SessionEndKind::SocketError(format!("session task failed: {e}")), shutdown: None },
+            Err(e) => {
+                SessionEnd { kind: SessionEndKind::SocketError(format!("session task failed: {e}")), shutdown: None }
+            }
         }
     }
 }
@@ -432,7 +435,8 @@ async fn run(
     let mut last_rx = Instant::now();
     let mut watchdog = tokio::time::interval(tick.min(Duration::from_secs(5)).max(Duration::from_millis(100)));
     watchdog.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut pinger = tokio::time::interval_at(Instant::now() + liveness.client_ping_interval, liveness.client_ping_interval);
+    let mut pinger =
+        tokio::time::interval_at(Instant::now() + liveness.client_ping_interval, liveness.client_ping_interval);
     pinger.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_seq: Option<u64> = None;
     let mut shutdown: Option<ShutdownEvent> = None;
@@ -480,11 +484,11 @@ async fn run(
                     }
                     Ok(InboundFrame::Event(ev)) => {
                         if let Some(seq) = ev.seq {
-                            if let Some(prev) = last_seq {
-                                if seq != prev + 1 && seq > prev {
-                                    stats.seq_gaps.fetch_add(1, Ordering::Relaxed);
-                                    let _ = events.send(SessionEvent::SeqGap { expected: prev + 1, received: seq });
-                                }
+                            if let Some(prev) = last_seq
+                                && seq > prev + 1
+                            {
+                                stats.seq_gaps.fetch_add(1, Ordering::Relaxed);
+                                let _ = events.send(SessionEvent::SeqGap { expected: prev + 1, received: seq });
                             }
                             last_seq = Some(seq);
                         }
@@ -549,10 +553,10 @@ fn handle_event(
         },
         names::EV_TICK => {}
         names::EV_SHUTDOWN => {
-            return Some(serde_json::from_value::<ShutdownEvent>(payload).unwrap_or(ShutdownEvent {
-                reason: String::new(),
-                restart_expected_ms: None,
-            }));
+            return Some(
+                serde_json::from_value::<ShutdownEvent>(payload)
+                    .unwrap_or(ShutdownEvent { reason: String::new(), restart_expected_ms: None }),
+            );
         }
         other => {
             debug!(event = other, "event ignored by the session");

@@ -239,13 +239,17 @@ mod tests {
         assert!(load_or_create_identity(&store, &SeededRandom::new(2), 2).is_err());
         assert_eq!(std::fs::read(store.path(IDENTITY_FILE)).unwrap(), b"{not json");
         // A tampered device id is caught.
-        let mut f: serde_json::Value = serde_json::from_slice(&serde_json::to_vec(&IdentityFile {
-            version: 1,
-            device_id: "0".repeat(64),
-            public_key_pem: id.public_key_pem(),
-            private_key_pem: id.private_key_pem(),
-            created_at_ms: 1,
-        }).unwrap()).unwrap();
+        let mut f: serde_json::Value = serde_json::from_slice(
+            &serde_json::to_vec(&IdentityFile {
+                version: 1,
+                device_id: "0".repeat(64),
+                public_key_pem: id.public_key_pem(),
+                private_key_pem: id.private_key_pem(),
+                created_at_ms: 1,
+            })
+            .unwrap(),
+        )
+        .unwrap();
         f["version"] = 1.into();
         std::fs::write(store.path(IDENTITY_FILE), serde_json::to_vec(&f).unwrap()).unwrap();
         assert!(matches!(store.load_identity(), Err(StoreError::Corrupt { .. })));
@@ -257,8 +261,11 @@ mod tests {
         assert!(store.save_token(&key, &t).is_err());
         assert_eq!(std::fs::read(store.path(TOKENS_FILE)).unwrap(), b"garbage");
         // No temp files left behind.
-        let leftovers: Vec<_> = std::fs::read_dir(store.dir()).unwrap()
-            .filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains(".tmp-")).collect();
+        let leftovers: Vec<_> = std::fs::read_dir(store.dir())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+            .collect();
         assert!(leftovers.is_empty());
     }
 }

@@ -116,7 +116,8 @@ mod tests {
         let id = load_or_create_identity(store, &rng, 1).unwrap();
         let again = load_or_create_identity(store, &SeededRandom::new(8), 2).unwrap();
         assert_eq!(id, again, "an existing identity is reused");
-        let key = TokenKey { origin: "ws://127.0.0.1:18789".into(), device_id: id.device_id().into(), role: Role::Node };
+        let key =
+            TokenKey { origin: "ws://127.0.0.1:18789".into(), device_id: id.device_id().into(), role: Role::Node };
         let other = TokenKey { origin: "ws://127.0.0.1:18790".into(), ..key.clone() };
         assert!(store.load_token(&key).unwrap().is_none());
         let t = StoredToken { token: "tok1".into(), scopes: vec![], issued_at_ms: Some(5), updated_at_ms: 6 };

@@ -16,11 +16,7 @@ fn main() -> ExitCode {
             println!("CLAWNODE_NODE={}", p.node.display());
             println!("CLAWNODE_GATEWAY_DIR={}", p.gateway_dir.display());
             println!("CLAWNODE_OPENCLAW_ENTRY={}", p.openclaw_entry.display());
-            eprintln!(
-                "clawnode-provision: ready in {:.1?} (cache {})",
-                started.elapsed(),
-                p.cache_dir.display()
-            );
+            eprintln!("clawnode-provision: ready in {:.1?} (cache {})", started.elapsed(), p.cache_dir.display());
             ExitCode::SUCCESS
         }
         Err(e) => {

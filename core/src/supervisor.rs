@@ -1,0 +1,1044 @@
+//! The supervisor: one per Gateway. It owns the lifecycle — connect, classify failures,
+//! back off or pause, run the session, decide readiness — and publishes a state stream.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{Notify, broadcast, mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument as _, debug, info, info_span, warn};
+
+use crate::backoff::{Backoff, BackoffConfig};
+use crate::clock::{Clock, RandomSource, SystemClock, SystemRandom};
+use crate::endpoint::Endpoint;
+use crate::events::{HostStats, NodeEvent, PresenceAlive, PresenceTrigger, send_node_event};
+use crate::identity::DeviceIdentity;
+use crate::invoke::{CommandRegistry, InvokeConfig, InvokeRouter, InvokeStats};
+use crate::protocol::{
+    ClientId, ClientInfo, ClientMode, ConnectAuth, ErrorShape, HelloOk, NodeEventResult, PairDecision, Role,
+};
+use crate::secret::Secret;
+use crate::session::{
+    ConnectRequest, HandshakeConfig, HandshakeError, LivenessConfig, RequestError, Session, SessionEnd, SessionEndKind,
+    SessionEvent, SessionHandle, handshake,
+};
+use crate::store::{CredentialStore, StoreError, StoredToken, TokenKey, load_or_create_identity};
+use crate::transport::{self, TransportConfig};
+
+/// Who this node says it is.
+#[derive(Debug, Clone)]
+pub struct ClientDescriptor {
+    /// `client.id` (`node-host`, `openclaw-ios`, `openclaw-android`).
+    pub id: ClientId,
+    /// Name shown to operators.
+    pub display_name: Option<String>,
+    /// App/library version.
+    pub version: String,
+    /// Platform (`linux`, `iOS 18.4`, `Android 15`).
+    pub platform: String,
+    /// Device family (`Linux`, `iPhone`, `Android`).
+    pub device_family: Option<String>,
+    /// Model identifier.
+    pub model_identifier: Option<String>,
+    /// Stable per-install instance id.
+    pub instance_id: Option<String>,
+}
+
+impl ClientDescriptor {
+    /// The headless Linux host: `node-host`, `linux`, `Linux`.
+    pub fn linux_node_host(version: impl Into<String>) -> Self {
+        ClientDescriptor {
+            id: ClientId::NodeHost,
+            display_name: None,
+            version: version.into(),
+            platform: "linux".into(),
+            device_family: Some("Linux".into()),
+            model_identifier: None,
+            instance_id: None,
+        }
+    }
+
+    fn client_info(&self) -> ClientInfo {
+        ClientInfo {
+            id: self.id,
+            display_name: self.display_name.clone(),
+            version: self.version.clone(),
+            build_id: None,
+            platform: self.platform.clone(),
+            device_family: self.device_family.clone(),
+            model_identifier: self.model_identifier.clone(),
+            time_zone: None,
+            mode: ClientMode::Node,
+            instance_id: self.instance_id.clone(),
+        }
+    }
+}
+
+/// Credentials the user or app configured explicitly for this Gateway.
+#[derive(Debug, Clone, Default)]
+pub struct Credentials {
+    /// Shared Gateway token.
+    pub shared_token: Option<Secret>,
+    /// Shared Gateway password.
+    pub password: Option<Secret>,
+    /// Setup-code bootstrap token (forgotten after the first successful hello).
+    pub bootstrap_token: Option<Secret>,
+}
+
+/// Supplies `node.host.stats`.
+pub type HostStatsProvider = Arc<dyn Fn() -> HostStats + Send + Sync>;
+
+/// Everything a [`Node`] needs.
+#[derive(Clone)]
+pub struct NodeConfig {
+    /// Where the Gateway is.
+    pub endpoint: Endpoint,
+    /// Transport settings (plaintext policy, timeouts).
+    pub transport: TransportConfig,
+    /// Explicit credentials.
+    pub credentials: Credentials,
+    /// Client description.
+    pub client: ClientDescriptor,
+    /// Permission snapshot.
+    pub permissions: BTreeMap<String, bool>,
+    /// Host `PATH` (node-host).
+    pub path_env: Option<String>,
+    /// Reconnect schedule.
+    pub backoff: BackoffConfig,
+    /// Handshake deadlines.
+    pub handshake: HandshakeConfig,
+    /// Pings and tick watchdog.
+    pub liveness: LivenessConfig,
+    /// Dispatch limits.
+    pub invoke: InvokeConfig,
+    /// `node.host.stats` source; when set, stats are sent on connect (as the readiness
+    /// probe) and every `host_stats_interval`.
+    pub host_stats: Option<HostStatsProvider>,
+    /// Cadence of `node.host.stats`.
+    pub host_stats_interval: Duration,
+    /// Longest wait between readiness probes while commands await approval.
+    pub approval_retry_max: Duration,
+}
+
+impl std::fmt::Debug for NodeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeConfig")
+            .field("endpoint", &self.endpoint.to_string())
+            .field("client", &self.client)
+            .field("credentials", &self.credentials)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NodeConfig {
+    /// Defaults for `endpoint` and `client`.
+    pub fn new(endpoint: Endpoint, client: ClientDescriptor) -> Self {
+        NodeConfig {
+            endpoint,
+            transport: TransportConfig::default(),
+            credentials: Credentials::default(),
+            client,
+            permissions: BTreeMap::new(),
+            path_env: None,
+            backoff: BackoffConfig::default(),
+            handshake: HandshakeConfig::default(),
+            liveness: LivenessConfig::default(),
+            invoke: InvokeConfig::default(),
+            host_stats: None,
+            host_stats_interval: Duration::from_secs(60),
+            approval_retry_max: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why the node stopped retrying until someone acts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PauseKind {
+    /// Credentials are missing or wrong.
+    Auth,
+    /// The device identity or its proof was rejected.
+    Identity,
+    /// Protocol or version incompatibility.
+    Incompatible,
+    /// Transport policy (e.g. plaintext refused) or configuration.
+    Configuration,
+    /// The credential store failed.
+    Storage,
+}
+
+/// A terminal condition: no retry until [`Node::resume`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PauseReason {
+    /// Category.
+    pub kind: PauseKind,
+    /// `details.code` when the Gateway sent one.
+    pub code: Option<String>,
+    /// What happened.
+    pub message: String,
+    /// What to do.
+    pub remediation: String,
+}
+
+/// What the node is doing, as the app shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeState {
+    /// Not started.
+    Idle,
+    /// Opening a connection.
+    Connecting {
+        /// Attempt number since the last success.
+        attempt: u32,
+    },
+    /// The device awaits operator approval; retrying keeps the request alive.
+    AwaitingDeviceApproval {
+        /// Pairing request id to approve.
+        request_id: Option<String>,
+        /// `not-paired`, `role-upgrade`, …
+        reason: Option<String>,
+        /// Human hint.
+        remediation: String,
+    },
+    /// Connected and paired, but the command surface awaits operator approval.
+    AwaitingCommandApproval {
+        /// This node's id.
+        node_id: String,
+    },
+    /// Connected; commands are live.
+    Ready {
+        /// This node's id.
+        node_id: String,
+        /// Gateway version.
+        server_version: String,
+        /// `hello-ok.auth.method`.
+        auth_method: Option<String>,
+    },
+    /// Waiting before the next attempt.
+    BackingOff {
+        /// The wait.
+        delay: Duration,
+        /// Why.
+        reason: String,
+    },
+    /// Stopped retrying until the app or user acts.
+    Paused(PauseReason),
+    /// Stopped for good.
+    Stopped,
+}
+
+/// Informational notices (besides state).
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeNotice {
+    /// A connection attempt started.
+    ConnectAttempt {
+        /// Total attempts so far.
+        total: u64,
+    },
+    /// Hello received.
+    Connected {
+        /// Gateway version.
+        server_version: String,
+        /// Auth method.
+        auth_method: Option<String>,
+        /// Epoch of the new session.
+        epoch: u64,
+    },
+    /// A new device token was persisted.
+    DeviceTokenStored,
+    /// A stored device token was rejected and deleted.
+    DeviceTokenCleared,
+    /// The session ended.
+    Disconnected {
+        /// Description.
+        reason: String,
+    },
+    /// Surface decision received.
+    PairResolved {
+        /// The decision.
+        decision: String,
+    },
+    /// Broadcast events were lost.
+    SeqGap {
+        /// Expected seq.
+        expected: u64,
+        /// Received seq.
+        received: u64,
+    },
+    /// Another Gateway event reached the node.
+    GatewayEvent {
+        /// Name.
+        event: String,
+    },
+}
+
+/// Errors of the [`Node`] API.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// Loading or creating the identity failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// No live session.
+    #[error("not connected")]
+    NotConnected,
+    /// A request failed.
+    #[error(transparent)]
+    Request(#[from] RequestError),
+}
+
+struct Inner {
+    cfg: NodeConfig,
+    identity: DeviceIdentity,
+    store: Arc<dyn CredentialStore>,
+    router: Arc<InvokeRouter>,
+    state: watch::Sender<NodeState>,
+    notices: broadcast::Sender<NodeNotice>,
+    nudge: Notify,
+    resume: Notify,
+    stop: CancellationToken,
+    current: Mutex<Option<SessionHandle>>,
+    clock: Arc<dyn Clock>,
+    rng: Arc<dyn RandomSource>,
+    epoch: AtomicU64,
+    attempts: AtomicU64,
+}
+
+/// A node: the public handle over the supervisor.
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<Inner>,
+    task: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node").field("device_id", &self.device_id()).field("state", &self.state()).finish()
+    }
+}
+
+impl Node {
+    /// Builds a node: loads (or creates) the identity from `store`. An identity that exists
+    /// but cannot be loaded is an error, never silently replaced.
+    pub fn new(cfg: NodeConfig, registry: CommandRegistry, store: Arc<dyn CredentialStore>) -> Result<Self, NodeError> {
+        Self::with_clock(cfg, registry, store, Arc::new(SystemClock), Arc::new(SystemRandom::new()))
+    }
+
+    /// Like [`Node::new`] with an explicit clock and random source.
+    pub fn with_clock(
+        cfg: NodeConfig,
+        registry: CommandRegistry,
+        store: Arc<dyn CredentialStore>,
+        clock: Arc<dyn Clock>,
+        rng: Arc<dyn RandomSource>,
+    ) -> Result<Self, NodeError> {
+        let identity = load_or_create_identity(store.as_ref(), rng.as_ref(), clock.now_ms())?;
+        let router = InvokeRouter::new(registry, cfg.invoke.clone());
+        let (state, _) = watch::channel(NodeState::Idle);
+        let (notices, _) = broadcast::channel(256);
+        Ok(Node {
+            inner: Arc::new(Inner {
+                cfg,
+                identity,
+                store,
+                router,
+                state,
+                notices,
+                nudge: Notify::new(),
+                resume: Notify::new(),
+                stop: CancellationToken::new(),
+                current: Mutex::new(None),
+                clock,
+                rng,
+                epoch: AtomicU64::new(0),
+                attempts: AtomicU64::new(0),
+            }),
+            task: Arc::new(Mutex::new(None)),
+        })
+    }
+
+    /// This node's device id (= its node id).
+    pub fn device_id(&self) -> &str {
+        self.inner.identity.device_id()
+    }
+
+    /// The device identity.
+    pub fn identity(&self) -> &DeviceIdentity {
+        &self.inner.identity
+    }
+
+    /// Starts the supervisor on the current tokio runtime (idempotent).
+    pub fn start(&self) {
+        let Ok(mut t) = self.task.lock() else { return };
+        if t.is_some() {
+            return;
+        }
+        let inner = self.inner.clone();
+        let span = info_span!("node", device_id = %&inner.identity.device_id()[..12], gateway = %inner.cfg.endpoint);
+        *t = Some(tokio::spawn(supervise(inner).instrument(span)));
+    }
+
+    /// Stops: closes the socket (1000), cancels running handlers, ends the supervisor.
+    pub async fn stop(&self) {
+        self.inner.stop.cancel();
+        self.inner.router.shut_down();
+        let task = self.task.lock().ok().and_then(|mut t| t.take());
+        if let Some(task) = task
+            && tokio::time::timeout(Duration::from_secs(5), task).await.is_err()
+        {
+            warn!("supervisor did not stop within 5 s");
+        }
+        self.inner.state.send_replace(NodeState::Stopped);
+    }
+
+    /// The current state.
+    pub fn state(&self) -> NodeState {
+        self.inner.state.borrow().clone()
+    }
+
+    /// A receiver of state changes.
+    pub fn subscribe_state(&self) -> watch::Receiver<NodeState> {
+        self.inner.state.subscribe()
+    }
+
+    /// A receiver of notices.
+    pub fn notices(&self) -> broadcast::Receiver<NodeNotice> {
+        self.inner.notices.subscribe()
+    }
+
+    /// Retry now (network regained, app in foreground). Does not lift a pause.
+    pub fn nudge(&self) {
+        self.inner.nudge.notify_one();
+    }
+
+    /// Lifts a pause (after the user fixed credentials) and retries now.
+    pub fn resume(&self) {
+        self.inner.resume.notify_one();
+    }
+
+    /// Sends a `node.event` on the live session.
+    pub async fn send_event(&self, event: NodeEvent) -> Result<NodeEventResult, NodeError> {
+        let handle = self.inner.current.lock().ok().and_then(|c| c.clone()).ok_or(NodeError::NotConnected)?;
+        Ok(send_node_event(&handle, &event, Duration::from_secs(15)).await?)
+    }
+
+    /// Invoke counters.
+    pub fn invoke_stats(&self) -> Arc<InvokeStats> {
+        self.inner.router.stats().clone()
+    }
+
+    /// Connection attempts made so far.
+    pub fn connect_attempts(&self) -> u64 {
+        self.inner.attempts.load(Ordering::Relaxed)
+    }
+}
+
+impl Inner {
+    fn set_state(&self, s: NodeState) {
+        self.state.send_if_modified(|cur| {
+            if *cur == s {
+                false
+            } else {
+                *cur = s;
+                true
+            }
+        });
+    }
+
+    fn notice(&self, n: NodeNotice) {
+        let _ = self.notices.send(n);
+    }
+
+    fn token_key(&self) -> TokenKey {
+        TokenKey {
+            origin: self.cfg.endpoint.origin().to_string(),
+            device_id: self.identity.device_id().to_string(),
+            role: Role::Node,
+        }
+    }
+
+    fn trusted_for_device_retry(&self) -> bool {
+        // Loopback only for now; wss with a pin joins when TLS pinning lands.
+        transport::is_loopback_host(&self.cfg.endpoint.host)
+    }
+
+    /// Waits `delay`; a nudge cuts it short. Returns false when stopping.
+    async fn wait(&self, delay: Duration) -> bool {
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => true,
+            _ = self.nudge.notified() => true,
+            _ = self.stop.cancelled() => false,
+        }
+    }
+}
+
+enum Next {
+    Retry(Duration),
+    Pause(PauseReason),
+}
+
+struct Attempt {
+    auth: ConnectAuth,
+    sent_device_token: Option<Secret>,
+    used_bootstrap: bool,
+}
+
+fn select_auth(
+    creds: &Credentials,
+    stored: Option<&StoredToken>,
+    device_retry: bool,
+    bootstrap: Option<&Secret>,
+) -> Attempt {
+    let stored_token = stored.map(|t| t.token.clone());
+    if device_retry && let Some(t) = stored_token.clone() {
+        return Attempt {
+            auth: ConnectAuth {
+                token: creds.shared_token.clone(),
+                device_token: Some(t.clone()),
+                ..Default::default()
+            },
+            sent_device_token: Some(t),
+            used_bootstrap: false,
+        };
+    }
+    if creds.shared_token.is_some() || creds.password.is_some() {
+        return Attempt {
+            auth: ConnectAuth {
+                token: creds.shared_token.clone(),
+                password: creds.password.clone(),
+                ..Default::default()
+            },
+            sent_device_token: None,
+            used_bootstrap: false,
+        };
+    }
+    if let Some(t) = stored_token {
+        return Attempt {
+            auth: ConnectAuth { device_token: Some(t.clone()), ..Default::default() },
+            sent_device_token: Some(t),
+            used_bootstrap: false,
+        };
+    }
+    if let Some(b) = bootstrap {
+        return Attempt {
+            auth: ConnectAuth { bootstrap_token: Some(b.clone()), ..Default::default() },
+            sent_device_token: None,
+            used_bootstrap: true,
+        };
+    }
+    Attempt { auth: ConnectAuth::default(), sent_device_token: None, used_bootstrap: false }
+}
+
+const TERMINAL_AUTH: &[&str] = &[
+    "AUTH_TOKEN_MISSING",
+    "AUTH_PASSWORD_MISSING",
+    "AUTH_PASSWORD_MISMATCH",
+    "AUTH_TOKEN_NOT_CONFIGURED",
+    "AUTH_PASSWORD_NOT_CONFIGURED",
+    "AUTH_SCOPE_MISMATCH",
+    "AUTH_IDENTITY_HEADER_REQUIRED",
+    "AUTH_VERIFIED_USER_REQUIRED",
+    "AUTH_REQUIRED",
+    "AUTH_UNAUTHORIZED",
+    "AUTH_TAILSCALE_IDENTITY_MISSING",
+    "AUTH_TAILSCALE_PROXY_MISSING",
+    "AUTH_TAILSCALE_IDENTITY_MISMATCH",
+];
+
+fn pause(kind: PauseKind, err: &ErrorShape, remediation: &str) -> Next {
+    Next::Pause(PauseReason {
+        kind,
+        code: err.detail_code(),
+        message: err.to_string(),
+        remediation: err.details().remediation_hint.unwrap_or_else(|| remediation.to_string()),
+    })
+}
+
+async fn supervise(inner: Arc<Inner>) {
+    let mut backoff = Backoff::new(inner.cfg.backoff.clone());
+    let mut bootstrap = inner.cfg.credentials.bootstrap_token.clone();
+    let mut device_retry_pending = false;
+    let mut device_retry_used = false;
+    let key = inner.token_key();
+    loop {
+        if inner.stop.is_cancelled() {
+            break;
+        }
+        let stored = match inner.store.load_token(&key) {
+            Ok(t) => t,
+            Err(e) => {
+                let reason = PauseReason {
+                    kind: PauseKind::Storage,
+                    code: None,
+                    message: e.to_string(),
+                    remediation: "fix or move aside the credential store, then resume".into(),
+                };
+                if !pause_until_resumed(&inner, reason).await {
+                    break;
+                }
+                continue;
+            }
+        };
+        let attempt = select_auth(&inner.cfg.credentials, stored.as_ref(), device_retry_pending, bootstrap.as_ref());
+        device_retry_pending = false;
+        let total = inner.attempts.fetch_add(1, Ordering::Relaxed) + 1;
+        inner.notice(NodeNotice::ConnectAttempt { total });
+        if !matches!(*inner.state.borrow(), NodeState::AwaitingDeviceApproval { .. }) {
+            inner.set_state(NodeState::Connecting { attempt: backoff.attempt() + 1 });
+        }
+        let req = ConnectRequest {
+            client: inner.cfg.client.client_info(),
+            caps: inner.router.registry().caps(),
+            commands: inner.router.registry().commands(),
+            permissions: inner.cfg.permissions.clone(),
+            path_env: inner.cfg.path_env.clone(),
+            auth: attempt.auth.clone(),
+        };
+        let result = tokio::select! {
+            r = connect_once(&inner, &req) => r,
+            _ = inner.stop.cancelled() => break,
+        };
+        let next = match result {
+            Ok((ws, hello)) => {
+                backoff.reset();
+                device_retry_used = false;
+                if attempt.used_bootstrap {
+                    bootstrap = None;
+                }
+                persist_tokens(&inner, &key, stored.as_ref(), &attempt, &hello);
+                let end = run_connected(&inner, ws, hello).await;
+                if end.kind == SessionEndKind::Stopped || inner.stop.is_cancelled() {
+                    break;
+                }
+                let reason = describe_end(&end);
+                info!(%reason, "session ended");
+                inner.notice(NodeNotice::Disconnected { reason: reason.clone() });
+                let delay = match end.shutdown.as_ref().and_then(|s| s.restart_expected_ms) {
+                    Some(ms) => Duration::from_millis(ms).clamp(Duration::from_millis(250), inner.cfg.backoff.max),
+                    None => backoff.next_delay(inner.rng.as_ref()),
+                };
+                inner.set_state(NodeState::BackingOff { delay, reason });
+                Next::Retry(delay)
+            }
+            Err(e) => classify(
+                &inner,
+                e,
+                &mut backoff,
+                &attempt,
+                &key,
+                stored.is_some(),
+                &mut device_retry_pending,
+                &mut device_retry_used,
+                &mut bootstrap,
+            ),
+        };
+        match next {
+            Next::Retry(delay) => {
+                debug!(delay_ms = delay.as_millis() as u64, "retrying");
+                if !inner.wait(delay).await {
+                    break;
+                }
+            }
+            Next::Pause(reason) => {
+                if !pause_until_resumed(&inner, reason).await {
+                    break;
+                }
+                backoff.reset();
+                device_retry_used = false;
+            }
+        }
+    }
+    inner.set_state(NodeState::Stopped);
+}
+
+async fn pause_until_resumed(inner: &Inner, reason: PauseReason) -> bool {
+    warn!(code = ?reason.code, message = %reason.message, "paused: {}", reason.remediation);
+    inner.set_state(NodeState::Paused(reason));
+    tokio::select! {
+        _ = inner.resume.notified() => true,
+        _ = inner.stop.cancelled() => false,
+    }
+}
+
+async fn connect_once(inner: &Inner, req: &ConnectRequest) -> Result<(transport::WsStream, HelloOk), HandshakeError> {
+    let ws = transport::open(&inner.cfg.endpoint, &inner.cfg.transport).await?;
+    handshake(ws, &inner.identity, req, &inner.cfg.handshake).await
+}
+
+fn persist_tokens(inner: &Inner, key: &TokenKey, stored: Option<&StoredToken>, attempt: &Attempt, hello: &HelloOk) {
+    let Some(token) = hello.auth.device_token.clone() else { return };
+    let unchanged = stored.is_some_and(|s| s.token.ct_eq(&token));
+    if unchanged {
+        return;
+    }
+    // If the token equals the one we sent, keep the stored scopes (handleConnectHello).
+    let scopes = match (&attempt.sent_device_token, stored) {
+        (Some(sent), Some(s)) if sent.ct_eq(&token) => s.scopes.clone(),
+        _ => hello.auth.scopes.clone(),
+    };
+    let t = StoredToken { token, scopes, issued_at_ms: hello.auth.issued_at_ms, updated_at_ms: inner.clock.now_ms() };
+    match inner.store.save_token(key, &t) {
+        Ok(()) => {
+            info!("device token stored");
+            inner.notice(NodeNotice::DeviceTokenStored);
+        }
+        Err(e) => warn!(error = %e, "could not persist the device token"),
+    }
+    // Bootstrap hand-off tokens, only over a trusted transport.
+    if attempt.used_bootstrap && (inner.cfg.endpoint.tls || transport::is_loopback_host(&inner.cfg.endpoint.host)) {
+        for h in &hello.auth.device_tokens {
+            let role = match h.role.as_str() {
+                "operator" => Role::Operator,
+                "node" => Role::Node,
+                _ => continue,
+            };
+            let k = TokenKey { role, ..key.clone() };
+            let t = StoredToken {
+                token: h.device_token.clone(),
+                scopes: h.scopes.clone(),
+                issued_at_ms: h.issued_at_ms,
+                updated_at_ms: inner.clock.now_ms(),
+            };
+            if let Err(e) = inner.store.save_token(&k, &t) {
+                warn!(error = %e, "could not persist a hand-off token");
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn classify(
+    inner: &Inner,
+    err: HandshakeError,
+    backoff: &mut Backoff,
+    attempt: &Attempt,
+    key: &TokenKey,
+    have_stored: bool,
+    device_retry_pending: &mut bool,
+    device_retry_used: &mut bool,
+    bootstrap: &mut Option<Secret>,
+) -> Next {
+    let rng = inner.rng.as_ref();
+    let retry = |backoff: &mut Backoff, reason: String| {
+        let delay = backoff.next_delay(rng);
+        inner.set_state(NodeState::BackingOff { delay, reason });
+        Next::Retry(delay)
+    };
+    let shape = match err {
+        HandshakeError::Transport(t) if t.is_terminal() => {
+            return Next::Pause(PauseReason {
+                kind: PauseKind::Configuration,
+                code: None,
+                message: t.to_string(),
+                remediation: "change the gateway URL or transport settings".into(),
+            });
+        }
+        HandshakeError::TooLarge(n) => {
+            return Next::Pause(PauseReason {
+                kind: PauseKind::Configuration,
+                code: None,
+                message: format!("connect frame of {n} bytes exceeds the 64 KiB pre-auth limit"),
+                remediation: "declare fewer commands or permissions".into(),
+            });
+        }
+        HandshakeError::Rejected(e) => e,
+        other => {
+            warn!(error = %other, "connect failed");
+            return retry(backoff, other.to_string());
+        }
+    };
+    let details = shape.details();
+    let code = details.code.clone().unwrap_or_default();
+    warn!(code = %shape.code, detail = %code, message = %shape.message, "connect rejected");
+    match code.as_str() {
+        "PAIRING_REQUIRED" => {
+            let delay = backoff.next_delay(rng);
+            let request_id = details.request_id.clone();
+            info!(request_id = ?request_id, reason = ?details.reason, "pairing required; retrying in {delay:?} to keep the request alive");
+            inner.set_state(NodeState::AwaitingDeviceApproval {
+                request_id,
+                reason: details.reason.clone(),
+                remediation: details
+                    .remediation_hint
+                    .clone()
+                    .unwrap_or_else(|| "Approve this device from the pending pairing requests.".into()),
+            });
+            Next::Retry(delay)
+        }
+        "AUTH_RATE_LIMITED" => {
+            let delay = shape
+                .effective_retry_after_ms()
+                .map(Duration::from_millis)
+                .unwrap_or_else(|| backoff.next_delay(rng))
+                .max(Duration::from_secs(1));
+            inner.set_state(NodeState::BackingOff { delay, reason: "rate limited".into() });
+            Next::Retry(delay)
+        }
+        "AUTH_TOKEN_MISMATCH" => {
+            if details.can_retry_with_device_token == Some(true)
+                && have_stored
+                && !*device_retry_used
+                && inner.trusted_for_device_retry()
+            {
+                *device_retry_pending = true;
+                *device_retry_used = true;
+                info!("shared token rejected; retrying once with the stored device token");
+                Next::Retry(Duration::from_millis(250))
+            } else {
+                pause(PauseKind::Auth, &shape, "the gateway token is wrong: fix --token / OPENCLAW_GATEWAY_TOKEN")
+            }
+        }
+        "AUTH_DEVICE_TOKEN_MISMATCH" => {
+            if let Some(sent) = &attempt.sent_device_token {
+                match inner.store.delete_token_if(key, sent) {
+                    Ok(true) => {
+                        info!("stored device token rejected; deleted");
+                        inner.notice(NodeNotice::DeviceTokenCleared);
+                    }
+                    Ok(false) => {}
+                    Err(e) => warn!(error = %e, "could not delete the rejected device token"),
+                }
+            }
+            let have_shared = inner.cfg.credentials.shared_token.is_some() || inner.cfg.credentials.password.is_some();
+            let sent_shared = attempt.auth.token.is_some() || attempt.auth.password.is_some();
+            if have_shared && !sent_shared {
+                retry(backoff, "device token rejected; retrying with the shared token".into())
+            } else if bootstrap.is_some() {
+                retry(backoff, "device token rejected; retrying with the setup code".into())
+            } else {
+                pause(
+                    PauseKind::Auth,
+                    &shape,
+                    "the device token was revoked or rotated: reconnect with the gateway token or a new setup code",
+                )
+            }
+        }
+        "AUTH_BOOTSTRAP_TOKEN_INVALID" => {
+            *bootstrap = None;
+            pause(PauseKind::Auth, &shape, "the setup code is expired or used: ask for a new one")
+        }
+        "PROTOCOL_MISMATCH" | "CLIENT_VERSION_MISMATCH" => {
+            pause(PauseKind::Incompatible, &shape, "update ClawNode or the Gateway")
+        }
+        "DEVICE_IDENTITY_REQUIRED" => pause(PauseKind::Identity, &shape, "the node must send its device identity"),
+        c if c.starts_with("DEVICE_AUTH_") => pause(
+            PauseKind::Identity,
+            &shape,
+            "the device proof was rejected: check the system clock (±120 s) and the identity files",
+        ),
+        c if TERMINAL_AUTH.contains(&c) => {
+            pause(PauseKind::Auth, &shape, "provide valid gateway credentials (--token, --password or a setup code)")
+        }
+        _ if shape.code == "UNAVAILABLE" => {
+            let delay = shape
+                .effective_retry_after_ms()
+                .map(|ms| Duration::from_millis(ms).clamp(Duration::from_millis(100), inner.cfg.backoff.max))
+                .unwrap_or_else(|| backoff.next_delay(rng));
+            inner.set_state(NodeState::BackingOff { delay, reason: shape.to_string() });
+            Next::Retry(delay)
+        }
+        "" if shape.code == "INVALID_REQUEST" => {
+            pause(PauseKind::Incompatible, &shape, "the gateway refused the connect parameters; update ClawNode")
+        }
+        _ => retry(backoff, shape.to_string()),
+    }
+}
+
+fn describe_end(end: &SessionEnd) -> String {
+    let base = match &end.kind {
+        SessionEndKind::Closed { code, reason } => match code {
+            Some(c) => format!("closed by gateway ({c} {reason})"),
+            None => "connection closed".to_string(),
+        },
+        SessionEndKind::TickTimeout => "tick timeout".into(),
+        SessionEndKind::SocketError(e) => format!("socket error: {e}"),
+        SessionEndKind::Stopped => "stopped".into(),
+    };
+    match &end.shutdown {
+        Some(s) => format!("{base}; gateway shutdown: {}", s.reason),
+        None => base,
+    }
+}
+
+enum Probe {
+    Ready,
+    AwaitingApproval,
+    Closed,
+}
+
+async fn probe(inner: &Inner, handle: &SessionHandle) -> Probe {
+    let event = match &inner.cfg.host_stats {
+        Some(p) => NodeEvent::HostStats(p()),
+        None => NodeEvent::PresenceAlive(PresenceAlive {
+            trigger: PresenceTrigger::Connect,
+            sent_at_ms: Some(inner.clock.now_ms()),
+            display_name: inner.cfg.client.display_name.clone(),
+            version: Some(inner.cfg.client.version.clone()),
+            platform: Some(inner.cfg.client.platform.clone()),
+            device_family: inner.cfg.client.device_family.clone(),
+            model_identifier: inner.cfg.client.model_identifier.clone(),
+        }),
+    };
+    match send_node_event(handle, &event, Duration::from_secs(15)).await {
+        Ok(r) => {
+            debug!(event = event.name(), handled = ?r.handled, reason = ?r.reason, "readiness probe ok");
+            Probe::Ready
+        }
+        Err(e) if e.detail_code().as_deref() == Some("PAIRING_CHANGED") => Probe::AwaitingApproval,
+        Err(RequestError::Closed) => Probe::Closed,
+        Err(e) => {
+            warn!(error = %e, "readiness probe failed; treating the session as ready");
+            Probe::Ready
+        }
+    }
+}
+
+async fn run_connected(inner: &Arc<Inner>, ws: transport::WsStream, hello: HelloOk) -> SessionEnd {
+    let epoch = inner.epoch.fetch_add(1, Ordering::Relaxed) + 1;
+    let node_id = inner.identity.device_id().to_string();
+    let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
+    let dispatch: Arc<dyn crate::session::InvokeDispatch> = Arc::new(inner.router.clone());
+    let session = Session::start(ws, &hello, epoch, node_id.clone(), dispatch, ev_tx, inner.cfg.liveness.clone());
+    let handle = session.handle().clone();
+    if let Ok(mut c) = inner.current.lock() {
+        *c = Some(handle.clone());
+    }
+    info!(
+        epoch,
+        server = %hello.server.version,
+        auth_method = ?hello.auth.method,
+        tick_ms = hello.policy.tick_interval_ms,
+        "connected"
+    );
+    inner.notice(NodeNotice::Connected {
+        server_version: hello.server.version.clone(),
+        auth_method: hello.auth.method.clone(),
+        epoch,
+    });
+    let ready_state = NodeState::Ready {
+        node_id: node_id.clone(),
+        server_version: hello.server.version.clone(),
+        auth_method: hello.auth.method.clone(),
+    };
+    let awaiting_state = NodeState::AwaitingCommandApproval { node_id: node_id.clone() };
+
+    let mut awaiting = match probe(inner, &handle).await {
+        Probe::Ready => {
+            inner.set_state(ready_state.clone());
+            false
+        }
+        Probe::AwaitingApproval => {
+            info!("device paired; command surface awaits operator approval");
+            inner.set_state(awaiting_state.clone());
+            true
+        }
+        Probe::Closed => false,
+    };
+    let mut approval_delay = Duration::from_secs(2);
+    let approval_timer = tokio::time::sleep(approval_delay);
+    tokio::pin!(approval_timer);
+    let mut stats_timer = tokio::time::interval_at(
+        tokio::time::Instant::now() + inner.cfg.host_stats_interval,
+        inner.cfg.host_stats_interval,
+    );
+    stats_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut stop_sent = false;
+    let session_closed = handle.clone();
+
+    loop {
+        tokio::select! {
+            _ = session_closed.closed() => break,
+            ev = ev_rx.recv() => match ev {
+                None => break,
+                Some(SessionEvent::PairResolved(p)) => {
+                    if !p.node_id.is_empty() && p.node_id != node_id {
+                        continue;
+                    }
+                    inner.notice(NodeNotice::PairResolved { decision: format!("{:?}", p.decision).to_lowercase() });
+                    match p.decision {
+                        PairDecision::Approved => {
+                            info!("command surface approved");
+                            awaiting = false;
+                            inner.set_state(ready_state.clone());
+                        }
+                        other => {
+                            warn!(decision = ?other, "command surface not approved");
+                            awaiting = true;
+                            inner.set_state(awaiting_state.clone());
+                        }
+                    }
+                }
+                Some(SessionEvent::SeqGap { expected, received }) => {
+                    warn!(expected, received, "event sequence gap");
+                    inner.notice(NodeNotice::SeqGap { expected, received });
+                }
+                Some(SessionEvent::Other(event, _)) => inner.notice(NodeNotice::GatewayEvent { event }),
+            },
+            _ = &mut approval_timer, if awaiting => {
+                match probe(inner, &handle).await {
+                    Probe::Ready => {
+                        awaiting = false;
+                        inner.set_state(ready_state.clone());
+                    }
+                    Probe::AwaitingApproval => {}
+                    Probe::Closed => break,
+                }
+                approval_delay = (approval_delay * 2).min(inner.cfg.approval_retry_max);
+                approval_timer.as_mut().reset(tokio::time::Instant::now() + approval_delay);
+            }
+            _ = stats_timer.tick(), if inner.cfg.host_stats.is_some() => {
+                if let Some(p) = &inner.cfg.host_stats {
+                    let ev = NodeEvent::HostStats(p());
+                    let h = handle.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = send_node_event(&h, &ev, Duration::from_secs(15)).await {
+                            debug!(error = %e, "node.host.stats failed");
+                        }
+                    });
+                }
+            }
+            _ = inner.stop.cancelled(), if !stop_sent => {
+                stop_sent = true;
+                session.stop();
+            }
+        }
+    }
+    if let Ok(mut c) = inner.current.lock() {
+        *c = None;
+    }
+    let end = session.wait().await;
+    if inner.stop.is_cancelled() {
+        return SessionEnd { kind: SessionEndKind::Stopped, shutdown: end.shutdown };
+    }
+    end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_selection_order() {
+        let stored = StoredToken { token: "dev".into(), scopes: vec![], issued_at_ms: None, updated_at_ms: 0 };
+        let shared = Credentials { shared_token: Some("shared".into()), ..Default::default() };
+        let a = select_auth(&shared, Some(&stored), false, None);
+        assert_eq!(a.auth.token.as_ref().map(Secret::expose), Some("shared"));
+        assert!(a.auth.device_token.is_none());
+        let a = select_auth(&shared, Some(&stored), true, None);
+        assert_eq!(a.auth.token.as_ref().map(Secret::expose), Some("shared"));
+        assert_eq!(a.auth.device_token.as_ref().map(Secret::expose), Some("dev"));
+        assert_eq!(a.auth.signature_token(), "shared");
+        let none = Credentials::default();
+        let a = select_auth(&none, Some(&stored), false, Some(&"boot".into()));
+        assert_eq!(a.auth.device_token.as_ref().map(Secret::expose), Some("dev"));
+        assert!(a.auth.bootstrap_token.is_none());
+        let a = select_auth(&none, None, false, Some(&"boot".into()));
+        assert!(a.used_bootstrap);
+        assert_eq!(a.auth.signature_token(), "boot");
+        let a = select_auth(&none, None, false, None);
+        assert!(a.auth.is_empty());
+        let pw = Credentials { password: Some("pw".into()), ..Default::default() };
+        let a = select_auth(&pw, Some(&stored), false, None);
+        assert_eq!(a.auth.signature_token(), "");
+        assert!(a.auth.device_token.is_none());
+    }
+}
