@@ -1,1 +1,364 @@
-fn main() {}
+//! `clawnode`: the ClawNode node host for Linux.
+//!
+//! `clawnode run` connects to an OpenClaw Gateway as a node, gets paired, and answers
+//! `node.invoke` for the built-in Linux commands (`system.which`, `system.notify`,
+//! `device.info`, `device.status`). `clawnode identity --json` prints the device identity
+//! for out-of-band checks.
+#![forbid(unsafe_code)]
+
+mod config;
+mod linux;
+mod status;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use clawnode::endpoint::Endpoint;
+use clawnode::events::HostStats;
+use clawnode::protocol::Role;
+use clawnode::store::{CredentialStore, FileStore, TokenKey};
+use clawnode::supervisor::HostStatsProvider;
+use clawnode::{
+    ClientDescriptor, CommandError, CommandRegistry, Credentials, InvokeContext, Node, NodeConfig, PlaintextPolicy,
+    Secret,
+};
+
+use crate::config::{ConfigError, Env, Explicit, FileConfig, OpenClawGateway};
+
+/// Exit code when the node paused on a terminal error (EX_CONFIG): do not restart blindly.
+pub const EXIT_PAUSED: u8 = 78;
+
+#[derive(Parser, Debug)]
+#[command(name = "clawnode", version, about = "ClawNode: an OpenClaw node host for Linux")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Connect to a Gateway and serve node commands until stopped.
+    Run(RunArgs),
+    /// Print this node's device identity (created on first use).
+    Identity {
+        /// Print `{"deviceId":…,"publicKey":…}`.
+        #[arg(long)]
+        json: bool,
+        /// State directory (default: $CLAWNODE_STATE_DIR, else the XDG state dir).
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct RunArgs {
+    /// Gateway URL, e.g. ws://127.0.0.1:18789 (never picks up env or config credentials).
+    #[arg(long)]
+    url: Option<String>,
+    /// Shared Gateway token.
+    #[arg(long, conflicts_with = "token_file")]
+    token: Option<String>,
+    /// File holding the shared Gateway token.
+    #[arg(long)]
+    token_file: Option<PathBuf>,
+    /// Shared Gateway password.
+    #[arg(long, conflicts_with = "password_file")]
+    password: Option<String>,
+    /// File holding the Gateway password.
+    #[arg(long)]
+    password_file: Option<PathBuf>,
+    /// ClawNode config file (default: $XDG_CONFIG_HOME/clawnode/config.toml).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// State directory (default: $CLAWNODE_STATE_DIR, else the XDG state dir).
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+    /// Name shown to operators (default: the host name).
+    #[arg(long)]
+    display_name: Option<String>,
+    /// Commands to offer (comma-separated; default: all built-ins).
+    #[arg(long, value_delimiter = ',')]
+    commands: Option<Vec<String>>,
+    /// What to do on a terminal error: exit (code 78) or wait paused.
+    #[arg(long, value_enum, default_value = "exit")]
+    on_pause: OnPause,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum OnPause {
+    Exit,
+    Wait,
+}
+
+fn home() -> Option<PathBuf> {
+    std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from)
+}
+
+fn xdg(var: &str, fallback: &str) -> PathBuf {
+    match std::env::var_os(var).filter(|v| !v.is_empty()) {
+        Some(v) => PathBuf::from(v),
+        None => home().unwrap_or_else(|| PathBuf::from(".")).join(fallback),
+    }
+}
+
+fn default_state_dir() -> PathBuf {
+    match std::env::var_os("CLAWNODE_STATE_DIR").filter(|v| !v.is_empty()) {
+        Some(d) => PathBuf::from(d),
+        None => xdg("XDG_STATE_HOME", ".local/state").join("clawnode"),
+    }
+}
+
+fn default_config_path() -> PathBuf {
+    xdg("XDG_CONFIG_HOME", ".config").join("clawnode").join("config.toml")
+}
+
+fn openclaw_config_path() -> Option<PathBuf> {
+    match std::env::var_os("OPENCLAW_STATE_DIR").filter(|v| !v.is_empty()) {
+        Some(d) => Some(PathBuf::from(d).join("openclaw.json")),
+        None => home().map(|h| h.join(".openclaw").join("openclaw.json")),
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CLAWNODE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("clawnode: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Command::Identity { json, state_dir } => identity(json, state_dir),
+        Command::Run(args) => rt.block_on(run(args)),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("clawnode: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn identity(json: bool, state_dir: Option<PathBuf>) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let store = FileStore::new(state_dir.unwrap_or_else(default_state_dir));
+    let now = clawnode::clock::Clock::now_ms(&clawnode::clock::SystemClock);
+    let id = clawnode::store::load_or_create_identity(&store, &clawnode::clock::SystemRandom::new(), now)?;
+    if json {
+        println!("{}", serde_json::json!({ "deviceId": id.device_id(), "publicKey": id.public_key_b64url() }));
+    } else {
+        println!("deviceId:  {}", id.device_id());
+        println!("publicKey: {}", id.public_key_b64url());
+        println!("state:     {}", store.dir().display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn instance_id(dir: &Path) -> Option<String> {
+    let path = dir.join("instance-id");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        let s = s.trim().to_string();
+        if !s.is_empty() {
+            return Some(s);
+        }
+    }
+    let id = clawnode::clock::uuid_v4(&clawnode::clock::SystemRandom::new()).ok()?;
+    std::fs::write(&path, &id).ok()?;
+    Some(id)
+}
+
+fn to_command_error(e: linux::LinuxCommandError) -> CommandError {
+    CommandError::new(e.code, e.message)
+}
+
+/// The built-in Linux commands.
+fn registry(selected: Option<&[String]>, info_ctx: linux::DeviceInfoContext) -> Result<CommandRegistry, String> {
+    const BUILTIN: &[&str] = &["system.which", "system.notify", "device.info", "device.status"];
+    let wanted: Vec<String> = match selected {
+        Some(list) => {
+            for c in list {
+                if !BUILTIN.contains(&c.as_str()) {
+                    return Err(format!("unknown command {c:?}; built-ins are {}", BUILTIN.join(", ")));
+                }
+            }
+            list.to_vec()
+        }
+        None => BUILTIN.iter().map(|s| s.to_string()).collect(),
+    };
+    let mut r = CommandRegistry::new();
+    let info_ctx = Arc::new(info_ctx);
+    for name in wanted {
+        let res = match name.as_str() {
+            "system.which" => r.register("system.which", |ctx: InvokeContext| async move {
+                linux::system_which(ctx.params).await.map_err(to_command_error)
+            }),
+            "system.notify" => r.register("system.notify", |ctx: InvokeContext| async move {
+                linux::system_notify(ctx.params).await.map_err(to_command_error)
+            }),
+            "device.info" => {
+                let c = info_ctx.clone();
+                r.register("device.info", move |ctx: InvokeContext| {
+                    let fut = linux::device_info(ctx.params, &c);
+                    async move { fut.await.map_err(to_command_error) }
+                })
+            }
+            "device.status" => r.register("device.status", |ctx: InvokeContext| async move {
+                linux::device_status(ctx.params).await.map_err(to_command_error)
+            }),
+            _ => continue,
+        };
+        res.map_err(|e| e.to_string())?;
+    }
+    Ok(r)
+}
+
+fn host_stats_provider() -> HostStatsProvider {
+    Arc::new(|| {
+        let v = linux::host_stats();
+        let u = |k: &str| v.get(k).and_then(serde_json::Value::as_u64);
+        let load = v.get("loadAverage").and_then(|l| l.as_array()).and_then(|a| {
+            let f: Vec<f64> = a.iter().filter_map(serde_json::Value::as_f64).collect();
+            (f.len() == 3).then(|| [f[0], f[1], f[2]])
+        });
+        HostStats {
+            cpu_count: u("cpuCount").and_then(|c| u32::try_from(c).ok()).unwrap_or(1),
+            load_average: load,
+            memory_total_bytes: u("memoryTotalBytes").unwrap_or(0),
+            memory_free_bytes: u("memoryFreeBytes").unwrap_or(0),
+            disk_total_bytes: u("diskTotalBytes"),
+            disk_available_bytes: u("diskAvailableBytes"),
+        }
+    })
+}
+
+fn hostname() -> Option<String> {
+    let n = rustix::system::uname().nodename().to_string_lossy().trim().to_string();
+    (!n.is_empty()).then_some(n)
+}
+
+async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    // Config files.
+    let (config_path, config_required) = match &args.config {
+        Some(p) => (p.clone(), true),
+        None => (default_config_path(), false),
+    };
+    let file = FileConfig::load(&config_path, config_required)?;
+    let openclaw = match openclaw_config_path() {
+        Some(p) if args.url.is_none() && std::env::var_os("OPENCLAW_GATEWAY_URL").is_none() => {
+            OpenClawGateway::load(&p)?
+        }
+        _ => None,
+    };
+    let state_dir = args.state_dir.clone().or(file.node.state_dir.clone()).unwrap_or_else(default_state_dir);
+    let store: Arc<dyn CredentialStore> = Arc::new(FileStore::new(&state_dir));
+
+    // Credentials.
+    let explicit = Explicit {
+        url: args.url.clone(),
+        token: match (&args.token, &args.token_file) {
+            (Some(t), _) => Some(Secret::new(t.trim())),
+            (None, Some(p)) => Some(config::read_secret_file(p)?),
+            _ => None,
+        },
+        password: match (&args.password, &args.password_file) {
+            (Some(t), _) => Some(Secret::new(t.trim())),
+            (None, Some(p)) => Some(config::read_secret_file(p)?),
+            _ => None,
+        },
+    };
+    // Needed before resolution: whether a device token for an explicit URL's origin exists.
+    let now = clawnode::clock::Clock::now_ms(&clawnode::clock::SystemClock);
+    let identity =
+        clawnode::store::load_or_create_identity(store.as_ref(), &clawnode::clock::SystemRandom::new(), now)?;
+    let has_stored = |url: &str| -> bool {
+        let Ok(ep) = Endpoint::parse(url) else { return false };
+        let key =
+            TokenKey { origin: ep.origin().to_string(), device_id: identity.device_id().into(), role: Role::Node };
+        matches!(store.load_token(&key), Ok(Some(_)))
+    };
+    let resolved: config::Resolved =
+        config::resolve(&explicit, &Env::from_process(), &file, config_path.parent(), openclaw.as_ref(), &has_stored)
+            .map_err(|e: ConfigError| e.to_string())?;
+    let endpoint = Endpoint::parse(&resolved.url)?;
+
+    let display_name = args.display_name.clone().or(file.node.display_name.clone()).or_else(hostname);
+    let instance = instance_id(&state_dir);
+    let info_ctx = linux::DeviceInfoContext {
+        app_version: env!("CARGO_PKG_VERSION").to_string(),
+        display_name: display_name.clone(),
+        instance_id: instance.clone(),
+    };
+    let selected = args.commands.clone().or(file.node.commands.clone());
+    let registry = registry(selected.as_deref(), info_ctx)?;
+    let declared = registry.commands();
+    let outside = linux::outside_linux_defaults(&declared.iter().map(String::as_str).collect::<Vec<_>>());
+    if !outside.is_empty() {
+        status::line(&format!(
+            "note: the Gateway's Linux defaults do not allow {}; add them to gateway.nodes.commands.allow on the Gateway to invoke them",
+            outside.join(", ")
+        ));
+    }
+
+    let mut client = ClientDescriptor::linux_node_host(env!("CARGO_PKG_VERSION"));
+    client.display_name = display_name;
+    client.instance_id = instance;
+    let mut cfg = NodeConfig::new(endpoint.clone(), client);
+    cfg.credentials = Credentials { shared_token: resolved.token, password: resolved.password, bootstrap_token: None };
+    cfg.transport.plaintext = if std::env::var("OPENCLAW_ALLOW_INSECURE_PRIVATE_WS").as_deref() == Ok("1") {
+        PlaintextPolicy::PrivateNetwork
+    } else {
+        PlaintextPolicy::LoopbackOnly
+    };
+    cfg.path_env = std::env::var("PATH").ok();
+    cfg.host_stats = Some(host_stats_provider());
+
+    let node = Node::new(cfg, registry, store)?;
+    status::line(&format!("clawnode {} — device {}", env!("CARGO_PKG_VERSION"), node.device_id()));
+    let source = match resolved.source {
+        config::Source::Flag => "--url",
+        config::Source::Env => "OPENCLAW_GATEWAY_URL",
+        config::Source::ClawnodeConfig => "clawnode config",
+        config::Source::OpenClawConfig => "openclaw.json",
+        config::Source::Default => "default",
+    };
+    status::line(&format!("gateway {endpoint} (from {source}); state {}", state_dir.display()));
+    let mut states = node.subscribe_state();
+    node.start();
+
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut printer = status::Printer::default();
+    let code = loop {
+        tokio::select! {
+            changed = states.changed() => {
+                if changed.is_err() {
+                    break ExitCode::SUCCESS;
+                }
+                let s = states.borrow_and_update().clone();
+                printer.print(&s, node.connect_attempts());
+                if matches!(s, clawnode::NodeState::Paused(_)) && args.on_pause == OnPause::Exit {
+                    break ExitCode::from(EXIT_PAUSED);
+                }
+            }
+            _ = tokio::signal::ctrl_c() => break ExitCode::SUCCESS,
+            _ = sigterm.recv() => break ExitCode::SUCCESS,
+        }
+    };
+    node.stop().await;
+    status::line("stopped");
+    Ok(code)
+}

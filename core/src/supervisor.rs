@@ -199,6 +199,8 @@ pub enum NodeState {
         reason: Option<String>,
         /// Human hint.
         remediation: String,
+        /// Connection attempts made while waiting.
+        attempts: u64,
     },
     /// Connected and paired, but the command surface awaits operator approval.
     AwaitingCommandApproval {
@@ -755,6 +757,7 @@ fn classify(
             let request_id = details.request_id.clone();
             info!(request_id = ?request_id, reason = ?details.reason, "pairing required; retrying in {delay:?} to keep the request alive");
             inner.set_state(NodeState::AwaitingDeviceApproval {
+                attempts: inner.attempts.load(Ordering::Relaxed),
                 request_id,
                 reason: details.reason.clone(),
                 remediation: details
@@ -959,6 +962,16 @@ async fn run_connected(inner: &Arc<Inner>, ws: transport::WsStream, hello: Hello
                             info!("command surface approved");
                             awaiting = false;
                             inner.set_state(ready_state.clone());
+                            // The stats sent as the first probe were refused before approval.
+                            if let Some(p) = &inner.cfg.host_stats {
+                                let ev = NodeEvent::HostStats(p());
+                                let h = handle.clone();
+                                tokio::spawn(async move {
+                                    if let Err(e) = send_node_event(&h, &ev, Duration::from_secs(15)).await {
+                                        debug!(error = %e, "node.host.stats failed");
+                                    }
+                                });
+                            }
                         }
                         other => {
                             warn!(decision = ?other, "command surface not approved");

@@ -15,6 +15,7 @@
 
 #![warn(missing_docs)]
 
+pub mod cli;
 pub mod error;
 pub mod fake;
 pub mod gateway;
@@ -22,6 +23,7 @@ pub mod operator;
 pub mod provision;
 mod util;
 
+pub use cli::{ClawnodeProcess, clawnode_bin};
 pub use error::TestkitError;
 pub use fake::{FakeConn, FakeGateway, FakeOptions};
 pub use gateway::{Gateway, GatewayBuilder};

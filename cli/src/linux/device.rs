@@ -53,7 +53,7 @@ where
 pub fn device_info(
     _params: Value,
     ctx: &DeviceInfoContext,
-) -> impl Future<Output = Result<Value, LinuxCommandError>> + Send + 'static {
+) -> impl Future<Output = Result<Value, LinuxCommandError>> + Send + use<> {
     let ctx = ctx.clone();
     let locale = ["LC_ALL", "LANG"]
         .iter()
@@ -77,8 +77,7 @@ fn collect_device_info(ctx: &DeviceInfoContext, locale: Option<String>) -> Value
         .or_else(|| sysfs::read_trimmed("/sys/firmware/devicetree/base/model"))
         .or_else(|| sysfs::read_trimmed("/sys/class/dmi/id/product_name"));
     let manufacturer = sysfs::read_trimmed("/sys/class/dmi/id/sys_vendor");
-    let memory_total =
-        sysfs::read_text("/proc/meminfo").and_then(|t| parse::parse_meminfo(&t).total);
+    let memory_total = sysfs::read_text("/proc/meminfo").and_then(|t| parse::parse_meminfo(&t).total);
 
     let mut out = Map::new();
     out.insert(
@@ -92,25 +91,15 @@ fn collect_device_info(ctx: &DeviceInfoContext, locale: Option<String>) -> Value
     );
     put(&mut out, "modelIdentifier", model);
     put(&mut out, "manufacturer", manufacturer);
-    out.insert(
-        "systemName".to_owned(),
-        Value::from(os_field("NAME").unwrap_or_else(|| "Linux".to_owned())),
-    );
-    put(
-        &mut out,
-        "systemVersion",
-        os_field("VERSION_ID").or_else(|| kernel.clone()),
-    );
+    out.insert("systemName".to_owned(), Value::from(os_field("NAME").unwrap_or_else(|| "Linux".to_owned())));
+    put(&mut out, "systemVersion", os_field("VERSION_ID").or_else(|| kernel.clone()));
     put(&mut out, "osPrettyName", os_field("PRETTY_NAME"));
     put(&mut out, "osId", os_field("ID"));
     put(&mut out, "kernelVersion", kernel);
     out.insert("arch".to_owned(), Value::from(std::env::consts::ARCH));
     out.insert("platform".to_owned(), Value::from("linux"));
     out.insert("deviceFamily".to_owned(), Value::from("Linux"));
-    out.insert(
-        "appVersion".to_owned(),
-        Value::from(ctx.app_version.clone()),
-    );
+    out.insert("appVersion".to_owned(), Value::from(ctx.app_version.clone()));
     put(&mut out, "displayName", ctx.display_name.clone());
     put(&mut out, "instanceId", ctx.instance_id.clone());
     put(&mut out, "locale", locale);
@@ -135,10 +124,7 @@ fn collect_device_status() -> Value {
     if let Some(battery) = battery_section(Path::new("/sys/class/power_supply")) {
         out.insert("battery".to_owned(), battery);
     }
-    if let Some(thermal) = thermal_section(
-        Path::new("/sys/class/thermal"),
-        Path::new("/sys/class/hwmon"),
-    ) {
+    if let Some(thermal) = thermal_section(Path::new("/sys/class/thermal"), Path::new("/sys/class/hwmon")) {
         out.insert("thermal".to_owned(), thermal);
     }
     if let Some(root) = sysfs::fs_usage("/") {
@@ -151,17 +137,11 @@ fn collect_device_status() -> Value {
     if let Some(network) = network_section(&interfaces) {
         out.insert("network".to_owned(), network);
     }
-    put(
-        &mut out,
-        "uptimeSeconds",
-        sysfs::read_text("/proc/uptime").and_then(|t| parse::parse_uptime(&t)),
-    );
+    put(&mut out, "uptimeSeconds", sysfs::read_text("/proc/uptime").and_then(|t| parse::parse_uptime(&t)));
     if let Some(loads) = sysfs::read_text("/proc/loadavg").and_then(|t| parse::parse_loadavg(&t)) {
         out.insert("loadAverage".to_owned(), json!(loads));
     }
-    if let Some(memory) =
-        sysfs::read_text("/proc/meminfo").and_then(|t| memory_section(&parse::parse_meminfo(&t)))
-    {
+    if let Some(memory) = sysfs::read_text("/proc/meminfo").and_then(|t| memory_section(&parse::parse_meminfo(&t))) {
         out.insert("memory".to_owned(), memory);
     }
     if let Some(mounts) = sysfs::read_text("/proc/self/mounts") {
@@ -182,17 +162,9 @@ fn memory_section(m: &parse::MemInfo) -> Option<Value> {
     let available = m.available.map(|a| a.min(total));
     put(&mut out, "availableBytes", available);
     put(&mut out, "freeBytes", m.free.map(|f| f.min(total)));
-    put(
-        &mut out,
-        "usedBytes",
-        available.or(m.free).map(|a| total.saturating_sub(a)),
-    );
+    put(&mut out, "usedBytes", available.or(m.free).map(|a| total.saturating_sub(a)));
     put(&mut out, "swapTotalBytes", m.swap_total);
-    put(
-        &mut out,
-        "swapFreeBytes",
-        m.swap_free.map(|f| f.min(m.swap_total.unwrap_or(f))),
-    );
+    put(&mut out, "swapFreeBytes", m.swap_free.map(|f| f.min(m.swap_total.unwrap_or(f))));
     Some(Value::Object(out))
 }
 
@@ -240,18 +212,15 @@ fn battery_section(root: &Path) -> Option<Value> {
                     continue;
                 }
                 let mut b = Map::new();
-                let level = sysfs::read_u64(path.join("capacity"))
-                    .map(|c| c.min(100) as f64 / 100.0)
-                    .or_else(|| {
-                        let now = sysfs::read_u64(path.join("energy_now"))
-                            .or_else(|| sysfs::read_u64(path.join("charge_now")))?;
-                        let full = sysfs::read_u64(path.join("energy_full"))
-                            .or_else(|| sysfs::read_u64(path.join("charge_full")))?;
-                        (full > 0).then(|| (now as f64 / full as f64).clamp(0.0, 1.0))
-                    });
+                let level = sysfs::read_u64(path.join("capacity")).map(|c| c.min(100) as f64 / 100.0).or_else(|| {
+                    let now = sysfs::read_u64(path.join("energy_now"))
+                        .or_else(|| sysfs::read_u64(path.join("charge_now")))?;
+                    let full = sysfs::read_u64(path.join("energy_full"))
+                        .or_else(|| sysfs::read_u64(path.join("charge_full")))?;
+                    (full > 0).then(|| (now as f64 / full as f64).clamp(0.0, 1.0))
+                });
                 put(&mut b, "level", level);
-                let state = sysfs::read_trimmed(path.join("status"))
-                    .map_or("unknown", |s| parse::battery_state(&s));
+                let state = sysfs::read_trimmed(path.join("status")).map_or("unknown", |s| parse::battery_state(&s));
                 b.insert("state".to_owned(), Value::from(state));
                 b.insert("name".to_owned(), Value::from(name));
                 battery = Some(b);
@@ -279,9 +248,7 @@ fn thermal_zone_sensors(root: &Path) -> Vec<Sensor> {
         if !name.starts_with("thermal_zone") {
             continue;
         }
-        let Some(temp) =
-            sysfs::read_text(path.join("temp")).and_then(|t| parse::parse_millidegrees(&t))
-        else {
+        let Some(temp) = sysfs::read_text(path.join("temp")).and_then(|t| parse::parse_millidegrees(&t)) else {
             continue;
         };
         let trips: Vec<(String, String)> = (0..32)
@@ -306,14 +273,10 @@ fn hwmon_sensors(root: &Path) -> Vec<Sensor> {
     for (hwmon, path) in sysfs::list_dir(root) {
         let chip = sysfs::read_trimmed(path.join("name")).unwrap_or_else(|| hwmon.clone());
         for (file, input) in sysfs::list_dir(&path) {
-            let Some(prefix) = file
-                .strip_suffix("_input")
-                .filter(|p| p.starts_with("temp"))
-            else {
+            let Some(prefix) = file.strip_suffix("_input").filter(|p| p.starts_with("temp")) else {
                 continue;
             };
-            let Some(temp) = sysfs::read_text(&input).and_then(|t| parse::parse_millidegrees(&t))
-            else {
+            let Some(temp) = sysfs::read_text(&input).and_then(|t| parse::parse_millidegrees(&t)) else {
                 continue;
             };
             let trip = |suffix: &str| {
@@ -405,9 +368,7 @@ impl Interface {
 
 /// Reads all interfaces from `/sys/class/net` with addresses from procfs.
 fn network_interfaces(root: &Path) -> Vec<Interface> {
-    let routes = sysfs::read_text("/proc/net/route")
-        .map(|t| parse::parse_route(&t))
-        .unwrap_or_default();
+    let routes = sysfs::read_text("/proc/net/route").map(|t| parse::parse_route(&t)).unwrap_or_default();
     let mut v4: BTreeMap<String, Vec<String>> = BTreeMap::new();
     if let Some(trie) = sysfs::read_text("/proc/net/fib_trie") {
         for addr in parse::parse_fib_trie_local(&trie) {
@@ -419,9 +380,7 @@ fn network_interfaces(root: &Path) -> Vec<Interface> {
     let mut v6: BTreeMap<String, Vec<String>> = BTreeMap::new();
     if let Some(text) = sysfs::read_text("/proc/net/if_inet6") {
         for entry in parse::parse_if_inet6(&text) {
-            v6.entry(entry.iface)
-                .or_default()
-                .push(entry.address.to_string());
+            v6.entry(entry.iface).or_default().push(entry.address.to_string());
         }
     }
     sysfs::list_dir(root)
@@ -437,8 +396,7 @@ fn network_interfaces(root: &Path) -> Vec<Interface> {
             } else {
                 "other"
             };
-            let mac = sysfs::read_trimmed(path.join("address"))
-                .filter(|a| a.len() == 17 && a != "00:00:00:00:00:00");
+            let mac = sysfs::read_trimmed(path.join("address")).filter(|a| a.len() == 17 && a != "00:00:00:00:00:00");
             Interface {
                 kind,
                 operstate: sysfs::read_trimmed(path.join("operstate")),
@@ -462,18 +420,11 @@ fn network_section(interfaces: &[Interface]) -> Option<Value> {
     if interfaces.is_empty() {
         return None;
     }
-    let up: Vec<&Interface> = interfaces
-        .iter()
-        .filter(|i| i.kind != "loopback" && i.is_up())
-        .collect();
+    let up: Vec<&Interface> = interfaces.iter().filter(|i| i.kind != "loopback" && i.is_up()).collect();
     let default_route = sysfs::read_text("/proc/net/route")
         .is_some_and(|t| parse::has_default_route4(&parse::parse_route(&t)))
         || sysfs::read_text("/proc/net/ipv6_route").is_some_and(|t| parse::has_default_route6(&t));
-    let status = if !up.is_empty() && default_route {
-        "satisfied"
-    } else {
-        "unsatisfied"
-    };
+    let status = if !up.is_empty() && default_route { "satisfied" } else { "unsatisfied" };
     let mut kinds: Vec<&str> = Vec::new();
     for kind in ["wifi", "wired", "other"] {
         if up.iter().any(|i| i.kind == kind) {
@@ -531,10 +482,7 @@ mod tests {
         let hwmon = fake_tree("hwmon");
         write(&thermal.join("thermal_zone0/temp"), "48500\n");
         write(&thermal.join("thermal_zone0/type"), "x86_pkg_temp\n");
-        write(
-            &thermal.join("thermal_zone0/trip_point_0_type"),
-            "passive\n",
-        );
+        write(&thermal.join("thermal_zone0/trip_point_0_type"), "passive\n");
         write(&thermal.join("thermal_zone0/trip_point_0_temp"), "45000\n");
         write(&thermal.join("thermal_zone1/temp"), "bogus\n");
         write(&thermal.join("cooling_device0/type"), "Fan\n");
@@ -566,19 +514,16 @@ mod tests {
         };
         assert_eq!(
             memory_section(&m),
-            Some(
-                json!({"totalBytes": 100, "availableBytes": 60, "freeBytes": 100,
-                        "usedBytes": 40, "swapTotalBytes": 10, "swapFreeBytes": 10})
-            )
+            Some(json!({"totalBytes": 100, "availableBytes": 60, "freeBytes": 100,
+                        "usedBytes": 40, "swapTotalBytes": 10, "swapFreeBytes": 10}))
         );
         assert_eq!(memory_section(&parse::MemInfo::default()), None);
     }
 
     #[test]
     fn disks_from_fixture_mounts() {
-        let v = disks_section(
-            "/dev/root / ext4 rw 0 0\nproc /proc proc rw 0 0\n/dev/nope /nonexistent/x ext4 rw 0 0\n",
-        );
+        let v =
+            disks_section("/dev/root / ext4 rw 0 0\nproc /proc proc rw 0 0\n/dev/nope /nonexistent/x ext4 rw 0 0\n");
         let disks = v.as_array().unwrap();
         assert_eq!(disks.len(), 1);
         assert_eq!(disks[0]["mountPoint"], "/");
@@ -590,9 +535,7 @@ mod tests {
         let v = device_status(Value::Null).await.unwrap();
         let memory = &v["memory"];
         assert!(memory["totalBytes"].as_u64().unwrap() > 0);
-        assert!(
-            memory["availableBytes"].as_u64().unwrap() <= memory["totalBytes"].as_u64().unwrap()
-        );
+        assert!(memory["availableBytes"].as_u64().unwrap() <= memory["totalBytes"].as_u64().unwrap());
         let disks = v["disks"].as_array().unwrap();
         assert!(!disks.is_empty(), "{v}");
         for d in disks {
@@ -609,13 +552,7 @@ mod tests {
         let ifaces = v["networkInterfaces"].as_array().unwrap();
         let lo = ifaces.iter().find(|i| i["name"] == "lo").unwrap();
         assert_eq!(lo["kind"], "loopback");
-        assert!(
-            lo["ipv4"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|a| a == "127.0.0.1")
-        );
+        assert!(lo["ipv4"].as_array().unwrap().iter().any(|a| a == "127.0.0.1"));
         let status = v["network"]["status"].as_str().unwrap();
         assert!(status == "satisfied" || status == "unsatisfied");
     }

@@ -33,10 +33,7 @@ pub struct LinuxCommandError {
 impl LinuxCommandError {
     /// Builds an error from a code token and a message.
     pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            code: code.into(),
-            message: message.into(),
-        }
+        Self { code: code.into(), message: message.into() }
     }
 
     /// An `INVALID_REQUEST` error (bad or missing params).
@@ -113,18 +110,8 @@ mod tests {
 
     #[test]
     fn allowlist_hint() {
-        let declared = [
-            "system.notify",
-            "system.which",
-            "device.info",
-            "device.status",
-            "device.info",
-            "computer.act",
-        ];
-        assert_eq!(
-            outside_linux_defaults(&declared),
-            vec!["device.info".to_owned(), "device.status".to_owned()]
-        );
+        let declared = ["system.notify", "system.which", "device.info", "device.status", "device.info", "computer.act"];
+        assert_eq!(outside_linux_defaults(&declared), vec!["device.info".to_owned(), "device.status".to_owned()]);
         assert!(outside_linux_defaults(&[]).is_empty());
         assert_eq!(LINUX_DEFAULT_ALLOWED.len(), 17);
     }

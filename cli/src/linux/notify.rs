@@ -57,18 +57,14 @@ fn optional_string(params: &Value, key: &str) -> Result<String, LinuxCommandErro
     match params.get(key) {
         None | Some(Value::Null) => Ok(String::new()),
         Some(Value::String(s)) => Ok(s.clone()),
-        Some(_) => Err(LinuxCommandError::invalid_request(format!(
-            "{key} must be a string"
-        ))),
+        Some(_) => Err(LinuxCommandError::invalid_request(format!("{key} must be a string"))),
     }
 }
 
 /// Validates the params.
 fn validate(params: &Value) -> Result<Notification, LinuxCommandError> {
     if !params.is_object() {
-        return Err(LinuxCommandError::invalid_request(
-            "params must be an object with title and/or body",
-        ));
+        return Err(LinuxCommandError::invalid_request("params must be an object with title and/or body"));
     }
     let title = optional_string(params, "title")?.trim().to_owned();
     let body = optional_string(params, "body")?.trim().to_owned();
@@ -76,19 +72,13 @@ fn validate(params: &Value) -> Result<Notification, LinuxCommandError> {
         return Err(LinuxCommandError::invalid_request("empty notification"));
     }
     if title.chars().count() > MAX_TITLE_CHARS {
-        return Err(LinuxCommandError::invalid_request(format!(
-            "title is longer than {MAX_TITLE_CHARS} characters"
-        )));
+        return Err(LinuxCommandError::invalid_request(format!("title is longer than {MAX_TITLE_CHARS} characters")));
     }
     if body.chars().count() > MAX_BODY_CHARS {
-        return Err(LinuxCommandError::invalid_request(format!(
-            "body is longer than {MAX_BODY_CHARS} characters"
-        )));
+        return Err(LinuxCommandError::invalid_request(format!("body is longer than {MAX_BODY_CHARS} characters")));
     }
     if title.contains('\0') || body.contains('\0') {
-        return Err(LinuxCommandError::invalid_request(
-            "title and body must not contain NUL",
-        ));
+        return Err(LinuxCommandError::invalid_request("title and body must not contain NUL"));
     }
     let urgency = match params.get("priority") {
         None | Some(Value::Null) => "normal",
@@ -97,41 +87,28 @@ fn validate(params: &Value) -> Result<Notification, LinuxCommandError> {
             "active" => "normal",
             "timesensitive" => "critical",
             _ => {
-                return Err(LinuxCommandError::invalid_request(
-                    "priority must be passive, active or timeSensitive",
-                ));
+                return Err(LinuxCommandError::invalid_request("priority must be passive, active or timeSensitive"));
             }
         },
         Some(_) => {
-            return Err(LinuxCommandError::invalid_request(
-                "priority must be a string",
-            ));
+            return Err(LinuxCommandError::invalid_request("priority must be a string"));
         }
     };
     let silent = match params.get("sound") {
         Some(Value::Bool(false)) => true,
         Some(Value::Number(n)) => n.as_f64() == Some(0.0),
-        Some(Value::String(s)) => matches!(
-            s.trim().to_ascii_lowercase().as_str(),
-            "none" | "silent" | "off" | "false" | "0"
-        ),
+        Some(Value::String(s)) => {
+            matches!(s.trim().to_ascii_lowercase().as_str(), "none" | "silent" | "off" | "false" | "0")
+        }
         _ => false,
     };
-    Ok(Notification {
-        title,
-        body,
-        urgency,
-        silent,
-    })
+    Ok(Notification { title, body, urgency, silent })
 }
 
 /// The `notify-send` arguments for a notification (summary is the title, or the body
 /// when there is no title). A `--` ends option parsing so text can never become a flag.
 fn notify_send_args(n: &Notification) -> Vec<String> {
-    let mut args = vec![
-        format!("--urgency={}", n.urgency),
-        "--app-name=OpenClaw".to_owned(),
-    ];
+    let mut args = vec![format!("--urgency={}", n.urgency), "--app-name=OpenClaw".to_owned()];
     if n.silent {
         args.push("--hint=boolean:suppress-sound:true".to_owned());
     }
@@ -150,22 +127,14 @@ fn notify_send_args(n: &Notification) -> Vec<String> {
 /// Finds `notify-send` on `$PATH`.
 fn find_notify_send() -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .filter(|dir| dir.is_absolute())
-        .map(|dir| dir.join("notify-send"))
-        .find(|candidate| {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::metadata(candidate)
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
+    std::env::split_paths(&path).filter(|dir| dir.is_absolute()).map(|dir| dir.join("notify-send")).find(|candidate| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(candidate).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    })
 }
 
 /// Runs `program` with the notification arguments, killing it after `timeout`.
-async fn send(
-    program: &Path,
-    notification: &Notification,
-    timeout: Duration,
-) -> Result<(), LinuxCommandError> {
+async fn send(program: &Path, notification: &Notification, timeout: Duration) -> Result<(), LinuxCommandError> {
     let child = tokio::process::Command::new(program)
         .args(notify_send_args(notification))
         .stdin(Stdio::null())
@@ -174,20 +143,14 @@ async fn send(
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| {
-            LinuxCommandError::new(
-                "NOTIFICATION_FAILED",
-                format!("could not start {}: {e}", program.display()),
-            )
+            LinuxCommandError::new("NOTIFICATION_FAILED", format!("could not start {}: {e}", program.display()))
         })?;
     // On timeout the `wait_with_output` future (and with it the child) is dropped,
     // which kills the process because of `kill_on_drop`.
     let output = match tokio::time::timeout(timeout, child.wait_with_output()).await {
         Ok(Ok(output)) => output,
         Ok(Err(e)) => {
-            return Err(LinuxCommandError::new(
-                "NOTIFICATION_FAILED",
-                format!("waiting for notify-send failed: {e}"),
-            ));
+            return Err(LinuxCommandError::new("NOTIFICATION_FAILED", format!("waiting for notify-send failed: {e}")));
         }
         Err(_) => {
             tracing::warn!("notify-send timed out after {timeout:?}; killed");
@@ -202,15 +165,10 @@ async fn send(
     }
     let stderr = String::from_utf8_lossy(&output.stderr);
     let stderr: String = stderr.trim().chars().take(MAX_STDERR_CHARS).collect();
-    let status = output.status.code().map_or_else(
-        || "was killed by a signal".to_owned(),
-        |c| format!("exited with {c}"),
-    );
-    let detail = if stderr.is_empty() {
-        format!("notify-send {status}")
-    } else {
-        format!("notify-send {status}: {stderr}")
-    };
+    let status =
+        output.status.code().map_or_else(|| "was killed by a signal".to_owned(), |c| format!("exited with {c}"));
+    let detail =
+        if stderr.is_empty() { format!("notify-send {status}") } else { format!("notify-send {status}: {stderr}") };
     Err(LinuxCommandError::new("NOTIFICATION_FAILED", detail))
 }
 
@@ -234,16 +192,9 @@ mod tests {
             json!({"title": "a\u{0}b"}),
         ];
         for params in invalid {
-            assert_eq!(
-                validate(&params).err().map(|e| e.code),
-                Some("INVALID_REQUEST".to_owned()),
-                "{params}"
-            );
+            assert_eq!(validate(&params).err().map(|e| e.code), Some("INVALID_REQUEST".to_owned()), "{params}");
         }
-        assert_eq!(
-            validate(&json!({})).err().map(|e| e.message),
-            Some("empty notification".to_owned())
-        );
+        assert_eq!(validate(&json!({})).err().map(|e| e.message), Some("empty notification".to_owned()));
         let n = validate(&json!({
             "title": "Ping", "body": "Gateway ready", "sound": "none",
             "priority": "timeSensitive", "delivery": "overlay", "extra": true
@@ -254,24 +205,14 @@ mod tests {
         let n = validate(&json!({"body": "only body", "title": null, "sound": "default"})).unwrap();
         assert_eq!(n.urgency, "normal");
         assert!(!n.silent);
-        assert_eq!(
-            validate(&json!({"title": "t", "priority": "passive"}))
-                .unwrap()
-                .urgency,
-            "low"
-        );
-        assert!(
-            validate(&json!({"title": "t", "sound": false}))
-                .unwrap()
-                .silent
-        );
+        assert_eq!(validate(&json!({"title": "t", "priority": "passive"})).unwrap().urgency, "low");
+        assert!(validate(&json!({"title": "t", "sound": false})).unwrap().silent);
         assert!(validate(&json!({"title": "t", "sound": 0})).unwrap().silent);
     }
 
     #[test]
     fn argument_building() {
-        let n =
-            validate(&json!({"title": "-u critical", "body": "--help", "sound": "off"})).unwrap();
+        let n = validate(&json!({"title": "-u critical", "body": "--help", "sound": "off"})).unwrap();
         assert_eq!(
             notify_send_args(&n),
             vec![
@@ -284,16 +225,12 @@ mod tests {
             ]
         );
         let n = validate(&json!({"body": "just body"})).unwrap();
-        assert_eq!(
-            notify_send_args(&n),
-            vec!["--urgency=normal", "--app-name=OpenClaw", "--", "just body"]
-        );
+        assert_eq!(notify_send_args(&n), vec!["--urgency=normal", "--app-name=OpenClaw", "--", "just body"]);
     }
 
     /// Writes an executable shell script into a fresh temp dir.
     fn script(name: &str, body: &str) -> (PathBuf, PathBuf) {
-        let dir =
-            std::env::temp_dir().join(format!("clawnode-notify-{name}-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("clawnode-notify-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("notify-send");
@@ -304,18 +241,12 @@ mod tests {
 
     #[tokio::test]
     async fn passes_arguments_without_a_shell() {
-        let (dir, program) = script(
-            "args",
-            "for a in \"$@\"; do printf '%s\\n' \"$a\"; done > \"$(dirname \"$0\")/args.txt\"",
-        );
-        let n =
-            validate(&json!({"title": "$(touch /tmp/pwned) ; `id`", "body": "b\"c'd"})).unwrap();
+        let (dir, program) =
+            script("args", "for a in \"$@\"; do printf '%s\\n' \"$a\"; done > \"$(dirname \"$0\")/args.txt\"");
+        let n = validate(&json!({"title": "$(touch /tmp/pwned) ; `id`", "body": "b\"c'd"})).unwrap();
         send(&program, &n, Duration::from_secs(10)).await.unwrap();
         let args = std::fs::read_to_string(dir.join("args.txt")).unwrap();
-        assert_eq!(
-            args,
-            "--urgency=normal\n--app-name=OpenClaw\n--\n$(touch /tmp/pwned) ; `id`\nb\"c'd\n"
-        );
+        assert_eq!(args, "--urgency=normal\n--app-name=OpenClaw\n--\n$(touch /tmp/pwned) ; `id`\nb\"c'd\n");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -323,21 +254,14 @@ mod tests {
     async fn failure_and_timeout() {
         let (dir, program) = script("fail", "echo 'Cannot autolaunch D-Bus' >&2; exit 1");
         let n = validate(&json!({"title": "t"})).unwrap();
-        let err = send(&program, &n, Duration::from_secs(10))
-            .await
-            .unwrap_err();
+        let err = send(&program, &n, Duration::from_secs(10)).await.unwrap_err();
         assert_eq!(err.code, "NOTIFICATION_FAILED");
-        assert_eq!(
-            err.message,
-            "notify-send exited with 1: Cannot autolaunch D-Bus"
-        );
+        assert_eq!(err.message, "notify-send exited with 1: Cannot autolaunch D-Bus");
         std::fs::remove_dir_all(&dir).unwrap();
 
         let (dir, program) = script("slow", "exec sleep 30");
         let started = std::time::Instant::now();
-        let err = send(&program, &n, Duration::from_millis(200))
-            .await
-            .unwrap_err();
+        let err = send(&program, &n, Duration::from_millis(200)).await.unwrap_err();
         assert_eq!(err.code, "NOTIFICATION_FAILED");
         assert!(err.message.contains("timed out"), "{}", err.message);
         assert!(started.elapsed() < Duration::from_secs(5));

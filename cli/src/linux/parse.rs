@@ -77,13 +77,8 @@ pub fn parse_uptime(text: &str) -> Option<f64> {
 
 /// Counts `processor` entries in `/proc/cpuinfo`; `None` when there are none.
 pub fn parse_cpuinfo_count(text: &str) -> Option<usize> {
-    let count = text
-        .lines()
-        .filter(|line| {
-            line.split_once(':')
-                .is_some_and(|(key, _)| key.trim() == "processor")
-        })
-        .count();
+    let count =
+        text.lines().filter(|line| line.split_once(':').is_some_and(|(key, _)| key.trim() == "processor")).count();
     (count > 0).then_some(count)
 }
 
@@ -93,11 +88,7 @@ fn unquote_os_release_value(raw: &str) -> String {
     if raw.len() >= 2 && raw.starts_with('\'') && raw.ends_with('\'') {
         return raw[1..raw.len() - 1].to_owned();
     }
-    let inner = if raw.len() >= 2 && raw.starts_with('"') && raw.ends_with('"') {
-        &raw[1..raw.len() - 1]
-    } else {
-        raw
-    };
+    let inner = if raw.len() >= 2 && raw.starts_with('"') && raw.ends_with('"') { &raw[1..raw.len() - 1] } else { raw };
     let mut out = String::with_capacity(inner.len());
     let mut chars = inner.chars();
     while let Some(c) = chars.next() {
@@ -152,9 +143,8 @@ pub fn unescape_mount_field(raw: &str) -> String {
         if bytes[i] == b'\\' && i + 4 <= bytes.len() {
             let digits = &bytes[i + 1..i + 4];
             if digits.iter().all(|d| (b'0'..=b'7').contains(d)) {
-                let value = u32::from(digits[0] - b'0') * 64
-                    + u32::from(digits[1] - b'0') * 8
-                    + u32::from(digits[2] - b'0');
+                let value =
+                    u32::from(digits[0] - b'0') * 64 + u32::from(digits[1] - b'0') * 8 + u32::from(digits[2] - b'0');
                 if let Ok(byte) = u8::try_from(value) {
                     out.push(byte);
                     i += 4;
@@ -292,10 +282,7 @@ pub fn classify_thermal(readings: &[ThermalReading]) -> Option<&'static str> {
 /// Parses the trip points of a thermal zone from `(type, temp)` file pairs
 /// (`trip_point_N_type`, `trip_point_N_temp`) into a reading.
 pub fn thermal_zone_reading(temperature_c: f64, trips: &[(String, String)]) -> ThermalReading {
-    let mut reading = ThermalReading {
-        temperature_c,
-        ..ThermalReading::default()
-    };
+    let mut reading = ThermalReading { temperature_c, ..ThermalReading::default() };
     for (kind, temp) in trips {
         let Some(celsius) = parse_millidegrees(temp) else {
             continue;
@@ -392,9 +379,7 @@ pub fn ipv4_interface(addr: Ipv4Addr, routes: &[Route4]) -> Option<String> {
 
 /// Whether `/proc/net/route` has an IPv4 default route on a non-loopback interface.
 pub fn has_default_route4(routes: &[Route4]) -> bool {
-    routes
-        .iter()
-        .any(|r| u32::from(r.mask) == 0 && u32::from(r.destination) == 0 && r.iface != "lo")
+    routes.iter().any(|r| u32::from(r.mask) == 0 && u32::from(r.destination) == 0 && r.iface != "lo")
 }
 
 /// One address from `/proc/net/if_inet6`.
@@ -460,10 +445,7 @@ pub fn normalize_locale(raw: &str) -> Option<String> {
     }
     let mut tag = language.to_ascii_lowercase();
     if let Some(region) = parts.next() {
-        if region.is_empty()
-            || region.len() > 3
-            || !region.chars().all(|c| c.is_ascii_alphanumeric())
-        {
+        if region.is_empty() || region.len() > 3 || !region.chars().all(|c| c.is_ascii_alphanumeric()) {
             return None;
         }
         tag.push('-');
@@ -524,10 +506,7 @@ SwapFree:              0 kB\nHugePages_Total:       0\n";
 
     #[test]
     fn loadavg_and_uptime() {
-        assert_eq!(
-            parse_loadavg("0.47 0.32 0.13 1/90 3358\n"),
-            Some([0.47, 0.32, 0.13])
-        );
+        assert_eq!(parse_loadavg("0.47 0.32 0.13 1/90 3358\n"), Some([0.47, 0.32, 0.13]));
         assert_eq!(parse_loadavg("0.47 0.32"), None);
         assert_eq!(parse_loadavg("a b c"), None);
         assert_eq!(parse_loadavg("-1 0 0"), None);
@@ -551,17 +530,11 @@ SwapFree:              0 kB\nHugePages_Total:       0\n";
         let text = "# comment\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME='Debian'\n\
 VERSION_ID=12\nBAD LINE\nQUOTED=\"a \\\"b\\\" \\$c\"\n=novalue\nBROKEN=\"unterminated\n";
         let map = parse_os_release(text);
-        assert_eq!(
-            map.get("PRETTY_NAME").map(String::as_str),
-            Some("Debian GNU/Linux 12 (bookworm)")
-        );
+        assert_eq!(map.get("PRETTY_NAME").map(String::as_str), Some("Debian GNU/Linux 12 (bookworm)"));
         assert_eq!(map.get("NAME").map(String::as_str), Some("Debian"));
         assert_eq!(map.get("VERSION_ID").map(String::as_str), Some("12"));
         assert_eq!(map.get("QUOTED").map(String::as_str), Some("a \"b\" $c"));
-        assert_eq!(
-            map.get("BROKEN").map(String::as_str),
-            Some("\"unterminated")
-        );
+        assert_eq!(map.get("BROKEN").map(String::as_str), Some("\"unterminated"));
         assert!(!map.contains_key(""));
         assert!(parse_os_release("\u{0}\u{1}==").is_empty());
     }
@@ -648,25 +621,16 @@ bogus line\n";
     #[test]
     fn ipv4_addresses_and_routes() {
         let addrs = parse_fib_trie_local(FIB_TRIE);
-        assert_eq!(
-            addrs,
-            vec![Ipv4Addr::new(127, 0, 0, 1), Ipv4Addr::new(192, 0, 2, 2)]
-        );
+        assert_eq!(addrs, vec![Ipv4Addr::new(127, 0, 0, 1), Ipv4Addr::new(192, 0, 2, 2)]);
         let routes = parse_route(ROUTE);
         assert_eq!(routes.len(), 2);
         if cfg!(target_endian = "little") {
             assert_eq!(routes[1].destination, Ipv4Addr::new(192, 0, 2, 0));
             assert_eq!(routes[1].mask, Ipv4Addr::new(255, 255, 255, 0));
-            assert_eq!(
-                ipv4_interface(Ipv4Addr::new(192, 0, 2, 2), &routes).as_deref(),
-                Some("eth0")
-            );
+            assert_eq!(ipv4_interface(Ipv4Addr::new(192, 0, 2, 2), &routes).as_deref(), Some("eth0"));
             assert_eq!(ipv4_interface(Ipv4Addr::new(10, 0, 0, 1), &routes), None);
         }
-        assert_eq!(
-            ipv4_interface(Ipv4Addr::new(127, 0, 0, 1), &routes).as_deref(),
-            Some("lo")
-        );
+        assert_eq!(ipv4_interface(Ipv4Addr::new(127, 0, 0, 1), &routes).as_deref(), Some("lo"));
         assert!(has_default_route4(&routes));
         assert!(!has_default_route4(&routes[1..]));
         assert!(parse_fib_trie_local("garbage\n|--\n/32 host LOCAL").is_empty());
@@ -681,10 +645,7 @@ zz 01 80 10 80 lo\n\
 fd000000000000000000000000000002 04 40 00 82     eth0\n";
         let entries = parse_if_inet6(text);
         assert_eq!(entries.len(), 3);
-        assert_eq!(
-            entries[0].address,
-            "fe80::fc:ff:fe00:1".parse::<Ipv6Addr>().unwrap()
-        );
+        assert_eq!(entries[0].address, "fe80::fc:ff:fe00:1".parse::<Ipv6Addr>().unwrap());
         assert_eq!(entries[0].prefix_len, 64);
         assert_eq!(entries[1].iface, "lo");
         assert_eq!(entries[2].address, "fd00::2".parse::<Ipv6Addr>().unwrap());

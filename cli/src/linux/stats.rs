@@ -35,15 +35,8 @@ pub(crate) fn cpu_count() -> usize {
 /// `statvfs`).
 pub fn host_stats() -> Value {
     let loadavg = sysfs::read_text("/proc/loadavg").and_then(|t| parse::parse_loadavg(&t));
-    let meminfo = sysfs::read_text("/proc/meminfo")
-        .map(|t| parse::parse_meminfo(&t))
-        .unwrap_or_default();
-    build_host_stats(
-        cpu_count(),
-        loadavg,
-        meminfo,
-        sysfs::fs_usage("/").map(|u| (u.total, u.available)),
-    )
+    let meminfo = sysfs::read_text("/proc/meminfo").map(|t| parse::parse_meminfo(&t)).unwrap_or_default();
+    build_host_stats(cpu_count(), loadavg, meminfo, sysfs::fs_usage("/").map(|u| (u.total, u.available)))
 }
 
 /// Assembles the payload from already gathered values (pure, for testing).
@@ -54,21 +47,10 @@ fn build_host_stats(
     disk: Option<(u64, u64)>,
 ) -> Value {
     let mut out = Map::new();
-    out.insert(
-        "cpuCount".to_owned(),
-        Value::from(cpu_count.clamp(1, MAX_CPU_COUNT)),
-    );
+    out.insert("cpuCount".to_owned(), Value::from(cpu_count.clamp(1, MAX_CPU_COUNT)));
     if let Some(loads) = loadavg {
-        let loads: Vec<Value> = loads
-            .iter()
-            .map(|l| {
-                Value::from(if l.is_finite() {
-                    l.clamp(0.0, MAX_LOAD)
-                } else {
-                    0.0
-                })
-            })
-            .collect();
+        let loads: Vec<Value> =
+            loads.iter().map(|l| Value::from(if l.is_finite() { l.clamp(0.0, MAX_LOAD) } else { 0.0 })).collect();
         out.insert("loadAverage".to_owned(), Value::Array(loads));
     }
     let total = meminfo.total.unwrap_or(0);
@@ -77,10 +59,7 @@ fn build_host_stats(
     out.insert("memoryFreeBytes".to_owned(), Value::from(free));
     if let Some((disk_total, disk_available)) = disk {
         out.insert("diskTotalBytes".to_owned(), Value::from(disk_total));
-        out.insert(
-            "diskAvailableBytes".to_owned(),
-            Value::from(disk_available.min(disk_total)),
-        );
+        out.insert("diskAvailableBytes".to_owned(), Value::from(disk_available.min(disk_total)));
     }
     Value::Object(out)
 }
@@ -90,23 +69,12 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const ALLOWED: &[&str] = &[
-        "cpuCount",
-        "loadAverage",
-        "memoryTotalBytes",
-        "memoryFreeBytes",
-        "diskTotalBytes",
-        "diskAvailableBytes",
-    ];
+    const ALLOWED: &[&str] =
+        &["cpuCount", "loadAverage", "memoryTotalBytes", "memoryFreeBytes", "diskTotalBytes", "diskAvailableBytes"];
 
     #[test]
     fn builds_clamped_payload() {
-        let mem = parse::MemInfo {
-            total: Some(1000),
-            free: Some(10),
-            available: Some(2000),
-            ..Default::default()
-        };
+        let mem = parse::MemInfo { total: Some(1000), free: Some(10), available: Some(2000), ..Default::default() };
         let v = build_host_stats(9999, Some([1.5, 200_000.0, 0.0]), mem, Some((50, 70)));
         assert_eq!(
             v,
@@ -115,19 +83,9 @@ mod tests {
                    "diskTotalBytes": 50, "diskAvailableBytes": 50})
         );
         let v = build_host_stats(0, None, parse::MemInfo::default(), None);
-        assert_eq!(
-            v,
-            json!({"cpuCount": 1, "memoryTotalBytes": 0, "memoryFreeBytes": 0})
-        );
-        let mem = parse::MemInfo {
-            total: Some(1000),
-            free: Some(10),
-            ..Default::default()
-        };
-        assert_eq!(
-            build_host_stats(2, None, mem, None)["memoryFreeBytes"],
-            json!(10)
-        );
+        assert_eq!(v, json!({"cpuCount": 1, "memoryTotalBytes": 0, "memoryFreeBytes": 0}));
+        let mem = parse::MemInfo { total: Some(1000), free: Some(10), ..Default::default() };
+        assert_eq!(build_host_stats(2, None, mem, None)["memoryFreeBytes"], json!(10));
     }
 
     #[test]
@@ -144,15 +102,8 @@ mod tests {
         assert!(total > 0 && free <= total);
         let loads = obj["loadAverage"].as_array().unwrap();
         assert_eq!(loads.len(), 3);
-        assert!(
-            loads
-                .iter()
-                .all(|l| l.as_f64().is_some_and(|x| (0.0..=1e5).contains(&x)))
-        );
-        assert_eq!(
-            obj.contains_key("diskTotalBytes"),
-            obj.contains_key("diskAvailableBytes")
-        );
+        assert!(loads.iter().all(|l| l.as_f64().is_some_and(|x| (0.0..=1e5).contains(&x))));
+        assert_eq!(obj.contains_key("diskTotalBytes"), obj.contains_key("diskAvailableBytes"));
         let disk_total = obj["diskTotalBytes"].as_u64().unwrap();
         assert!(obj["diskAvailableBytes"].as_u64().unwrap() <= disk_total);
     }

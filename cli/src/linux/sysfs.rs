@@ -31,23 +31,17 @@ pub(crate) fn list_dir(path: impl AsRef<Path>) -> Vec<(String, PathBuf)> {
     let Ok(entries) = std::fs::read_dir(path) else {
         return Vec::new();
     };
-    let mut out: Vec<(String, PathBuf)> = entries
-        .filter_map(Result::ok)
-        .filter_map(|e| Some((e.file_name().into_string().ok()?, e.path())))
-        .collect();
+    let mut out: Vec<(String, PathBuf)> =
+        entries.filter_map(Result::ok).filter_map(|e| Some((e.file_name().into_string().ok()?, e.path()))).collect();
     out.sort_by_key(|a| natural_key(&a.0));
     out
 }
 
 /// Sort key that orders `hwmon10` after `hwmon9`.
 fn natural_key(name: &str) -> (String, u64, String) {
-    let split = name
-        .find(|c: char| c.is_ascii_digit())
-        .unwrap_or(name.len());
+    let split = name.find(|c: char| c.is_ascii_digit()).unwrap_or(name.len());
     let (prefix, rest) = name.split_at(split);
-    let digits_end = rest
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(rest.len());
+    let digits_end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
     let number = rest[..digits_end].parse().unwrap_or(0);
     (prefix.to_owned(), number, rest[digits_end..].to_owned())
 }
@@ -73,22 +67,14 @@ impl FsUsage {
 /// `statvfs(path)`; `None` on error or for a zero-sized filesystem.
 pub(crate) fn fs_usage(path: impl AsRef<Path>) -> Option<FsUsage> {
     let st = rustix::fs::statvfs(path.as_ref()).ok()?;
-    let unit = if st.f_frsize > 0 {
-        st.f_frsize
-    } else {
-        st.f_bsize
-    };
+    let unit = if st.f_frsize > 0 { st.f_frsize } else { st.f_bsize };
     let total = st.f_blocks.saturating_mul(unit);
     if total == 0 {
         return None;
     }
     let free = st.f_bfree.saturating_mul(unit).min(total);
     let available = st.f_bavail.saturating_mul(unit).min(free);
-    Some(FsUsage {
-        total,
-        available,
-        free,
-    })
+    Some(FsUsage { total, available, free })
 }
 
 #[cfg(test)]

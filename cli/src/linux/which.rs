@@ -45,22 +45,17 @@ fn validate_bins(params: &Value) -> Result<Vec<String>, LinuxCommandError> {
         return Err(LinuxCommandError::invalid_request("bins must not be empty"));
     }
     if bins.len() > MAX_BINS {
-        return Err(LinuxCommandError::invalid_request(format!(
-            "too many bins ({}; at most {MAX_BINS})",
-            bins.len()
-        )));
+        return Err(LinuxCommandError::invalid_request(format!("too many bins ({}; at most {MAX_BINS})", bins.len())));
     }
     bins.iter()
         .enumerate()
         .map(|(i, entry)| {
-            let raw = entry.as_str().ok_or_else(|| {
-                LinuxCommandError::invalid_request(format!("bins[{i}] must be a string"))
-            })?;
+            let raw = entry
+                .as_str()
+                .ok_or_else(|| LinuxCommandError::invalid_request(format!("bins[{i}] must be a string")))?;
             let name = raw.trim();
             if name.is_empty() {
-                return Err(LinuxCommandError::invalid_request(format!(
-                    "bins[{i}] is empty"
-                )));
+                return Err(LinuxCommandError::invalid_request(format!("bins[{i}] is empty")));
             }
             if name.contains('/') || name.contains('\0') {
                 return Err(LinuxCommandError::invalid_request(format!(
@@ -79,12 +74,8 @@ fn validate_bins(params: &Value) -> Result<Vec<String>, LinuxCommandError> {
 
 /// Resolves every name against `path_var` (or the default PATH when unset or empty).
 fn which_in(bins: &[String], path_var: Option<OsString>) -> Value {
-    let path_var = path_var
-        .filter(|p| !p.is_empty())
-        .unwrap_or_else(|| OsString::from(DEFAULT_PATH));
-    let dirs: Vec<PathBuf> = std::env::split_paths(&path_var)
-        .filter(|d| d.is_absolute())
-        .collect();
+    let path_var = path_var.filter(|p| !p.is_empty()).unwrap_or_else(|| OsString::from(DEFAULT_PATH));
+    let dirs: Vec<PathBuf> = std::env::split_paths(&path_var).filter(|d| d.is_absolute()).collect();
     let mut found = Map::new();
     for name in bins {
         if found.contains_key(name) {
@@ -133,16 +124,9 @@ mod tests {
         ];
         for params in bad {
             let err = validate_bins(&params).err();
-            assert_eq!(
-                err.map(|e| e.code),
-                Some("INVALID_REQUEST".to_owned()),
-                "{params}"
-            );
+            assert_eq!(err.map(|e| e.code), Some("INVALID_REQUEST".to_owned()), "{params}");
         }
-        assert_eq!(
-            validate_bins(&json!({"bins": [" sh "], "extra": 1})).ok(),
-            Some(vec!["sh".to_owned()])
-        );
+        assert_eq!(validate_bins(&json!({"bins": [" sh "], "extra": 1})).ok(), Some(vec!["sh".to_owned()]));
         assert!(validate_bins(&json!({"bins": vec!["sh"; 64]})).is_ok());
     }
 
@@ -161,24 +145,17 @@ mod tests {
         std::os::unix::fs::symlink(dir.join("missing"), dir.join("dangling")).unwrap();
 
         let path = OsString::from(format!("relative:{}:/nonexistent", dir.display()));
-        let names: Vec<String> = ["tool", "plain", "link", "dangling", "sub", "nope"]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect();
+        let names: Vec<String> =
+            ["tool", "plain", "link", "dangling", "sub", "nope"].iter().map(|s| (*s).to_owned()).collect();
         let result = which_in(&names, Some(path));
         let d = dir.display();
-        assert_eq!(
-            result,
-            json!({"bins": {"tool": format!("{d}/tool"), "link": format!("{d}/link")}})
-        );
+        assert_eq!(result, json!({"bins": {"tool": format!("{d}/tool"), "link": format!("{d}/link")}}));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[tokio::test]
     async fn finds_sh_on_this_machine() {
-        let result = system_which(json!({"bins": ["sh", "definitely-not-a-command-xyz"]}))
-            .await
-            .unwrap();
+        let result = system_which(json!({"bins": ["sh", "definitely-not-a-command-xyz"]})).await.unwrap();
         let bins = result["bins"].as_object().unwrap();
         assert_eq!(bins.len(), 1);
         let sh = bins["sh"].as_str().unwrap();

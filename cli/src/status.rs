@@ -1,0 +1,61 @@
+//! Human-readable status lines.
+
+use clawnode::NodeState;
+
+/// Prints one timestamped status line to stdout.
+pub fn line(text: &str) {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let secs = now.as_secs() % 86_400;
+    println!("[{:02}:{:02}:{:02}] {text}", secs / 3600, (secs / 60) % 60, secs % 60);
+}
+
+/// Prints state changes, without repeating itself.
+#[derive(Default)]
+pub struct Printer {
+    last_request: Option<String>,
+}
+
+impl Printer {
+    /// Prints `state`.
+    pub fn print(&mut self, state: &NodeState, attempts: u64) {
+        match state {
+            NodeState::Idle => {}
+            NodeState::Connecting { attempt } => line(&format!("connecting (attempt {attempt}, total {attempts})")),
+            NodeState::AwaitingDeviceApproval { request_id, reason, remediation, attempts } => {
+                if self.last_request == *request_id {
+                    line(&format!(
+                        "still awaiting approval of {} (attempt {attempts})",
+                        request_id.as_deref().unwrap_or("the device")
+                    ));
+                } else {
+                    self.last_request = request_id.clone();
+                    match request_id {
+                        Some(id) => line(&format!(
+                            "pairing required ({}): approve request {id} with `openclaw devices approve {id}`",
+                            reason.as_deref().unwrap_or("not-paired")
+                        )),
+                        None => line(&format!("pairing required: {remediation}")),
+                    }
+                }
+            }
+            NodeState::AwaitingCommandApproval { node_id } => line(&format!(
+                "paired; commands await approval: `openclaw nodes pending`, then `openclaw nodes approve <requestId>` (node {node_id})"
+            )),
+            NodeState::Ready { node_id, server_version, auth_method } => {
+                self.last_request = None;
+                line(&format!(
+                    "ready: node {node_id} on gateway {server_version} (auth: {})",
+                    auth_method.as_deref().unwrap_or("?")
+                ))
+            }
+            NodeState::BackingOff { delay, reason } => {
+                line(&format!("disconnected: {reason}; retrying in {:.1}s", delay.as_secs_f64()))
+            }
+            NodeState::Paused(p) => {
+                line(&format!("paused: {}", p.message));
+                line(&format!("  to fix: {}", p.remediation));
+            }
+            NodeState::Stopped => {}
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! Running the `clawnode` binary from tests: build it once, spawn it, read its status lines.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use crate::error::TestkitError;
+use crate::provision::workspace_root;
+
+/// Path of the debug `clawnode` binary, built once per test process with
+/// `cargo build -p clawnode-cli` (or `$CLAWNODE_BIN` when set).
+pub fn clawnode_bin() -> Result<PathBuf, TestkitError> {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let r = BUILT.get_or_init(|| {
+        if let Some(p) = std::env::var_os("CLAWNODE_BIN") {
+            return Ok(PathBuf::from(p));
+        }
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = Command::new(cargo)
+            .args(["build", "--quiet", "-p", "clawnode-cli", "--bin", "clawnode"])
+            .current_dir(workspace_root())
+            .output()
+            .map_err(|e| format!("cannot run cargo: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("cargo build -p clawnode-cli failed: {}", String::from_utf8_lossy(&out.stderr)));
+        }
+        let target =
+            std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"));
+        Ok(target.join("debug").join("clawnode"))
+    });
+    r.clone().map_err(TestkitError::Provision)
+}
+
+/// A running `clawnode` process whose stdout and stderr lines are collected.
+pub struct ClawnodeProcess {
+    child: Option<Child>,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl ClawnodeProcess {
+    /// Spawns `clawnode <args>` with `envs` added and `OPENCLAW_GATEWAY_*` removed from the
+    /// inherited environment (tests pass credentials explicitly).
+    pub fn spawn(args: &[&str], envs: &[(&str, &str)]) -> Result<Self, TestkitError> {
+        let bin = clawnode_bin()?;
+        let mut cmd = Command::new(&bin);
+        cmd.args(args)
+            .env_remove("OPENCLAW_GATEWAY_URL")
+            .env_remove("OPENCLAW_GATEWAY_TOKEN")
+            .env_remove("OPENCLAW_GATEWAY_PASSWORD")
+            .env_remove("OPENCLAW_STATE_DIR")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().map_err(|e| TestkitError::io(format!("spawn {}", bin.display()), e))?;
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        if let Some(out) = child.stdout.take() {
+            let l = lines.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(out).lines().map_while(Result::ok) {
+                    eprintln!("[clawnode] {line}");
+                    if let Ok(mut v) = l.lock() {
+                        v.push(line);
+                    }
+                }
+            });
+        }
+        if let Some(err) = child.stderr.take() {
+            let l = lines.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(err).lines().map_while(Result::ok) {
+                    eprintln!("[clawnode:err] {line}");
+                    if let Ok(mut v) = l.lock() {
+                        v.push(line);
+                    }
+                }
+            });
+        }
+        Ok(ClawnodeProcess { child: Some(child), lines })
+    }
+
+    /// All lines so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+
+    /// Waits (bounded) for a line containing `needle`; returns it.
+    pub async fn wait_line(&self, needle: &str, timeout: Duration) -> Result<String, TestkitError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(l) = self.lines().into_iter().find(|l| l.contains(needle)) {
+                return Ok(l);
+            }
+            if Instant::now() >= deadline {
+                return Err(TestkitError::Timeout {
+                    what: format!("clawnode line containing {needle:?}; got:\n{}", self.lines().join("\n")),
+                    timeout,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits (bounded) for the process to exit.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> Result<ExitStatus, TestkitError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(c) = self.child.as_mut()
+                && let Ok(Some(st)) = c.try_wait()
+            {
+                self.child = None;
+                return Ok(st);
+            }
+            if self.child.is_none() {
+                return Err(TestkitError::Closed("process already reaped".into()));
+            }
+            if Instant::now() >= deadline {
+                return Err(TestkitError::Timeout { what: "clawnode exit".into(), timeout });
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Whether it is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+    }
+
+    /// SIGTERM, then wait up to 10 s (SIGKILL after that).
+    pub async fn terminate(&mut self) -> Result<ExitStatus, TestkitError> {
+        if let Some(c) = &self.child {
+            let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
+        }
+        match self.wait_exit(Duration::from_secs(10)).await {
+            Ok(s) => Ok(s),
+            Err(e) => {
+                self.kill();
+                Err(e)
+            }
+        }
+    }
+
+    /// SIGKILL and reap.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for ClawnodeProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
