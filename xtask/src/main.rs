@@ -1,1 +1,196 @@
-fn main() {}
+//! `cargo xtask demo|test`: orchestration only.
+//!
+//! - `demo`: provisions and starts the real Gateway on loopback, runs a `clawnode` node,
+//!   approves it as operator (device, then command surface), invokes `device.info`,
+//!   `system.which` and `device.status`, prints the results, and stops everything.
+//! - `test`: fmt check, clippy `-D warnings`, provisioning, unit and integration tests.
+
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+fn usage() -> ExitCode {
+    eprintln!("usage: cargo xtask <demo|test>");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("test") => test(&args[1..]),
+        Some("demo") => demo(),
+        _ => usage(),
+    }
+}
+
+fn workspace_root() -> std::path::PathBuf {
+    let here = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.parent().map(|p| p.to_path_buf()).unwrap_or(here)
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(workspace_root());
+    c
+}
+
+fn step(name: &str, cmd: &mut Command) -> Result<Duration, String> {
+    println!("\n==> {name}");
+    let start = Instant::now();
+    let status = cmd.status().map_err(|e| format!("{name}: cannot run: {e}"))?;
+    let took = start.elapsed();
+    if !status.success() {
+        return Err(format!("{name} failed ({status}) after {:.1}s", took.as_secs_f64()));
+    }
+    println!("<== {name}: ok in {:.1}s", took.as_secs_f64());
+    Ok(took)
+}
+
+fn test(extra: &[String]) -> ExitCode {
+    let start = Instant::now();
+    let mut test_cmd = cargo();
+    test_cmd.args(["test", "--workspace"]).args(extra);
+    let steps: Vec<(&str, Command)> = vec![
+        ("cargo fmt --check", {
+            let mut c = cargo();
+            c.args(["fmt", "--all", "--", "--check"]);
+            c
+        }),
+        ("cargo clippy -D warnings", {
+            let mut c = cargo();
+            c.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
+            c
+        }),
+        ("provision Node 24 + openclaw@2026.9.6", {
+            let mut c = cargo();
+            c.args(["run", "--quiet", "-p", "clawnode-testkit", "--bin", "clawnode-provision"]);
+            c
+        }),
+        ("build clawnode", {
+            let mut c = cargo();
+            c.args(["build", "-p", "clawnode-cli", "--bin", "clawnode"]);
+            c
+        }),
+        ("cargo test (unit + integration, real Gateway)", test_cmd),
+    ];
+    let mut timings = Vec::new();
+    for (name, mut cmd) in steps {
+        match step(name, &mut cmd) {
+            Ok(d) => timings.push((name, d)),
+            Err(e) => {
+                eprintln!("\nxtask test: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    println!("\nxtask test summary:");
+    for (name, d) in &timings {
+        println!("  {:<48} {:>7.1}s", name, d.as_secs_f64());
+    }
+    println!("  {:<48} {:>7.1}s", "total", start.elapsed().as_secs_f64());
+    ExitCode::SUCCESS
+}
+
+fn demo() -> ExitCode {
+    if let Err(e) = step("build clawnode", cargo().args(["build", "--quiet", "-p", "clawnode-cli", "--bin", "clawnode"]))
+    {
+        eprintln!("xtask demo: {e}");
+        return ExitCode::FAILURE;
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("xtask demo: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(demo_flow()) {
+        Ok(()) => {
+            println!("\ndemo finished: everything stopped.");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("\nxtask demo failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn say(text: &str) {
+    println!("\n### {text}");
+}
+
+fn show(title: &str, v: &serde_json::Value) {
+    println!("--- {title}");
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+}
+
+async fn demo_flow() -> Result<(), String> {
+    use clawnode_testkit::{ClawnodeProcess, Gateway, Operator};
+    const T: Duration = Duration::from_secs(90);
+    let e = |x: &dyn std::fmt::Display| x.to_string();
+
+    say("provisioning Node 24 and openclaw@2026.9.6 (cached after the first run)");
+    let prov = tokio::task::spawn_blocking(clawnode_testkit::provision).await.map_err(|x| e(&x))?.map_err(|x| e(&x))?;
+    println!("node:    {}", prov.node.display());
+    println!("gateway: {}", prov.gateway_dir.display());
+
+    say("starting the real Gateway on loopback (explicit pairing, device.* allowed)");
+    let mut gw = Gateway::builder()
+        .provisioned(prov)
+        .auto_approve_local(false)
+        .allow_commands(&["device.info", "device.status"])
+        .start()
+        .await
+        .map_err(|x| e(&x))?;
+    println!("gateway ready at {} in {:.1}s", gw.ws_url(), gw.startup_time().as_secs_f64());
+    let op = Operator::connect(&gw.ws_url(), gw.token()).await.map_err(|x| e(&x))?;
+    println!("operator connected (client id cli, all operator scopes)");
+
+    say("starting the ClawNode node: clawnode run --url … --token …");
+    let state = tempfile::tempdir().map_err(|x| e(&x))?;
+    let state_dir = state.path().to_string_lossy().to_string();
+    let url = gw.ws_url();
+    let node = ClawnodeProcess::spawn(
+        &["run", "--url", &url, "--token", gw.token(), "--state-dir", &state_dir, "--display-name", "clawnode-demo"],
+        &[],
+    )
+    .map_err(|x| e(&x))?;
+    node.wait_line("approve request ", T).await.map_err(|x| e(&x))?;
+
+    say("operator: approving the device (device.pair.approve)");
+    let pending = op.wait_for_pending_device(T).await.map_err(|x| e(&x))?;
+    let request_id = pending["requestId"].as_str().unwrap_or_default().to_string();
+    let device_id = pending["deviceId"].as_str().unwrap_or_default().to_string();
+    println!("pending device {device_id} (request {request_id})");
+    op.device_pair_approve(&request_id).await.map_err(|x| e(&x))?;
+    node.wait_line("commands await approval", T).await.map_err(|x| e(&x))?;
+
+    say("operator: approving the command surface (node.pair.approve)");
+    let surface = op.wait_for_pending_node(T).await.map_err(|x| e(&x))?;
+    println!("declared commands: {}", surface["commands"]);
+    op.node_pair_approve(surface["requestId"].as_str().unwrap_or_default()).await.map_err(|x| e(&x))?;
+    node.wait_line("ready: node", T).await.map_err(|x| e(&x))?;
+
+    say("operator: invoking commands on the node");
+    for (command, params) in [
+        ("device.info", serde_json::json!({})),
+        ("system.which", serde_json::json!({"bins": ["sh", "ls", "git", "no-such-tool"]})),
+        ("device.status", serde_json::json!({})),
+    ] {
+        let started = Instant::now();
+        let r = op.node_invoke(&device_id, command, params.clone(), 10_000).await.map_err(|x| e(&x))?;
+        show(
+            &format!("node.invoke {command} {params} ({:.1} ms)", started.elapsed().as_secs_f64() * 1000.0),
+            &r["payload"],
+        );
+    }
+
+    say("stopping the node and the Gateway");
+    let mut node = node;
+    let status = node.terminate().await.map_err(|x| e(&x))?;
+    println!("clawnode exited: {status}");
+    op.close().await;
+    gw.stop().await.map_err(|x| e(&x))?;
+    println!("gateway stopped");
+    Ok(())
+}
