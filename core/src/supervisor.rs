@@ -17,7 +17,8 @@ use crate::events::{HostStats, NodeEvent, PresenceAlive, PresenceTrigger, send_n
 use crate::identity::DeviceIdentity;
 use crate::invoke::{CommandRegistry, InvokeConfig, InvokeRouter, InvokeStats};
 use crate::protocol::{
-    ClientId, ClientInfo, ClientMode, ConnectAuth, ErrorShape, HelloOk, NodeEventResult, PairDecision, Role,
+    ClientId, ClientInfo, ClientMode, ConnectAuth, ErrorShape, HelloOk, NodeEventResult, PairDecision,
+    PendingAckParams, PendingAckResult, PendingDrainParams, PendingDrainResult, PendingPullResult, Role, names,
 };
 use crate::secret::Secret;
 use crate::session::{
@@ -26,6 +27,7 @@ use crate::session::{
 };
 use crate::store::{CredentialStore, StoreError, StoredToken, TokenKey, load_or_create_identity};
 use crate::transport::{self, TransportConfig};
+use serde_json::json;
 
 /// Who this node says it is.
 #[derive(Debug, Clone)]
@@ -419,8 +421,35 @@ impl Node {
 
     /// Sends a `node.event` on the live session.
     pub async fn send_event(&self, event: NodeEvent) -> Result<NodeEventResult, NodeError> {
-        let handle = self.inner.current.lock().ok().and_then(|c| c.clone()).ok_or(NodeError::NotConnected)?;
-        Ok(send_node_event(&handle, &event, Duration::from_secs(15)).await?)
+        Ok(send_node_event(&self.live_session()?, &event, Duration::from_secs(15)).await?)
+    }
+
+    fn live_session(&self) -> Result<SessionHandle, NodeError> {
+        self.inner.current.lock().ok().and_then(|c| c.clone()).ok_or(NodeError::NotConnected)
+    }
+
+    /// `node.pending.pull`: invokes the Gateway queued while the app was in the background.
+    pub async fn pending_pull(&self) -> Result<PendingPullResult, NodeError> {
+        let v = self.live_session()?.request(names::NODE_PENDING_PULL, json!({}), Duration::from_secs(15)).await?;
+        Ok(serde_json::from_value(v).unwrap_or_default())
+    }
+
+    /// `node.pending.ack {ids}` (at least one id).
+    pub async fn pending_ack(&self, ids: Vec<String>) -> Result<PendingAckResult, NodeError> {
+        if ids.is_empty() {
+            return Ok(PendingAckResult::default());
+        }
+        let params = serde_json::to_value(PendingAckParams { ids }).unwrap_or_default();
+        let v = self.live_session()?.request(names::NODE_PENDING_ACK, params, Duration::from_secs(15)).await?;
+        Ok(serde_json::from_value(v).unwrap_or_default())
+    }
+
+    /// `node.pending.drain {maxItems?}` (1..10): queued `status.request` / `location.request` items.
+    pub async fn pending_drain(&self, max_items: Option<u8>) -> Result<PendingDrainResult, NodeError> {
+        let params = serde_json::to_value(PendingDrainParams { max_items: max_items.map(|m| m.clamp(1, 10)) })
+            .unwrap_or_default();
+        let v = self.live_session()?.request(names::NODE_PENDING_DRAIN, params, Duration::from_secs(15)).await?;
+        Ok(serde_json::from_value(v).unwrap_or_default())
     }
 
     /// Invoke counters.

@@ -91,7 +91,8 @@ fn test(extra: &[String]) -> ExitCode {
 }
 
 fn demo() -> ExitCode {
-    if let Err(e) = step("build clawnode", cargo().args(["build", "--quiet", "-p", "clawnode-cli", "--bin", "clawnode"]))
+    if let Err(e) =
+        step("build clawnode", cargo().args(["build", "--quiet", "-p", "clawnode-cli", "--bin", "clawnode"]))
     {
         eprintln!("xtask demo: {e}");
         return ExitCode::FAILURE;

@@ -360,16 +360,10 @@ impl Session {
         let stop = CancellationToken::new();
         let stats = Arc::new(SessionStats::default());
         let tick = Duration::from_millis(hello.policy.tick_interval_ms.max(1000));
-        let task = tokio::spawn(run(
-            ws,
-            out_rx,
-            handle.clone(),
-            dispatch,
-            events,
-            liveness,
-            tick,
-            stop.clone(),
-            stats.clone(),
+        let span = tracing::info_span!("session", epoch, conn_id = %hello.server.conn_id);
+        let task = tokio::spawn(tracing::Instrument::instrument(
+            run(ws, out_rx, handle.clone(), dispatch, events, liveness, tick, stop.clone(), stats.clone()),
+            span,
         ));
         Session { handle, task, stop, stats }
     }
