@@ -27,6 +27,96 @@ pub enum EndpointError {
     /// No host.
     #[error("the gateway URL has no host")]
     NoHost,
+    /// A TLS pin on a plaintext endpoint.
+    #[error("a TLS fingerprint requires a wss:// gateway URL")]
+    PinOnPlaintext,
+}
+
+/// Why a TLS fingerprint string was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PinError {
+    /// Not 64 hex digits or 32 colon-separated hex pairs (after an optional `sha256:`).
+    #[error(
+        "invalid TLS fingerprint: expected a SHA-256 certificate fingerprint (64 hex digits or 32 colon-separated pairs, optional sha256: prefix)"
+    )]
+    Format,
+}
+
+/// A TLS pin: SHA-256 of the Gateway's leaf certificate (DER), canonical lowercase hex.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TlsPin([u8; 32]);
+
+impl TlsPin {
+    /// Parses `64 hex` or `32 colon-separated pairs`, with an optional case-insensitive
+    /// `sha256:` prefix and surrounding whitespace. Anything else (base64, other lengths,
+    /// mixed separators) is rejected.
+    pub fn parse(input: &str) -> Result<Self, PinError> {
+        let t = input.trim();
+        let t = match t.get(..7) {
+            Some(p) if p.eq_ignore_ascii_case("sha256:") => &t[7..],
+            _ => t,
+        };
+        let hex: String = if t.contains(':') {
+            let parts: Vec<&str> = t.split(':').collect();
+            if parts.len() != 32 || parts.iter().any(|p| p.len() != 2) {
+                return Err(PinError::Format);
+            }
+            parts.concat()
+        } else {
+            t.to_string()
+        };
+        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(PinError::Format);
+        }
+        let mut out = [0u8; 32];
+        for (i, chunk) in hex.as_bytes().chunks(2).enumerate() {
+            let s = std::str::from_utf8(chunk).map_err(|_| PinError::Format)?;
+            out[i] = u8::from_str_radix(s, 16).map_err(|_| PinError::Format)?;
+        }
+        Ok(TlsPin(out))
+    }
+
+    /// The pin of a DER certificate (SHA-256 of the DER bytes).
+    pub fn of_der(der: &[u8]) -> Self {
+        let d = ring::digest::digest(&ring::digest::SHA256, der);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(d.as_ref());
+        TlsPin(out)
+    }
+
+    /// The raw digest.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Constant-time comparison.
+    pub fn ct_eq(&self, other: &TlsPin) -> bool {
+        self.0.iter().zip(other.0.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    }
+
+    /// Canonical form: 64 lowercase hex digits.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+impl std::fmt::Display for TlsPin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl std::fmt::Debug for TlsPin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TlsPin({})", self.to_hex())
+    }
+}
+
+impl std::str::FromStr for TlsPin {
+    type Err = PinError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        TlsPin::parse(s)
+    }
 }
 
 /// Host part of an endpoint.
@@ -59,11 +149,14 @@ pub struct Endpoint {
     pub tls: bool,
     /// Context path when behind a proxy (`""` or `/prefix`).
     pub context_path: String,
+    /// Pinned leaf-certificate fingerprint (`wss://` only). Not part of the origin.
+    pub pin: Option<TlsPin>,
 }
 
 /// The identity credentials and pins are bound to. An enum so that other targets (an SSH
 /// tunnel) can be added without changing what a stored token is keyed by.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum GatewayOrigin {
     /// A direct WebSocket origin: scheme, host, port, path.
     WebSocket {
@@ -121,7 +214,21 @@ impl Endpoint {
         };
         let port = url.port().unwrap_or(if tls { 443 } else { 80 });
         let context_path = url.path().trim_end_matches('/').to_string();
-        Ok(Endpoint { host, port, tls, context_path })
+        Ok(Endpoint { host, port, tls, context_path, pin: None })
+    }
+
+    /// Parses a URL and attaches an optional pin (a pin on `ws://` is an error).
+    pub fn parse_pinned(input: &str, pin: Option<TlsPin>) -> Result<Self, EndpointError> {
+        Self::parse(input)?.with_pin(pin)
+    }
+
+    /// This endpoint with `pin` (replacing any pin it had). A pin on `ws://` is an error.
+    pub fn with_pin(mut self, pin: Option<TlsPin>) -> Result<Self, EndpointError> {
+        if pin.is_some() && !self.tls {
+            return Err(EndpointError::PinOnPlaintext);
+        }
+        self.pin = pin;
+        Ok(self)
     }
 
     /// An endpoint from host and optional port (default 18789), plaintext.
@@ -147,6 +254,34 @@ impl Endpoint {
     pub fn url(&self) -> String {
         format!("{}/", self.origin())
     }
+}
+
+/// The normalised form of a gateway URL as setup codes carry it (pairing.md §4.1,
+/// transport.md §3): `http(s)` mapped to `ws(s)`, an explicit port kept, a bare `/` path
+/// dropped; userinfo, query and fragment rejected.
+pub fn normalize_gateway_url(input: &str) -> Result<String, EndpointError> {
+    let url = url::Url::parse(input.trim()).map_err(|e| EndpointError::Invalid(e.to_string()))?;
+    let scheme = match url.scheme() {
+        "ws" | "http" => "ws",
+        "wss" | "https" => "wss",
+        other => return Err(EndpointError::Scheme(other.to_string())),
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(EndpointError::UserInfo);
+    }
+    if url.query().is_some() {
+        return Err(EndpointError::Query);
+    }
+    if url.fragment().is_some() {
+        return Err(EndpointError::Fragment);
+    }
+    let host = url.host_str().filter(|h| !h.is_empty()).ok_or(EndpointError::NoHost)?;
+    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    let path = match url.path() {
+        "/" => "",
+        p => p,
+    };
+    Ok(format!("{scheme}://{host}{port}{path}"))
 }
 
 impl std::fmt::Display for Endpoint {
@@ -186,9 +321,10 @@ pub fn classify_ip(ip: IpAddr) -> NetworkClass {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return classify_v4(v4);
             }
+            let first = v6.segments()[0];
             if v6 == Ipv6Addr::LOCALHOST {
                 NetworkClass::Loopback
-            } else if (v6.segments()[0] & 0xffc0) == 0xfe80 || (v6.segments()[0] & 0xfe00) == 0xfc00 {
+            } else if (first & 0xffc0) == 0xfe80 || (first & 0xffc0) == 0xfec0 || (first & 0xfe00) == 0xfc00 {
                 NetworkClass::PrivateLan
             } else {
                 NetworkClass::Public
@@ -211,9 +347,10 @@ fn classify_v4(v4: Ipv4Addr) -> NetworkClass {
 }
 
 /// Classifies a host name without resolving it (`None`: only resolution can tell).
+/// `localhost` is matched exactly (not `*.localhost`, transport.md §2.1).
 pub fn classify_name(name: &str) -> Option<NetworkClass> {
     let n = name.trim_end_matches('.').to_ascii_lowercase();
-    if n == "localhost" || n.ends_with(".localhost") {
+    if n == "localhost" {
         Some(NetworkClass::Loopback)
     } else if n.ends_with(".ts.net") {
         Some(NetworkClass::Tailnet)
@@ -221,6 +358,32 @@ pub fn classify_name(name: &str) -> Option<NetworkClass> {
         Some(NetworkClass::PrivateLan)
     } else {
         None
+    }
+}
+
+/// Classifies a parsed host lexically (`None`: a DNS name only resolution can tell).
+pub fn classify_host(host: &Host) -> Option<NetworkClass> {
+    match host {
+        Host::Ip(ip) => Some(classify_ip(*ip)),
+        Host::Name(n) => classify_name(n),
+    }
+}
+
+/// Classifies a host as written by a user or in discovery data: brackets, an IPv6 zone id
+/// (`fe80::1%eth0`) and trailing dots are stripped; IPv4 literals in the WHATWG spellings
+/// (`127.1`, `0x7f.1`) are normalised like URL hosts. `None`: a DNS name only resolution
+/// can tell.
+pub fn classify_host_str(host: &str) -> Option<NetworkClass> {
+    let h = host.trim().trim_start_matches('[').trim_end_matches(']');
+    let h = h.split('%').next().unwrap_or(h);
+    if let Ok(v6) = h.parse::<Ipv6Addr>() {
+        return Some(classify_ip(IpAddr::V6(v6)));
+    }
+    match url::Host::parse(h) {
+        Ok(url::Host::Ipv4(v4)) => Some(classify_ip(IpAddr::V4(v4))),
+        Ok(url::Host::Ipv6(v6)) => Some(classify_ip(IpAddr::V6(v6))),
+        Ok(url::Host::Domain(d)) => classify_name(&d),
+        Err(_) => None,
     }
 }
 
@@ -296,5 +459,142 @@ mod tests {
         assert!(!PlaintextPolicy::LoopbackOnly.allows(NetworkClass::PrivateLan));
         assert!(PlaintextPolicy::PrivateNetwork.allows(NetworkClass::Tailnet));
         assert!(!PlaintextPolicy::PrivateNetwork.allows(NetworkClass::Public));
+    }
+
+    /// transport.md §2.1 (TS client / node host) and §2.4 (mobile) rows as classification,
+    /// and what each policy does with them.
+    #[test]
+    fn plaintext_rows_as_classification() {
+        use NetworkClass::*;
+        // (host as written, class (None = a DNS name only resolution can tell), loopback-only
+        // admits, private-network admits)
+        let rows: &[(&str, Option<NetworkClass>, bool, bool)] = &[
+            // §2.1 localhost (exact; not *.localhost), trailing dots stripped.
+            ("localhost", Some(Loopback), true, true),
+            ("LOCALHOST.", Some(Loopback), true, true),
+            ("foo.localhost", None, false, false),
+            // 127/8, ::1, IPv4-mapped, odd IPv4 spellings.
+            ("127.0.0.1", Some(Loopback), true, true),
+            ("127.255.255.254", Some(Loopback), true, true),
+            ("127.1", Some(Loopback), true, true),
+            ("0x7f.1", Some(Loopback), true, true),
+            ("0177.0.0.1", Some(Loopback), true, true),
+            ("2130706433", Some(Loopback), true, true),
+            ("127.0.0.1.", Some(Loopback), true, true),
+            ("::1", Some(Loopback), true, true),
+            ("[::1]", Some(Loopback), true, true),
+            ("::ffff:127.0.0.1", Some(Loopback), true, true),
+            ("[::ffff:7f00:1]", Some(Loopback), true, true),
+            // RFC 1918, link-local, CGNAT.
+            ("10.0.0.1", Some(PrivateLan), false, true),
+            ("10.255.255.255", Some(PrivateLan), false, true),
+            ("172.16.0.1", Some(PrivateLan), false, true),
+            ("172.31.255.255", Some(PrivateLan), false, true),
+            ("172.32.0.1", Some(Public), false, false),
+            ("192.168.0.1", Some(PrivateLan), false, true),
+            ("::ffff:192.168.1.1", Some(PrivateLan), false, true),
+            ("169.254.10.20", Some(PrivateLan), false, true),
+            ("100.64.0.1", Some(Tailnet), false, true),
+            ("100.127.255.255", Some(Tailnet), false, true),
+            ("100.63.255.255", Some(Public), false, false),
+            ("100.128.0.0", Some(Public), false, false),
+            // IPv6 link-local (with and without zone id), ULA, deprecated site-local.
+            ("fe80::1", Some(PrivateLan), false, true),
+            ("fe80::1%eth0", Some(PrivateLan), false, true),
+            ("[fe80::1%25wlan0]", Some(PrivateLan), false, true),
+            ("febf::1", Some(PrivateLan), false, true),
+            ("fc00::1", Some(PrivateLan), false, true),
+            ("fd12:3456::1", Some(PrivateLan), false, true),
+            ("fec0::1", Some(PrivateLan), false, true),
+            // .local / .ts.net names.
+            ("printer.local", Some(PrivateLan), false, true),
+            ("printer.local.", Some(PrivateLan), false, true),
+            ("gw.tail1234.ts.net", Some(Tailnet), false, true),
+            ("GW.TAIL1234.TS.NET.", Some(Tailnet), false, true),
+            // Never: unspecified, multicast, public.
+            ("0.0.0.0", Some(Public), false, false),
+            ("::", Some(Public), false, false),
+            ("224.0.0.251", Some(Public), false, false),
+            ("ff02::1", Some(Public), false, false),
+            ("8.8.8.8", Some(Public), false, false),
+            ("192.0.2.1", Some(Public), false, false),
+            ("2001:db8::1", Some(Public), false, false),
+            ("::ffff:8.8.8.8", Some(Public), false, false),
+            // Other DNS names: only resolution can tell (see transport's resolver tests).
+            ("gateway.home.arpa", None, false, false),
+            ("nas", None, false, false),
+            ("example.com", None, false, false),
+            // §2.4 mobile rows (classification only; mobile refuses CGNAT and .ts.net).
+            ("10.0.2.2", Some(PrivateLan), false, true),
+            ("fd00::1%1", Some(PrivateLan), false, true),
+        ];
+        for (host, class, loopback_only, private) in rows {
+            let got = classify_host_str(host);
+            assert_eq!(got, *class, "{host}");
+            let admit = |p: PlaintextPolicy| got.is_some_and(|c| p.allows(c));
+            assert_eq!(admit(PlaintextPolicy::LoopbackOnly), *loopback_only, "{host} loopback-only");
+            assert_eq!(admit(PlaintextPolicy::PrivateNetwork), *private, "{host} private-network");
+        }
+        // The same hosts through URL parsing agree (zone ids are not valid in URLs).
+        for (host, class, _, _) in rows {
+            if host.contains('%') {
+                continue;
+            }
+            let h = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_string() };
+            let e = Endpoint::parse(&format!("ws://{h}:1")).unwrap();
+            assert_eq!(classify_host(&e.host), *class, "{host} via URL");
+        }
+        assert!(matches!(Endpoint::parse("ws://[fe80::1%25eth0]:1"), Err(EndpointError::Invalid(_))));
+    }
+
+    #[test]
+    fn pins() {
+        let hex = "3f9a".repeat(16);
+        let p = TlsPin::parse(&hex).unwrap();
+        assert_eq!(p.to_hex(), hex);
+        let colons: Vec<String> = hex.as_bytes().chunks(2).map(|c| String::from_utf8(c.to_vec()).unwrap()).collect();
+        let upper = colons.join(":").to_uppercase();
+        for form in [hex.to_uppercase(), format!("sha256:{hex}"), format!("SHA256:{upper}"), format!("  {upper} \n")] {
+            assert_eq!(TlsPin::parse(&form), Ok(p), "{form}");
+        }
+        for bad in [
+            "",
+            "sha256:",
+            &hex[..62],
+            &format!("{hex}00"),
+            &format!("sha1:{hex}"),
+            &format!("sha-256:{hex}"),
+            "P5qaP5qaP5qaP5qaP5qaP5qaP5qaP5qaP5qaP5qaP5o=",
+            &colons[..31].join(":"),
+            &format!("{}:{}", colons[..30].join(":"), "3f9a"),
+            &format!("{}z", &hex[..63]),
+            &colons.join("-"),
+        ] {
+            assert_eq!(TlsPin::parse(bad), Err(PinError::Format), "{bad}");
+        }
+        assert!(p.ct_eq(&TlsPin::parse(&hex).unwrap()));
+        assert!(!p.ct_eq(&TlsPin::parse(&"00".repeat(32)).unwrap()));
+        assert_eq!(TlsPin::of_der(b"abc").to_hex(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        // A pin on ws:// is an error; on wss:// it is kept but not part of the origin.
+        assert_eq!(Endpoint::parse_pinned("ws://127.0.0.1:1", Some(p)), Err(EndpointError::PinOnPlaintext));
+        let e = Endpoint::parse_pinned("wss://gw.example:8443", Some(p)).unwrap();
+        assert_eq!(e.pin, Some(p));
+        assert_eq!(e.origin(), Endpoint::parse("wss://gw.example:8443").unwrap().origin());
+        assert_eq!(Endpoint::parse("wss://gw.example").unwrap().port, 443);
+        assert_eq!(Endpoint::from_host_port("gw.example", None, true).unwrap().port, DEFAULT_PORT);
+    }
+
+    #[test]
+    fn normalised_urls() {
+        for (input, want) in [
+            ("ws://127.0.0.1:18789", "ws://127.0.0.1:18789"),
+            ("ws://127.0.0.1:18789/", "ws://127.0.0.1:18789"),
+            ("https://GW.example:443/", "wss://gw.example"),
+            ("http://[::1]:1/prefix", "ws://[::1]:1/prefix"),
+        ] {
+            assert_eq!(normalize_gateway_url(input).as_deref(), Ok(want), "{input}");
+        }
+        assert_eq!(normalize_gateway_url("ws://a:b@h"), Err(EndpointError::UserInfo));
+        assert_eq!(normalize_gateway_url("ftp://h"), Err(EndpointError::Scheme("ftp".into())));
     }
 }

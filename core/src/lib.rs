@@ -18,13 +18,14 @@ pub mod invoke;
 pub mod protocol;
 pub mod secret;
 pub mod session;
+pub mod setup_code;
 pub mod store;
 pub mod supervisor;
 pub mod transport;
 
 pub use secret::Secret;
 
-pub use endpoint::{Endpoint, PlaintextPolicy};
+pub use endpoint::{Endpoint, PlaintextPolicy, TlsPin};
 pub use events::NodeEvent;
 pub use invoke::{CommandError, CommandRegistry, InvokeContext};
 pub use supervisor::{

@@ -12,7 +12,7 @@ use tracing::{Instrument as _, debug, info, info_span, warn};
 
 use crate::backoff::{Backoff, BackoffConfig};
 use crate::clock::{Clock, RandomSource, SystemClock, SystemRandom};
-use crate::endpoint::Endpoint;
+use crate::endpoint::{Endpoint, TlsPin};
 use crate::events::{HostStats, NodeEvent, PresenceAlive, PresenceTrigger, send_node_event};
 use crate::identity::DeviceIdentity;
 use crate::invoke::{CommandRegistry, InvokeConfig, InvokeRouter, InvokeStats};
@@ -26,7 +26,7 @@ use crate::session::{
     SessionEvent, SessionHandle, handshake,
 };
 use crate::store::{CredentialStore, StoreError, StoredToken, TokenKey, load_or_create_identity};
-use crate::transport::{self, TransportConfig};
+use crate::transport::{self, PinMismatch, TransportConfig, TransportError};
 use serde_json::json;
 
 /// Who this node says it is.
@@ -157,6 +157,7 @@ impl NodeConfig {
 
 /// Why the node stopped retrying until someone acts.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PauseKind {
     /// Credentials are missing or wrong.
     Auth,
@@ -168,6 +169,16 @@ pub enum PauseKind {
     Configuration,
     /// The credential store failed.
     Storage,
+    /// The Gateway presented a certificate other than the pinned one. Nothing was sent.
+    /// The app decides: accept the observed fingerprint ([`Node::trust_pin`]) or keep the
+    /// old pin (stay paused).
+    PinMismatch(PinMismatch),
+    /// No pin and the certificate fails system trust. Probe, confirm and pin it
+    /// ([`Node::trust_pin`]) or fix the certificate.
+    TlsUntrusted {
+        /// The leaf fingerprint the Gateway presented.
+        observed: TlsPin,
+    },
 }
 
 /// A terminal condition: no retry until [`Node::resume`].
@@ -285,6 +296,9 @@ pub enum NodeError {
     /// No live session.
     #[error("not connected")]
     NotConnected,
+    /// A pin was offered for a plaintext endpoint.
+    #[error("a TLS pin needs a wss:// endpoint")]
+    PinOnPlaintext,
     /// A request failed.
     #[error(transparent)]
     Request(#[from] RequestError),
@@ -305,6 +319,7 @@ struct Inner {
     rng: Arc<dyn RandomSource>,
     epoch: AtomicU64,
     attempts: AtomicU64,
+    pin_override: Mutex<Option<TlsPin>>,
 }
 
 /// A node: the public handle over the supervisor.
@@ -355,6 +370,7 @@ impl Node {
                 rng,
                 epoch: AtomicU64::new(0),
                 attempts: AtomicU64::new(0),
+                pin_override: Mutex::new(None),
             }),
             task: Arc::new(Mutex::new(None)),
         })
@@ -417,6 +433,29 @@ impl Node {
     /// Lifts a pause (after the user fixed credentials) and retries now.
     pub fn resume(&self) {
         self.inner.resume.notify_one();
+    }
+
+    /// The endpoint connections go to, with the pin currently in force.
+    pub fn endpoint(&self) -> Endpoint {
+        self.inner.endpoint()
+    }
+
+    /// Replaces the endpoint's pin (after a [`PauseKind::PinMismatch`] the app accepted the
+    /// observed fingerprint, or after a first-use probe the user confirmed) and, when paused,
+    /// retries now. The app persists the pin itself. Device tokens stay bound to the origin,
+    /// which the pin is not part of.
+    pub fn trust_pin(&self, pin: TlsPin) -> Result<(), NodeError> {
+        if !self.inner.cfg.endpoint.tls {
+            return Err(NodeError::PinOnPlaintext);
+        }
+        if let Ok(mut p) = self.inner.pin_override.lock() {
+            *p = Some(pin);
+        }
+        info!(pin = %pin, "TLS pin replaced");
+        if matches!(self.state(), NodeState::Paused(_)) {
+            self.resume();
+        }
+        Ok(())
     }
 
     /// Sends a `node.event` on the live session.
@@ -488,8 +527,15 @@ impl Inner {
     }
 
     fn trusted_for_device_retry(&self) -> bool {
-        // Loopback only for now; wss with a pin joins when TLS pinning lands.
-        transport::is_loopback_host(&self.cfg.endpoint.host)
+        transport::is_trusted_for_device_retry(&self.endpoint())
+    }
+
+    fn endpoint(&self) -> Endpoint {
+        let mut e = self.cfg.endpoint.clone();
+        if let Some(p) = self.pin_override.lock().ok().and_then(|p| *p) {
+            e.pin = Some(p);
+        }
+        e
     }
 
     /// Waits `delay`; a nudge cuts it short. Returns false when stopping.
@@ -691,7 +737,7 @@ async fn pause_until_resumed(inner: &Inner, reason: PauseReason) -> bool {
 }
 
 async fn connect_once(inner: &Inner, req: &ConnectRequest) -> Result<(transport::WsStream, HelloOk), HandshakeError> {
-    let ws = transport::open(&inner.cfg.endpoint, &inner.cfg.transport).await?;
+    let ws = transport::open(&inner.endpoint(), &inner.cfg.transport).await?;
     handshake(ws, &inner.identity, req, &inner.cfg.handshake).await
 }
 
@@ -715,7 +761,8 @@ fn persist_tokens(inner: &Inner, key: &TokenKey, stored: Option<&StoredToken>, a
         Err(e) => warn!(error = %e, "could not persist the device token"),
     }
     // Bootstrap hand-off tokens, only over a trusted transport.
-    if attempt.used_bootstrap && (inner.cfg.endpoint.tls || transport::is_loopback_host(&inner.cfg.endpoint.host)) {
+    let endpoint = inner.endpoint();
+    if attempt.used_bootstrap && (endpoint.tls || transport::is_loopback_host(&endpoint.host)) {
         for h in &hello.auth.device_tokens {
             let role = match h.role.as_str() {
                 "operator" => Role::Operator,
@@ -756,11 +803,26 @@ fn classify(
     };
     let shape = match err {
         HandshakeError::Transport(t) if t.is_terminal() => {
+            let (kind, remediation) = match &t {
+                TransportError::PinMismatch(m) => (
+                    PauseKind::PinMismatch(m.clone()),
+                    if m.system_trusted {
+                        "the gateway's certificate changed (the new one passes system trust): verify the new fingerprint, then accept it or keep the old pin"
+                    } else {
+                        "the gateway's certificate changed and is not system-trusted: verify the new fingerprint out of band before accepting it; otherwise use a new setup code"
+                    },
+                ),
+                TransportError::Untrusted { observed, .. } => (
+                    PauseKind::TlsUntrusted { observed: *observed },
+                    "pin the gateway's certificate after verifying its fingerprint out of band",
+                ),
+                _ => (PauseKind::Configuration, "change the gateway URL or transport settings"),
+            };
             return Next::Pause(PauseReason {
-                kind: PauseKind::Configuration,
+                kind,
                 code: None,
                 message: t.to_string(),
-                remediation: "change the gateway URL or transport settings".into(),
+                remediation: remediation.into(),
             });
         }
         HandshakeError::TooLarge(n) => {

@@ -1,19 +1,109 @@
-//! Transport: endpoint → plaintext policy → TCP → WebSocket.
+//! Transport: endpoint → plaintext policy → resolve → TCP → (TLS) → WebSocket.
 //!
 //! The policy check happens before any socket is opened, and the socket connects to the
-//! exact address that was checked (no second lookup).
+//! exact address that was checked (no second lookup). `wss://` runs over rustls with the
+//! ring provider only: a pinned endpoint trusts exactly its leaf certificate (SHA-256 of
+//! the DER, compared in constant time; chain and hostname ignored, handshake signatures
+//! still verified); an unpinned one uses the platform verifier (system trust). A pin
+//! mismatch fails the TLS handshake, so not one byte of the HTTP upgrade is written.
+//! Redirects on the upgrade are never followed.
 
+use std::fmt;
+use std::future::Future;
+use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use crate::endpoint::{Endpoint, Host, NetworkClass, PlaintextPolicy, classify_ip, classify_name};
+use crate::endpoint::{Endpoint, Host, NetworkClass, PlaintextPolicy, TlsPin, classify_ip, classify_name};
+
+/// The byte stream under the WebSocket: plain TCP or TLS over TCP.
+#[derive(Debug)]
+pub enum TransportStream {
+    /// `ws://`.
+    Plain(TcpStream),
+    /// `wss://`.
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for TransportStream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            TransportStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            TransportStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for TransportStream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            TransportStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            TransportStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            TransportStream::Plain(s) => Pin::new(s).poll_flush(cx),
+            TransportStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            TransportStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            TransportStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
 
 /// The WebSocket stream type the session runs on.
-pub type WsStream = WebSocketStream<TcpStream>;
+pub type WsStream = WebSocketStream<TransportStream>;
+
+/// A boxed future returned by the [`Resolver`] and [`Dialer`] seams.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Name resolution (a seam so tests control what a name resolves to).
+pub trait Resolver: Send + Sync + fmt::Debug {
+    /// All addresses of `host` at `port`.
+    fn resolve<'a>(&'a self, host: &'a str, port: u16) -> BoxFuture<'a, io::Result<Vec<SocketAddr>>>;
+}
+
+/// The system resolver (`tokio::net::lookup_host`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemResolver;
+
+impl Resolver for SystemResolver {
+    fn resolve<'a>(&'a self, host: &'a str, port: u16) -> BoxFuture<'a, io::Result<Vec<SocketAddr>>> {
+        Box::pin(async move { Ok(tokio::net::lookup_host((host, port)).await?.collect()) })
+    }
+}
+
+/// Opens TCP sockets (a seam so tests can count or forbid connects).
+pub trait Dialer: Send + Sync + fmt::Debug {
+    /// Connects to `addr`.
+    fn connect(&self, addr: SocketAddr) -> BoxFuture<'_, io::Result<TcpStream>>;
+}
+
+/// The real dialer (`TcpStream::connect`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TcpDialer;
+
+impl Dialer for TcpDialer {
+    fn connect(&self, addr: SocketAddr) -> BoxFuture<'_, io::Result<TcpStream>> {
+        Box::pin(TcpStream::connect(addr))
+    }
+}
 
 /// Transport settings.
 #[derive(Debug, Clone)]
@@ -22,10 +112,16 @@ pub struct TransportConfig {
     pub plaintext: PlaintextPolicy,
     /// TCP connect timeout per address.
     pub connect_timeout: Duration,
+    /// TLS handshake timeout.
+    pub tls_timeout: Duration,
     /// WebSocket opening handshake timeout.
     pub upgrade_timeout: Duration,
     /// Largest inbound message accepted (the Gateway's own limit is 25 MiB).
     pub max_inbound_message: usize,
+    /// Name resolution.
+    pub resolver: Arc<dyn Resolver>,
+    /// TCP connects.
+    pub dialer: Arc<dyn Dialer>,
 }
 
 impl Default for TransportConfig {
@@ -33,10 +129,25 @@ impl Default for TransportConfig {
         TransportConfig {
             plaintext: PlaintextPolicy::LoopbackOnly,
             connect_timeout: Duration::from_secs(10),
+            tls_timeout: Duration::from_secs(10),
             upgrade_timeout: Duration::from_secs(15),
             max_inbound_message: 32 * 1024 * 1024,
+            resolver: Arc::new(SystemResolver),
+            dialer: Arc::new(TcpDialer),
         }
     }
+}
+
+/// A pinned certificate did not match: what was expected, what the Gateway presented, and
+/// whether the presented certificate passes system trust (a CA-issued rotation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinMismatch {
+    /// The stored pin.
+    pub expected: TlsPin,
+    /// The leaf fingerprint the Gateway presented.
+    pub observed: TlsPin,
+    /// Whether the presented chain passes system trust for this host.
+    pub system_trusted: bool,
 }
 
 /// Transport failures.
@@ -54,9 +165,35 @@ pub enum TransportError {
         /// How it was classified.
         class: NetworkClass,
     },
-    /// `wss://` needs the TLS transport, which this build does not provide yet.
-    #[error("wss:// endpoints are not supported by this build yet; use an SSH tunnel to the Gateway's loopback port")]
-    TlsUnsupported,
+    /// The Gateway's certificate does not match the pin. Terminal until the app decides.
+    #[error(
+        "gateway TLS fingerprint mismatch: expected {}, the gateway presented {} (system trust: {}); nothing was sent",
+        .0.expected, .0.observed, if .0.system_trusted { "passes" } else { "fails" }
+    )]
+    PinMismatch(PinMismatch),
+    /// No pin and the certificate fails system trust. Terminal.
+    #[error(
+        "the gateway's TLS certificate is not trusted ({reason}); presented fingerprint {observed}. \
+         Verify it out of band, then pin it (`clawnode trust --url …` or --tls-fingerprint)"
+    )]
+    Untrusted {
+        /// The leaf fingerprint presented.
+        observed: TlsPin,
+        /// Why system trust failed.
+        reason: String,
+    },
+    /// The TLS configuration could not be built (platform verifier unavailable).
+    #[error("TLS setup failed: {0}")]
+    TlsSetup(String),
+    /// The TLS handshake failed for another reason.
+    #[error("TLS handshake failed: {0}")]
+    Tls(String),
+    /// The upgrade was answered with a redirect, which is never followed. Terminal.
+    #[error("the gateway answered the WebSocket upgrade with a redirect ({status}); redirects are not followed")]
+    Redirect {
+        /// HTTP status.
+        status: u16,
+    },
     /// Name resolution failed.
     #[error("could not resolve {host}: {message}")]
     Resolve {
@@ -82,25 +219,35 @@ pub enum TransportError {
 }
 
 impl TransportError {
-    /// Whether retrying cannot help (a configuration or policy problem).
+    /// Whether retrying cannot help (a configuration, policy or trust problem).
     pub fn is_terminal(&self) -> bool {
-        matches!(self, TransportError::PlaintextRefused { .. } | TransportError::TlsUnsupported)
+        matches!(
+            self,
+            TransportError::PlaintextRefused { .. }
+                | TransportError::PinMismatch(_)
+                | TransportError::Untrusted { .. }
+                | TransportError::TlsSetup(_)
+                | TransportError::Redirect { .. }
+        )
     }
+}
+
+/// The single crypto provider (ring) used for TLS and handshake signatures.
+pub fn crypto_provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
 }
 
 /// Resolves `endpoint` to the addresses the policy admits (checked before any socket opens).
 pub async fn admitted_addresses(
     endpoint: &Endpoint,
     policy: PlaintextPolicy,
+    resolver: &dyn Resolver,
 ) -> Result<Vec<SocketAddr>, TransportError> {
-    if endpoint.tls {
-        return Err(TransportError::TlsUnsupported);
-    }
     let refuse = |class| TransportError::PlaintextRefused { host: endpoint.host.to_string(), class };
     match &endpoint.host {
         Host::Ip(ip) => {
             let class = classify_ip(*ip);
-            if !policy.allows(class) {
+            if !endpoint.tls && !policy.allows(class) {
                 return Err(refuse(class));
             }
             Ok(vec![SocketAddr::new(*ip, endpoint.port)])
@@ -109,17 +256,21 @@ pub async fn admitted_addresses(
             // A name is admitted by its suffix class or, failing that, only if every
             // address it resolves to is admitted.
             let name_class = classify_name(name);
-            if let Some(class) = name_class
+            if !endpoint.tls
+                && let Some(class) = name_class
                 && !policy.allows(class)
             {
                 return Err(refuse(class));
             }
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), endpoint.port))
+            let addrs = resolver
+                .resolve(name, endpoint.port)
                 .await
-                .map_err(|e| TransportError::Resolve { host: name.clone(), message: e.to_string() })?
-                .collect();
+                .map_err(|e| TransportError::Resolve { host: name.clone(), message: e.to_string() })?;
             if addrs.is_empty() {
                 return Err(TransportError::Resolve { host: name.clone(), message: "no addresses".into() });
+            }
+            if endpoint.tls {
+                return Ok(addrs);
             }
             let admitted: Vec<SocketAddr> = match name_class {
                 // localhost must resolve to loopback; drop anything else it resolves to.
@@ -141,38 +292,333 @@ pub async fn admitted_addresses(
     }
 }
 
-/// Opens the WebSocket to `endpoint`.
-pub async fn open(endpoint: &Endpoint, cfg: &TransportConfig) -> Result<WsStream, TransportError> {
-    let addrs = admitted_addresses(endpoint, cfg.plaintext).await?;
+async fn dial(addrs: Vec<SocketAddr>, cfg: &TransportConfig) -> Result<TcpStream, TransportError> {
     let mut last_err = None;
-    let mut tcp = None;
     for addr in addrs {
-        match tokio::time::timeout(cfg.connect_timeout, TcpStream::connect(addr)).await {
+        match tokio::time::timeout(cfg.connect_timeout, cfg.dialer.connect(addr)).await {
             Ok(Ok(s)) => {
-                tcp = Some(s);
-                break;
+                let _ = s.set_nodelay(true);
+                return Ok(s);
             }
             Ok(Err(e)) => last_err = Some((addr, e.to_string())),
             Err(_) => last_err = Some((addr, "connect timed out".to_string())),
         }
     }
-    let tcp = match (tcp, last_err) {
-        (Some(s), _) => s,
-        (None, Some((addr, message))) => {
-            return Err(TransportError::Connect { addr: addr.to_string(), message });
+    match last_err {
+        Some((addr, message)) => Err(TransportError::Connect { addr: addr.to_string(), message }),
+        None => Err(TransportError::Timeout("connect")),
+    }
+}
+
+fn server_name(host: &Host) -> Result<ServerName<'static>, TransportError> {
+    // SNI only for DNS names: rustls sends none for an IP address.
+    match host {
+        Host::Ip(ip) => Ok(ServerName::IpAddress((*ip).into())),
+        Host::Name(n) => {
+            ServerName::try_from(n.clone()).map_err(|e| TransportError::Tls(format!("bad server name: {e}")))
         }
-        (None, None) => return Err(TransportError::Timeout("connect")),
+    }
+}
+
+fn system_verifier(provider: &Arc<CryptoProvider>) -> Result<Arc<dyn ServerCertVerifier>, TransportError> {
+    rustls_platform_verifier::Verifier::new(provider.clone())
+        .map(|v| Arc::new(v) as Arc<dyn ServerCertVerifier>)
+        .map_err(|e| TransportError::TlsSetup(e.to_string()))
+}
+
+/// What the verifier saw, for error reporting after a failed handshake.
+#[derive(Debug, Default)]
+struct Observed {
+    leaf: Option<TlsPin>,
+    system: Option<Result<(), String>>,
+}
+
+/// The verifier used for every `wss://` connection and for the first-use probe.
+#[derive(Debug)]
+struct ClawVerifier {
+    mode: VerifyMode,
+    system: Arc<dyn ServerCertVerifier>,
+    provider: Arc<CryptoProvider>,
+    observed: Mutex<Observed>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum VerifyMode {
+    /// Trust exactly this leaf.
+    Pinned(TlsPin),
+    /// System trust.
+    System,
+    /// Record the leaf and system trust, then abort the handshake.
+    Probe,
+}
+
+impl ClawVerifier {
+    fn record(&self, leaf: TlsPin, system: Option<Result<(), String>>) {
+        if let Ok(mut o) = self.observed.lock() {
+            o.leaf = Some(leaf);
+            if system.is_some() {
+                o.system = system;
+            }
+        }
+    }
+
+    fn observed(&self) -> (Option<TlsPin>, Option<Result<(), String>>) {
+        match self.observed.lock() {
+            Ok(o) => (o.leaf, o.system.clone()),
+            Err(_) => (None, None),
+        }
+    }
+
+    fn system_check(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<(), String> {
+        self.system
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl ServerCertVerifier for ClawVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let leaf = TlsPin::of_der(end_entity.as_ref());
+        match self.mode {
+            VerifyMode::Pinned(pin) => {
+                if pin.ct_eq(&leaf) {
+                    self.record(leaf, None);
+                    Ok(ServerCertVerified::assertion())
+                } else {
+                    let sys = self.system_check(end_entity, intermediates, server_name, ocsp, now);
+                    self.record(leaf, Some(sys));
+                    Err(rustls::Error::InvalidCertificate(rustls::CertificateError::ApplicationVerificationFailure))
+                }
+            }
+            VerifyMode::System => {
+                let sys = self.system_check(end_entity, intermediates, server_name, ocsp, now);
+                let ok = sys.is_ok();
+                self.record(leaf, Some(sys));
+                if ok {
+                    Ok(ServerCertVerified::assertion())
+                } else {
+                    Err(rustls::Error::InvalidCertificate(rustls::CertificateError::ApplicationVerificationFailure))
+                }
+            }
+            VerifyMode::Probe => {
+                let sys = self.system_check(end_entity, intermediates, server_name, ocsp, now);
+                self.record(leaf, Some(sys));
+                Err(rustls::Error::General("probe complete".into()))
+            }
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn client_config(
+    verifier: Arc<ClawVerifier>,
+    provider: Arc<CryptoProvider>,
+) -> Result<rustls::ClientConfig, TransportError> {
+    let cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TransportError::TlsSetup(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    Ok(cfg)
+}
+
+async fn tls_handshake(
+    tcp: TcpStream,
+    endpoint: &Endpoint,
+    mode: VerifyMode,
+    cfg: &TransportConfig,
+) -> (Result<tokio_rustls::client::TlsStream<TcpStream>, TransportError>, Arc<ClawVerifier>) {
+    let provider = crypto_provider();
+    let system = match system_verifier(&provider) {
+        Ok(s) => s,
+        Err(e) => {
+            let v = Arc::new(ClawVerifier {
+                mode,
+                system: Arc::new(NeverTrusted),
+                provider,
+                observed: Mutex::new(Observed::default()),
+            });
+            return (Err(e), v);
+        }
     };
-    let _ = tcp.set_nodelay(true);
+    let verifier = Arc::new(ClawVerifier { mode, system, provider: provider.clone(), observed: Mutex::default() });
+    let config = match client_config(verifier.clone(), provider) {
+        Ok(c) => c,
+        Err(e) => return (Err(e), verifier),
+    };
+    let name = match server_name(&endpoint.host) {
+        Ok(n) => n,
+        Err(e) => return (Err(e), verifier),
+    };
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let r = match tokio::time::timeout(cfg.tls_timeout, connector.connect(name, tcp)).await {
+        Ok(Ok(s)) => Ok(s),
+        Ok(Err(e)) => Err(TransportError::Tls(e.to_string())),
+        Err(_) => Err(TransportError::Timeout("TLS handshake")),
+    };
+    (r, verifier)
+}
+
+/// A stand-in when the platform verifier cannot be built (never reached in practice:
+/// construction errors are reported before a handshake).
+#[derive(Debug)]
+struct NeverTrusted;
+
+impl ServerCertVerifier for NeverTrusted {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Err(rustls::Error::General("no system verifier".into()))
+    }
+    fn verify_tls12_signature(
+        &self,
+        _: &[u8],
+        _: &CertificateDer<'_>,
+        _: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Err(rustls::Error::General("no system verifier".into()))
+    }
+    fn verify_tls13_signature(
+        &self,
+        _: &[u8],
+        _: &CertificateDer<'_>,
+        _: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Err(rustls::Error::General("no system verifier".into()))
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        Vec::new()
+    }
+}
+
+/// Opens TCP (and TLS for `wss://`) to `endpoint` after the policy check; nothing of the
+/// WebSocket upgrade is written yet.
+pub async fn open_stream(endpoint: &Endpoint, cfg: &TransportConfig) -> Result<TransportStream, TransportError> {
+    let addrs = admitted_addresses(endpoint, cfg.plaintext, cfg.resolver.as_ref()).await?;
+    let tcp = dial(addrs, cfg).await?;
+    if !endpoint.tls {
+        return Ok(TransportStream::Plain(tcp));
+    }
+    let mode = match endpoint.pin {
+        Some(p) => VerifyMode::Pinned(p),
+        None => VerifyMode::System,
+    };
+    let (r, verifier) = tls_handshake(tcp, endpoint, mode, cfg).await;
+    match r {
+        Ok(s) => Ok(TransportStream::Tls(Box::new(s))),
+        Err(e) => {
+            let (leaf, system) = verifier.observed();
+            match (mode, leaf, system) {
+                (VerifyMode::Pinned(expected), Some(observed), Some(sys)) if !expected.ct_eq(&observed) => {
+                    Err(TransportError::PinMismatch(PinMismatch { expected, observed, system_trusted: sys.is_ok() }))
+                }
+                (VerifyMode::System, Some(observed), Some(Err(reason))) => {
+                    Err(TransportError::Untrusted { observed, reason })
+                }
+                _ => Err(e),
+            }
+        }
+    }
+}
+
+/// Opens the WebSocket to `endpoint`.
+pub async fn open(endpoint: &Endpoint, cfg: &TransportConfig) -> Result<WsStream, TransportError> {
+    let stream = open_stream(endpoint, cfg).await?;
     let mut config = WebSocketConfig::default();
     config.max_message_size = Some(cfg.max_inbound_message);
     config.max_frame_size = Some(cfg.max_inbound_message);
     let url = endpoint.url();
-    let upgrade = tokio_tungstenite::client_async_with_config(url, tcp, Some(config));
+    let upgrade = tokio_tungstenite::client_async_with_config(url, stream, Some(config));
     match tokio::time::timeout(cfg.upgrade_timeout, upgrade).await {
         Ok(Ok((ws, _resp))) => Ok(ws),
+        Ok(Err(tokio_tungstenite::tungstenite::Error::Http(resp))) if resp.status().is_redirection() => {
+            Err(TransportError::Redirect { status: resp.status().as_u16() })
+        }
         Ok(Err(e)) => Err(TransportError::Upgrade(e.to_string())),
         Err(_) => Err(TransportError::Timeout("websocket upgrade")),
+    }
+}
+
+/// What a first-use probe saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsProbe {
+    /// SHA-256 of the leaf certificate the Gateway presented.
+    pub fingerprint: TlsPin,
+    /// Whether the chain passes system trust for this host.
+    pub system_trusted: bool,
+    /// Why system trust failed, when it did.
+    pub system_error: Option<String>,
+}
+
+/// First-use probe: connects (TCP + TLS handshake up to the certificate), captures the leaf
+/// fingerprint and whether system trust passed, and aborts the handshake. Nothing else is
+/// sent: no upgrade, no credentials. The app shows the fingerprint, the user confirms, and
+/// the app stores it as the endpoint's pin.
+pub async fn probe_tls(endpoint: &Endpoint, cfg: &TransportConfig) -> Result<TlsProbe, TransportError> {
+    if !endpoint.tls {
+        return Err(TransportError::Tls("the first-use probe needs a wss:// endpoint".into()));
+    }
+    let addrs = admitted_addresses(endpoint, cfg.plaintext, cfg.resolver.as_ref()).await?;
+    let tcp = dial(addrs, cfg).await?;
+    let (r, verifier) = tls_handshake(tcp, endpoint, VerifyMode::Probe, cfg).await;
+    if let Err(e @ TransportError::TlsSetup(_)) = r {
+        return Err(e);
+    }
+    match verifier.observed() {
+        (Some(fingerprint), system) => {
+            let system_error = match system {
+                Some(Ok(())) => None,
+                Some(Err(e)) => Some(e),
+                None => Some("not checked".into()),
+            };
+            Ok(TlsProbe { fingerprint, system_trusted: system_error.is_none(), system_error })
+        }
+        (None, _) => Err(match r {
+            Err(e) => e,
+            Ok(_) => TransportError::Tls("no certificate presented".into()),
+        }),
     }
 }
 
@@ -189,30 +635,128 @@ pub fn is_loopback_ip(ip: IpAddr) -> bool {
     classify_ip(ip) == NetworkClass::Loopback
 }
 
+/// Whether `endpoint` is trusted for device credentials beyond their first use: loopback,
+/// or `wss://` with a pin (the one-shot device-token retry, hand-off tokens).
+pub fn is_trusted_for_device_retry(endpoint: &Endpoint) -> bool {
+    is_loopback_host(&endpoint.host) || (endpoint.tls && endpoint.pin.is_some())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A resolver with a fixed table.
+    #[derive(Debug, Default)]
+    struct TableResolver(HashMap<String, Vec<IpAddr>>, AtomicUsize);
+
+    impl Resolver for TableResolver {
+        fn resolve<'a>(&'a self, host: &'a str, port: u16) -> BoxFuture<'a, io::Result<Vec<SocketAddr>>> {
+            self.1.fetch_add(1, Ordering::SeqCst);
+            let r = self
+                .0
+                .get(host)
+                .map(|ips| ips.iter().map(|ip| SocketAddr::new(*ip, port)).collect())
+                .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "unknown"));
+            Box::pin(async move { r })
+        }
+    }
+
+    /// A dialer that counts and refuses.
+    #[derive(Debug, Default)]
+    struct CountingDialer(AtomicUsize);
+
+    impl Dialer for CountingDialer {
+        fn connect(&self, _addr: SocketAddr) -> BoxFuture<'_, io::Result<TcpStream>> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async { Err(io::Error::new(io::ErrorKind::PermissionDenied, "test dialer")) })
+        }
+    }
+
+    fn resolver() -> TableResolver {
+        let mut t = HashMap::new();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        t.insert("public.test".to_string(), vec![ip("203.0.113.7")]);
+        t.insert("nas.home.arpa".to_string(), vec![ip("192.168.1.20"), ip("fd00::20")]);
+        t.insert("mixed.test".to_string(), vec![ip("10.0.0.5"), ip("198.51.100.1")]);
+        t.insert("tailnet.test".to_string(), vec![ip("100.101.102.103")]);
+        t.insert("localhost".to_string(), vec![ip("127.0.0.1"), ip("192.0.2.9")]);
+        t.insert("loop.test".to_string(), vec![ip("127.0.0.2")]);
+        t.insert("unspecified.test".to_string(), vec![ip("0.0.0.0")]);
+        TableResolver(t, AtomicUsize::new(0))
+    }
+
+    #[tokio::test]
+    async fn dns_admission_with_a_controlled_resolver() {
+        use PlaintextPolicy::*;
+        let r = resolver();
+        let addrs = |s: &[&str], port: u16| -> Vec<SocketAddr> {
+            s.iter().map(|a| SocketAddr::new(a.parse().unwrap(), port)).collect()
+        };
+        let rows: &[(&str, PlaintextPolicy, Option<&[&str]>)] = &[
+            ("ws://public.test:1", LoopbackOnly, None),
+            ("ws://public.test:1", PrivateNetwork, None),
+            ("ws://nas.home.arpa:1", LoopbackOnly, None),
+            ("ws://nas.home.arpa:1", PrivateNetwork, Some(&["192.168.1.20", "fd00::20"])),
+            ("ws://mixed.test:1", PrivateNetwork, None),
+            ("ws://tailnet.test:1", PrivateNetwork, Some(&["100.101.102.103"])),
+            ("ws://tailnet.test:1", LoopbackOnly, None),
+            ("ws://loop.test:1", LoopbackOnly, Some(&["127.0.0.2"])),
+            // localhost keeps only its loopback addresses.
+            ("ws://localhost:1", LoopbackOnly, Some(&["127.0.0.1"])),
+            ("ws://unspecified.test:1", PrivateNetwork, None),
+            // wss is not subject to the plaintext policy.
+            ("wss://public.test:1", LoopbackOnly, Some(&["203.0.113.7"])),
+        ];
+        for (url, policy, want) in rows {
+            let e = Endpoint::parse(url).unwrap();
+            let got = admitted_addresses(&e, *policy, &r).await;
+            match want {
+                Some(w) => assert_eq!(got.unwrap(), addrs(w, 1), "{url} {policy:?}"),
+                None => {
+                    let err = got.unwrap_err();
+                    assert!(matches!(err, TransportError::PlaintextRefused { .. }), "{url} {policy:?}: {err}");
+                    assert!(err.is_terminal());
+                }
+            }
+        }
+        // Names with a lexical class that the policy refuses are refused without a lookup.
+        let before = r.1.load(Ordering::SeqCst);
+        let e = Endpoint::parse("ws://printer.local:1").unwrap();
+        assert!(admitted_addresses(&e, LoopbackOnly, &r).await.is_err());
+        let e = Endpoint::parse("ws://8.8.8.8:1").unwrap();
+        assert!(admitted_addresses(&e, PrivateNetwork, &r).await.is_err());
+        assert_eq!(r.1.load(Ordering::SeqCst), before);
+    }
+
+    #[tokio::test]
+    async fn refusal_opens_no_socket() {
+        let dialer = Arc::new(CountingDialer::default());
+        let cfg =
+            TransportConfig { resolver: Arc::new(resolver()), dialer: dialer.clone(), ..TransportConfig::default() };
+        for url in ["ws://192.0.2.1:18789", "ws://public.test:18789", "ws://[2001:db8::1]:1", "ws://0.0.0.0:1"] {
+            let e = Endpoint::parse(url).unwrap();
+            let err = open(&e, &cfg).await.unwrap_err();
+            assert!(matches!(err, TransportError::PlaintextRefused { .. }), "{url}: {err}");
+            assert!(err.is_terminal());
+        }
+        assert_eq!(dialer.0.load(Ordering::SeqCst), 0, "no socket may be opened");
+    }
 
     #[tokio::test]
     async fn policy_checked_before_connect() {
+        let r = SystemResolver;
         let e = Endpoint::parse("ws://192.168.1.10:18789").unwrap();
-        let err = admitted_addresses(&e, PlaintextPolicy::LoopbackOnly).await.unwrap_err();
+        let err = admitted_addresses(&e, PlaintextPolicy::LoopbackOnly, &r).await.unwrap_err();
         assert!(err.is_terminal());
         assert!(err.to_string().contains("ssh -N -L 18789:127.0.0.1:18789"));
         assert_eq!(
-            admitted_addresses(&e, PlaintextPolicy::PrivateNetwork).await.unwrap(),
+            admitted_addresses(&e, PlaintextPolicy::PrivateNetwork, &r).await.unwrap(),
             vec!["192.168.1.10:18789".parse().unwrap()]
         );
         let e = Endpoint::parse("ws://8.8.8.8:1").unwrap();
-        assert!(admitted_addresses(&e, PlaintextPolicy::PrivateNetwork).await.is_err());
-        let e = Endpoint::parse("ws://localhost:1").unwrap();
-        let a = admitted_addresses(&e, PlaintextPolicy::LoopbackOnly).await.unwrap();
-        assert!(a.iter().all(|a| a.ip().is_loopback()));
-        let e = Endpoint::parse("wss://localhost:1").unwrap();
-        assert!(matches!(
-            admitted_addresses(&e, PlaintextPolicy::LoopbackOnly).await,
-            Err(TransportError::TlsUnsupported)
-        ));
+        assert!(admitted_addresses(&e, PlaintextPolicy::PrivateNetwork, &r).await.is_err());
     }
 
     #[tokio::test]
@@ -224,5 +768,14 @@ mod tests {
         let err = open(&e, &TransportConfig::default()).await.unwrap_err();
         assert!(matches!(err, TransportError::Connect { .. }), "{err}");
         assert!(!err.is_terminal());
+    }
+
+    #[test]
+    fn device_retry_trust() {
+        let pin = TlsPin::parse(&"ab".repeat(32)).unwrap();
+        assert!(is_trusted_for_device_retry(&Endpoint::parse("ws://127.0.0.1:1").unwrap()));
+        assert!(!is_trusted_for_device_retry(&Endpoint::parse("wss://gw.example:1").unwrap()));
+        assert!(is_trusted_for_device_retry(&Endpoint::parse_pinned("wss://gw.example:1", Some(pin)).unwrap()));
+        assert!(!is_trusted_for_device_retry(&Endpoint::parse("ws://10.0.0.1:1").unwrap()));
     }
 }

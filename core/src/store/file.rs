@@ -9,13 +9,22 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use super::{CredentialStore, StoreError, StoredToken, TokenKey};
+use super::{CredentialStore, PinStore, StoreError, StoredToken, TokenKey};
+use crate::endpoint::TlsPin;
 use crate::identity::DeviceIdentity;
 use crate::protocol::Role;
 use crate::secret::Secret;
 
 const IDENTITY_FILE: &str = "identity.json";
 const TOKENS_FILE: &str = "device-tokens.json";
+const PINS_FILE: &str = "tls-pins.json";
+
+#[derive(Serialize, Deserialize, Default)]
+struct PinsFile {
+    version: u32,
+    /// gateway id → 64 lowercase hex.
+    pins: BTreeMap<String, String>,
+}
 
 /// File-backed store rooted at a state directory.
 #[derive(Debug)]
@@ -210,6 +219,57 @@ impl CredentialStore for FileStore {
             }
             _ => Ok(false),
         }
+    }
+}
+
+impl FileStore {
+    fn read_pins(&self) -> Result<PinsFile, StoreError> {
+        let corrupt = |reason: String| StoreError::Corrupt {
+            what: "TLS pins",
+            path: self.path(PINS_FILE).display().to_string(),
+            reason,
+        };
+        match self.read(PINS_FILE)? {
+            None => Ok(PinsFile { version: 1, pins: BTreeMap::new() }),
+            Some(b) => serde_json::from_slice(&b).map_err(|e| corrupt(e.to_string())),
+        }
+    }
+
+    fn write_pins(&self, p: &PinsFile) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec_pretty(p).map_err(|e| StoreError::Backend(e.to_string()))?;
+        self.write_atomic(PINS_FILE, &bytes)
+    }
+}
+
+/// Pins live in `tls-pins.json` (0600, atomic writes) next to the tokens.
+impl PinStore for FileStore {
+    fn load_pin(&self, gateway: &str) -> Result<Option<TlsPin>, StoreError> {
+        let p = self.read_pins()?;
+        match p.pins.get(gateway) {
+            None => Ok(None),
+            Some(hex) => TlsPin::parse(hex).map(Some).map_err(|e| StoreError::Corrupt {
+                what: "TLS pins",
+                path: self.path(PINS_FILE).display().to_string(),
+                reason: format!("{gateway}: {e}"),
+            }),
+        }
+    }
+
+    fn save_pin(&self, gateway: &str, pin: &TlsPin) -> Result<(), StoreError> {
+        let _g = self.guard()?;
+        let mut p = self.read_pins()?;
+        p.pins.insert(gateway.to_string(), pin.to_hex());
+        self.write_pins(&p)
+    }
+
+    fn delete_pin(&self, gateway: &str) -> Result<bool, StoreError> {
+        let _g = self.guard()?;
+        let mut p = self.read_pins()?;
+        let existed = p.pins.remove(gateway).is_some();
+        if existed {
+            self.write_pins(&p)?;
+        }
+        Ok(existed)
     }
 }
 

@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::{CredentialStore, StoreError, StoredToken, TokenKey};
+use super::{CredentialStore, PinStore, StoreError, StoredToken, TokenKey};
+use crate::endpoint::TlsPin;
 use crate::identity::DeviceIdentity;
 use crate::secret::Secret;
 
@@ -12,6 +13,7 @@ use crate::secret::Secret;
 pub struct MemoryStore {
     identity: Mutex<Option<DeviceIdentity>>,
     tokens: Mutex<HashMap<TokenKey, StoredToken>>,
+    pins: Mutex<HashMap<String, TlsPin>>,
 }
 
 fn poisoned() -> StoreError {
@@ -46,5 +48,20 @@ impl CredentialStore for MemoryStore {
             }
             _ => Ok(false),
         }
+    }
+}
+
+impl PinStore for MemoryStore {
+    fn load_pin(&self, gateway: &str) -> Result<Option<TlsPin>, StoreError> {
+        Ok(self.pins.lock().map_err(|_| poisoned())?.get(gateway).copied())
+    }
+
+    fn save_pin(&self, gateway: &str, pin: &TlsPin) -> Result<(), StoreError> {
+        self.pins.lock().map_err(|_| poisoned())?.insert(gateway.to_string(), *pin);
+        Ok(())
+    }
+
+    fn delete_pin(&self, gateway: &str) -> Result<bool, StoreError> {
+        Ok(self.pins.lock().map_err(|_| poisoned())?.remove(gateway).is_some())
     }
 }

@@ -9,6 +9,7 @@ pub use file::FileStore;
 pub use memory::MemoryStore;
 
 use crate::clock::RandomSource;
+use crate::endpoint::TlsPin;
 use crate::identity::{DeviceIdentity, IdentityError};
 use crate::protocol::Role;
 use crate::secret::Secret;
@@ -90,6 +91,17 @@ pub trait CredentialStore: Send + Sync + std::fmt::Debug {
     fn delete_token_if(&self, key: &TokenKey, expected: &Secret) -> Result<bool, StoreError>;
 }
 
+/// Persistent TLS pins, keyed by the gateway origin (`GatewayOrigin` display form) or
+/// another caller-chosen stable gateway id. A pin is never reused for another key.
+pub trait PinStore: Send + Sync + std::fmt::Debug {
+    /// The pin stored for `gateway`.
+    fn load_pin(&self, gateway: &str) -> Result<Option<TlsPin>, StoreError>;
+    /// Stores (replaces) the pin for `gateway`.
+    fn save_pin(&self, gateway: &str, pin: &TlsPin) -> Result<(), StoreError>;
+    /// Deletes the pin for `gateway`; returns whether one existed.
+    fn delete_pin(&self, gateway: &str) -> Result<bool, StoreError>;
+}
+
 /// Loads the identity, or creates and saves one if none exists. An identity that exists but
 /// fails to load is returned as an error, never regenerated.
 pub fn load_or_create_identity(
@@ -130,14 +142,37 @@ mod tests {
         assert!(store.load_token(&key).unwrap().is_none());
     }
 
+    pub(crate) fn exercise_pins(store: &dyn PinStore) {
+        let a = TlsPin::parse(&"ab".repeat(32)).unwrap();
+        let b = TlsPin::parse(&"cd".repeat(32)).unwrap();
+        assert_eq!(store.load_pin("wss://gw:443").unwrap(), None);
+        store.save_pin("wss://gw:443", &a).unwrap();
+        store.save_pin("wss://gw:8443", &b).unwrap();
+        assert_eq!(store.load_pin("wss://gw:443").unwrap(), Some(a));
+        assert_eq!(store.load_pin("wss://gw:8443").unwrap(), Some(b));
+        store.save_pin("wss://gw:443", &b).unwrap();
+        assert_eq!(store.load_pin("wss://gw:443").unwrap(), Some(b));
+        assert!(store.delete_pin("wss://gw:443").unwrap());
+        assert!(!store.delete_pin("wss://gw:443").unwrap());
+        assert_eq!(store.load_pin("wss://gw:443").unwrap(), None);
+    }
+
     #[test]
     fn memory_store_contract() {
         exercise(&MemoryStore::default());
+        exercise_pins(&MemoryStore::default());
     }
 
     #[test]
     fn file_store_contract() {
         let dir = tempfile::tempdir().unwrap();
         exercise(&FileStore::new(dir.path()));
+        exercise_pins(&FileStore::new(dir.path()));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("tls-pins.json")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
     }
 }
