@@ -37,12 +37,22 @@ pub enum ConfigError {
         message: String,
     },
     /// A configured secret cannot be resolved: fail closed.
-    #[error("{what} in {path} is not a plain string (secret references are not supported); refusing to fall back")]
+    #[error("{what} in {path} cannot be resolved ({reason}); refusing to fall back to another credential")]
     UnresolvedSecret {
         /// Which key.
         what: String,
         /// The file.
         path: String,
+        /// Why.
+        reason: String,
+    },
+    /// A TLS fingerprint in the config or on the command line is invalid.
+    #[error("{what}: {message}")]
+    Pin {
+        /// Where it came from.
+        what: String,
+        /// Why.
+        message: String,
     },
     /// `--url` without explicit credentials and no stored device token for it.
     #[error(
@@ -80,6 +90,8 @@ pub struct GatewaySection {
     pub password: Option<String>,
     /// File holding the password.
     pub password_file: Option<PathBuf>,
+    /// Pinned TLS fingerprint for a `wss://` url.
+    pub tls_fingerprint: Option<String>,
 }
 
 /// `[node]`.
@@ -134,21 +146,126 @@ pub struct OpenClawGateway {
     pub auth_token: Option<Secret>,
     /// `gateway.auth.password`.
     pub auth_password: Option<Secret>,
+    /// `gateway.remote.tlsFingerprint` (raw; validated when used).
+    pub remote_tls_fingerprint: Option<String>,
 }
 
-fn secret_at(v: &Value, path: &[&str], file: &Path) -> Result<Option<Secret>, ConfigError> {
-    let mut cur = v;
+/// Reads a credential at `path` under `gateway`: a plain string, or a secret reference
+/// `{source: "env" | "file", provider?, id}` resolved here. Anything that cannot be
+/// resolved fails closed (no fallback masks it).
+fn secret_at(
+    root: &Value,
+    path: &[&str],
+    file: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<Secret>, ConfigError> {
+    let mut cur = match root.get("gateway") {
+        Some(g) => g,
+        None => return Ok(None),
+    };
     for p in path {
         match cur.get(p) {
             Some(n) => cur = n,
             None => return Ok(None),
         }
     }
+    let what = format!("gateway.{}", path.join("."));
+    let fail =
+        |reason: String| ConfigError::UnresolvedSecret { what: what.clone(), path: file.display().to_string(), reason };
     match cur {
         Value::Null => Ok(None),
         Value::String(s) if s.trim().is_empty() => Ok(None),
         Value::String(s) => Ok(Some(Secret::new(s.trim()))),
-        _ => Err(ConfigError::UnresolvedSecret { what: path.join("."), path: file.display().to_string() }),
+        Value::Object(o) => resolve_secret_ref(root, o, file, env).map(|v| Some(Secret::new(v))).map_err(fail),
+        _ => Err(fail("not a string or a secret reference".into())),
+    }
+}
+
+/// Resolves `{source, provider?, id}` (OpenClaw's SecretRef): `env` reads the process
+/// environment (`id` = variable name); `file` reads the provider's file
+/// (`secrets.providers.<provider>` with `source: "file"`, `path`, `mode: "json"` (default,
+/// `id` = JSON pointer) or `"singleValue"` (`id` = `"value"`)). `exec` and `store` are not
+/// supported and fail closed.
+fn resolve_secret_ref(
+    root: &Value,
+    r: &serde_json::Map<String, Value>,
+    file: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, String> {
+    let source = r.get("source").and_then(Value::as_str).ok_or("secret reference without a source")?;
+    let id = r.get("id").and_then(Value::as_str).filter(|s| !s.is_empty()).ok_or("secret reference without an id")?;
+    let non_empty = |v: String, what: String| {
+        let t = v.trim().to_string();
+        if t.is_empty() { Err(format!("{what} is empty")) } else { Ok(t) }
+    };
+    let provider_name = |default_key: &str| -> String {
+        r.get("provider")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| {
+                root.pointer(&format!("/secrets/defaults/{default_key}")).and_then(Value::as_str).map(str::to_string)
+            })
+            .unwrap_or_else(|| "default".to_string())
+    };
+    match source {
+        "env" => {
+            let valid = id.bytes().next().is_some_and(|b| b.is_ascii_uppercase())
+                && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+            if !valid {
+                return Err(format!("invalid env secret id {id:?}"));
+            }
+            let name = provider_name("env");
+            if let Some(p) = root.pointer(&format!("/secrets/providers/{name}"))
+                && p.get("source").and_then(Value::as_str) != Some("env")
+            {
+                return Err(format!("secret provider {name:?} is not an env provider"));
+            }
+            let v = env(id).ok_or_else(|| format!("environment variable {id} is not set"))?;
+            non_empty(v, format!("environment variable {id}"))
+        }
+        "file" => {
+            let name = provider_name("file");
+            let p = root
+                .pointer(&format!("/secrets/providers/{name}"))
+                .ok_or_else(|| format!("secret provider {name:?} is not configured"))?;
+            if p.get("source").and_then(Value::as_str) != Some("file") {
+                return Err(format!("secret provider {name:?} is not a file provider"));
+            }
+            let raw =
+                p.get("path").and_then(Value::as_str).ok_or_else(|| format!("secret provider {name:?} has no path"))?;
+            let expanded = match (raw.strip_prefix("~/"), std::env::var_os("HOME")) {
+                (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+                _ => PathBuf::from(raw),
+            };
+            let resolved = match file.parent() {
+                Some(d) if expanded.is_relative() => d.join(expanded),
+                _ => expanded,
+            };
+            let text =
+                std::fs::read_to_string(&resolved).map_err(|e| format!("cannot read {}: {e}", resolved.display()))?;
+            match p.get("mode").and_then(Value::as_str).unwrap_or("json") {
+                "singleValue" => {
+                    if id != "value" {
+                        return Err("a singleValue file secret needs id \"value\"".into());
+                    }
+                    non_empty(text, resolved.display().to_string())
+                }
+                "json" => {
+                    if !id.starts_with('/') {
+                        return Err(format!("file secret id {id:?} is not an absolute JSON pointer"));
+                    }
+                    let v: Value =
+                        json5::from_str(&text).map_err(|e| format!("cannot parse {}: {e}", resolved.display()))?;
+                    let s = v
+                        .pointer(id)
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| format!("{id} not found as a string in {}", resolved.display()))?;
+                    non_empty(s.to_string(), format!("{id} in {}", resolved.display()))
+                }
+                other => Err(format!("unsupported file secret mode {other:?}")),
+            }
+        }
+        other => Err(format!("secret source {other:?} is not supported by clawnode")),
     }
 }
 
@@ -162,20 +279,42 @@ impl OpenClawGateway {
         };
         let v: Value = json5::from_str(&text)
             .map_err(|e| ConfigError::Parse { path: path.display().to_string(), message: e.to_string() })?;
-        Self::from_value(&v, path).map(Some)
+        let env = |k: &str| std::env::var(k).ok();
+        Self::from_value_with_env(&v, path, &env).map(Some)
     }
 
-    /// Extracts the `gateway.*` keys.
+    /// Extracts the `gateway.*` keys, resolving env secret references from the process.
+    #[cfg(test)]
     pub fn from_value(v: &Value, path: &Path) -> Result<Self, ConfigError> {
+        let env = |k: &str| std::env::var(k).ok();
+        Self::from_value_with_env(v, path, &env)
+    }
+
+    /// Extracts the `gateway.*` keys with `env` as the environment for secret references.
+    /// Secret references are resolved for the keys of the mode in force only: a node host
+    /// in local mode never reads `gateway.remote.*`.
+    pub fn from_value_with_env(
+        v: &Value,
+        path: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
         let g = v.get("gateway").cloned().unwrap_or(Value::Null);
+        let remote_mode = g.get("mode").and_then(Value::as_str) == Some("remote");
+        let remote = |k: &str| if remote_mode { secret_at(v, &["remote", k], path, env) } else { Ok(None) };
         Ok(OpenClawGateway {
-            remote_mode: g.get("mode").and_then(Value::as_str) == Some("remote"),
+            remote_mode,
             port: g.get("port").and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok()),
             remote_url: g.pointer("/remote/url").and_then(Value::as_str).map(str::to_string),
-            remote_token: secret_at(&g, &["remote", "token"], path)?,
-            remote_password: secret_at(&g, &["remote", "password"], path)?,
-            auth_token: secret_at(&g, &["auth", "token"], path)?,
-            auth_password: secret_at(&g, &["auth", "password"], path)?,
+            remote_token: remote("token")?,
+            remote_password: remote("password")?,
+            auth_token: secret_at(v, &["auth", "token"], path, env)?,
+            auth_password: secret_at(v, &["auth", "password"], path, env)?,
+            remote_tls_fingerprint: g
+                .pointer("/remote/tlsFingerprint")
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
         })
     }
 }
@@ -225,6 +364,8 @@ pub enum Source {
     ClawnodeConfig,
     /// `openclaw.json`.
     OpenClawConfig,
+    /// The endpoint saved by `clawnode pair` / `run --setup-code`.
+    SavedEndpoint,
     /// The default `ws://127.0.0.1:18789`.
     Default,
 }
@@ -240,6 +381,8 @@ pub struct Resolved {
     pub token: Option<Secret>,
     /// Password.
     pub password: Option<Secret>,
+    /// TLS pin from configuration (`--tls-fingerprint` is applied by the caller).
+    pub tls_fingerprint: Option<String>,
 }
 
 /// Resolves target and credentials. `has_stored_token(url)` says whether a device token
@@ -250,6 +393,7 @@ pub fn resolve(
     file: &FileConfig,
     file_dir: Option<&Path>,
     openclaw: Option<&OpenClawGateway>,
+    saved: Option<&SavedEndpoint>,
     has_stored_token: &dyn Fn(&str) -> bool,
 ) -> Result<Resolved, ConfigError> {
     // 1. --url: explicit credentials only (or a stored token for that exact origin).
@@ -262,6 +406,7 @@ pub fn resolve(
             source: Source::Flag,
             token: explicit.token.clone(),
             password: explicit.password.clone(),
+            tls_fingerprint: None,
         });
     }
     // 2. OPENCLAW_GATEWAY_URL: env credentials only.
@@ -271,6 +416,7 @@ pub fn resolve(
             source: Source::Env,
             token: explicit.token.clone().or_else(|| env.token.clone()),
             password: explicit.password.clone().or_else(|| env.password.clone()),
+            tls_fingerprint: None,
         });
     }
     // 3. ClawNode's config file.
@@ -298,9 +444,21 @@ pub fn resolve(
             source: Source::ClawnodeConfig,
             token: explicit.token.clone().or(file_token),
             password: explicit.password.clone().or(file_password),
+            tls_fingerprint: file.gateway.tls_fingerprint.clone(),
         });
     }
-    // 4. OpenClaw's config.
+    // 4. The endpoint a setup code paired with: its device token only (no config or env
+    //    secret is sent to it, pairing.md §5.2).
+    if let Some(saved) = saved {
+        return Ok(Resolved {
+            url: saved.url.clone(),
+            source: Source::SavedEndpoint,
+            token: explicit.token.clone(),
+            password: explicit.password.clone(),
+            tls_fingerprint: saved.tls_fingerprint.clone(),
+        });
+    }
+    // 5. OpenClaw's config.
     if let Some(oc) = openclaw {
         if oc.remote_mode
             && let Some(url) = &oc.remote_url
@@ -321,6 +479,7 @@ pub fn resolve(
                         .or_else(|| env.password.clone())
                         .or_else(|| oc.remote_password.clone())
                         .or_else(|| oc.auth_password.clone()),
+                    tls_fingerprint: oc.remote_tls_fingerprint.clone(),
                 });
             }
         }
@@ -331,15 +490,42 @@ pub fn resolve(
             source: Source::OpenClawConfig,
             token: explicit.token.clone().or_else(|| env.token.clone()).or_else(|| oc.auth_token.clone()),
             password: explicit.password.clone().or_else(|| env.password.clone()).or_else(|| oc.auth_password.clone()),
+            tls_fingerprint: None,
         });
     }
-    // 5. Default loopback target with env credentials.
+    // 6. Default loopback target with env credentials.
     Ok(Resolved {
         url: format!("ws://127.0.0.1:{}", clawnode::endpoint::DEFAULT_PORT),
         source: Source::Default,
         token: explicit.token.clone().or_else(|| env.token.clone()),
         password: explicit.password.clone().or_else(|| env.password.clone()),
+        tls_fingerprint: None,
     })
+}
+
+/// The endpoint a setup code paired with (`endpoint.json` in the state directory).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SavedEndpoint {
+    /// Gateway URL.
+    pub url: String,
+    /// Pin for a `wss://` url.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_fingerprint: Option<String>,
+}
+
+impl SavedEndpoint {
+    /// Loads `endpoint.json` from `dir` (`None` when absent).
+    pub fn load(dir: &Path) -> Result<Option<Self>, ConfigError> {
+        let path = dir.join("endpoint.json");
+        match std::fs::read(&path) {
+            Ok(b) => serde_json::from_slice(&b)
+                .map(Some)
+                .map_err(|e| ConfigError::Parse { path: path.display().to_string(), message: e.to_string() }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(ConfigError::Read { path: path.display().to_string(), source: e }),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -374,13 +560,13 @@ mod tests {
             ..Default::default()
         };
         let ex = Explicit { url: Some("ws://127.0.0.1:2".into()), ..Default::default() };
-        let err = resolve(&ex, &env, &file, None, None, NO).unwrap_err();
+        let err = resolve(&ex, &env, &file, None, None, None, NO).unwrap_err();
         assert!(err.to_string().contains("explicit credentials"), "{err}");
         // A stored token for that origin allows it, still without env/config credentials.
-        let r = resolve(&ex, &env, &file, None, None, &|u| u == "ws://127.0.0.1:2").unwrap();
+        let r = resolve(&ex, &env, &file, None, None, None, &|u| u == "ws://127.0.0.1:2").unwrap();
         assert_eq!((tok(&r), pw(&r)), (None, None));
         let ex = Explicit { url: Some("ws://127.0.0.1:2".into()), token: s("flag"), password: None };
-        let r = resolve(&ex, &env, &file, None, None, NO).unwrap();
+        let r = resolve(&ex, &env, &file, None, None, None, NO).unwrap();
         assert_eq!((r.url.as_str(), tok(&r), pw(&r)), ("ws://127.0.0.1:2", Some("flag"), None));
     }
 
@@ -392,13 +578,13 @@ mod tests {
             ..Default::default()
         };
         let o = oc(json!({"gateway":{"auth":{"token":"octok"}}}));
-        let r = resolve(&Explicit::default(), &env, &file, None, Some(&o), NO).unwrap();
+        let r = resolve(&Explicit::default(), &env, &file, None, Some(&o), None, NO).unwrap();
         assert_eq!((r.url.as_str(), tok(&r), r.source), ("ws://127.0.0.1:3", Some("envtok"), Source::Env));
         let env = Env { url: Some("ws://127.0.0.1:3".into()), token: None, password: None };
-        let r = resolve(&Explicit::default(), &env, &file, None, Some(&o), NO).unwrap();
+        let r = resolve(&Explicit::default(), &env, &file, None, Some(&o), None, NO).unwrap();
         assert_eq!(tok(&r), None, "no config fallback for an env URL");
         let ex = Explicit { token: s("flag"), ..Default::default() };
-        let r = resolve(&ex, &env, &file, None, Some(&o), NO).unwrap();
+        let r = resolve(&ex, &env, &file, None, Some(&o), None, NO).unwrap();
         assert_eq!(tok(&r), Some("flag"), "explicit credentials always win");
     }
 
@@ -407,13 +593,15 @@ mod tests {
         let o = oc(json!({"gateway":{"port":19000,"auth":{"token":"authtok","password":"authpw"},
             "remote":{"token":"remtok","password":"rempw","url":"wss://far:443"}}}));
         let env = Env { url: None, token: s("envtok"), password: s("envpw") };
-        let r = resolve(&Explicit::default(), &env, &FileConfig::default(), None, Some(&o), NO).unwrap();
+        let r = resolve(&Explicit::default(), &env, &FileConfig::default(), None, Some(&o), None, NO).unwrap();
         assert_eq!((r.url.as_str(), tok(&r), pw(&r)), ("ws://127.0.0.1:19000", Some("envtok"), Some("envpw")));
-        let r = resolve(&Explicit::default(), &Env::default(), &FileConfig::default(), None, Some(&o), NO).unwrap();
+        let r =
+            resolve(&Explicit::default(), &Env::default(), &FileConfig::default(), None, Some(&o), None, NO).unwrap();
         assert_eq!((tok(&r), pw(&r)), (Some("authtok"), Some("authpw")));
         // gateway.remote.* is ignored in local mode, even as a fallback.
         let o = oc(json!({"gateway":{"remote":{"token":"remtok","password":"rempw"}}}));
-        let r = resolve(&Explicit::default(), &Env::default(), &FileConfig::default(), None, Some(&o), NO).unwrap();
+        let r =
+            resolve(&Explicit::default(), &Env::default(), &FileConfig::default(), None, Some(&o), None, NO).unwrap();
         assert_eq!((r.url.as_str(), tok(&r), pw(&r)), ("ws://127.0.0.1:18789", None, None));
     }
 
@@ -422,21 +610,188 @@ mod tests {
         let full = json!({"gateway":{"mode":"remote","auth":{"token":"authtok","password":"authpw"},
             "remote":{"url":"ws://127.0.0.1:18789","token":"remtok","password":"rempw"}}});
         let env = Env { url: None, token: s("envtok"), password: s("envpw") };
-        let r = resolve(&Explicit::default(), &env, &FileConfig::default(), None, Some(&oc(full.clone())), NO).unwrap();
+        let r = resolve(&Explicit::default(), &env, &FileConfig::default(), None, Some(&oc(full.clone())), None, NO)
+            .unwrap();
         // token: remote → env → auth; password: env → remote → auth.
         assert_eq!((tok(&r), pw(&r)), (Some("remtok"), Some("envpw")));
         let mut v = full.clone();
         v["gateway"]["remote"].as_object_mut().unwrap().remove("token");
-        let r = resolve(&Explicit::default(), &env, &FileConfig::default(), None, Some(&oc(v.clone())), NO).unwrap();
+        let r =
+            resolve(&Explicit::default(), &env, &FileConfig::default(), None, Some(&oc(v.clone())), None, NO).unwrap();
         assert_eq!(tok(&r), Some("envtok"));
-        let r = resolve(&Explicit::default(), &Env::default(), &FileConfig::default(), None, Some(&oc(v)), NO).unwrap();
+        let r = resolve(&Explicit::default(), &Env::default(), &FileConfig::default(), None, Some(&oc(v)), None, NO)
+            .unwrap();
         assert_eq!((tok(&r), pw(&r)), (Some("authtok"), Some("rempw")));
     }
 
     #[test]
     fn unresolvable_secret_fails_closed() {
-        let v = json!({"gateway":{"auth":{"token":{"source":"env","id":"MISSING"}}}});
+        let v = json!({"gateway":{"auth":{"token":{"source":"env","id":"CLAWNODE_TEST_MISSING_VAR"}}}});
         assert!(matches!(OpenClawGateway::from_value(&v, Path::new("x")), Err(ConfigError::UnresolvedSecret { .. })));
+    }
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+    }
+
+    #[test]
+    fn secret_refs_env_and_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("secrets.json"), r#"{"gw":{"token":"filetok"}}"#).unwrap();
+        std::fs::write(dir.path().join("single"), "singletok\n").unwrap();
+        let cfg = dir.path().join("openclaw.json");
+        let env = env_of(&[("GW_TOKEN", "envreftok"), ("EMPTY", " ")]);
+        let providers = json!({
+            "providers": {
+                "filemain": {"source": "file", "path": "secrets.json"},
+                "one": {"source": "file", "path": dir.path().join("single").to_str().unwrap(), "mode": "singleValue"},
+                "vault": {"source": "exec", "command": "/bin/false"},
+            },
+            "defaults": {"file": "filemain"},
+        });
+        let load = |auth: Value| {
+            let v = json!({"secrets": providers.clone(), "gateway": {"auth": auth}});
+            OpenClawGateway::from_value_with_env(&v, &cfg, &env)
+        };
+        let tok = |o: OpenClawGateway| o.auth_token.map(|s| s.expose().to_string());
+        // Resolvable references.
+        assert_eq!(
+            tok(load(json!({"token": {"source": "env", "id": "GW_TOKEN"}})).unwrap()).as_deref(),
+            Some("envreftok")
+        );
+        let r = load(json!({"token": {"source": "env", "provider": "default", "id": "GW_TOKEN"}})).unwrap();
+        assert_eq!(tok(r).as_deref(), Some("envreftok"));
+        let r = load(json!({"token": {"source": "file", "id": "/gw/token"}})).unwrap();
+        assert_eq!(tok(r).as_deref(), Some("filetok"), "default file provider from secrets.defaults.file");
+        let r = load(json!({"token": {"source": "file", "provider": "one", "id": "value"}})).unwrap();
+        assert_eq!(tok(r).as_deref(), Some("singletok"));
+        // Unresolvable ones fail closed.
+        for bad in [
+            json!({"token": {"source": "env", "id": "UNSET_VAR"}}),
+            json!({"token": {"source": "env", "id": "EMPTY"}}),
+            json!({"token": {"source": "env", "id": "lower_case"}}),
+            json!({"token": {"source": "env"}}),
+            json!({"token": {"source": "file", "id": "/gw/missing"}}),
+            json!({"token": {"source": "file", "id": "gw/token"}}),
+            json!({"token": {"source": "file", "provider": "nope", "id": "/gw/token"}}),
+            json!({"token": {"source": "file", "provider": "one", "id": "/x"}}),
+            json!({"token": {"source": "file", "provider": "vault", "id": "/x"}}),
+            json!({"token": {"source": "exec", "provider": "vault", "id": "x"}}),
+            json!({"password": {"source": "store", "id": "x"}}),
+            json!({"token": 42}),
+        ] {
+            assert!(matches!(load(bad.clone()), Err(ConfigError::UnresolvedSecret { .. })), "{bad}");
+        }
+        // A missing secrets file fails closed too.
+        std::fs::remove_file(dir.path().join("secrets.json")).unwrap();
+        assert!(load(json!({"token": {"source": "file", "id": "/gw/token"}})).is_err());
+        // In local mode gateway.remote.* is never read, so its references cannot fail.
+        let v = json!({"gateway": {"remote": {"token": {"source": "env", "id": "UNSET_VAR"}}}});
+        assert!(OpenClawGateway::from_value_with_env(&v, &cfg, &env).is_ok());
+        let v = json!({"gateway": {"mode": "remote", "remote": {"url": "wss://gw.example", "token": {"source": "env", "id": "UNSET_VAR"}}}});
+        assert!(OpenClawGateway::from_value_with_env(&v, &cfg, &env).is_err());
+    }
+
+    #[test]
+    fn tls_fingerprint_sources() {
+        let pin = "ab".repeat(32);
+        // gateway.remote.tlsFingerprint applies to gateway.remote.url in remote mode only.
+        let o = oc(
+            json!({"gateway":{"mode":"remote","remote":{"url":"wss://gw.example:8443","token":"t","tlsFingerprint": pin}}}),
+        );
+        let r =
+            resolve(&Explicit::default(), &Env::default(), &FileConfig::default(), None, Some(&o), None, NO).unwrap();
+        assert_eq!((r.url.as_str(), r.tls_fingerprint.as_deref()), ("wss://gw.example:8443", Some(pin.as_str())));
+        let o = oc(json!({"gateway":{"remote":{"url":"wss://gw.example:8443","tlsFingerprint": pin}}}));
+        let r =
+            resolve(&Explicit::default(), &Env::default(), &FileConfig::default(), None, Some(&o), None, NO).unwrap();
+        assert_eq!((r.url.as_str(), r.tls_fingerprint), ("ws://127.0.0.1:18789", None));
+        // Never inherited by another URL source.
+        let o = oc(json!({"gateway":{"mode":"remote","remote":{"url":"wss://gw.example:8443","tlsFingerprint": pin}}}));
+        let env = Env { url: Some("wss://other.example".into()), token: s("e"), password: None };
+        let r = resolve(&Explicit::default(), &env, &FileConfig::default(), None, Some(&o), None, NO).unwrap();
+        assert_eq!(r.tls_fingerprint, None);
+        let ex = Explicit { url: Some("wss://gw.example:8443".into()), token: s("f"), password: None };
+        let r = resolve(&ex, &Env::default(), &FileConfig::default(), None, Some(&o), None, NO).unwrap();
+        assert_eq!(r.tls_fingerprint, None);
+    }
+
+    #[test]
+    fn saved_endpoint_uses_no_config_or_env_credentials() {
+        let saved = SavedEndpoint { url: "wss://gw.example:8443".into(), tls_fingerprint: Some("ab".repeat(32)) };
+        let env = Env { url: None, token: s("envtok"), password: s("envpw") };
+        let o = oc(json!({"gateway":{"auth":{"token":"authtok"}}}));
+        let r = resolve(&Explicit::default(), &env, &FileConfig::default(), None, Some(&o), Some(&saved), NO).unwrap();
+        assert_eq!(
+            (r.url.as_str(), r.source, tok(&r), pw(&r)),
+            ("wss://gw.example:8443", Source::SavedEndpoint, None, None)
+        );
+        assert_eq!(r.tls_fingerprint, saved.tls_fingerprint);
+        // An env URL still wins over the saved endpoint.
+        let env = Env { url: Some("ws://127.0.0.1:3".into()), token: s("envtok"), password: None };
+        let r = resolve(&Explicit::default(), &env, &FileConfig::default(), None, Some(&o), Some(&saved), NO).unwrap();
+        assert_eq!(r.source, Source::Env);
+    }
+
+    /// Local mode, one row per rule of remote-access.md §4 (node-host flavour).
+    #[test]
+    fn local_mode_rows() {
+        let both = json!({"gateway":{"auth":{"token":"authtok","password":"authpw"},"remote":{"token":"remtok","password":"rempw"}}});
+        let env = Env { url: None, token: s("envtok"), password: s("envpw") };
+        let none = Env::default();
+        let r = |e: &Env, v: &Value| {
+            resolve(&Explicit::default(), e, &FileConfig::default(), None, Some(&oc(v.clone())), None, NO).unwrap()
+        };
+        // token: env → gateway.auth.token; password: env → gateway.auth.password.
+        let x = r(&env, &both);
+        assert_eq!((tok(&x), pw(&x)), (Some("envtok"), Some("envpw")));
+        let x = r(&none, &both);
+        assert_eq!((tok(&x), pw(&x)), (Some("authtok"), Some("authpw")));
+        // Node-host exception: no fallback to gateway.remote.* when nothing local is set.
+        let remote_only = json!({"gateway":{"mode":"local","remote":{"token":"remtok","password":"rempw"}}});
+        let x = r(&none, &remote_only);
+        assert_eq!((tok(&x), pw(&x)), (None, None));
+        // Explicit always wins.
+        let ex = Explicit { token: s("flag"), password: s("flagpw"), url: None };
+        let x = resolve(&ex, &env, &FileConfig::default(), None, Some(&oc(both)), None, NO).unwrap();
+        assert_eq!((tok(&x), pw(&x)), (Some("flag"), Some("flagpw")));
+    }
+
+    /// Remote mode, one row per rule of remote-access.md §4.
+    #[test]
+    fn remote_mode_rows() {
+        let base = |remote: Value, auth: Value| {
+            let mut r = json!({"url": "wss://gw.example"});
+            crate::config::tests::merge(&mut r, remote);
+            oc(json!({"gateway":{"mode":"remote","remote": r,"auth": auth}}))
+        };
+        let env = Env { url: None, token: s("envtok"), password: s("envpw") };
+        let none = Env::default();
+        let run = |e: &Env, o: &OpenClawGateway| {
+            resolve(&Explicit::default(), e, &FileConfig::default(), None, Some(o), None, NO).unwrap()
+        };
+        let all = base(json!({"token":"remtok","password":"rempw"}), json!({"token":"authtok","password":"authpw"}));
+        // token: remote first; password: env first.
+        let x = run(&env, &all);
+        assert_eq!((tok(&x), pw(&x)), (Some("remtok"), Some("envpw")));
+        // token: env second; password: remote second.
+        let x = run(&none, &all);
+        assert_eq!((tok(&x), pw(&x)), (Some("remtok"), Some("rempw")));
+        let no_remote = base(json!({}), json!({"token":"authtok","password":"authpw"}));
+        let x = run(&env, &no_remote);
+        assert_eq!((tok(&x), pw(&x)), (Some("envtok"), Some("envpw")));
+        // auth.* last.
+        let x = run(&none, &no_remote);
+        assert_eq!((tok(&x), pw(&x)), (Some("authtok"), Some("authpw")));
+        assert_eq!(x.url, "wss://gw.example");
+    }
+
+    fn merge(dst: &mut Value, src: Value) {
+        if let (Some(d), Value::Object(s)) = (dst.as_object_mut(), src) {
+            for (k, v) in s {
+                d.insert(k, v);
+            }
+        }
     }
 
     #[test]
@@ -450,7 +805,7 @@ mod tests {
         )
         .unwrap();
         let file = FileConfig::load(&cfg_path, true).unwrap();
-        let r = resolve(&Explicit::default(), &Env::default(), &file, Some(dir.path()), None, NO).unwrap();
+        let r = resolve(&Explicit::default(), &Env::default(), &file, Some(dir.path()), None, None, NO).unwrap();
         assert_eq!((r.url.as_str(), tok(&r), r.source), ("ws://127.0.0.1:5", Some("filetok"), Source::ClawnodeConfig));
         std::fs::write(&cfg_path, "[gateway]\nurll = 1\n").unwrap();
         assert!(matches!(FileConfig::load(&cfg_path, true), Err(ConfigError::Parse { .. })));

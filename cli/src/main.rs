@@ -3,7 +3,8 @@
 //! `clawnode run` connects to an OpenClaw Gateway as a node, gets paired, and answers
 //! `node.invoke` for the built-in Linux commands (`system.which`, `system.notify`,
 //! `device.info`, `device.status`). `clawnode identity --json` prints the device identity
-//! for out-of-band checks.
+//! for out-of-band checks. `clawnode trust --url wss://…` pins a Gateway's certificate after
+//! showing its fingerprint; `clawnode pair <setup-code>` pairs with a setup code.
 #![forbid(unsafe_code)]
 
 mod config;
@@ -15,17 +16,18 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use clawnode::endpoint::Endpoint;
+use clawnode::endpoint::{Endpoint, TlsPin};
 use clawnode::events::HostStats;
 use clawnode::protocol::Role;
-use clawnode::store::{CredentialStore, FileStore, TokenKey};
+use clawnode::store::{CredentialStore, FileStore, PinStore, TokenKey};
 use clawnode::supervisor::HostStatsProvider;
+use clawnode::transport::TransportConfig;
 use clawnode::{
-    ClientDescriptor, CommandError, CommandRegistry, Credentials, InvokeContext, Node, NodeConfig, PlaintextPolicy,
-    Secret,
+    ClientDescriptor, CommandError, CommandRegistry, Credentials, InvokeContext, Node, NodeConfig, PauseKind,
+    PlaintextPolicy, Secret,
 };
 
-use crate::config::{ConfigError, Env, Explicit, FileConfig, OpenClawGateway};
+use crate::config::{ConfigError, Env, Explicit, FileConfig, OpenClawGateway, SavedEndpoint};
 
 /// Exit code when the node paused on a terminal error (EX_CONFIG): do not restart blindly.
 pub const EXIT_PAUSED: u8 = 78;
@@ -50,6 +52,38 @@ enum Command {
         #[arg(long)]
         state_dir: Option<PathBuf>,
     },
+    /// Show a wss:// Gateway's certificate fingerprint and pin it for that endpoint.
+    Trust(TrustArgs),
+    /// Pair with a setup code (`oc-pair://…` or the bare code), then exit.
+    Pair(PairArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct TrustArgs {
+    /// The Gateway, e.g. wss://gateway.example:18789.
+    #[arg(long)]
+    url: String,
+    /// Pin without asking (for scripts): only after verifying the fingerprint out of band.
+    #[arg(long)]
+    yes: bool,
+    /// State directory (default: $CLAWNODE_STATE_DIR, else the XDG state dir).
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+struct PairArgs {
+    /// The setup code (`oc-pair://…` or bare).
+    code: String,
+    /// State directory (default: $CLAWNODE_STATE_DIR, else the XDG state dir).
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+    /// Name shown to operators (default: the host name).
+    #[arg(long)]
+    display_name: Option<String>,
+    /// Commands to offer (comma-separated; default: all built-ins).
+    #[arg(long, value_delimiter = ',')]
+    commands: Option<Vec<String>>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -57,6 +91,13 @@ struct RunArgs {
     /// Gateway URL, e.g. ws://127.0.0.1:18789 (never picks up env or config credentials).
     #[arg(long)]
     url: Option<String>,
+    /// Pin the Gateway's certificate (wss:// only): SHA-256 of its leaf certificate, 64 hex
+    /// digits or 32 colon-separated pairs, optional `sha256:` prefix.
+    #[arg(long)]
+    tls_fingerprint: Option<String>,
+    /// Pair with a setup code (`oc-pair://…` or bare) instead of --url and credentials.
+    #[arg(long, conflicts_with_all = ["url", "token", "token_file", "password", "password_file", "tls_fingerprint"])]
+    setup_code: Option<String>,
     /// Shared Gateway token.
     #[arg(long, conflicts_with = "token_file")]
     token: Option<String>,
@@ -84,6 +125,9 @@ struct RunArgs {
     /// What to do on a terminal error: exit (code 78) or wait paused.
     #[arg(long, value_enum, default_value = "exit")]
     on_pause: OnPause,
+    /// Exit 0 once paired (`clawnode pair`).
+    #[arg(skip)]
+    until_paired: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,6 +189,22 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Identity { json, state_dir } => identity(json, state_dir),
         Command::Run(args) => rt.block_on(run(args)),
+        Command::Trust(args) => rt.block_on(trust(args)),
+        Command::Pair(p) => rt.block_on(run(RunArgs {
+            url: None,
+            tls_fingerprint: None,
+            setup_code: Some(p.code),
+            token: None,
+            token_file: None,
+            password: None,
+            password_file: None,
+            config: None,
+            state_dir: p.state_dir,
+            display_name: p.display_name,
+            commands: p.commands,
+            on_pause: OnPause::Exit,
+            until_paired: true,
+        })),
     };
     match result {
         Ok(code) => code,
@@ -166,6 +226,66 @@ fn identity(json: bool, state_dir: Option<PathBuf>) -> Result<ExitCode, Box<dyn 
         println!("publicKey: {}", id.public_key_b64url());
         println!("state:     {}", store.dir().display());
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn plaintext_policy() -> PlaintextPolicy {
+    if std::env::var("OPENCLAW_ALLOW_INSECURE_PRIVATE_WS").as_deref() == Ok("1") {
+        PlaintextPolicy::PrivateNetwork
+    } else {
+        PlaintextPolicy::LoopbackOnly
+    }
+}
+
+fn colon_form(pin: &TlsPin) -> String {
+    pin.as_bytes().iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
+}
+
+/// `clawnode trust --url wss://…`: first-use probe, show, confirm, store.
+async fn trust(args: TrustArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let endpoint = Endpoint::parse(&args.url)?;
+    if !endpoint.tls {
+        return Err("clawnode trust needs a wss:// URL (plaintext endpoints have no certificate to pin)".into());
+    }
+    let store = FileStore::new(args.state_dir.unwrap_or_else(default_state_dir));
+    let origin = endpoint.origin().to_string();
+    let transport = TransportConfig { plaintext: plaintext_policy(), ..TransportConfig::default() };
+    let probe = clawnode::transport::probe_tls(&endpoint, &transport).await?;
+    println!("gateway:     {origin}");
+    println!("fingerprint: sha256:{}", probe.fingerprint);
+    println!("             {}", colon_form(&probe.fingerprint));
+    match &probe.system_error {
+        None => println!("system trust: passes"),
+        Some(e) => println!("system trust: fails ({e})"),
+    }
+    match store.load_pin(&origin)? {
+        Some(old) if old.ct_eq(&probe.fingerprint) => {
+            println!("already pinned for {origin}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(old) => println!("this REPLACES the pin stored for {origin}: {old}"),
+        None => {}
+    }
+    let confirmed = if args.yes {
+        true
+    } else if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        print!(
+            "Verify this fingerprint out of band (e.g. `openssl x509 -noout -fingerprint -sha256 -in gateway-cert.pem` on the Gateway host). Trust it? [y/N] "
+        );
+        std::io::Write::flush(&mut std::io::stdout())?;
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+    } else {
+        println!("not pinned: no terminal to ask; re-run with --yes after verifying the fingerprint");
+        false
+    };
+    if !confirmed {
+        println!("not pinned");
+        return Ok(ExitCode::from(1));
+    }
+    store.save_pin(&origin, &probe.fingerprint)?;
+    println!("pinned {} for {origin} (in {})", probe.fingerprint, store.dir().display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -259,42 +379,112 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     };
     let file = FileConfig::load(&config_path, config_required)?;
     let openclaw = match openclaw_config_path() {
-        Some(p) if args.url.is_none() && std::env::var_os("OPENCLAW_GATEWAY_URL").is_none() => {
+        Some(p)
+            if args.url.is_none()
+                && args.setup_code.is_none()
+                && std::env::var_os("OPENCLAW_GATEWAY_URL").is_none() =>
+        {
             OpenClawGateway::load(&p)?
         }
         _ => None,
     };
     let state_dir = args.state_dir.clone().or(file.node.state_dir.clone()).unwrap_or_else(default_state_dir);
-    let store: Arc<dyn CredentialStore> = Arc::new(FileStore::new(&state_dir));
+    let file_store = Arc::new(FileStore::new(&state_dir));
+    let store: Arc<dyn CredentialStore> = file_store.clone();
+    let mut transport = TransportConfig { plaintext: plaintext_policy(), ..TransportConfig::default() };
 
-    // Credentials.
-    let explicit = Explicit {
-        url: args.url.clone(),
-        token: match (&args.token, &args.token_file) {
-            (Some(t), _) => Some(Secret::new(t.trim())),
-            (None, Some(p)) => Some(config::read_secret_file(p)?),
-            _ => None,
-        },
-        password: match (&args.password, &args.password_file) {
-            (Some(t), _) => Some(Secret::new(t.trim())),
-            (None, Some(p)) => Some(config::read_secret_file(p)?),
-            _ => None,
-        },
-    };
-    // Needed before resolution: whether a device token for an explicit URL's origin exists.
     let now = clawnode::clock::Clock::now_ms(&clawnode::clock::SystemClock);
     let identity =
         clawnode::store::load_or_create_identity(store.as_ref(), &clawnode::clock::SystemRandom::new(), now)?;
-    let has_stored = |url: &str| -> bool {
-        let Ok(ep) = Endpoint::parse(url) else { return false };
-        let key =
-            TokenKey { origin: ep.origin().to_string(), device_id: identity.device_id().into(), role: Role::Node };
-        matches!(store.load_token(&key), Ok(Some(_)))
-    };
-    let resolved: config::Resolved =
-        config::resolve(&explicit, &Env::from_process(), &file, config_path.parent(), openclaw.as_ref(), &has_stored)
+    let (endpoint, credentials, source) = match &args.setup_code {
+        Some(code) => {
+            // A setup code: no config or env credentials, the bootstrap token only.
+            let code = clawnode::setup_code::decode(code, now)?;
+            let endpoint = match clawnode::setup_code::select_endpoint(&code, &transport).await {
+                Ok(e) => e,
+                Err(errors) => {
+                    for (e, err) in &errors {
+                        status::line(&format!("setup code endpoint {e}: {err}"));
+                    }
+                    if let Some((_, err)) = errors.iter().find(|(_, err)| err.is_terminal()) {
+                        status::line(&format!("paused: {err}"));
+                        return Ok(ExitCode::from(EXIT_PAUSED));
+                    }
+                    code.primary().clone()
+                }
+            };
+            let origin = endpoint.origin().to_string();
+            if let Some(pin) = endpoint.pin {
+                file_store.save_pin(&origin, &pin)?;
+            }
+            let saved = SavedEndpoint { url: origin, tls_fingerprint: endpoint.pin.map(|p| p.to_hex()) };
+            write_private(&state_dir.join("endpoint.json"), &serde_json::to_vec_pretty(&saved)?)?;
+            let creds = Credentials { bootstrap_token: Some(code.bootstrap_token.clone()), ..Default::default() };
+            (endpoint, creds, "setup code")
+        }
+        None => {
+            let explicit = Explicit {
+                url: args.url.clone(),
+                token: match (&args.token, &args.token_file) {
+                    (Some(t), _) => Some(Secret::new(t.trim())),
+                    (None, Some(p)) => Some(config::read_secret_file(p)?),
+                    _ => None,
+                },
+                password: match (&args.password, &args.password_file) {
+                    (Some(t), _) => Some(Secret::new(t.trim())),
+                    (None, Some(p)) => Some(config::read_secret_file(p)?),
+                    _ => None,
+                },
+            };
+            // Needed before resolution: whether a device token for an explicit URL's origin exists.
+            let has_stored = |url: &str| -> bool {
+                let Ok(ep) = Endpoint::parse(url) else { return false };
+                let key = TokenKey {
+                    origin: ep.origin().to_string(),
+                    device_id: identity.device_id().into(),
+                    role: Role::Node,
+                };
+                matches!(store.load_token(&key), Ok(Some(_)))
+            };
+            let saved = SavedEndpoint::load(&state_dir)?;
+            let resolved: config::Resolved = config::resolve(
+                &explicit,
+                &Env::from_process(),
+                &file,
+                config_path.parent(),
+                openclaw.as_ref(),
+                saved.as_ref(),
+                &has_stored,
+            )
             .map_err(|e: ConfigError| e.to_string())?;
-    let endpoint = Endpoint::parse(&resolved.url)?;
+            let mut endpoint = Endpoint::parse(&resolved.url)?;
+            // Pin: --tls-fingerprint, else the configured one, else the one stored for this endpoint.
+            let (pin_text, what) = match (&args.tls_fingerprint, &resolved.tls_fingerprint) {
+                (Some(p), _) => (Some(p.clone()), "--tls-fingerprint"),
+                (None, Some(p)) => (Some(p.clone()), "configured tlsFingerprint"),
+                _ => (None, ""),
+            };
+            let pin = match pin_text {
+                Some(t) => Some(
+                    TlsPin::parse(&t).map_err(|e| ConfigError::Pin { what: what.into(), message: e.to_string() })?,
+                ),
+                None if endpoint.tls => file_store.load_pin(&endpoint.origin().to_string())?,
+                None => None,
+            };
+            endpoint = endpoint.with_pin(pin)?;
+            let source = match resolved.source {
+                config::Source::Flag => "--url",
+                config::Source::Env => "OPENCLAW_GATEWAY_URL",
+                config::Source::ClawnodeConfig => "clawnode config",
+                config::Source::OpenClawConfig => "openclaw.json",
+                config::Source::SavedEndpoint => "saved endpoint",
+                config::Source::Default => "default",
+            };
+            let creds =
+                Credentials { shared_token: resolved.token, password: resolved.password, bootstrap_token: None };
+            (endpoint, creds, source)
+        }
+    };
 
     let display_name = args.display_name.clone().or(file.node.display_name.clone()).or_else(hostname);
     let instance = instance_id(&state_dir);
@@ -318,25 +508,20 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     client.display_name = display_name;
     client.instance_id = instance;
     let mut cfg = NodeConfig::new(endpoint.clone(), client);
-    cfg.credentials = Credentials { shared_token: resolved.token, password: resolved.password, bootstrap_token: None };
-    cfg.transport.plaintext = if std::env::var("OPENCLAW_ALLOW_INSECURE_PRIVATE_WS").as_deref() == Ok("1") {
-        PlaintextPolicy::PrivateNetwork
-    } else {
-        PlaintextPolicy::LoopbackOnly
-    };
+    cfg.credentials = credentials;
+    transport.plaintext = plaintext_policy();
+    cfg.transport = transport;
     cfg.path_env = std::env::var("PATH").ok();
     cfg.host_stats = Some(host_stats_provider());
 
     let node = Node::new(cfg, registry, store)?;
     status::line(&format!("clawnode {} — device {}", env!("CARGO_PKG_VERSION"), node.device_id()));
-    let source = match resolved.source {
-        config::Source::Flag => "--url",
-        config::Source::Env => "OPENCLAW_GATEWAY_URL",
-        config::Source::ClawnodeConfig => "clawnode config",
-        config::Source::OpenClawConfig => "openclaw.json",
-        config::Source::Default => "default",
+    let pinned = match endpoint.pin {
+        Some(p) => format!(", pinned sha256:{p}"),
+        None if endpoint.tls => ", system trust".to_string(),
+        None => String::new(),
     };
-    status::line(&format!("gateway {endpoint} (from {source}); state {}", state_dir.display()));
+    status::line(&format!("gateway {endpoint} (from {source}{pinned}); state {}", state_dir.display()));
     let mut states = node.subscribe_state();
     node.start();
 
@@ -350,8 +535,31 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 }
                 let s = states.borrow_and_update().clone();
                 printer.print(&s, node.connect_attempts());
-                if matches!(s, clawnode::NodeState::Paused(_)) && args.on_pause == OnPause::Exit {
-                    break ExitCode::from(EXIT_PAUSED);
+                if let clawnode::NodeState::Paused(p) = &s {
+                    match &p.kind {
+                        PauseKind::PinMismatch(m) => status::line(&format!(
+                            "  to accept the presented certificate after verifying sha256:{} out of band: `clawnode trust --url {}`, then restart",
+                            m.observed,
+                            endpoint.url()
+                        )),
+                        PauseKind::TlsUntrusted { observed } => status::line(&format!(
+                            "  to pin it after verifying sha256:{observed} out of band: `clawnode trust --url {}` or --tls-fingerprint",
+                            endpoint.url()
+                        )),
+                        _ => {}
+                    }
+                    if args.on_pause == OnPause::Exit {
+                        break ExitCode::from(EXIT_PAUSED);
+                    }
+                }
+                if args.until_paired
+                    && matches!(s, clawnode::NodeState::Ready { .. } | clawnode::NodeState::AwaitingCommandApproval { .. })
+                {
+                    status::line(&format!(
+                        "paired with {}; `clawnode run` now uses this saved endpoint",
+                        endpoint.origin()
+                    ));
+                    break ExitCode::SUCCESS;
                 }
             }
             _ = tokio::signal::ctrl_c() => break ExitCode::SUCCESS,
@@ -361,4 +569,26 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     node.stop().await;
     status::line("stopped");
     Ok(code)
+}
+
+/// Writes a private file (0600) atomically: temp file, fsync, rename.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let r = (|| {
+        let mut f = opts.open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r
 }
