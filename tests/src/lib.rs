@@ -21,6 +21,7 @@ pub mod fake;
 pub mod gateway;
 pub mod operator;
 pub mod provision;
+pub mod tls;
 mod util;
 
 pub use cli::{ClawnodeProcess, clawnode_bin};

@@ -197,7 +197,8 @@ impl fmt::Debug for Operator {
 }
 
 impl Operator {
-    /// Connects to `url` (`ws://host:port[/path]`) with the shared `token` using
+    /// Connects to `url` (`ws://` or `wss://host:port[/path]`; over TLS any certificate is
+    /// accepted: a test harness only) with the shared `token` using
     /// [`default_connect_params`]; waits for `connect.challenge`, sends `connect`, and
     /// returns once `hello-ok` arrived.
     pub async fn connect(url: &str, token: &str) -> Result<Operator, TestkitError> {
@@ -217,9 +218,11 @@ impl Operator {
     /// Opens the WebSocket and starts the reader task, without the handshake.
     async fn open(url: &str) -> Result<Operator, TestkitError> {
         let parsed = url::Url::parse(url).map_err(|e| OperatorError::Connect(format!("bad url {url}: {e}")))?;
-        if parsed.scheme() != "ws" {
-            return Err(OperatorError::Connect(format!("only ws:// is supported, got {url}")).into());
-        }
+        let tls = match parsed.scheme() {
+            "ws" => false,
+            "wss" => true,
+            _ => return Err(OperatorError::Connect(format!("only ws:// and wss:// are supported, got {url}")).into()),
+        };
         let host = parsed
             .host_str()
             .ok_or_else(|| OperatorError::Connect(format!("no host in {url}")))?
@@ -232,7 +235,12 @@ impl Operator {
             .map_err(|_| OperatorError::Connect(format!("TCP connect to {host}:{port} timed out")))?
             .map_err(|e| OperatorError::Connect(format!("TCP connect to {host}:{port}: {e}")))?;
         let _ = tcp.set_nodelay(true);
-        let (ws, _resp) = tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::client_async(url, tcp))
+        let stream: Box<dyn IoStream> = if tls {
+            Box::new(crate::tls::connect_any_cert(tcp, &host).await.map_err(OperatorError::Connect)?)
+        } else {
+            Box::new(tcp)
+        };
+        let (ws, _resp) = tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::client_async(url, stream))
             .await
             .map_err(|_| OperatorError::Connect("WebSocket upgrade timed out".into()))?
             .map_err(|e| OperatorError::Connect(format!("WebSocket upgrade: {e}")))?;
@@ -527,7 +535,11 @@ impl Operator {
     }
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+/// A byte stream the operator's WebSocket runs on (TCP or TLS over TCP).
+trait IoStream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> IoStream for T {}
+
+type Ws = tokio_tungstenite::WebSocketStream<Box<dyn IoStream>>;
 
 async fn reader_task(mut ws: Ws, mut out: mpsc::UnboundedReceiver<Message>, shared: Arc<Shared>) {
     let reason = loop {
