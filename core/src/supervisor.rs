@@ -410,6 +410,19 @@ impl Node {
         self.inner.state.send_replace(NodeState::Stopped);
     }
 
+    /// Replaces the command registry (hosts that register handlers after building the node,
+    /// e.g. the FFI bindings). New invokes use it at once; the declared `commands`/`caps` are
+    /// taken from it on every connect, so a change made while connected is declared on the
+    /// next connection.
+    pub fn set_registry(&self, registry: CommandRegistry) {
+        self.inner.router.set_registry(registry);
+    }
+
+    /// The commands currently registered (what the next connect declares).
+    pub fn commands(&self) -> Vec<String> {
+        self.inner.router.registry().commands()
+    }
+
     /// The current state.
     pub fn state(&self) -> NodeState {
         self.inner.state.borrow().clone()
@@ -1119,6 +1132,19 @@ async fn run_connected(inner: &Arc<Inner>, ws: transport::WsStream, hello: Hello
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registry_can_be_replaced_after_construction() {
+        let endpoint = Endpoint::parse("ws://127.0.0.1:18789").unwrap();
+        let cfg = NodeConfig::new(endpoint, ClientDescriptor::linux_node_host("0"));
+        let node = Node::new(cfg, CommandRegistry::new(), Arc::new(crate::store::MemoryStore::default())).unwrap();
+        assert!(node.commands().is_empty());
+        let mut r = CommandRegistry::new();
+        r.register("device.info", |_ctx: crate::invoke::InvokeContext| async { Ok(serde_json::Value::Null) }).unwrap();
+        node.set_registry(r);
+        assert_eq!(node.commands(), vec!["device.info"]);
+        assert_eq!(node.inner.router.registry().caps(), vec!["device"]);
+    }
 
     #[test]
     fn auth_selection_order() {

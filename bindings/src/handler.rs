@@ -1,0 +1,119 @@
+//! Foreign command handlers and their cancellation token.
+
+use std::sync::Arc;
+
+use clawnode::{CommandError, InvokeContext};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::CommandFailure;
+
+/// Handles one or more commands. Implemented by the app (Kotlin, Swift, Python).
+#[uniffi::export(foreign)]
+#[async_trait::async_trait]
+pub trait CommandHandler: Send + Sync {
+    /// Runs `command` with `params_json` (the invoke's params as JSON text, `null` when
+    /// absent) and returns the result as JSON text. `cancel` fires when the Gateway cancels
+    /// the invoke, its deadline passes, the session ends or the node stops; after that the
+    /// result is discarded, so return promptly.
+    async fn invoke(
+        &self,
+        command: String,
+        params_json: String,
+        cancel: Arc<CancelToken>,
+    ) -> Result<String, CommandFailure>;
+}
+
+/// Cancellation of one invoke, for the handler to poll or await.
+#[derive(uniffi::Object)]
+pub struct CancelToken {
+    cancel: CancellationToken,
+    done: CancellationToken,
+    deadline: tokio::time::Instant,
+}
+
+impl CancelToken {
+    pub(crate) fn new(cancel: CancellationToken, deadline: tokio::time::Instant) -> Arc<Self> {
+        Arc::new(CancelToken { cancel, done: CancellationToken::new(), deadline })
+    }
+
+    /// Marks the invoke finished: pending `cancelled()` calls return `false`.
+    pub(crate) fn finish(&self) {
+        self.done.cancel();
+    }
+}
+
+#[uniffi::export]
+impl CancelToken {
+    /// Whether the invoke was cancelled (Gateway cancel, deadline, session end, stop).
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
+    /// Milliseconds left before the invoke's deadline (0 when passed).
+    pub fn remaining_ms(&self) -> u64 {
+        self.deadline.saturating_duration_since(tokio::time::Instant::now()).as_millis() as u64
+    }
+
+    /// Waits until the invoke is cancelled (`true`) or has finished (`false`). Always
+    /// completes, so a watcher awaiting it never leaks.
+    pub async fn cancelled(&self) -> bool {
+        let cancel = self.cancel.clone();
+        let done = self.done.clone();
+        crate::runtime::run(async move {
+            Ok(tokio::select! {
+                biased;
+                _ = cancel.cancelled() => true,
+                _ = done.cancelled() => false,
+            })
+        })
+        .await
+        .unwrap_or(true)
+    }
+}
+
+/// A core handler that calls the foreign one.
+pub(crate) fn adapter(handler: Arc<dyn CommandHandler>) -> impl clawnode::invoke::CommandHandler {
+    move |ctx: InvokeContext| {
+        let handler = handler.clone();
+        async move {
+            let token = CancelToken::new(ctx.cancel.clone(), ctx.deadline);
+            let params = serde_json::to_string(&ctx.params).unwrap_or_else(|_| "null".into());
+            let command = ctx.command.clone();
+            // Run the foreign call on its own task so a panic while lifting/lowering values is
+            // caught and reported instead of unwinding through the router.
+            let call = tokio::spawn({
+                let token = token.clone();
+                async move { handler.invoke(command, params, token).await }
+            });
+            let _guard = Guard { task: call.abort_handle(), token: token.clone() };
+            let outcome = call.await;
+            match outcome {
+                Ok(Ok(text)) => serde_json::from_str(&text).map_err(|e| {
+                    CommandError::unavailable(format!("handler returned invalid JSON ({e}): {}", truncate(&text)))
+                }),
+                Ok(Err(CommandFailure::Failed { code, message })) => Err(CommandError::new(code, message)),
+                Err(e) if e.is_panic() => Err(CommandError::unavailable("handler adapter panicked")),
+                Err(_) => Err(CommandError::unavailable("handler task aborted")),
+            }
+        }
+    }
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(80).collect()
+}
+
+/// Ends the foreign call when the invoke ends, also when the core aborts a handler that
+/// ignored cancellation past its grace period: the foreign future is dropped (UniFFI then
+/// cancels the foreign task) and `CancelToken::cancelled()` waiters are released.
+struct Guard {
+    task: tokio::task::AbortHandle,
+    token: Arc<CancelToken>,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.token.finish();
+        self.task.abort();
+    }
+}

@@ -1,0 +1,42 @@
+//! # clawnode-ffi
+//!
+//! UniFFI bindings (Kotlin, Swift, Python) over the `clawnode` core. This crate is a thin
+//! adapter: records and enums that mirror the core's configuration and states, foreign
+//! traits the app implements (`CommandHandler`, `NodeListener`, `SecureStore`), and one
+//! `Node` object. No protocol logic lives here.
+//!
+//! ## Threads and async
+//! The crate owns one multi-thread tokio runtime ([`runtime`]). Every exported async
+//! function spawns its work on that runtime and awaits the `JoinHandle`, so the foreign
+//! executor (asyncio, Kotlin coroutines, Swift concurrency) only polls a join handle and
+//! never needs a tokio reactor. [`shutdown`] stops the runtime (Python calls it at exit,
+//! before the interpreter goes away).
+//!
+//! ## Failures
+//! A foreign callback that throws something unexpected, or a Rust panic in a handler
+//! adapter, becomes an `UNAVAILABLE` command error for that invoke; it never takes the node
+//! (or the app) down. The crate is built with `panic = "unwind"` (the workspace default).
+
+mod config;
+mod error;
+mod handler;
+mod node;
+mod runtime;
+mod state;
+mod store;
+
+pub use config::{ClientId, NodeConfig, PlaintextPolicy};
+pub use error::{CommandFailure, ListenerError, NodeError, StoreFailure};
+pub use handler::{CancelToken, CommandHandler};
+pub use node::{Node, NodeListener};
+pub use runtime::{RuntimeHook, set_runtime_hook, shutdown};
+pub use state::{NodeNotice, NodeState, PauseInfo, PauseKind};
+pub use store::{SecureStore, SecureStoreAdapter, keys};
+
+uniffi::setup_scaffolding!("clawnode");
+
+/// The version of this library (the `clawnode` core version).
+#[uniffi::export]
+pub fn clawnode_version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}

@@ -1,0 +1,253 @@
+//! The `Node` object and the listener the app implements.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clawnode::endpoint::TlsPin;
+use clawnode::store::{CredentialStore, FileStore, MemoryStore};
+use clawnode::{CommandRegistry, NodeEvent};
+use tokio::sync::broadcast::error::RecvError;
+use tracing::warn;
+
+use crate::config::NodeConfig;
+use crate::error::{ListenerError, NodeError};
+use crate::handler::{CommandHandler, adapter};
+use crate::runtime;
+use crate::state::{NodeNotice, NodeState};
+use crate::store::{SecureStore, SecureStoreAdapter};
+
+/// Receives state changes and notices. Called on a library thread, in order; return quickly.
+#[uniffi::export(foreign)]
+pub trait NodeListener: Send + Sync {
+    /// The state changed (pairing required with its request id, awaiting command approval,
+    /// ready, paused with its reason, …).
+    fn on_state(&self, state: NodeState) -> Result<(), ListenerError>;
+    /// Something happened that is not a state change.
+    fn on_notice(&self, notice: NodeNotice) -> Result<(), ListenerError>;
+}
+
+/// A ClawNode node. Build it, register handlers, `start()`, and `stop()` (or `close()`) it
+/// when done. A stopped node cannot be started again: build a new one (same store → same
+/// identity and device token).
+#[derive(uniffi::Object)]
+pub struct Node {
+    core: clawnode::Node,
+    handlers: Mutex<Handlers>,
+    listener: Mutex<Option<Arc<dyn NodeListener>>>,
+    forwarder: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node").field("device_id", &self.core.device_id()).finish()
+    }
+}
+
+/// command → (explicit cap, handler).
+type Handlers = BTreeMap<String, (Option<String>, Arc<dyn CommandHandler>)>;
+
+fn lock_err<T>(_: T) -> NodeError {
+    NodeError::Internal { message: "lock poisoned".into() }
+}
+
+#[uniffi::export]
+impl Node {
+    /// Builds a node: validates `config` and loads (or creates and saves) the device identity
+    /// from `store` (else from `config.state_dir`, else memory). Synchronous; no I/O with the
+    /// Gateway happens before `start()`.
+    #[uniffi::constructor]
+    pub fn new(
+        config: NodeConfig,
+        store: Option<Arc<dyn SecureStore>>,
+        listener: Option<Arc<dyn NodeListener>>,
+    ) -> Result<Arc<Self>, NodeError> {
+        let cfg = config.to_core()?;
+        let store: Arc<dyn CredentialStore> = match (store, &config.state_dir) {
+            (Some(s), _) => Arc::new(SecureStoreAdapter::new(s)),
+            (None, Some(dir)) => Arc::new(FileStore::new(dir)),
+            (None, None) => Arc::new(MemoryStore::default()),
+        };
+        let core = clawnode::Node::new(cfg, CommandRegistry::new(), store)?;
+        Ok(Arc::new(Node {
+            core,
+            handlers: Mutex::new(BTreeMap::new()),
+            listener: Mutex::new(listener),
+            forwarder: Mutex::new(None),
+        }))
+    }
+
+    /// This node's device id (= node id), stable for the stored identity.
+    pub fn device_id(&self) -> String {
+        self.core.device_id().to_string()
+    }
+
+    /// Registers `handler` for `command` (cap = its first segment, `camera.snap` → `camera`,
+    /// unless `cap` is given). Register before `start()`: the command set is declared on
+    /// connect. Registering again replaces the handler.
+    pub fn register_command(
+        &self,
+        command: String,
+        cap: Option<String>,
+        handler: Arc<dyn CommandHandler>,
+    ) -> Result<(), NodeError> {
+        let mut handlers = self.handlers.lock().map_err(lock_err)?;
+        let mut candidate = handlers.clone();
+        candidate.insert(command, (cap, handler));
+        self.core.set_registry(build_registry(&candidate)?);
+        *handlers = candidate;
+        Ok(())
+    }
+
+    /// The commands registered so far (what the next connect declares).
+    pub fn commands(&self) -> Vec<String> {
+        self.core.commands()
+    }
+
+    /// Starts connecting in the background (idempotent). Progress arrives through the
+    /// listener and `state()`.
+    pub fn start(&self) -> Result<(), NodeError> {
+        let handle = runtime::handle()?;
+        let _enter = handle.enter();
+        self.core.start();
+        let mut fwd = self.forwarder.lock().map_err(lock_err)?;
+        if fwd.is_none() {
+            let listener = self.listener.lock().map_err(lock_err)?.clone();
+            if let Some(listener) = listener {
+                *fwd = Some(handle.spawn(forward(self.core.clone(), listener)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops: closes the socket, cancels running handlers, delivers `Stopped`, then releases
+    /// the handlers and the listener (no reference cycles with foreign objects).
+    pub async fn stop(&self) -> Result<(), NodeError> {
+        let core = self.core.clone();
+        runtime::run(async move {
+            core.stop().await;
+            Ok(())
+        })
+        .await?;
+        self.release().await;
+        Ok(())
+    }
+
+    /// Blocking `stop()` for exit paths (`atexit`, `deinit`, `onCleared`) where no async
+    /// context is available. Must not be called from a handler or listener callback.
+    pub fn close(&self) {
+        let Ok(handle) = runtime::handle() else { return };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let core = self.core.clone();
+            handle.spawn(async move { core.stop().await });
+            return;
+        }
+        handle.block_on(async {
+            self.core.stop().await;
+            self.release().await;
+        });
+    }
+
+    /// The current state.
+    pub fn state(&self) -> NodeState {
+        self.core.state().into()
+    }
+
+    /// Retry now (network changed, app came to the foreground). Does not lift a pause.
+    pub fn nudge(&self) {
+        self.core.nudge();
+    }
+
+    /// Lifts a pause (after the user fixed credentials) and retries now.
+    pub fn resume(&self) {
+        self.core.resume();
+    }
+
+    /// Trusts `pin` (64 hex, `:` allowed) for the `wss://` endpoint — after a `PinMismatch`
+    /// or `TlsUntrusted` pause the user confirmed — and retries when paused. The app
+    /// persists the pin itself and passes it as `tls_pin` next time.
+    pub fn trust_pin(&self, pin: String) -> Result<(), NodeError> {
+        let pin = TlsPin::parse(&pin).map_err(|e| NodeError::InvalidConfig { message: e.to_string() })?;
+        Ok(self.core.trust_pin(pin)?)
+    }
+
+    /// Sends a `node.event` named `event` with `payload_json` (a JSON object) on the live
+    /// session. Fails with `NotConnected` when there is none.
+    pub async fn send_event(&self, event: String, payload_json: String) -> Result<(), NodeError> {
+        let payload: serde_json::Value = serde_json::from_str(&payload_json)
+            .map_err(|e| NodeError::InvalidConfig { message: format!("payload is not JSON: {e}") })?;
+        let core = self.core.clone();
+        runtime::run(async move {
+            core.send_event(NodeEvent::Custom { event, payload }).await?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+impl Node {
+    async fn release(&self) {
+        let fwd = self.forwarder.lock().ok().and_then(|mut f| f.take());
+        if let Some(mut fwd) = fwd
+            && tokio::time::timeout(Duration::from_secs(2), &mut fwd).await.is_err()
+        {
+            fwd.abort();
+        }
+        if let Ok(mut l) = self.listener.lock() {
+            l.take();
+        }
+        if let Ok(mut h) = self.handlers.lock() {
+            h.clear();
+        }
+        self.core.set_registry(CommandRegistry::new());
+    }
+}
+
+fn build_registry(handlers: &Handlers) -> Result<CommandRegistry, NodeError> {
+    let mut r = CommandRegistry::new();
+    for (name, (cap, handler)) in handlers {
+        let res = match cap {
+            Some(cap) => r.register_with_cap(name, cap, adapter(handler.clone())).map(|_| ()),
+            None => r.register(name, adapter(handler.clone())).map(|_| ()),
+        };
+        res.map_err(|e| NodeError::InvalidConfig { message: e.to_string() })?;
+    }
+    Ok(r)
+}
+
+/// Delivers states and notices to the listener until `Stopped`.
+async fn forward(core: clawnode::Node, listener: Arc<dyn NodeListener>) {
+    let mut states = core.subscribe_state();
+    let mut notices = core.notices();
+    let deliver_state = |s: NodeState| {
+        if let Err(e) = listener.on_state(s) {
+            warn!(error = %e, "listener.on_state failed");
+        }
+    };
+    let initial: NodeState = states.borrow_and_update().clone().into();
+    let mut stopped = initial == NodeState::Stopped;
+    deliver_state(initial);
+    while !stopped {
+        tokio::select! {
+            changed = states.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                let s: NodeState = states.borrow_and_update().clone().into();
+                stopped = s == NodeState::Stopped;
+                deliver_state(s);
+            }
+            n = notices.recv() => match n {
+                Ok(n) => {
+                    if let Some(n) = NodeNotice::from_core(n)
+                        && let Err(e) = listener.on_notice(n)
+                    {
+                        warn!(error = %e, "listener.on_notice failed");
+                    }
+                }
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => break,
+            },
+        }
+    }
+}
