@@ -224,9 +224,14 @@ impl InvokeRouter {
         );
         let mut task = tokio::spawn(handler.call(ctx).in_current_span());
         let outcome = tokio::select! {
+            // Checked in this order: a cancellation (`node.invoke.cancel`, session end) wins
+            // over a handler that finished in the same instant, e.g. one that returns as soon
+            // as it sees `ctx.cancel`; with an unbiased select such a result was sometimes
+            // sent although a cancelled invoke must get none.
+            biased;
+            _ = cancel.cancelled() => None,
             r = &mut task => Some(r),
             _ = tokio::time::sleep_until(deadline) => None,
-            _ = cancel.cancelled() => None,
         };
         let result = match outcome {
             Some(Ok(r)) => Some(r),
@@ -239,16 +244,27 @@ impl InvokeRouter {
             None => {
                 let timed_out = !cancel.is_cancelled();
                 cancel.cancel();
-                // Let the handler observe the cancellation, then abort it.
-                if tokio::time::timeout(self.cfg.cancel_grace, &mut task).await.is_err() {
-                    task.abort();
-                }
-                if timed_out {
+                // Let the handler observe the cancellation, then abort it. This runs on its own
+                // task so that a TIMEOUT is answered at the deadline and not a whole grace
+                // period later (a handler ignoring cancellation used to delay the answer by
+                // `cancel_grace`); the slot stays taken until the handler has really stopped.
+                let grace = self.cfg.cancel_grace;
+                tokio::spawn(
+                    async move {
+                        if tokio::time::timeout(grace, &mut task).await.is_err() {
+                            debug!("handler ignored cancellation for {grace:?}; aborted");
+                            task.abort();
+                        }
+                        drop(permit);
+                    }
+                    .in_current_span(),
+                );
+                return if timed_out {
                     self.stats.timed_out.fetch_add(1, Ordering::Relaxed);
                     Some(Err(CommandError::new("TIMEOUT", "node invoke timed out")))
                 } else {
                     None
-                }
+                };
             }
         };
         drop(permit);

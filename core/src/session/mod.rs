@@ -404,8 +404,20 @@ async fn run(
     let (mut sink, mut stream) = ws.split();
     let writer_failed = CancellationToken::new();
     let writer_done = writer_failed.clone();
+    let session_over = handle.shared.closed.clone();
     let writer = tokio::spawn(async move {
-        while let Some(item) = out_rx.recv().await {
+        loop {
+            let item = tokio::select! {
+                // Items queued before the end (e.g. our own close frame) still go out first.
+                biased;
+                item = out_rx.recv() => item,
+                // The session ended (peer close, socket error): stop writing. Waiting for the
+                // channel to close instead meant waiting for the last `SessionHandle` clone to
+                // drop, which kept the socket open and delayed every reconnect by the 2 s join
+                // timeout below.
+                _ = session_over.cancelled() => None,
+            };
+            let Some(item) = item else { break };
             let res = match item {
                 Outbound::Text(t) => sink.send(Message::text(t)).await,
                 Outbound::Ping => sink.send(Message::Ping(Vec::new().into())).await,
@@ -422,6 +434,10 @@ async fn run(
                 break;
             }
         }
+        // Completes the close handshake: tungstenite queues the reply to a peer's close frame
+        // when the reader sees it but only writes it on a later read or flush, and the reader
+        // stops at the close. Without this flush the Gateway never got its close echoed.
+        let _ = sink.flush().await;
         writer_done.cancel();
     });
 
@@ -443,7 +459,13 @@ async fn run(
                     Some(Err(e)) => break SessionEndKind::SocketError(e.to_string()),
                     Some(Ok(m)) => m,
                 };
-                last_rx = Instant::now();
+                // Only Gateway traffic (text/binary frames) feeds the tick watchdog, as in the
+                // TS client (events and responses refresh `lastTick`). Pongs to our own pings
+                // must not: the peer's WebSocket layer answers them even when the Gateway above
+                // it sends nothing, so a short ping interval kept a silent session alive forever.
+                if matches!(msg, Message::Text(_) | Message::Binary(_)) {
+                    last_rx = Instant::now();
+                }
                 if let Message::Close(f) = msg {
                     let (code, reason) = close_info(f);
                     break SessionEndKind::Closed { code, reason };
@@ -514,8 +536,12 @@ async fn run(
     };
     handle.close();
     dispatch.on_session_end(&handle);
-    // Give the writer a moment to flush a close frame, then drop the socket.
-    let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+    // Give the writer a moment to flush a close frame, then drop the socket. A writer stuck
+    // on a full socket is aborted rather than detached, so it cannot keep the socket open.
+    let abort = writer.abort_handle();
+    if tokio::time::timeout(Duration::from_secs(2), writer).await.is_err() {
+        abort.abort();
+    }
     SessionEnd { kind, shutdown }
 }
 
