@@ -413,7 +413,7 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
                         status::line(&format!("paused: {err}"));
                         return Ok(ExitCode::from(EXIT_PAUSED));
                     }
-                    code.primary().clone()
+                    code.primary().cloned().ok_or("the setup code has no endpoint")?
                 }
             };
             let origin = endpoint.origin().to_string();

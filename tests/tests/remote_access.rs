@@ -223,7 +223,7 @@ async fn setup_code_pairs_single_use_and_tokens_stay_with_their_endpoint() {
     eprintln!("setup response keys: {:?}", setup.as_object().map(|o| o.keys().collect::<Vec<_>>()));
     let now = clawnode::clock::Clock::now_ms(&clawnode::clock::SystemClock);
     let decoded = clawnode::setup_code::decode(&code, now).expect("the Gateway's code decodes");
-    assert_eq!(decoded.primary().origin().to_string(), gw.ws_url(), "{:?}", setup["gatewayUrl"]);
+    assert_eq!(decoded.primary().unwrap().origin().to_string(), gw.ws_url(), "{:?}", setup["gatewayUrl"]);
 
     // 3. `clawnode run --setup-code`: paired without manual approval, surface approved,
     //    invoke works; the device token is stored, the bootstrap token is not.
