@@ -240,7 +240,7 @@ impl Operator {
         } else {
             Box::new(tcp)
         };
-        let (ws, _resp) = tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::client_async(url, stream))
+        let (ws, _resp) = tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::client_async_with_config(url, stream, Some(operator_ws_config())))
             .await
             .map_err(|_| OperatorError::Connect("WebSocket upgrade timed out".into()))?
             .map_err(|e| OperatorError::Connect(format!("WebSocket upgrade: {e}")))?;
@@ -604,4 +604,12 @@ fn dispatch(shared: &Shared, text: &str) {
         }
         _ => tracing::warn!("operator: unexpected frame ignored: {text:.200}"),
     }
+}
+
+/// The operator accepts large responses: a `node.invoke` result carries the payload twice
+/// (`payload` and `payloadJSON`), so a 25 MiB node result is ~50 MiB here.
+fn operator_ws_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(128 << 20))
+        .max_frame_size(Some(128 << 20))
 }

@@ -272,15 +272,21 @@ impl InvokeRouter {
     }
 
     async fn send_result(&self, session: &SessionHandle, id: &str, result: Result<Value, CommandError>) {
-        let build = |result: &Result<Value, CommandError>| -> Value {
+        // Serialize straight to the params text, consuming the result as early as possible so a
+        // large payload is not held in several copies at once.
+        let build = |result: Result<Value, CommandError>| -> String {
             let params = match result {
-                Ok(v) => InvokeResultParams {
-                    id: id.to_string(),
-                    node_id: session.node_id().to_string(),
-                    ok: true,
-                    payload_json: Some(serde_json::to_string(v).unwrap_or_else(|_| "null".into())),
-                    error: None,
-                },
+                Ok(v) => {
+                    let payload_json = serde_json::to_string(&v).unwrap_or_else(|_| "null".into());
+                    drop(v);
+                    InvokeResultParams {
+                        id: id.to_string(),
+                        node_id: session.node_id().to_string(),
+                        ok: true,
+                        payload_json: Some(payload_json),
+                        error: None,
+                    }
+                }
                 Err(e) => InvokeResultParams {
                     id: id.to_string(),
                     node_id: session.node_id().to_string(),
@@ -289,10 +295,11 @@ impl InvokeRouter {
                     error: Some(e.to_wire()),
                 },
             };
-            serde_json::to_value(params).unwrap_or(Value::Null)
+            serde_json::to_string(&params).unwrap_or_else(|_| "{}".into())
         };
         let ok = result.is_ok();
-        let mut outcome = session.request(names::NODE_INVOKE_RESULT, build(&result), self.cfg.result_ack_timeout).await;
+        let mut outcome =
+            session.request_json(names::NODE_INVOKE_RESULT, build(result), self.cfg.result_ack_timeout).await;
         if let Err(RequestError::TooLarge { size, limit }) = &outcome {
             self.stats.too_large.fetch_add(1, Ordering::Relaxed);
             warn!(size, limit, "result exceeds policy.maxPayload; answering PAYLOAD_TOO_LARGE");
@@ -300,7 +307,7 @@ impl InvokeRouter {
                 "PAYLOAD_TOO_LARGE",
                 format!("result of {size} bytes exceeds the gateway limit of {limit} bytes"),
             );
-            outcome = session.request(names::NODE_INVOKE_RESULT, build(&Err(e)), self.cfg.result_ack_timeout).await;
+            outcome = session.request_json(names::NODE_INVOKE_RESULT, build(Err(e)), self.cfg.result_ack_timeout).await;
             self.stats.failed.fetch_add(1, Ordering::Relaxed);
         } else if ok {
             self.stats.succeeded.fetch_add(1, Ordering::Relaxed);

@@ -131,11 +131,32 @@ impl SessionHandle {
 
     /// Sends a request and waits for its response (out-of-order responses are fine).
     pub async fn request(&self, method: &str, params: Value, timeout: Duration) -> Result<Value, RequestError> {
+        let params = serde_json::to_string(&params).map_err(|_| RequestError::Closed)?;
+        self.request_json(method, params, timeout).await
+    }
+
+    /// Like [`SessionHandle::request`] with the params already serialized to a JSON object
+    /// text. Large results use this to avoid intermediate copies: the frame text is built
+    /// around `params_json` directly.
+    pub async fn request_json(
+        &self,
+        method: &str,
+        params_json: String,
+        timeout: Duration,
+    ) -> Result<Value, RequestError> {
         if self.is_closed() {
             return Err(RequestError::Closed);
         }
         let id = format!("{}:{}", self.shared.epoch, self.shared.next_id.fetch_add(1, Ordering::Relaxed));
-        let text = RequestFrame { id: id.clone(), method: method.into(), params: Some(params) }.to_json();
+        // Same bytes as `RequestFrame::to_json` (field order type, id, method, params).
+        let head = serde_json::to_string(&RequestFrame { id: id.clone(), method: method.into(), params: None })
+            .map_err(|_| RequestError::Closed)?;
+        let mut text = String::with_capacity(head.len() + params_json.len() + 12);
+        text.push_str(&head[..head.len() - 1]);
+        text.push_str(",\"params\":");
+        text.push_str(&params_json);
+        text.push('}');
+        drop(params_json);
         let limit = self.max_payload();
         if text.len() as u64 > limit {
             return Err(RequestError::TooLarge { size: text.len(), limit });
@@ -201,5 +222,37 @@ impl Drop for PendingGuard<'_> {
         if let Ok(mut p) = self.shared.pending.lock() {
             p.remove(self.id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn request_json_builds_the_same_frame_and_enforces_the_limit() {
+        let (tx, mut rx) = mpsc::channel(4);
+        let h = SessionHandle::new(tx, 7, "node".into(), 200);
+        let h2 = h.clone();
+        let task = tokio::spawn(async move {
+            h2.request("node.event", json!({"event": "e", "payloadJSON": "{\"a\":\"\\\"q\"}"}), Duration::from_secs(5))
+                .await
+        });
+        let Some(Outbound::Text(text)) = rx.recv().await else { panic!("no frame") };
+        let expected = RequestFrame {
+            id: "7:1".into(),
+            method: "node.event".into(),
+            params: Some(json!({"event": "e", "payloadJSON": "{\"a\":\"\\\"q\"}"})),
+        }
+        .to_json();
+        assert_eq!(text, expected);
+        assert!(h.complete("7:1", Ok(json!({"ok": true}))));
+        assert_eq!(task.await.unwrap().unwrap(), json!({"ok": true}));
+        let big = format!("{{\"x\":\"{}\"}}", "a".repeat(300));
+        let err = h.request_json("node.event", big, Duration::from_secs(1)).await.unwrap_err();
+        assert!(matches!(err, RequestError::TooLarge { limit: 200, .. }), "{err}");
+        h.close();
+        assert_eq!(h.request("x", json!({}), Duration::from_secs(1)).await, Err(RequestError::Closed));
     }
 }
