@@ -5,11 +5,17 @@
 //!   `system.which` and `device.status`, prints the results, and stops everything.
 //! - `test`: fmt check, clippy `-D warnings`, provisioning, unit and integration tests.
 
+mod alloc;
+mod bench;
+
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
+#[global_allocator]
+static GLOBAL: alloc::Counting = alloc::Counting;
+
 fn usage() -> ExitCode {
-    eprintln!("usage: cargo xtask <demo|test>");
+    eprintln!("usage: cargo xtask <demo|test|bench>");
     ExitCode::from(2)
 }
 
@@ -18,7 +24,42 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
         Some("demo") => demo(),
+        Some("bench") => bench_entry(),
+        Some("bench-run") => report(bench::run_impl()),
+        Some("bench-child") => report(bench::child::run(&args[1..])),
         _ => usage(),
+    }
+}
+
+fn report(r: Result<(), String>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `cargo xtask bench`: builds xtask in release and runs the measuring part from there, so
+/// the node under test (the bench child) is an optimised build.
+fn bench_entry() -> ExitCode {
+    if let Err(e) = step("build xtask (release)", cargo().args(["build", "--release", "-p", "xtask"])) {
+        eprintln!("xtask bench: {e}");
+        return ExitCode::FAILURE;
+    }
+    let exe = workspace_root().join("target/release/xtask");
+    let status = Command::new(exe).arg("bench-run").status();
+    match status {
+        Ok(s) if s.success() => ExitCode::SUCCESS,
+        Ok(s) => {
+            eprintln!("xtask bench failed: {s}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("xtask bench: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
