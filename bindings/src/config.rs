@@ -62,14 +62,16 @@ pub struct NodeConfig {
     /// Model identifier (`iPhone17,1`).
     #[uniffi(default = None)]
     pub model_identifier: Option<String>,
-    /// The `client.id`.
-    pub client_id: ClientId,
+    /// The `client.id` (`None` → `NodeHost`).
+    #[uniffi(default = None)]
+    pub client_id: Option<ClientId>,
     /// App version reported to the Gateway.
     #[uniffi(default = "0.0.0")]
     pub version: String,
-    /// Plaintext policy.
-    #[uniffi(default)]
-    pub plaintext_policy: PlaintextPolicy,
+    /// Plaintext policy (`None` → `LoopbackOnly`). An `Option` because UniFFI's enum field
+    /// defaults generate code that does not run in Python.
+    #[uniffi(default = None)]
+    pub plaintext_policy: Option<PlaintextPolicy>,
     /// Shared Gateway token.
     #[uniffi(default = None)]
     pub token: Option<String>,
@@ -113,14 +115,14 @@ impl NodeConfig {
             (None, Some(code)) => {
                 let code = clawnode::setup_code::decode(code, now_ms()).map_err(invalid)?;
                 credentials.bootstrap_token = Some(code.bootstrap_token.clone());
-                let e = code.primary().clone();
+                let e = code.endpoints.first().cloned().ok_or_else(|| invalid("the setup code has no URL"))?;
                 if pin.is_some() { e.with_pin(pin).map_err(invalid)? } else { e }
             }
             (Some(_), Some(_)) => return Err(invalid("set either gateway_url or setup_code, not both")),
             (None, None) => return Err(invalid("gateway_url or setup_code is required")),
         };
         let client = ClientDescriptor {
-            id: self.client_id.into(),
+            id: self.client_id.unwrap_or(ClientId::NodeHost).into(),
             display_name: self.display_name.clone(),
             version: self.version.clone(),
             platform: self.platform.clone(),
@@ -130,7 +132,7 @@ impl NodeConfig {
         };
         let mut cfg = clawnode::NodeConfig::new(endpoint, client);
         cfg.credentials = credentials;
-        cfg.transport.plaintext = match self.plaintext_policy {
+        cfg.transport.plaintext = match self.plaintext_policy.unwrap_or_default() {
             PlaintextPolicy::LoopbackOnly => clawnode::PlaintextPolicy::LoopbackOnly,
             PlaintextPolicy::PrivateNetwork => clawnode::PlaintextPolicy::PrivateNetwork,
         };
@@ -152,9 +154,9 @@ mod tests {
             platform: "linux".into(),
             device_family: Some("Linux".into()),
             model_identifier: None,
-            client_id: ClientId::NodeHost,
+            client_id: None,
             version: "1.0".into(),
-            plaintext_policy: PlaintextPolicy::LoopbackOnly,
+            plaintext_policy: None,
             token: Some("tok".into()),
             password: None,
             tls_pin: None,

@@ -124,12 +124,14 @@ impl Node {
     /// the handlers and the listener (no reference cycles with foreign objects).
     pub async fn stop(&self) -> Result<(), NodeError> {
         let core = self.core.clone();
+        let fwd = self.take_forwarder();
         runtime::run(async move {
             core.stop().await;
+            join_forwarder(fwd).await;
             Ok(())
         })
         .await?;
-        self.release().await;
+        self.release();
         Ok(())
     }
 
@@ -142,10 +144,12 @@ impl Node {
             handle.spawn(async move { core.stop().await });
             return;
         }
+        let fwd = self.take_forwarder();
         handle.block_on(async {
             self.core.stop().await;
-            self.release().await;
+            join_forwarder(fwd).await;
         });
+        self.release();
     }
 
     /// The current state.
@@ -186,13 +190,12 @@ impl Node {
 }
 
 impl Node {
-    async fn release(&self) {
-        let fwd = self.forwarder.lock().ok().and_then(|mut f| f.take());
-        if let Some(mut fwd) = fwd
-            && tokio::time::timeout(Duration::from_secs(2), &mut fwd).await.is_err()
-        {
-            fwd.abort();
-        }
+    fn take_forwarder(&self) -> Option<tokio::task::JoinHandle<()>> {
+        self.forwarder.lock().ok().and_then(|mut f| f.take())
+    }
+
+    /// Drops the foreign handlers and listener (after the node stopped).
+    fn release(&self) {
         if let Ok(mut l) = self.listener.lock() {
             l.take();
         }
@@ -200,6 +203,15 @@ impl Node {
             h.clear();
         }
         self.core.set_registry(CommandRegistry::new());
+    }
+}
+
+/// Lets the forwarder deliver `Stopped`, then ends it. Runs on the runtime.
+async fn join_forwarder(fwd: Option<tokio::task::JoinHandle<()>>) {
+    if let Some(mut fwd) = fwd
+        && tokio::time::timeout(Duration::from_secs(2), &mut fwd).await.is_err()
+    {
+        fwd.abort();
     }
 }
 

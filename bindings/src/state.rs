@@ -93,6 +93,11 @@ pub enum NodeState {
     },
     /// Stopped for good.
     Stopped,
+    /// A state this version of the bindings does not model yet.
+    Other {
+        /// Debug description.
+        description: String,
+    },
 }
 
 impl From<CoreState> for NodeState {
@@ -131,6 +136,9 @@ impl From<CoreState> for NodeState {
                 }
             }
             CoreState::Stopped => NodeState::Stopped,
+            // States added to the core later than these bindings.
+            #[allow(unreachable_patterns)]
+            other => NodeState::Other { description: format!("{other:?}") },
         }
     }
 }
@@ -185,7 +193,8 @@ impl NodeNotice {
             CoreNotice::PairResolved { decision } => NodeNotice::PairResolved { decision },
             CoreNotice::GatewayEvent { event } => NodeNotice::GatewayEvent { event },
             CoreNotice::SeqGap { expected, received } => NodeNotice::EventsLost { expected, received },
-            CoreNotice::ConnectAttempt { .. } => return None,
+            #[allow(unreachable_patterns)]
+            _ => return None,
         })
     }
 }

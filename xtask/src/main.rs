@@ -3,10 +3,15 @@
 //! - `demo`: provisions and starts the real Gateway on loopback, runs a `clawnode` node,
 //!   approves it as operator (device, then command surface), invokes `device.info`,
 //!   `system.which` and `device.status`, prints the results, and stops everything.
-//! - `test`: fmt check, clippy `-D warnings`, provisioning, unit and integration tests.
+//! - `test`: fmt check, clippy `-D warnings`, provisioning, unit and integration tests, then
+//!   the bindings: generated-code drift check, Python (pytest) and Kotlin/JVM (JUnit) against
+//!   the real Gateway, Swift syntax check.
+//! - `bindings [--check]`: regenerates the committed Kotlin and Swift bindings (or checks them).
 
 mod alloc;
 mod bench;
+
+mod bindings;
 
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
@@ -24,6 +29,15 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
         Some("demo") => demo(),
+        Some("bindings") => {
+            match bindings::bindings(&workspace_root(), args.get(1).map(String::as_str) == Some("--check")) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("xtask bindings: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Some("bench") => bench_entry(),
         Some("bench-run") => report(bench::run_impl()),
         Some("bench-child") => report(bench::child::run(&args[1..])),
@@ -90,7 +104,7 @@ fn test(extra: &[String]) -> ExitCode {
     let start = Instant::now();
     let mut test_cmd = cargo();
     test_cmd.args(["test", "--workspace"]).args(extra);
-    let steps: Vec<(&str, Command)> = vec![
+    let mut steps: Vec<(&str, Command)> = vec![
         ("cargo fmt --check", {
             let mut c = cargo();
             c.args(["fmt", "--all", "--", "--check"]);
@@ -113,6 +127,8 @@ fn test(extra: &[String]) -> ExitCode {
         }),
         ("cargo test (unit + integration, real Gateway)", test_cmd),
     ];
+    // Python, Kotlin/JVM and Swift bindings (bindings/, android/, ios/).
+    steps.extend(bindings::test_steps(&workspace_root()));
     let mut timings = Vec::new();
     for (name, mut cmd) in steps {
         match step(name, &mut cmd) {

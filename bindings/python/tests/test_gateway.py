@@ -1,0 +1,121 @@
+"""The Python layer against the real Gateway: a Python handler answers an operator invoke,
+its error code reaches the operator, and cancellation reaches the coroutine."""
+
+import asyncio
+import time
+
+from clawnode import ClawNode, ClientId, CommandError, Invoke, NodeConfig
+
+
+def make_node(gw, name: str) -> ClawNode:
+    return ClawNode(
+        NodeConfig(
+            gateway_url=gw.url,
+            token=gw.token,
+            display_name=name,
+            platform="linux",
+            device_family="Linux",
+            client_id=ClientId.NODE_HOST,
+        )
+    )
+
+
+async def start_ready(gw, node: ClawNode, states: list) -> None:
+    node.on_state(states.append)
+    await node.start()
+    # Loopback device pairing is silent; the command surface needs the operator's approval.
+    await node.wait_for(lambda s: s.is_AWAITING_COMMAND_APPROVAL() or s.is_READY())
+    if not node.state.is_READY():
+        approved = await gw.call("approve_node")
+        assert approved["ok"], approved
+    await node.wait_for(lambda s: s.is_READY())
+
+
+def test_handler_answers_and_errors_reach_the_operator(gateway):
+    async def main():
+        node = make_node(gateway, "py-handlers")
+
+        @node.command("py.echo")
+        async def echo(params):
+            await asyncio.sleep(0)
+            return {"echo": params, "from": "python"}
+
+        @node.command("py.fail")
+        async def fail(params):
+            raise CommandError("SENSOR_OFFLINE", "boom")
+
+        @node.command("py.crash")
+        async def crash(params):
+            raise ValueError("unexpected")
+
+        states = []
+        async with node:
+            await start_ready(gateway, node, states)
+            assert [s for s in states if s.is_READY()], states
+
+            r = await gateway.invoke(node.device_id, "py.echo", {"x": 1, "s": "é"})
+            assert r["ok"], r
+            assert r["result"]["payload"] == {"echo": {"x": 1, "s": "é"}, "from": "python"}
+
+            r = await gateway.invoke(node.device_id, "py.fail", {})
+            assert not r["ok"]
+            err = r["error"]
+            assert err["code"] == "UNAVAILABLE"
+            assert err["message"] == "SENSOR_OFFLINE: SENSOR_OFFLINE: boom"
+            assert err["details"]["nodeError"] == {"code": "SENSOR_OFFLINE", "message": "SENSOR_OFFLINE: boom"}
+
+            # Any other exception is UNAVAILABLE, and the node keeps serving.
+            r = await gateway.invoke(node.device_id, "py.crash", {})
+            assert r["error"]["details"]["nodeError"]["code"] == "UNAVAILABLE"
+            assert "ValueError: unexpected" in r["error"]["message"]
+            r = await gateway.invoke(node.device_id, "py.echo", [1])
+            assert r["result"]["payload"]["echo"] == [1]
+        assert node.state.is_STOPPED()
+
+    asyncio.run(main())
+
+
+def test_gateway_timeout_cancels_the_coroutine(gateway):
+    """node-host receives `node.invoke.cancel`; the invoke's local deadline (the same
+    timeoutMs) fires at the same moment. Either cancels the coroutine: this test checks that
+    the coroutine sees `CancelledError`, that `Invoke.cancelled` is set, and that the
+    operator gets the Gateway's timeout error and no late result."""
+
+    async def main():
+        node = make_node(gateway, "py-cancel")
+        seen = {}
+        cancelled = asyncio.Event()
+
+        @node.command("py.slow")
+        async def slow(params, invoke: Invoke):
+            seen["remaining_ms"] = invoke.remaining_ms
+            try:
+                await asyncio.sleep(30)
+                seen["finished"] = True
+                return {"late": True}
+            except asyncio.CancelledError:
+                seen["token_cancelled"] = invoke.cancelled
+                cancelled.set()
+                raise
+
+        async with node:
+            await start_ready(gateway, node, [])
+            started = time.monotonic()
+            r = await gateway.invoke(node.device_id, "py.slow", {}, timeout_ms=1500)
+            assert not r["ok"]
+            assert r["error"]["code"] in ("UNAVAILABLE", "TIMEOUT"), r
+            await asyncio.wait_for(cancelled.wait(), 10)
+            assert time.monotonic() - started < 10
+            assert seen.get("token_cancelled") is True
+            assert 0 < seen["remaining_ms"] <= 1500
+            assert "finished" not in seen
+
+            # The node is still healthy afterwards.
+            @node.command("py.echo")
+            async def echo(params):
+                return params
+
+            r = await gateway.invoke(node.device_id, "py.slow", {}, timeout_ms=200)
+            assert not r["ok"]
+
+    asyncio.run(main())
