@@ -15,6 +15,7 @@ pub mod endpoint;
 pub mod events;
 pub mod identity;
 pub mod invoke;
+pub mod outbox;
 pub mod protocol;
 pub mod secret;
 pub mod session;
@@ -29,5 +30,6 @@ pub use endpoint::{Endpoint, PlaintextPolicy, TlsPin};
 pub use events::NodeEvent;
 pub use invoke::{CommandError, CommandRegistry, InvokeContext};
 pub use supervisor::{
-    ClientDescriptor, Credentials, Node, NodeConfig, NodeError, NodeNotice, NodeState, PauseKind, PauseReason,
+    AliveOutcome, ClientDescriptor, Credentials, EventDelivery, Node, NodeConfig, NodeError, NodeNotice, NodeState,
+    PauseKind, PauseReason,
 };

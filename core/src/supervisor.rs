@@ -1,5 +1,25 @@
 //! The supervisor: one per Gateway. It owns the lifecycle — connect, classify failures,
 //! back off or pause, run the session, decide readiness — and publishes a state stream.
+//!
+//! # Lifecycle controls
+//!
+//! | Call | Effect |
+//! |---|---|
+//! | [`Node::nudge`] | retry now (network regained, app foregrounded); does not lift a pause or a suspension |
+//! | [`Node::suspend`] / [`Node::unsuspend`] ([`Node::set_suspended`]) | no socket while suspended (iOS background, Linux sleep): the live session closes with 1000 and no attempt starts until unsuspended, which retries at once with a fresh backoff |
+//! | [`Node::pause`] | stop retrying with a [`PauseKind::Requested`] reason until [`Node::resume`] |
+//! | [`Node::resume`] | lifts a pause (terminal error or [`Node::pause`]) and retries now; it does **not** lift a suspension |
+//! | [`Node::set_foreground`] | foreground gating and queued work (commands.md §4) |
+//!
+//! # Bound on connection attempts
+//!
+//! Every attempt (a TCP connect) first asks an [`AttemptBudget`]: at most
+//! [`NodeConfig::max_attempts_per_minute`] (default 10, battery profile 6) attempts start in
+//! any sliding 60-second window, whatever the failure mode — backoff, `retryAfterMs`,
+//! `restartExpectedMs`, nudges, wake-ups, a Gateway that closes every session right after
+//! hello. The backoff itself keeps the common case far lower (at most 6 attempts in the first
+//! minute of failures, then one per cap). A session that ends within
+//! [`NodeConfig::stable_session`] of its hello does not reset the backoff.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,15 +30,17 @@ use tokio::sync::{Notify, broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, debug, info, info_span, warn};
 
-use crate::backoff::{Backoff, BackoffConfig};
+use crate::backoff::{AttemptBudget, Backoff, BackoffConfig};
 use crate::clock::{Clock, RandomSource, SystemClock, SystemRandom};
 use crate::endpoint::{Endpoint, TlsPin};
 use crate::events::{HostStats, NodeEvent, PresenceAlive, PresenceTrigger, send_node_event};
 use crate::identity::DeviceIdentity;
 use crate::invoke::{CommandRegistry, InvokeConfig, InvokeRouter, InvokeStats};
+use crate::outbox::{Outbox, OutboxConfig, OutboxStats, ReplayPolicy, replay_policy};
 use crate::protocol::{
     ClientId, ClientInfo, ClientMode, ConnectAuth, ErrorShape, HelloOk, NodeEventResult, PairDecision,
-    PendingAckParams, PendingAckResult, PendingDrainParams, PendingDrainResult, PendingPullResult, Role, names,
+    PendingAckParams, PendingAckResult, PendingDrainItem, PendingDrainParams, PendingDrainResult, PendingPullResult,
+    Role, names,
 };
 use crate::secret::Secret;
 use crate::session::{
@@ -122,6 +144,14 @@ pub struct NodeConfig {
     pub host_stats_interval: Duration,
     /// Longest wait between readiness probes while commands await approval.
     pub approval_retry_max: Duration,
+    /// Hard bound: connection attempts started in any sliding 60 s window (≥ 1).
+    pub max_attempts_per_minute: u32,
+    /// A session shorter than this (hello to end) does not reset the backoff.
+    pub stable_session: Duration,
+    /// The offline outbox for `node.event`s (see [`crate::outbox`]).
+    pub outbox: OutboxConfig,
+    /// Local throttle of `node.presence.alive` (the Gateway keeps one per 60 s).
+    pub presence_throttle: Duration,
 }
 
 impl std::fmt::Debug for NodeConfig {
@@ -151,7 +181,19 @@ impl NodeConfig {
             host_stats: None,
             host_stats_interval: Duration::from_secs(60),
             approval_retry_max: Duration::from_secs(30),
+            max_attempts_per_minute: 10,
+            stable_session: Duration::from_secs(10),
+            outbox: OutboxConfig::default(),
+            presence_throttle: Duration::from_secs(60),
         }
+    }
+
+    /// The battery profile for mobile nodes: backoff capped at 5 minutes with full jitter
+    /// ([`BackoffConfig::battery`]) and at most 6 attempts per minute.
+    pub fn with_battery_profile(mut self) -> Self {
+        self.backoff = BackoffConfig::battery();
+        self.max_attempts_per_minute = 6;
+        self
     }
 }
 
@@ -179,6 +221,8 @@ pub enum PauseKind {
         /// The leaf fingerprint the Gateway presented.
         observed: TlsPin,
     },
+    /// The app or user paused the node ([`Node::pause`]).
+    Requested,
 }
 
 /// A terminal condition: no retry until [`Node::resume`].
@@ -238,6 +282,8 @@ pub enum NodeState {
     },
     /// Stopped retrying until the app or user acts.
     Paused(PauseReason),
+    /// Suspended by the app ([`Node::suspend`]): no socket until [`Node::unsuspend`].
+    Suspended,
     /// Stopped for good.
     Stopped,
 }
@@ -285,6 +331,65 @@ pub enum NodeNotice {
         /// Name.
         event: String,
     },
+    /// An item of the Gateway's offline work queue (`node.pending.drain`: `status.request`,
+    /// `location.request`) for the app to act on.
+    PendingWork {
+        /// The drained item.
+        item: PendingDrainItem,
+    },
+    /// A queued foreground action (`node.pending.pull`) ran on return to the foreground and
+    /// was acknowledged (its result cannot reach the original caller).
+    PendingActionRan {
+        /// Action id.
+        id: String,
+        /// Command.
+        command: String,
+        /// Error code when it failed.
+        error: Option<String>,
+    },
+}
+
+/// What [`Node::emit_event`] did with an event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventDelivery {
+    /// Sent on the live session; the Gateway's answer.
+    Sent(NodeEventResult),
+    /// Queued in the offline outbox; it is sent in order after the next hello unless it
+    /// expires first.
+    Queued,
+}
+
+/// Outcome of [`Node::report_alive`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum AliveOutcome {
+    /// Sent; the Gateway's answer (`reason: "persisted"` or `"throttled"`).
+    Sent(NodeEventResult),
+    /// Not sent: one went out less than [`NodeConfig::presence_throttle`] ago.
+    Throttled,
+}
+
+/// App-driven lifecycle requests, observed by the supervisor.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Control {
+    suspended: bool,
+    pause: Option<String>,
+    resume_gen: u64,
+}
+
+impl Control {
+    fn interrupts(&self) -> bool {
+        self.suspended || self.pause.is_some()
+    }
+}
+
+/// Resolves once `pred` holds (no borrow is held across an await).
+async fn wait_ctl(rx: &mut watch::Receiver<Control>, pred: impl FnMut(&Control) -> bool) {
+    let _ = rx.wait_for(pred).await;
+}
+
+/// Resolves once a suspension or a pause is requested.
+async fn interrupted(rx: &mut watch::Receiver<Control>) {
+    wait_ctl(rx, Control::interrupts).await
 }
 
 /// Errors of the [`Node`] API.
@@ -312,7 +417,15 @@ struct Inner {
     state: watch::Sender<NodeState>,
     notices: broadcast::Sender<NodeNotice>,
     nudge: Notify,
-    resume: Notify,
+    ctl: watch::Sender<Control>,
+    foreground: std::sync::atomic::AtomicBool,
+    fg_work_due: std::sync::atomic::AtomicBool,
+    fg_kick: Notify,
+    outbox: Mutex<Outbox>,
+    flush_kick: Notify,
+    flushing: Arc<std::sync::atomic::AtomicBool>,
+    ready: std::sync::atomic::AtomicBool,
+    last_presence: Mutex<Option<tokio::time::Instant>>,
     stop: CancellationToken,
     current: Mutex<Option<SessionHandle>>,
     clock: Arc<dyn Clock>,
@@ -354,6 +467,8 @@ impl Node {
         let router = InvokeRouter::new(registry, cfg.invoke.clone());
         let (state, _) = watch::channel(NodeState::Idle);
         let (notices, _) = broadcast::channel(256);
+        let (ctl, _) = watch::channel(Control::default());
+        let outbox = Mutex::new(Outbox::new(cfg.outbox.clone()));
         Ok(Node {
             inner: Arc::new(Inner {
                 cfg,
@@ -363,7 +478,15 @@ impl Node {
                 state,
                 notices,
                 nudge: Notify::new(),
-                resume: Notify::new(),
+                ctl,
+                foreground: std::sync::atomic::AtomicBool::new(true),
+                fg_work_due: std::sync::atomic::AtomicBool::new(false),
+                fg_kick: Notify::new(),
+                outbox,
+                flush_kick: Notify::new(),
+                flushing: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+                ready: std::sync::atomic::AtomicBool::new(false),
+                last_presence: Mutex::new(None),
                 stop: CancellationToken::new(),
                 current: Mutex::new(None),
                 clock,
@@ -438,14 +561,90 @@ impl Node {
         self.inner.notices.subscribe()
     }
 
-    /// Retry now (network regained, app in foreground). Does not lift a pause.
+    /// Retry now (network regained, app in foreground): cuts the current backoff wait
+    /// short. Does not lift a pause or a suspension, and the attempt budget still applies.
     pub fn nudge(&self) {
         self.inner.nudge.notify_one();
     }
 
-    /// Lifts a pause (after the user fixed credentials) and retries now.
+    /// Lifts a pause (terminal error, or [`Node::pause`]) after the user acted, and retries
+    /// now. Does not lift a suspension ([`Node::unsuspend`] does).
     pub fn resume(&self) {
-        self.inner.resume.notify_one();
+        self.inner.ctl.send_modify(|c| {
+            c.pause = None;
+            c.resume_gen = c.resume_gen.wrapping_add(1);
+        });
+    }
+
+    /// Pauses the node until [`Node::resume`]: the live session closes (1000) and no
+    /// attempt starts; the state becomes `Paused` with [`PauseKind::Requested`] and `reason`.
+    pub fn pause(&self, reason: impl Into<String>) {
+        let reason = reason.into();
+        self.inner.ctl.send_modify(|c| c.pause = Some(reason));
+    }
+
+    /// Suspends the node (iOS background, Linux sleep): the live session closes (1000), no
+    /// socket is opened until [`Node::unsuspend`]; the state is `Suspended`. Idempotent.
+    pub fn suspend(&self) {
+        self.set_suspended(true);
+    }
+
+    /// Ends a suspension and connects at once (a wake-up: the backoff starts afresh; the
+    /// attempt budget still applies). The readiness probe after hello reports presence.
+    pub fn unsuspend(&self) {
+        self.set_suspended(false);
+    }
+
+    /// [`Node::suspend`] (`true`) or [`Node::unsuspend`] (`false`).
+    pub fn set_suspended(&self, suspended: bool) {
+        self.inner.ctl.send_if_modified(|c| {
+            if c.suspended == suspended {
+                false
+            } else {
+                c.suspended = suspended;
+                true
+            }
+        });
+    }
+
+    /// Whether the node is suspended.
+    pub fn is_suspended(&self) -> bool {
+        self.inner.ctl.borrow().suspended
+    }
+
+    /// Tells the node whether the app is in the foreground (default: yes). While
+    /// backgrounded, commands registered with [`CommandRegistry::register_foreground`]
+    /// answer `NODE_BACKGROUND_UNAVAILABLE`. On the return to the foreground the node runs
+    /// `node.pending.pull`, executes the queued actions through the same router, acks
+    /// them with `node.pending.ack` (notices [`NodeNotice::PendingActionRan`]), then
+    /// drains `node.pending.drain` into [`NodeNotice::PendingWork`] notices — now if a
+    /// session is live, else right after the next hello.
+    pub fn set_foreground(&self, foreground: bool) {
+        let was = self.inner.foreground.swap(foreground, Ordering::SeqCst);
+        self.inner.router.set_background(!foreground);
+        if foreground && !was {
+            self.inner.fg_work_due.store(true, Ordering::SeqCst);
+            self.inner.fg_kick.notify_one();
+        }
+    }
+
+    /// Whether the app is marked as in the foreground.
+    pub fn is_foreground(&self) -> bool {
+        self.inner.foreground.load(Ordering::SeqCst)
+    }
+
+    /// Sends `node.presence.alive {trigger}` (a wake: silent push, background refresh, …)
+    /// unless one went out less than [`NodeConfig::presence_throttle`] ago (the Gateway
+    /// persists one per 60 s). Fails with `NotConnected` without a live session.
+    pub async fn report_alive(&self, trigger: PresenceTrigger) -> Result<AliveOutcome, NodeError> {
+        let handle = self.live_session()?;
+        if !self.inner.presence_due() {
+            return Ok(AliveOutcome::Throttled);
+        }
+        let ev = NodeEvent::PresenceAlive(self.inner.presence(trigger));
+        let r = send_node_event(&handle, &ev, Duration::from_secs(15)).await?;
+        self.inner.mark_presence();
+        Ok(AliveOutcome::Sent(r))
     }
 
     /// The endpoint connections go to, with the pin currently in force.
@@ -471,9 +670,61 @@ impl Node {
         Ok(())
     }
 
-    /// Sends a `node.event` on the live session.
+    /// Sends a `node.event` on the live session, or queues it in the offline outbox when
+    /// disconnected and its kind may be replayed later (see [`crate::outbox`]); a queued
+    /// event returns `Ok` with `ok: false, reason: "queued"`. Kinds never replayed
+    /// (`agent.request`, `voice.transcript`, …) fail fast with `NotConnected`.
+    /// [`Node::emit_event`] tells the two outcomes apart by type.
     pub async fn send_event(&self, event: NodeEvent) -> Result<NodeEventResult, NodeError> {
-        Ok(send_node_event(&self.live_session()?, &event, Duration::from_secs(15)).await?)
+        let name = event.name().to_string();
+        match self.emit_event(event).await? {
+            EventDelivery::Sent(r) => Ok(r),
+            EventDelivery::Queued => {
+                Ok(NodeEventResult { ok: false, event: Some(name), handled: None, reason: Some("queued".into()) })
+            }
+        }
+    }
+
+    /// Sends a `node.event` now, or queues it for after the next hello (see
+    /// [`Node::send_event`]). While older events wait in the outbox, a replayable event is
+    /// queued behind them so the order is kept.
+    pub async fn emit_event(&self, event: NodeEvent) -> Result<EventDelivery, NodeError> {
+        let replayable = replay_policy(event.name(), &self.inner.cfg.outbox) != ReplayPolicy::Never;
+        let backlog = self.inner.outbox.lock().map(|o| !o.is_empty()).unwrap_or(false);
+        let live = self.live_session().ok().filter(|_| self.inner.ready.load(Ordering::SeqCst));
+        match live {
+            Some(h) if !(replayable && backlog) => match send_node_event(&h, &event, Duration::from_secs(15)).await {
+                Ok(r) => Ok(EventDelivery::Sent(r)),
+                Err(RequestError::Closed) if replayable => self.enqueue(event),
+                Err(e) => Err(e.into()),
+            },
+            Some(_) => {
+                let r = self.enqueue(event);
+                self.inner.flush_kick.notify_one();
+                r
+            }
+            None if replayable => self.enqueue(event),
+            None => {
+                if let Ok(mut o) = self.inner.outbox.lock() {
+                    o.push(event, tokio::time::Instant::now());
+                }
+                Err(NodeError::NotConnected)
+            }
+        }
+    }
+
+    fn enqueue(&self, event: NodeEvent) -> Result<EventDelivery, NodeError> {
+        let mut o = self.inner.outbox.lock().map_err(|_| NodeError::NotConnected)?;
+        if o.push(event, tokio::time::Instant::now()) {
+            Ok(EventDelivery::Queued)
+        } else {
+            Err(NodeError::NotConnected)
+        }
+    }
+
+    /// Outbox counters.
+    pub fn outbox_stats(&self) -> OutboxStats {
+        self.inner.outbox.lock().map(|o| o.stats()).unwrap_or_default()
     }
 
     fn live_session(&self) -> Result<SessionHandle, NodeError> {
@@ -551,12 +802,37 @@ impl Inner {
         e
     }
 
-    /// Waits `delay`; a nudge cuts it short. Returns false when stopping.
-    async fn wait(&self, delay: Duration) -> bool {
+    /// Waits `delay`; a nudge (when `nudgeable`), a suspension or a pause request cut it
+    /// short. Returns false when stopping.
+    async fn wait(&self, delay: Duration, nudgeable: bool) -> bool {
+        let mut ctl = self.ctl.subscribe();
         tokio::select! {
             _ = tokio::time::sleep(delay) => true,
-            _ = self.nudge.notified() => true,
+            _ = self.nudge.notified(), if nudgeable => true,
+            _ = interrupted(&mut ctl) => true,
             _ = self.stop.cancelled() => false,
+        }
+    }
+
+    fn presence_due(&self) -> bool {
+        self.last_presence.lock().map(|l| l.is_none_or(|t| t.elapsed() >= self.cfg.presence_throttle)).unwrap_or(true)
+    }
+
+    fn mark_presence(&self) {
+        if let Ok(mut l) = self.last_presence.lock() {
+            *l = Some(tokio::time::Instant::now());
+        }
+    }
+
+    fn presence(&self, trigger: PresenceTrigger) -> PresenceAlive {
+        PresenceAlive {
+            trigger,
+            sent_at_ms: Some(self.clock.now_ms()),
+            display_name: self.cfg.client.display_name.clone(),
+            version: Some(self.cfg.client.version.clone()),
+            platform: Some(self.cfg.client.platform.clone()),
+            device_family: self.cfg.client.device_family.clone(),
+            model_identifier: self.cfg.client.model_identifier.clone(),
         }
     }
 }
@@ -645,6 +921,7 @@ fn pause(kind: PauseKind, err: &ErrorShape, remediation: &str) -> Next {
 
 async fn supervise(inner: Arc<Inner>) {
     let mut backoff = Backoff::new(inner.cfg.backoff.clone());
+    let mut budget = AttemptBudget::new(inner.cfg.max_attempts_per_minute, Duration::from_secs(60));
     let mut bootstrap = inner.cfg.credentials.bootstrap_token.clone();
     let mut device_retry_pending = false;
     let mut device_retry_used = false;
@@ -653,6 +930,47 @@ async fn supervise(inner: Arc<Inner>) {
         if inner.stop.is_cancelled() {
             break;
         }
+        let ctl = inner.ctl.borrow().clone();
+        if let Some(message) = ctl.pause {
+            let reason = PauseReason {
+                kind: PauseKind::Requested,
+                code: None,
+                message,
+                remediation: "resume the node when ready".into(),
+            };
+            if !pause_until_resumed(&inner, reason).await {
+                break;
+            }
+            backoff.reset();
+            continue;
+        }
+        if ctl.suspended {
+            info!("suspended: no connection until unsuspended");
+            inner.set_state(NodeState::Suspended);
+            let mut rx = inner.ctl.subscribe();
+            tokio::select! {
+                _ = wait_ctl(&mut rx, |c| !c.suspended || c.pause.is_some()) => {}
+                _ = inner.stop.cancelled() => break,
+            }
+            info!("unsuspended: connecting now");
+            backoff.reset();
+            continue;
+        }
+        let wait = budget.wait_before_next(tokio::time::Instant::now());
+        if !wait.is_zero() {
+            warn!(wait_ms = wait.as_millis() as u64, "connection attempt budget spent; waiting");
+            if !matches!(*inner.state.borrow(), NodeState::AwaitingDeviceApproval { .. }) {
+                inner.set_state(NodeState::BackingOff {
+                    delay: wait,
+                    reason: format!("at most {} connection attempts per minute", inner.cfg.max_attempts_per_minute),
+                });
+            }
+            if !inner.wait(wait, false).await {
+                break;
+            }
+            continue;
+        }
+        budget.record(tokio::time::Instant::now());
         let stored = match inner.store.load_token(&key) {
             Ok(t) => t,
             Err(e) => {
@@ -683,25 +1001,39 @@ async fn supervise(inner: Arc<Inner>) {
             path_env: inner.cfg.path_env.clone(),
             auth: attempt.auth.clone(),
         };
+        let mut ctl_rx = inner.ctl.subscribe();
         let result = tokio::select! {
             r = connect_once(&inner, &req) => r,
+            _ = interrupted(&mut ctl_rx) => continue,
             _ = inner.stop.cancelled() => break,
         };
         let next = match result {
             Ok((ws, hello)) => {
+                let attempt_before = backoff.attempt();
                 backoff.reset();
                 device_retry_used = false;
                 if attempt.used_bootstrap {
                     bootstrap = None;
                 }
                 persist_tokens(&inner, &key, stored.as_ref(), &attempt, &hello);
+                let connected_at = tokio::time::Instant::now();
                 let end = run_connected(&inner, ws, hello).await;
-                if end.kind == SessionEndKind::Stopped || inner.stop.is_cancelled() {
+                if inner.stop.is_cancelled() {
                     break;
                 }
                 let reason = describe_end(&end);
                 info!(%reason, "session ended");
                 inner.notice(NodeNotice::Disconnected { reason: reason.clone() });
+                if inner.ctl.borrow().interrupts() {
+                    continue;
+                }
+                if end.kind == SessionEndKind::Stopped {
+                    break;
+                }
+                if connected_at.elapsed() < inner.cfg.stable_session {
+                    // A session that died right after hello does not earn a reset.
+                    backoff.set_attempt(attempt_before);
+                }
                 let delay = match end.shutdown.as_ref().and_then(|s| s.restart_expected_ms) {
                     Some(ms) => Duration::from_millis(ms).clamp(Duration::from_millis(250), inner.cfg.backoff.max),
                     None => backoff.next_delay(inner.rng.as_ref()),
@@ -724,7 +1056,7 @@ async fn supervise(inner: Arc<Inner>) {
         match next {
             Next::Retry(delay) => {
                 debug!(delay_ms = delay.as_millis() as u64, "retrying");
-                if !inner.wait(delay).await {
+                if !inner.wait(delay, true).await {
                     break;
                 }
             }
@@ -741,10 +1073,12 @@ async fn supervise(inner: Arc<Inner>) {
 }
 
 async fn pause_until_resumed(inner: &Inner, reason: PauseReason) -> bool {
+    let mut rx = inner.ctl.subscribe();
+    let gen_at_pause = rx.borrow_and_update().resume_gen;
     warn!(code = ?reason.code, message = %reason.message, "paused: {}", reason.remediation);
     inner.set_state(NodeState::Paused(reason));
     tokio::select! {
-        _ = inner.resume.notified() => true,
+        _ = wait_ctl(&mut rx, |c| c.resume_gen != gen_at_pause) => true,
         _ = inner.stop.cancelled() => false,
     }
 }
@@ -975,18 +1309,13 @@ enum Probe {
 async fn probe(inner: &Inner, handle: &SessionHandle) -> Probe {
     let event = match &inner.cfg.host_stats {
         Some(p) => NodeEvent::HostStats(p()),
-        None => NodeEvent::PresenceAlive(PresenceAlive {
-            trigger: PresenceTrigger::Connect,
-            sent_at_ms: Some(inner.clock.now_ms()),
-            display_name: inner.cfg.client.display_name.clone(),
-            version: Some(inner.cfg.client.version.clone()),
-            platform: Some(inner.cfg.client.platform.clone()),
-            device_family: inner.cfg.client.device_family.clone(),
-            model_identifier: inner.cfg.client.model_identifier.clone(),
-        }),
+        None => NodeEvent::PresenceAlive(inner.presence(PresenceTrigger::Connect)),
     };
     match send_node_event(handle, &event, Duration::from_secs(15)).await {
         Ok(r) => {
+            if matches!(event, NodeEvent::PresenceAlive(_)) {
+                inner.mark_presence();
+            }
             debug!(event = event.name(), handled = ?r.handled, reason = ?r.reason, "readiness probe ok");
             Probe::Ready
         }
@@ -1031,6 +1360,8 @@ async fn run_connected(inner: &Arc<Inner>, ws: transport::WsStream, hello: Hello
     let mut awaiting = match probe(inner, &handle).await {
         Probe::Ready => {
             inner.set_state(ready_state.clone());
+            inner.ready.store(true, Ordering::SeqCst);
+            spawn_flush(inner, &handle);
             false
         }
         Probe::AwaitingApproval => {
@@ -1050,10 +1381,29 @@ async fn run_connected(inner: &Arc<Inner>, ws: transport::WsStream, hello: Hello
     stats_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut stop_sent = false;
     let session_closed = handle.clone();
+    let mut ctl_rx = inner.ctl.subscribe();
+    if inner.foreground.load(Ordering::SeqCst) && inner.fg_work_due.swap(false, Ordering::SeqCst) {
+        spawn_foreground_work(inner, &handle);
+    }
 
     loop {
         tokio::select! {
             _ = session_closed.closed() => break,
+            _ = interrupted(&mut ctl_rx), if !stop_sent => {
+                info!("closing the session: suspended or paused by the app");
+                stop_sent = true;
+                session.stop();
+            }
+            _ = inner.fg_kick.notified() => {
+                if inner.foreground.load(Ordering::SeqCst) && inner.fg_work_due.swap(false, Ordering::SeqCst) {
+                    spawn_foreground_work(inner, &handle);
+                }
+            }
+            _ = inner.flush_kick.notified() => {
+                if !awaiting {
+                    spawn_flush(inner, &handle);
+                }
+            }
             ev = ev_rx.recv() => match ev {
                 None => break,
                 Some(SessionEvent::PairResolved(p)) => {
@@ -1066,6 +1416,8 @@ async fn run_connected(inner: &Arc<Inner>, ws: transport::WsStream, hello: Hello
                             info!("command surface approved");
                             awaiting = false;
                             inner.set_state(ready_state.clone());
+                            inner.ready.store(true, Ordering::SeqCst);
+                            spawn_flush(inner, &handle);
                             // The stats sent as the first probe were refused before approval.
                             if let Some(p) = &inner.cfg.host_stats {
                                 let ev = NodeEvent::HostStats(p());
@@ -1080,6 +1432,7 @@ async fn run_connected(inner: &Arc<Inner>, ws: transport::WsStream, hello: Hello
                         other => {
                             warn!(decision = ?other, "command surface not approved");
                             awaiting = true;
+                            inner.ready.store(false, Ordering::SeqCst);
                             inner.set_state(awaiting_state.clone());
                         }
                     }
@@ -1095,6 +1448,8 @@ async fn run_connected(inner: &Arc<Inner>, ws: transport::WsStream, hello: Hello
                     Probe::Ready => {
                         awaiting = false;
                         inner.set_state(ready_state.clone());
+                        inner.ready.store(true, Ordering::SeqCst);
+                        spawn_flush(inner, &handle);
                     }
                     Probe::AwaitingApproval => {}
                     Probe::Closed => break,
@@ -1119,6 +1474,7 @@ async fn run_connected(inner: &Arc<Inner>, ws: transport::WsStream, hello: Hello
             }
         }
     }
+    inner.ready.store(false, Ordering::SeqCst);
     if let Ok(mut c) = inner.current.lock() {
         *c = None;
     }
@@ -1127,6 +1483,107 @@ async fn run_connected(inner: &Arc<Inner>, ws: transport::WsStream, hello: Hello
         return SessionEnd { kind: SessionEndKind::Stopped, shutdown: end.shutdown };
     }
     end
+}
+
+/// Flushes the outbox on `handle`, in order, one event at a time (one flusher at a time).
+fn spawn_flush(inner: &Arc<Inner>, handle: &SessionHandle) {
+    if inner.outbox.lock().map(|o| o.is_empty()).unwrap_or(true) {
+        return;
+    }
+    if inner.flushing.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let inner = inner.clone();
+    let handle = handle.clone();
+    tokio::spawn(
+        async move {
+            let mut sent = 0u64;
+            loop {
+                let next = inner.outbox.lock().ok().and_then(|mut o| o.pop_fresh(tokio::time::Instant::now()));
+                let Some((event, at)) = next else { break };
+                match send_node_event(&handle, &event, Duration::from_secs(15)).await {
+                    Ok(_) => {
+                        sent += 1;
+                        if let Ok(mut o) = inner.outbox.lock() {
+                            o.count_flushed();
+                        }
+                    }
+                    Err(e)
+                        if matches!(e, RequestError::Closed)
+                            || e.detail_code().as_deref() == Some("PAIRING_CHANGED") =>
+                    {
+                        if let Ok(mut o) = inner.outbox.lock() {
+                            o.requeue(event, at);
+                        }
+                        break;
+                    }
+                    Err(e) => warn!(error = %e, event = event.name(), "queued event refused by the gateway; dropped"),
+                }
+            }
+            if sent > 0 {
+                info!(sent, "outbox flushed");
+            }
+            inner.flushing.store(false, Ordering::SeqCst);
+        }
+        .in_current_span(),
+    );
+}
+
+/// On the return to the foreground: pull, run and ack queued actions, then drain the
+/// offline work queue into notices (commands.md §4). A session that ends midway leaves the
+/// work due for the next hello; unacked actions stay queued on the Gateway.
+fn spawn_foreground_work(inner: &Arc<Inner>, handle: &SessionHandle) {
+    let inner = inner.clone();
+    let handle = handle.clone();
+    tokio::spawn(
+        async move {
+            if let Err(e) = foreground_work(&inner, &handle).await {
+                if matches!(e, RequestError::Closed) {
+                    inner.fg_work_due.store(true, Ordering::SeqCst);
+                }
+                warn!(error = %e, "foreground work (node.pending.*) failed");
+            }
+        }
+        .in_current_span(),
+    );
+}
+
+async fn foreground_work(inner: &Arc<Inner>, handle: &SessionHandle) -> Result<(), RequestError> {
+    const T: Duration = Duration::from_secs(15);
+    let v = handle.request(names::NODE_PENDING_PULL, json!({}), T).await?;
+    let pulled: PendingPullResult = serde_json::from_value(v).unwrap_or_default();
+    let mut acked = Vec::new();
+    for a in pulled.actions {
+        if !inner.foreground.load(Ordering::SeqCst) {
+            break;
+        }
+        let r = inner.router.run_local(&a.id, &a.command, a.params_json.clone(), handle).await;
+        let error = r.as_ref().err().map(|e| e.code().to_string());
+        if error.as_deref() == Some("NODE_BACKGROUND_UNAVAILABLE") {
+            // Backgrounded again meanwhile: leave it queued.
+            continue;
+        }
+        info!(id = %a.id, command = %a.command, error = ?error, "queued action ran");
+        inner.notice(NodeNotice::PendingActionRan { id: a.id.clone(), command: a.command.clone(), error });
+        acked.push(a.id);
+    }
+    if !acked.is_empty() {
+        let params = serde_json::to_value(PendingAckParams { ids: acked }).unwrap_or_default();
+        handle.request(names::NODE_PENDING_ACK, params, T).await?;
+    }
+    for _ in 0..10 {
+        let params = serde_json::to_value(PendingDrainParams { max_items: Some(10) }).unwrap_or_default();
+        let v = handle.request(names::NODE_PENDING_DRAIN, params, T).await?;
+        let drained: PendingDrainResult = serde_json::from_value(v).unwrap_or_default();
+        let empty = drained.items.is_empty();
+        for item in drained.items {
+            inner.notice(NodeNotice::PendingWork { item });
+        }
+        if !drained.has_more || empty {
+            break;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1465,3 +1465,514 @@ async fn handshake_timeouts_close_and_retry() {
     let n = fake.accepted_count();
     assert!((3..=4).contains(&n), "bounded attempts: {n}");
 }
+
+// ---------------------------------------------------------------------------------------
+// 16. Resilience (issue 6): liveness, storms, lifecycle, foreground gating, outbox
+// ---------------------------------------------------------------------------------------
+
+/// `node.invoke.result` params of the first result for `id` in `log`, if any.
+fn result_count(wire: &Wire, id: &str) -> usize {
+    wire.results_for(id).len()
+}
+
+// Expected (half-open socket): after hello (tick 1000 ms) the fake stops reading and sending
+// but keeps the TCP connection open. The node notices within the tick window (2 × tick,
+// checked every second): a new connection arrives 2-4 s after the stall; the old socket is
+// abandoned, the new one serves invokes. 2 connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_open_socket_is_detected_within_the_tick_window() {
+    let mut fake = FakeGateway::start().await.unwrap();
+    let probes = Arc::new(Probes::default());
+    let mut cfg = base_cfg(&fake);
+    cfg.liveness.client_ping_interval = Duration::from_millis(300);
+    let (node, _store) = new_node(cfg, &probes);
+    node.start();
+    let wire = accept_ready(&mut fake, &node, 1_000, MAX_PAYLOAD).await;
+    wire.conn.stall();
+    let stalled_at = Instant::now();
+    let mut wire2 = accept_ready(&mut fake, &node, 30_000, MAX_PAYLOAD).await;
+    let detected = fake.accepted_times()[1] - stalled_at;
+    assert!(detected >= Duration::from_millis(1800), "not before 2 × tick: {detected:?}");
+    assert!(detected < Duration::from_millis(4500), "within the tick window: {detected:?}");
+    wire2.invoke("after-half-open", "test.echo", json!(1), 5000).await;
+    assert_eq!(wire2.result().await["ok"], true);
+    assert_eq!(fake.accepted_count(), 2);
+    drop(wire);
+    stop(&node).await;
+}
+
+// Expected (dropped pongs): the fake never answers the node's 200 ms pings. While the
+// Gateway keeps sending ticks (every 500 ms, tick 1000) the session stays up — pongs are
+// not required, Gateway traffic proves liveness. When ticks stop too, the tick watchdog
+// closes 4000 within 2-3 × tick and the node reconnects once. 2 connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_pongs_then_silence_closes_within_the_window() {
+    let mut fake =
+        FakeGateway::start_with(FakeOptions { respond_to_pings: false, ..Default::default() }).await.unwrap();
+    let probes = Arc::new(Probes::default());
+    let mut cfg = base_cfg(&fake);
+    cfg.liveness.client_ping_interval = Duration::from_millis(200);
+    let (node, _store) = new_node(cfg, &probes);
+    node.start();
+    let mut wire = accept_ready(&mut fake, &node, 1_000, MAX_PAYLOAD).await;
+    for seq in 1..=6u64 {
+        wire.conn.send_event("tick", json!({"ts": now_ms()}), Some(seq)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(matches!(node.state(), NodeState::Ready { .. }), "{:?}", node.state());
+    assert_eq!(fake.accepted_count(), 1, "ticks kept the session although no pong came back");
+    let silent_from = Instant::now();
+    let close = loop {
+        match wire.next(Duration::from_secs(5)).await {
+            Got::Frame(f) => wire.auto_ack(&f).await,
+            other => break other,
+        }
+    };
+    assert!(matches!(close, Got::Close(Some(4000), _)), "{close:?}");
+    let after = silent_from.elapsed();
+    assert!(after < Duration::from_millis(3500), "{after:?}");
+    let mut wire2 = accept_ready(&mut fake, &node, 30_000, MAX_PAYLOAD).await;
+    wire2.drain(Duration::from_millis(300)).await;
+    assert_eq!(fake.accepted_count(), 2);
+    stop(&node).await;
+}
+
+// Expected (slow consumer): close 1008 "slow consumer" while an invoke runs → the running
+// invoke is cancelled with its socket (no result anywhere), the node reconnects once after
+// its backoff and serves invokes; the invoke id re-sent on the new socket runs once there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_consumer_close_1008_mid_invoke() {
+    let mut fake = FakeGateway::start().await.unwrap();
+    let probes = Arc::new(Probes::default());
+    let (node, _store) = new_node(base_cfg(&fake), &probes);
+    node.start();
+    let wire = accept_ready(&mut fake, &node, 30_000, MAX_PAYLOAD).await;
+    wire.invoke("slow-1", "test.wait_cancel", Value::Null, 10_000).await;
+    eventually("handler started", STEP, || probes.cancel_started.load(Ordering::SeqCst) == 1).await;
+    wire.conn.close(1008, "slow consumer").await.unwrap();
+    eventually("handler cancelled with its socket", STEP, || probes.cancel_seen.load(Ordering::SeqCst) == 1).await;
+    let mut wire2 = accept_ready(&mut fake, &node, 30_000, MAX_PAYLOAD).await;
+    wire2.invoke("slow-1", "test.echo", json!("again"), 5000).await;
+    let r = wire2.result().await;
+    assert_eq!((r["id"].as_str(), r["ok"].as_bool()), (Some("slow-1"), Some(true)));
+    wire2.drain(Duration::from_millis(400)).await;
+    assert_eq!(result_count(&wire2, "slow-1"), 1, "one result, on the new socket, for the new request");
+    assert_eq!(fake.accepted_count(), 2);
+    stop(&node).await;
+}
+
+// Expected (4001 then AUTH_DEVICE_TOKEN_MISMATCH, pairing.md §3.8): a node running on its
+// stored device token is closed 4001 "client invalidated: gateway auth changed"; it
+// reconnects at once with the same token, is rejected AUTH_DEVICE_TOKEN_MISMATCH,
+// compare-and-deletes exactly that token, and pauses (no shared secret, no setup code):
+// 2 connections, none more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_4001_then_device_token_mismatch_deletes_and_pauses() {
+    let mut fake = FakeGateway::start().await.unwrap();
+    let probes = Arc::new(Probes::default());
+    let mut cfg = base_cfg(&fake);
+    cfg.credentials = Credentials::default();
+    let (node, store) = new_node(cfg, &probes);
+    let key = token_key(&node, &fake);
+    store
+        .save_token(
+            &key,
+            &StoredToken { token: "dev-A".into(), scopes: vec![], issued_at_ms: Some(1), updated_at_ms: 1 },
+        )
+        .unwrap();
+    node.start();
+    let (mut wire, connect) = accept(&mut fake, &node, 30_000, MAX_PAYLOAD, None).await;
+    assert_eq!(connect["params"]["auth"], json!({"deviceToken": "dev-A"}));
+    let probe = wire.expect("node.event", STEP).await;
+    wire.auto_ack(&probe).await;
+    wait_state(&node, "ready", STEP, |s| matches!(s, NodeState::Ready { .. })).await;
+    wire.conn.close(4001, "client invalidated: gateway auth changed").await.unwrap();
+
+    let conn = fake.next_conn(STEP).await.unwrap();
+    let mut wire = Wire::new(conn, node.device_id());
+    let connect = wire.expect("connect", STEP).await;
+    assert_eq!(connect["params"]["auth"], json!({"deviceToken": "dev-A"}));
+    reject(
+        wire,
+        &connect,
+        json!({"code": "INVALID_REQUEST", "message": "unauthorized: device token mismatch",
+            "details": {"code": "AUTH_DEVICE_TOKEN_MISMATCH"}}),
+        1008,
+        "unauthorized: device token mismatch",
+    )
+    .await;
+    let s = wait_state(&node, "paused", STEP, |s| matches!(s, NodeState::Paused(_))).await;
+    assert!(matches!(&s, NodeState::Paused(p) if p.code.as_deref() == Some("AUTH_DEVICE_TOKEN_MISMATCH")), "{s:?}");
+    assert!(store.load_token(&key).unwrap().is_none(), "the rejected token was deleted");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(fake.accepted_count(), 2);
+    stop(&node).await;
+}
+
+// Expected (cancel racing the result): 40 invokes of a 0-3 ms handler, each followed at
+// once by its `node.invoke.cancel`. Every id ends with at most one result, never a result
+// after the node counted it cancelled: results + cancellations = 40; the session survives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_racing_the_result_gives_at_most_one_outcome() {
+    let mut fake = FakeGateway::start().await.unwrap();
+    let probes = Arc::new(Probes::default());
+    let (node, _store) = new_node(base_cfg(&fake), &probes);
+    let nid = node.device_id().to_string();
+    node.start();
+    let mut wire = accept_ready(&mut fake, &node, 30_000, MAX_PAYLOAD).await;
+    const N: u64 = 40;
+    for i in 0..N {
+        let id = format!("race-{i}");
+        wire.invoke(&id, "test.sleep", json!({"ms": i % 4}), 5000).await;
+        wire.conn.send_event("node.invoke.cancel", json!({"invokeId": id, "nodeId": nid}), None).await.unwrap();
+    }
+    let stats = node.invoke_stats();
+    eventually("every race settled", STEP, || {
+        stats.succeeded.load(Ordering::SeqCst) + stats.cancelled.load(Ordering::SeqCst) == N
+    })
+    .await;
+    wire.drain(Duration::from_millis(500)).await;
+    let mut results = 0;
+    for i in 0..N {
+        let n = result_count(&wire, &format!("race-{i}"));
+        assert!(n <= 1, "race-{i} answered {n} times");
+        results += n as u64;
+    }
+    assert_eq!(results, stats.succeeded.load(Ordering::SeqCst), "every counted success is on the wire");
+    assert_eq!(fake.accepted_count(), 1);
+    stop(&node).await;
+}
+
+// Expected (oversized inbound frame): with a 64 KiB inbound limit, a 200 KiB text frame
+// ends the session (capacity error, no panic); the node reconnects once after its backoff
+// and serves invokes. 2 connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_inbound_frame_ends_the_session_and_reconnects() {
+    let mut fake = FakeGateway::start().await.unwrap();
+    let probes = Arc::new(Probes::default());
+    let mut cfg = base_cfg(&fake);
+    cfg.transport.max_inbound_message = 64 * 1024;
+    let (node, _store) = new_node(cfg, &probes);
+    node.start();
+    let wire = accept_ready(&mut fake, &node, 30_000, MAX_PAYLOAD).await;
+    let big = json!({"type": "event", "event": "health", "payload": {"pad": "x".repeat(200 * 1024)}});
+    let _ = wire.conn.send_json(&big).await;
+    let mut wire2 = accept_ready(&mut fake, &node, 30_000, MAX_PAYLOAD).await;
+    wire2.invoke("after-big", "test.echo", json!(2), 5000).await;
+    assert_eq!(wire2.result().await["ok"], true);
+    assert_eq!(fake.accepted_count(), 2);
+    stop(&node).await;
+}
+
+// Expected (storm bound): a Gateway that answers hello and closes 1012 with
+// `restartExpectedMs: 0` right away, plus an app nudging 50 times a second, cannot make the
+// node exceed its attempt budget (here 5 per minute): exactly 5 connections within 6 s,
+// the state says why it waits. (Default budget: 10 per minute; battery profile: 6.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attempts_per_minute_are_bounded_under_a_flapping_gateway() {
+    let mut fake = FakeGateway::start().await.unwrap();
+    let probes = Arc::new(Probes::default());
+    let mut cfg = base_cfg(&fake);
+    cfg.max_attempts_per_minute = 5;
+    let (node, _store) = new_node(cfg, &probes);
+    node.start();
+    let nudger = {
+        let n = node.clone();
+        tokio::spawn(async move {
+            loop {
+                n.nudge();
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    let t0 = Instant::now();
+    let mut conns = Vec::new();
+    while t0.elapsed() < Duration::from_secs(6) {
+        let Ok(conn) = fake.next_conn(Duration::from_millis(500)).await else { continue };
+        let mut wire = Wire::new(conn, node.device_id());
+        let Got::Frame(connect) = wire.next(STEP).await else { continue };
+        wire.conn.hello_ok(connect["id"].as_str().unwrap(), 30_000, MAX_PAYLOAD, None).await.unwrap();
+        let _ = wire.conn.send_event("shutdown", json!({"reason": "flap", "restartExpectedMs": 0}), Some(1)).await;
+        let _ = wire.conn.close(1012, "service restart").await;
+        conns.push(wire);
+    }
+    nudger.abort();
+    assert_eq!(fake.accepted_count(), 5, "the budget holds under every failure mode");
+    assert!(
+        matches!(node.state(), NodeState::BackingOff { ref reason, .. } if reason.contains("per minute")),
+        "{:?}",
+        node.state()
+    );
+    stop(&node).await;
+}
+
+// Expected (suspend/unsuspend): `suspend()` closes the live session with 1000, the state is
+// Suspended and no socket opens (nudges included) until `unsuspend()`, which connects at
+// once; `resume()` does not lift a suspension. 2 connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suspend_closes_and_unsuspend_reconnects_at_once() {
+    let mut fake = FakeGateway::start().await.unwrap();
+    let probes = Arc::new(Probes::default());
+    let (node, _store) = new_node(base_cfg(&fake), &probes);
+    node.start();
+    let mut wire = accept_ready(&mut fake, &node, 30_000, MAX_PAYLOAD).await;
+    node.suspend();
+    let close = loop {
+        match wire.next(STEP).await {
+            Got::Frame(f) => wire.auto_ack(&f).await,
+            other => break other,
+        }
+    };
+    assert!(matches!(close, Got::Close(Some(1000), _)), "{close:?}");
+    wait_state(&node, "suspended", STEP, |s| *s == NodeState::Suspended).await;
+    node.nudge();
+    node.resume();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(fake.accepted_count(), 1, "no socket while suspended");
+    assert!(node.is_suspended());
+    let t = Instant::now();
+    node.unsuspend();
+    let mut wire2 = accept_ready(&mut fake, &node, 30_000, MAX_PAYLOAD).await;
+    assert!(fake.accepted_times()[1] - t < Duration::from_millis(500), "unsuspend connects at once");
+    wire2.drain(Duration::from_millis(200)).await;
+    assert_eq!(fake.accepted_count(), 2);
+    stop(&node).await;
+}
+
+// Expected (pause API): `pause("user")` closes the session (1000), the state is Paused
+// {Requested, "user"} with no retries; `resume()` connects again. 2 connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_api_holds_until_resume() {
+    let mut fake = FakeGateway::start().await.unwrap();
+    let probes = Arc::new(Probes::default());
+    let (node, _store) = new_node(base_cfg(&fake), &probes);
+    node.start();
+    let _wire = accept_ready(&mut fake, &node, 30_000, MAX_PAYLOAD).await;
+    node.pause("user asked");
+    let s = wait_state(&node, "paused", STEP, |s| matches!(s, NodeState::Paused(_))).await;
+    assert!(matches!(&s, NodeState::Paused(p) if p.kind == PauseKind::Requested && p.message == "user asked"), "{s:?}");
+    node.nudge();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(fake.accepted_count(), 1);
+    node.resume();
+    let mut wire2 = accept_ready(&mut fake, &node, 30_000, MAX_PAYLOAD).await;
+    wire2.drain(Duration::from_millis(200)).await;
+    assert_eq!(fake.accepted_count(), 2);
+    stop(&node).await;
+}
+
+// Expected (handshake deadline, transport.md §5.1): a server that accepts TCP but never
+// answers the WebSocket upgrade is abandoned after `upgrade_timeout` (300 ms here, 15 s by
+// default) and retried with backoff; bounded attempts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_upgrade_deadline() {
+    count_worker_panics();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}", listener.local_addr().unwrap());
+    let accepts = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let a = accepts.clone();
+    let server = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            a.lock().unwrap().push(Instant::now());
+            held.push(s);
+        }
+    });
+    let mut cfg = NodeConfig::new(Endpoint::parse(&url).unwrap(), ClientDescriptor::linux_node_host("0.1.0-test"));
+    cfg.credentials = Credentials { shared_token: Some(SHARED.into()), ..Default::default() };
+    cfg.transport.upgrade_timeout = Duration::from_millis(300);
+    cfg.backoff.initial = Duration::from_millis(100);
+    let node = Node::new(cfg, CommandRegistry::new(), Arc::new(MemoryStore::default())).unwrap();
+    node.start();
+    eventually("a second attempt", STEP, || accepts.lock().unwrap().len() >= 2).await;
+    let t = accepts.lock().unwrap().clone();
+    let gap = t[1] - t[0];
+    assert!(gap >= Duration::from_millis(380) && gap < Duration::from_millis(1500), "{gap:?}");
+    stop(&node).await;
+    server.abort();
+}
+
+fn camera_registry(p: &Arc<Probes>) -> CommandRegistry {
+    let mut r = registry(p);
+    let probes = p.clone();
+    r.register_foreground("camera.snap", move |_ctx: InvokeContext| {
+        let p = probes.clone();
+        async move {
+            p.sleep_runs.fetch_add(100, Ordering::SeqCst);
+            Ok(json!({"format": "jpg"}))
+        }
+    })
+    .unwrap();
+    r
+}
+
+// Expected (foreground gating and queued work, commands.md §4): backgrounded, the
+// foreground-only `camera.snap` answers `NODE_BACKGROUND_UNAVAILABLE` without running while
+// `test.echo` still works. `set_foreground(true)` → `node.pending.pull {}`; the queued
+// `camera.snap` runs through the router (handler runs once), then `node.pending.ack
+// {ids:["q1"]}`, then `node.pending.drain {maxItems:10}` whose item reaches the app as a
+// PendingWork notice. `report_alive` right after the connect probe is throttled locally.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreground_gating_pull_run_ack_and_drain() {
+    let mut fake = FakeGateway::start().await.unwrap();
+    let probes = Arc::new(Probes::default());
+    count_worker_panics();
+    let node = Node::new(base_cfg(&fake), camera_registry(&probes), Arc::new(MemoryStore::default())).unwrap();
+    let nid = node.device_id().to_string();
+    let mut notices = node.notices();
+    node.set_foreground(false);
+    node.start();
+    let mut wire = accept_ready(&mut fake, &node, 30_000, MAX_PAYLOAD).await;
+    assert_eq!(
+        node.report_alive(clawnode::events::PresenceTrigger::SilentPush).await.unwrap(),
+        clawnode::AliveOutcome::Throttled
+    );
+
+    wire.invoke("bg-1", "camera.snap", json!({}), 5000).await;
+    let r = wire.result().await;
+    assert_eq!(r["ok"], false);
+    assert_eq!(r["error"]["code"], "NODE_BACKGROUND_UNAVAILABLE", "{r}");
+    assert!(r["error"]["message"].as_str().unwrap().starts_with("NODE_BACKGROUND_UNAVAILABLE: "), "{r}");
+    assert_eq!(probes.sleep_runs.load(Ordering::SeqCst), 0, "handler not run");
+    wire.invoke("bg-2", "test.echo", json!("bg"), 5000).await;
+    assert_eq!(wire.result().await["ok"], true);
+
+    node.set_foreground(true);
+    let pull = wire.expect("node.pending.pull", STEP).await;
+    assert_eq!(pull["params"], json!({}));
+    wire.ack(
+        &pull,
+        json!({"nodeId": nid, "actions": [{"id": "q1", "command": "camera.snap",
+        "paramsJSON": "{\"quality\":0.8}", "enqueuedAtMs": now_ms()}]}),
+    )
+    .await;
+    let ack = wire.expect("node.pending.ack", STEP).await;
+    assert_eq!(ack["params"], json!({"ids": ["q1"]}));
+    assert_eq!(probes.sleep_runs.load(Ordering::SeqCst), 100, "the queued action ran once");
+    wire.ack(&ack, json!({"nodeId": nid, "ackedIds": ["q1"], "remainingCount": 0})).await;
+    let drain = wire.expect("node.pending.drain", STEP).await;
+    assert_eq!(drain["params"], json!({"maxItems": 10}));
+    wire.ack(
+        &drain,
+        json!({"nodeId": nid, "revision": 1, "items": [{"id": "baseline-status",
+        "type": "status.request", "priority": "default", "createdAtMs": 1, "expiresAtMs": null}], "hasMore": false}),
+    )
+    .await;
+    let mut got_work = false;
+    let mut got_ran = false;
+    let deadline = Instant::now() + STEP;
+    while Instant::now() < deadline && !(got_work && got_ran) {
+        match tokio::time::timeout(Duration::from_millis(200), notices.recv()).await {
+            Ok(Ok(NodeNotice::PendingWork { item })) => {
+                assert_eq!(item.kind, "status.request");
+                got_work = true;
+            }
+            Ok(Ok(NodeNotice::PendingActionRan { id, command, error })) => {
+                assert_eq!((id.as_str(), command.as_str(), error), ("q1", "camera.snap", None));
+                got_ran = true;
+            }
+            _ => {}
+        }
+    }
+    assert!(got_work && got_ran, "work {got_work}, ran {got_ran}");
+    wire.invoke("fg-1", "camera.snap", json!({}), 5000).await;
+    assert_eq!(wire.result().await["ok"], true);
+    assert_eq!(fake.accepted_count(), 1);
+    stop(&node).await;
+}
+
+// Expected (offline outbox): while disconnected, `notifications.changed` and `exec.finished`
+// are queued (`reason:"queued"`), `node.host.stats` keeps only the newest, `agent.request`
+// and `voice.transcript` fail fast with NotConnected; with room for 3 the oldest is dropped
+// and counted. After hello and the readiness probe the queue is flushed in order: n2, stats
+// #2, exec — then a live event goes out directly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbox_queues_offline_and_flushes_in_order_after_hello() {
+    use clawnode::events::{
+        AgentRequest, ExecEvent, HostStats, NodeEvent, NotificationChange, NotificationsChanged, VoiceTranscript,
+    };
+    let mut fake = FakeGateway::start().await.unwrap();
+    let probes = Arc::new(Probes::default());
+    let mut cfg = base_cfg(&fake);
+    cfg.outbox.max_events = 3;
+    let (node, _store) = new_node(cfg, &probes);
+    let notif = |k: &str| {
+        NodeEvent::NotificationsChanged(NotificationsChanged {
+            change: NotificationChange::Posted,
+            key: k.into(),
+            session_key: None,
+            package_name: None,
+            title: None,
+            text: None,
+        })
+    };
+    let stats = |cpu: u32| {
+        NodeEvent::HostStats(HostStats {
+            cpu_count: cpu,
+            load_average: None,
+            memory_total_bytes: 8,
+            memory_free_bytes: 4,
+            disk_total_bytes: None,
+            disk_available_bytes: None,
+        })
+    };
+    let exec = NodeEvent::ExecFinished(ExecEvent {
+        session_key: None,
+        run_id: "run-1".into(),
+        host: "node",
+        command: Some("ls".into()),
+        exit_code: Some(0),
+        timed_out: None,
+        success: Some(true),
+        output: None,
+        reason: None,
+    });
+    let r = node.send_event(notif("n1")).await.unwrap();
+    assert_eq!(r.reason.as_deref(), Some("queued"));
+    node.send_event(notif("n2")).await.unwrap();
+    node.send_event(stats(1)).await.unwrap();
+    node.send_event(stats(2)).await.unwrap();
+    assert!(matches!(node.emit_event(exec.clone()).await.unwrap(), clawnode::EventDelivery::Queued));
+    let agent = NodeEvent::AgentRequest(AgentRequest {
+        message: "stale".into(),
+        session_key: None,
+        channel: None,
+        to: None,
+        deliver: None,
+        timeout_seconds: None,
+    });
+    assert!(matches!(node.send_event(agent).await, Err(clawnode::NodeError::NotConnected)));
+    let voice = NodeEvent::VoiceTranscript(VoiceTranscript {
+        text: "hi".into(),
+        session_key: None,
+        event_id: None,
+        timestamp: None,
+    });
+    assert!(matches!(node.send_event(voice).await, Err(clawnode::NodeError::NotConnected)));
+    let s = node.outbox_stats();
+    assert_eq!((s.queued, s.dropped_overflow, s.replaced, s.refused), (3, 1, 1, 2), "{s:?}");
+
+    node.start();
+    let (mut wire, _) = accept(&mut fake, &node, 30_000, MAX_PAYLOAD, None).await;
+    let probe = wire.expect("node.event", STEP).await;
+    assert_eq!(probe["params"]["event"], "node.presence.alive");
+    wire.auto_ack(&probe).await;
+    let mut flushed = Vec::new();
+    for _ in 0..3 {
+        let f = wire.expect("node.event", STEP).await;
+        wire.auto_ack(&f).await;
+        flushed.push(f["params"].clone());
+    }
+    let names: Vec<&str> = flushed.iter().map(|p| p["event"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["notifications.changed", "node.host.stats", "exec.finished"]);
+    assert!(flushed[0]["payloadJSON"].as_str().unwrap().contains("\"n2\""));
+    assert!(flushed[1]["payloadJSON"].as_str().unwrap().contains("\"cpuCount\":2"));
+    eventually("flush counted", STEP, || node.outbox_stats().flushed == 3).await;
+    let n = node.clone();
+    let live = tokio::spawn(async move { n.emit_event(notif("live")).await });
+    let f = wire.expect("node.event", STEP).await;
+    wire.auto_ack(&f).await;
+    assert!(matches!(live.await.unwrap().unwrap(), clawnode::EventDelivery::Sent(_)));
+    assert_eq!(node.outbox_stats().queued, 0);
+    stop(&node).await;
+}

@@ -10,7 +10,7 @@ pub use error::CommandError;
 pub use registry::{CommandHandler, CommandRegistry, HandlerFuture, RegistryError};
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -75,6 +75,13 @@ pub struct InvokeStats {
     pub busy: AtomicU64,
     /// Handlers that panicked.
     pub panicked: AtomicU64,
+    /// Requests refused with `NODE_BACKGROUND_UNAVAILABLE` (app in the background).
+    pub background_refused: AtomicU64,
+}
+
+/// The error a foreground-only command gets while the app is backgrounded (commands.md §4).
+pub fn background_unavailable(command: &str) -> CommandError {
+    CommandError::new("NODE_BACKGROUND_UNAVAILABLE", format!("{command} requires the app in the foreground"))
 }
 
 struct InFlight {
@@ -94,6 +101,7 @@ pub struct InvokeRouter {
     recent: Mutex<(VecDeque<Key>, HashSet<Key>)>,
     stopping: CancellationToken,
     stats: Arc<InvokeStats>,
+    background: AtomicBool,
 }
 
 const RECENT_IDS: usize = 1024;
@@ -116,7 +124,54 @@ impl InvokeRouter {
             recent: Mutex::new((VecDeque::new(), HashSet::new())),
             stopping: CancellationToken::new(),
             stats: Arc::new(InvokeStats::default()),
+            background: AtomicBool::new(false),
         })
+    }
+
+    /// Marks the app backgrounded (`true`) or foregrounded: while backgrounded, commands
+    /// registered as needing the foreground answer `NODE_BACKGROUND_UNAVAILABLE`.
+    pub fn set_background(&self, background: bool) {
+        self.background.store(background, Ordering::SeqCst);
+    }
+
+    /// Whether the app is marked backgrounded.
+    pub fn is_background(&self) -> bool {
+        self.background.load(Ordering::SeqCst)
+    }
+
+    /// Runs one queued action (`node.pending.pull`) through the same path as a live
+    /// invoke (registry, foreground gate, concurrency limit, deadline, panic capture) and
+    /// returns its outcome instead of sending a `node.invoke.result`: results of queued
+    /// actions cannot reach the original caller. `session` is the live session (progress
+    /// frames of such an action are ignored by the Gateway).
+    pub async fn run_local(
+        self: &Arc<Self>,
+        id: &str,
+        command: &str,
+        params_json: Option<String>,
+        session: &SessionHandle,
+    ) -> Result<Value, CommandError> {
+        let req = InvokeRequest {
+            id: id.to_string(),
+            node_id: session.node_id().to_string(),
+            command: command.to_string(),
+            params_json,
+            params: None,
+            timeout_ms: None,
+            idempotency_key: None,
+            session_key: None,
+        };
+        let cancel = CancellationToken::new();
+        let (_input_tx, input_rx) = mpsc::channel(1);
+        let deadline = Instant::now() + self.cfg.default_timeout;
+        let span = info_span!("pending_action", id = %id, command = %command);
+        let r = self.execute(&req, session, &cancel, input_rx, deadline).instrument(span).await;
+        let r = r.unwrap_or_else(|| Err(CommandError::unavailable("cancelled")));
+        match &r {
+            Ok(_) => self.stats.succeeded.fetch_add(1, Ordering::Relaxed),
+            Err(_) => self.stats.failed.fetch_add(1, Ordering::Relaxed),
+        };
+        r
     }
 
     /// The current registry.
@@ -204,9 +259,14 @@ impl InvokeRouter {
                 }
             }
         };
-        let Some(handler) = self.registry().get(&req.command) else {
+        let registry = self.registry();
+        let Some(handler) = registry.get(&req.command) else {
             return Some(Err(CommandError::unavailable("command not supported")));
         };
+        if self.is_background() && registry.needs_foreground(&req.command) {
+            self.stats.background_refused.fetch_add(1, Ordering::Relaxed);
+            return Some(Err(background_unavailable(&req.command)));
+        }
         let params = match req.params_value() {
             Ok(p) => p,
             Err(e) => return Some(Err(CommandError::invalid_request(format!("paramsJSON is not valid JSON: {e}")))),

@@ -44,6 +44,7 @@ pub enum RegistryError {
 pub(crate) struct Entry {
     pub(crate) cap: String,
     pub(crate) handler: Arc<dyn CommandHandler>,
+    pub(crate) needs_foreground: bool,
 }
 
 /// The set of commands a node offers.
@@ -90,8 +91,42 @@ impl CommandRegistry {
         if self.entries.contains_key(name) {
             return Err(RegistryError::Duplicate(name.to_string()));
         }
-        self.entries.insert(name.to_string(), Entry { cap: cap.to_string(), handler: Arc::new(handler) });
+        self.entries.insert(
+            name.to_string(),
+            Entry { cap: cap.to_string(), handler: Arc::new(handler), needs_foreground: false },
+        );
         Ok(self)
+    }
+
+    /// Registers `name` as a command that needs the app in the foreground (commands.md §4:
+    /// `camera.*`, `screen.*`, `canvas.*`, `talk.*` on mobile). While the node is
+    /// backgrounded ([`crate::Node::set_foreground`]) it is answered
+    /// `NODE_BACKGROUND_UNAVAILABLE` without running the handler.
+    pub fn register_foreground(
+        &mut self,
+        name: &str,
+        handler: impl CommandHandler,
+    ) -> Result<&mut Self, RegistryError> {
+        self.register(name, handler)?;
+        self.set_needs_foreground(name, true);
+        Ok(self)
+    }
+
+    /// Marks (or unmarks) a registered command as needing the foreground; returns false
+    /// when `name` is not registered.
+    pub fn set_needs_foreground(&mut self, name: &str, needs: bool) -> bool {
+        match self.entries.get_mut(name) {
+            Some(e) => {
+                e.needs_foreground = needs;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether `name` needs the foreground (false for unknown commands).
+    pub fn needs_foreground(&self, name: &str) -> bool {
+        self.entries.get(name).is_some_and(|e| e.needs_foreground)
     }
 
     /// Declared commands, sorted.
@@ -130,6 +165,11 @@ mod tests {
             r.register("device.info", |_ctx: InvokeContext| async { Ok(Value::Null) }).err(),
             Some(RegistryError::Duplicate("device.info".into()))
         );
+        assert!(!r.needs_foreground("device.info"));
+        r.register_foreground("camera.snap", |_ctx: InvokeContext| async { Ok(Value::Null) }).unwrap();
+        assert!(r.needs_foreground("camera.snap"));
+        assert!(r.set_needs_foreground("device.info", true) && r.needs_foreground("device.info"));
+        assert!(!r.set_needs_foreground("nope", true));
         for bad in ["", "Camera.snap", "a b", "x/y"] {
             assert!(r.register(bad, |_ctx: InvokeContext| async { Ok(Value::Null) }).is_err(), "{bad}");
         }
