@@ -529,6 +529,10 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     node.start();
 
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    // SIGUSR1: network regained → retry now (`Node::nudge`). SIGUSR2: toggle suspension
+    // (`Node::suspend`/`unsuspend`: no socket while suspended, e.g. from a systemd sleep hook).
+    let mut sigusr1 = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())?;
+    let mut sigusr2 = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined2())?;
     let mut printer = status::Printer::default();
     let code = loop {
         tokio::select! {
@@ -567,6 +571,15 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
             }
             _ = tokio::signal::ctrl_c() => break ExitCode::SUCCESS,
             _ = sigterm.recv() => break ExitCode::SUCCESS,
+            _ = sigusr1.recv() => {
+                status::line("SIGUSR1: reconnecting now");
+                node.nudge();
+            }
+            _ = sigusr2.recv() => {
+                let suspend = !node.is_suspended();
+                status::line(if suspend { "SIGUSR2: suspending" } else { "SIGUSR2: resuming from suspension" });
+                node.set_suspended(suspend);
+            }
         }
     };
     node.stop().await;

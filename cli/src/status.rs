@@ -55,7 +55,7 @@ impl Printer {
                 line(&format!("paused: {}", p.message));
                 line(&format!("  to fix: {}", p.remediation));
             }
-            NodeState::Suspended => line("suspended: no connection until resumed (SIGUSR2 toggles)"),
+            NodeState::Suspended => line("suspended: no connection until unsuspended (SIGUSR2 toggles)"),
             NodeState::Stopped => {}
         }
     }

@@ -83,6 +83,11 @@ impl ClawnodeProcess {
         Ok(ClawnodeProcess { child: Some(child), lines })
     }
 
+    /// The process id while it runs (for `/proc/<pid>` measurements).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// All lines so far.
     pub fn lines(&self) -> Vec<String> {
         self.lines.lock().map(|v| v.clone()).unwrap_or_default()

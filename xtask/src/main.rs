@@ -10,6 +10,8 @@
 
 mod alloc;
 mod bench;
+mod fuzz;
+mod soak;
 
 mod bindings;
 
@@ -20,7 +22,7 @@ use std::time::{Duration, Instant};
 static GLOBAL: alloc::Counting = alloc::Counting;
 
 fn usage() -> ExitCode {
-    eprintln!("usage: cargo xtask <demo|test|bench>");
+    eprintln!("usage: cargo xtask <demo|test|bench|fuzz [--seconds N]|soak --minutes N>");
     ExitCode::from(2)
 }
 
@@ -29,6 +31,8 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
         Some("demo") => demo(),
+        Some("fuzz") => report(fuzz::main(&args[1..], &workspace_root())),
+        Some("soak") => soak_entry(&args[1..]),
         Some("bindings") => {
             match bindings::bindings(&workspace_root(), args.get(1).map(String::as_str) == Some("--check")) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -75,6 +79,32 @@ fn bench_entry() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `cargo xtask soak --minutes N` (default 10): see `soak.rs`.
+fn soak_entry(args: &[String]) -> ExitCode {
+    let minutes = match args {
+        [] => 10,
+        [flag, n] if flag == "--minutes" => match n.parse() {
+            Ok(n) => n,
+            Err(_) => return usage(),
+        },
+        _ => return usage(),
+    };
+    if let Err(e) =
+        step("build clawnode", cargo().args(["build", "--quiet", "-p", "clawnode-cli", "--bin", "clawnode"]))
+    {
+        eprintln!("xtask soak: {e}");
+        return ExitCode::FAILURE;
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("xtask soak: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    report(rt.block_on(soak::run(minutes)))
 }
 
 fn workspace_root() -> std::path::PathBuf {
@@ -127,6 +157,12 @@ fn test(extra: &[String]) -> ExitCode {
         }),
         ("cargo test (unit + integration, real Gateway)", test_cmd),
     ];
+    // A short smoke of every fuzz target (installs the pinned cargo-fuzz when missing).
+    steps.push(("fuzz smoke (5 targets × 10 s)", {
+        let mut c = cargo();
+        c.args(["run", "--quiet", "-p", "xtask", "--", "fuzz", "--seconds", "10"]);
+        c
+    }));
     // Python, Kotlin/JVM and Swift bindings (bindings/, android/, ios/).
     steps.extend(bindings::test_steps(&workspace_root()));
     let mut timings = Vec::new();
