@@ -56,6 +56,44 @@ enum Command {
     Trust(TrustArgs),
     /// Pair with a setup code (`oc-pair://…` or the bare code), then exit.
     Pair(PairArgs),
+    /// Exec approvals for `system.run` (deny by default): allow, list, remove.
+    Exec(ExecArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct ExecArgs {
+    #[command(subcommand)]
+    action: ExecAction,
+    /// State directory (default: $CLAWNODE_STATE_DIR, else the XDG state dir).
+    #[arg(long, global = true)]
+    state_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum ExecAction {
+    /// Allow commands matching PATTERN: a path glob (`/usr/bin/uname`, `~/bin/*`, `/opt/**`)
+    /// or a bare command name glob (`uname`, matched for PATH lookups only).
+    Allow {
+        /// The pattern.
+        pattern: String,
+        /// Regex the space-joined arguments must match (e.g. `^-a$`); default: any.
+        #[arg(long = "args")]
+        arg_pattern: Option<String>,
+        /// Agent the entry applies to (default `*`: every agent).
+        #[arg(long, default_value = "*")]
+        agent: String,
+    },
+    /// Show the policy and the allowlist.
+    List {
+        /// Print the document as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove every allowlist entry with exactly this pattern.
+    Remove {
+        /// The pattern.
+        pattern: String,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -193,6 +231,7 @@ fn main() -> ExitCode {
         Command::Identity { json, state_dir } => identity(json, state_dir),
         Command::Run(args) => rt.block_on(run(args)),
         Command::Trust(args) => rt.block_on(trust(args)),
+        Command::Exec(args) => exec_cmd(args),
         Command::Pair(p) => rt.block_on(run(RunArgs {
             url: None,
             tls_fingerprint: None,
@@ -309,9 +348,109 @@ fn to_command_error(e: linux::LinuxCommandError) -> CommandError {
     CommandError::new(e.code, e.message)
 }
 
+/// `clawnode exec allow|list|remove`.
+fn exec_cmd(args: ExecArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    use clawnode::exec::approvals;
+    let state_dir = args.state_dir.unwrap_or_else(default_state_dir);
+    let store = clawnode::exec::ApprovalsStore::in_state_dir(&state_dir);
+    match args.action {
+        ExecAction::Allow { pattern, arg_pattern, agent } => {
+            if pattern.trim().is_empty() {
+                return Err("the pattern must not be empty".into());
+            }
+            if let Some(a) = &arg_pattern {
+                regex_check(a)?;
+            }
+            let snap = store
+                .update(|f| approvals::add_allow_entry(f, &agent, pattern.trim(), arg_pattern.as_deref(), None))?;
+            let p = snap.policy(if agent == "*" { clawnode::exec::DEFAULT_AGENT } else { &agent });
+            println!(
+                "allowed {}{} for agent {agent} (security {}, ask {}); {}",
+                pattern.trim(),
+                arg_pattern.map(|a| format!(" with arguments matching {a}")).unwrap_or_default(),
+                p.security.as_str(),
+                p.ask.as_str(),
+                store.path().display()
+            );
+            if !clawnode::exec::policy::is_path_pattern(pattern.trim()) {
+                println!(
+                    "note: a bare name matches PATH lookups only (`{}`, not `/usr/bin/{}`)",
+                    pattern.trim(),
+                    pattern.trim()
+                );
+            }
+        }
+        ExecAction::List { json } => {
+            let snap = store.load()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&snap.redacted_file())?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!(
+                "file: {}{}",
+                store.path().display(),
+                if snap.exists { "" } else { " (absent: every command is denied)" }
+            );
+            let mut agents: Vec<String> = vec![clawnode::exec::DEFAULT_AGENT.to_string()];
+            if let Some(a) = snap.file.get("agents").and_then(serde_json::Value::as_object) {
+                agents.extend(a.keys().filter(|k| k.as_str() != "main").cloned());
+            }
+            for agent in agents {
+                let p = snap.policy(&agent);
+                println!(
+                    "agent {agent}: security {}, ask {}, askFallback {}",
+                    p.security.as_str(),
+                    p.ask.as_str(),
+                    p.ask_fallback.as_str()
+                );
+                for e in &p.allowlist {
+                    match &e.arg_pattern {
+                        Some(a) => println!("  {}  (args ~ {a})", e.pattern),
+                        None => println!("  {}", e.pattern),
+                    }
+                }
+            }
+        }
+        ExecAction::Remove { pattern } => {
+            let mut removed = 0;
+            store.update(|f| removed = approvals::remove_allow_entries(f, pattern.trim()))?;
+            if removed == 0 {
+                println!("no entry with pattern {}", pattern.trim());
+                return Ok(ExitCode::from(1));
+            }
+            println!(
+                "removed {removed} entr{} with pattern {}",
+                if removed == 1 { "y" } else { "ies" },
+                pattern.trim()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn regex_check(re: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let doc = serde_json::json!({"version": 1, "agents": {"x": {"allowlist": [{"pattern": "x", "argPattern": re}]}}});
+    clawnode::exec::approvals::validate(&doc).map_err(|e| e.into())
+}
+
+/// Built-in commands: the Linux ones and the exec host's.
+const BUILTIN: &[&str] = &[
+    "system.which",
+    "system.notify",
+    "device.info",
+    "device.status",
+    "system.run.prepare",
+    "system.run",
+    "system.execApprovals.get",
+    "system.execApprovals.set",
+];
+
 /// The built-in Linux commands.
-fn registry(selected: Option<&[String]>, info_ctx: linux::DeviceInfoContext) -> Result<CommandRegistry, String> {
-    const BUILTIN: &[&str] = &["system.which", "system.notify", "device.info", "device.status"];
+fn registry(
+    selected: Option<&[String]>,
+    info_ctx: linux::DeviceInfoContext,
+    exec: &Arc<clawnode::exec::ExecHost>,
+) -> Result<CommandRegistry, String> {
     let wanted: Vec<String> = match selected {
         Some(list) => {
             for c in list {
@@ -325,7 +464,7 @@ fn registry(selected: Option<&[String]>, info_ctx: linux::DeviceInfoContext) -> 
     };
     let mut r = CommandRegistry::new();
     let info_ctx = Arc::new(info_ctx);
-    for name in wanted {
+    for name in &wanted {
         let res = match name.as_str() {
             "system.which" => r.register("system.which", |ctx: InvokeContext| async move {
                 linux::system_which(ctx.params).await.map_err(to_command_error)
@@ -347,6 +486,8 @@ fn registry(selected: Option<&[String]>, info_ctx: linux::DeviceInfoContext) -> 
         };
         res.map_err(|e| e.to_string())?;
     }
+    // The exec commands come as a set (prepare/approvals are part of system.run's contract).
+    exec.register_filtered(&mut r, |name| wanted.iter().any(|c| c == name)).map_err(|e| e.to_string())?;
     Ok(r)
 }
 
@@ -497,7 +638,8 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
         instance_id: instance.clone(),
     };
     let selected = args.commands.clone().or(file.node.commands.clone());
-    let registry = registry(selected.as_deref(), info_ctx)?;
+    let exec_host = clawnode::exec::ExecHost::new(clawnode::exec::ExecConfig::in_state_dir(&state_dir));
+    let registry = registry(selected.as_deref(), info_ctx, &exec_host)?;
     let declared = registry.commands();
     let outside = linux::outside_linux_defaults(&declared.iter().map(String::as_str).collect::<Vec<_>>());
     if !outside.is_empty() {

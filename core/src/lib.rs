@@ -13,6 +13,7 @@ pub mod backoff;
 pub mod clock;
 pub mod endpoint;
 pub mod events;
+pub mod exec;
 pub mod identity;
 pub mod invoke;
 pub mod outbox;

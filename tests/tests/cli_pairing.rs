@@ -89,7 +89,19 @@ async fn cli_pairs_invokes_and_reconnects_with_device_token() {
     let mut declared: Vec<String> =
         surface["commands"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
     declared.sort();
-    assert_eq!(declared, vec!["device.info", "device.status", "system.notify", "system.which"]);
+    assert_eq!(
+        declared,
+        vec![
+            "device.info",
+            "device.status",
+            "system.execApprovals.get",
+            "system.execApprovals.set",
+            "system.notify",
+            "system.run",
+            "system.run.prepare",
+            "system.which"
+        ]
+    );
     let connects_before = connecting_lines(&node);
     op.node_pair_approve(surface["requestId"].as_str().unwrap()).await.unwrap();
     let ready = node.wait_line("ready: node", T).await.unwrap();

@@ -87,6 +87,15 @@ impl InvokeContext {
         self.progress.clone()
     }
 
+    /// Sends a `node.event` on the session that received this invoke (e.g. `exec.finished`).
+    pub async fn send_event(
+        &self,
+        event: &crate::events::NodeEvent,
+        timeout: Duration,
+    ) -> Result<crate::protocol::NodeEventResult, RequestError> {
+        crate::events::send_node_event(&self.progress.session, event, timeout).await
+    }
+
     /// Takes the stream of `node.invoke.input` items (once).
     pub fn take_input(&self) -> Option<mpsc::Receiver<InvokeInputChunk>> {
         self.input.lock().ok().and_then(|mut i| i.take())
