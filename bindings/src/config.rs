@@ -94,7 +94,7 @@ pub struct NodeConfig {
 }
 
 fn invalid(e: impl std::fmt::Display) -> NodeError {
-    NodeError::InvalidConfig { message: e.to_string() }
+    NodeError::InvalidConfig { detail: e.to_string() }
 }
 
 fn now_ms() -> u64 {

@@ -1,54 +1,55 @@
-//! One error enum per surface.
+//! One error enum per surface. No field is called `message`: in Kotlin errors are
+//! exceptions and a `message` field clashes with `Throwable.message`.
 
 /// Errors of the `Node` API.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum NodeError {
     /// The configuration is not usable (bad URL, setup code, pin, command name).
-    #[error("invalid configuration: {message}")]
+    #[error("invalid configuration: {detail}")]
     InvalidConfig {
         /// What is wrong.
-        message: String,
+        detail: String,
     },
     /// The secure store failed or holds unreadable data (never silently replaced).
-    #[error("credential store: {message}")]
+    #[error("credential store: {detail}")]
     Store {
         /// What failed.
-        message: String,
+        detail: String,
     },
     /// No live Gateway session (`sendEvent` before `Ready`).
     #[error("not connected")]
     NotConnected,
     /// A Gateway request failed.
-    #[error("gateway request failed: {message}")]
+    #[error("gateway request failed: {detail}")]
     Request {
         /// The Gateway's error code, when it sent one.
         code: Option<String>,
         /// Description.
-        message: String,
+        detail: String,
     },
     /// `shutdown()` was called: the library is no longer usable in this process.
     #[error("the clawnode runtime was shut down")]
     ShutDown,
     /// A bug (e.g. a Rust panic, caught).
-    #[error("internal error: {message}")]
+    #[error("internal error: {detail}")]
     Internal {
         /// Description.
-        message: String,
+        detail: String,
     },
 }
 
 impl From<clawnode::NodeError> for NodeError {
     fn from(e: clawnode::NodeError) -> Self {
         match e {
-            clawnode::NodeError::Store(s) => NodeError::Store { message: s.to_string() },
+            clawnode::NodeError::Store(s) => NodeError::Store { detail: s.to_string() },
             clawnode::NodeError::NotConnected => NodeError::NotConnected,
-            clawnode::NodeError::PinOnPlaintext => NodeError::InvalidConfig { message: e.to_string() },
+            clawnode::NodeError::PinOnPlaintext => NodeError::InvalidConfig { detail: e.to_string() },
             clawnode::NodeError::Request(r) => {
                 let code = match &r {
                     clawnode::session::RequestError::Rejected(shape) => Some(shape.code.clone()),
                     _ => None,
                 };
-                NodeError::Request { code, message: r.to_string() }
+                NodeError::Request { code, detail: r.to_string() }
             }
         }
     }
@@ -60,18 +61,18 @@ impl From<clawnode::NodeError> for NodeError {
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum CommandFailure {
     /// The command failed.
-    #[error("{code}: {message}")]
+    #[error("{code}: {detail}")]
     Failed {
         /// UPPER_SNAKE code token.
         code: String,
         /// Human text.
-        message: String,
+        detail: String,
     },
 }
 
 impl From<uniffi::UnexpectedUniFFICallbackError> for CommandFailure {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        CommandFailure::Failed { code: "UNAVAILABLE".into(), message: format!("handler raised: {}", e.reason) }
+        CommandFailure::Failed { code: "UNAVAILABLE".into(), detail: format!("handler raised: {}", e.reason) }
     }
 }
 
@@ -79,16 +80,16 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for CommandFailure {
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum StoreFailure {
     /// The platform store failed (locked keychain, I/O error, …).
-    #[error("secure store failed: {message}")]
+    #[error("secure store failed: {detail}")]
     Failed {
         /// Description.
-        message: String,
+        detail: String,
     },
 }
 
 impl From<uniffi::UnexpectedUniFFICallbackError> for StoreFailure {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        StoreFailure::Failed { message: e.reason }
+        StoreFailure::Failed { detail: e.reason }
     }
 }
 
@@ -96,15 +97,15 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for StoreFailure {
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum ListenerError {
     /// The listener failed.
-    #[error("listener failed: {message}")]
+    #[error("listener failed: {detail}")]
     Failed {
         /// Description.
-        message: String,
+        detail: String,
     },
 }
 
 impl From<uniffi::UnexpectedUniFFICallbackError> for ListenerError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        ListenerError::Failed { message: e.reason }
+        ListenerError::Failed { detail: e.reason }
     }
 }

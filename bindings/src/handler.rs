@@ -91,7 +91,7 @@ pub(crate) fn adapter(handler: Arc<dyn CommandHandler>) -> impl clawnode::invoke
                 Ok(Ok(text)) => serde_json::from_str(&text).map_err(|e| {
                     CommandError::unavailable(format!("handler returned invalid JSON ({e}): {}", truncate(&text)))
                 }),
-                Ok(Err(CommandFailure::Failed { code, message })) => Err(CommandError::new(code, message)),
+                Ok(Err(CommandFailure::Failed { code, detail })) => Err(CommandError::new(code, detail)),
                 Err(e) if e.is_panic() => Err(CommandError::unavailable("handler adapter panicked")),
                 Err(_) => Err(CommandError::unavailable("handler task aborted")),
             }

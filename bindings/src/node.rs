@@ -27,7 +27,7 @@ pub trait NodeListener: Send + Sync {
     fn on_notice(&self, notice: NodeNotice) -> Result<(), ListenerError>;
 }
 
-/// A ClawNode node. Build it, register handlers, `start()`, and `stop()` (or `close()`) it
+/// A ClawNode node. Build it, register handlers, `start()`, and `stop()` (or `stop_blocking()`) it
 /// when done. A stopped node cannot be started again: build a new one (same store → same
 /// identity and device token).
 #[derive(uniffi::Object)]
@@ -48,7 +48,7 @@ impl std::fmt::Debug for Node {
 type Handlers = BTreeMap<String, (Option<String>, Arc<dyn CommandHandler>)>;
 
 fn lock_err<T>(_: T) -> NodeError {
-    NodeError::Internal { message: "lock poisoned".into() }
+    NodeError::Internal { detail: "lock poisoned".into() }
 }
 
 #[uniffi::export]
@@ -137,7 +137,7 @@ impl Node {
 
     /// Blocking `stop()` for exit paths (`atexit`, `deinit`, `onCleared`) where no async
     /// context is available. Must not be called from a handler or listener callback.
-    pub fn close(&self) {
+    pub fn stop_blocking(&self) {
         let Ok(handle) = runtime::handle() else { return };
         if tokio::runtime::Handle::try_current().is_ok() {
             let core = self.core.clone();
@@ -171,7 +171,7 @@ impl Node {
     /// or `TlsUntrusted` pause the user confirmed — and retries when paused. The app
     /// persists the pin itself and passes it as `tls_pin` next time.
     pub fn trust_pin(&self, pin: String) -> Result<(), NodeError> {
-        let pin = TlsPin::parse(&pin).map_err(|e| NodeError::InvalidConfig { message: e.to_string() })?;
+        let pin = TlsPin::parse(&pin).map_err(|e| NodeError::InvalidConfig { detail: e.to_string() })?;
         Ok(self.core.trust_pin(pin)?)
     }
 
@@ -179,7 +179,7 @@ impl Node {
     /// session. Fails with `NotConnected` when there is none.
     pub async fn send_event(&self, event: String, payload_json: String) -> Result<(), NodeError> {
         let payload: serde_json::Value = serde_json::from_str(&payload_json)
-            .map_err(|e| NodeError::InvalidConfig { message: format!("payload is not JSON: {e}") })?;
+            .map_err(|e| NodeError::InvalidConfig { detail: format!("payload is not JSON: {e}") })?;
         let core = self.core.clone();
         runtime::run(async move {
             core.send_event(NodeEvent::Custom { event, payload }).await?;
@@ -222,7 +222,7 @@ fn build_registry(handlers: &Handlers) -> Result<CommandRegistry, NodeError> {
             Some(cap) => r.register_with_cap(name, cap, adapter(handler.clone())).map(|_| ()),
             None => r.register(name, adapter(handler.clone())).map(|_| ()),
         };
-        res.map_err(|e| NodeError::InvalidConfig { message: e.to_string() })?;
+        res.map_err(|e| NodeError::InvalidConfig { detail: e.to_string() })?;
     }
     Ok(r)
 }

@@ -50,7 +50,7 @@ pub(crate) fn handle() -> Result<Handle, NodeError> {
     }
     let mut rt = RUNTIME.lock().map_err(|_| NodeError::ShutDown)?;
     if rt.is_none() {
-        *rt = Some(build().map_err(|e| NodeError::Internal { message: format!("cannot start the runtime: {e}") })?);
+        *rt = Some(build().map_err(|e| NodeError::Internal { detail: format!("cannot start the runtime: {e}") })?);
     }
     rt.as_ref().map(|r| r.handle().clone()).ok_or(NodeError::ShutDown)
 }
@@ -64,7 +64,7 @@ where
 {
     match handle()?.spawn(fut).await {
         Ok(r) => r,
-        Err(e) if e.is_panic() => Err(NodeError::Internal { message: "internal panic".into() }),
+        Err(e) if e.is_panic() => Err(NodeError::Internal { detail: "internal panic".into() }),
         Err(_) => Err(NodeError::ShutDown),
     }
 }

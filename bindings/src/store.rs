@@ -185,7 +185,7 @@ mod tests {
     impl SecureStore for Map {
         fn get(&self, key: String) -> Result<Option<Vec<u8>>, StoreFailure> {
             if self.1 {
-                return Err(StoreFailure::Failed { message: "locked".into() });
+                return Err(StoreFailure::Failed { detail: "locked".into() });
             }
             Ok(self.0.lock().unwrap().get(&key).cloned())
         }

@@ -210,7 +210,7 @@ class ClawNode:
 
     def close(self) -> None:
         """Blocking stop, for exit paths without a running loop."""
-        self._node.close()
+        self._node.stop_blocking()
 
     async def __aenter__(self) -> "ClawNode":
         await self.start()

@@ -1011,17 +1011,11 @@ public func FfiConverterTypeCommandHandler_lower(_ value: CommandHandler) -> UIn
 
 
 /**
- * A ClawNode node. Build it, register handlers, `start()`, and `stop()` (or `close()`) it
+ * A ClawNode node. Build it, register handlers, `start()`, and `stop()` (or `stop_blocking()`) it
  * when done. A stopped node cannot be started again: build a new one (same store → same
  * identity and device token).
  */
 public protocol NodeProtocol: AnyObject, Sendable {
-    
-    /**
-     * Blocking `stop()` for exit paths (`atexit`, `deinit`, `onCleared`) where no async
-     * context is available. Must not be called from a handler or listener callback.
-     */
-    func close() 
     
     /**
      * The commands registered so far (what the next connect declares).
@@ -1074,6 +1068,12 @@ public protocol NodeProtocol: AnyObject, Sendable {
     func stop() async throws 
     
     /**
+     * Blocking `stop()` for exit paths (`atexit`, `deinit`, `onCleared`) where no async
+     * context is available. Must not be called from a handler or listener callback.
+     */
+    func stopBlocking() 
+    
+    /**
      * Trusts `pin` (64 hex, `:` allowed) for the `wss://` endpoint — after a `PinMismatch`
      * or `TlsUntrusted` pause the user confirmed — and retries when paused. The app
      * persists the pin itself and passes it as `tls_pin` next time.
@@ -1082,7 +1082,7 @@ public protocol NodeProtocol: AnyObject, Sendable {
     
 }
 /**
- * A ClawNode node. Build it, register handlers, `start()`, and `stop()` (or `close()`) it
+ * A ClawNode node. Build it, register handlers, `start()`, and `stop()` (or `stop_blocking()`) it
  * when done. A stopped node cannot be started again: build a new one (same store → same
  * identity and device token).
  */
@@ -1154,18 +1154,6 @@ public convenience init(config: NodeConfig, store: SecureStore?, listener: NodeL
 
     
 
-    
-    /**
-     * Blocking `stop()` for exit paths (`atexit`, `deinit`, `onCleared`) where no async
-     * context is available. Must not be called from a handler or listener callback.
-     */
-open func close()  {try! rustCall() {
-        uniffiCallStatus in
-    uniffi_clawnode_ffi_fn_method_node_close(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-}
-}
     
     /**
      * The commands registered so far (what the next connect declares).
@@ -1291,6 +1279,18 @@ open func stop()async throws   {
             liftFunc: { $0 },
             errorHandler: FfiConverterTypeNodeError_lift
         )
+}
+    
+    /**
+     * Blocking `stop()` for exit paths (`atexit`, `deinit`, `onCleared`) where no async
+     * context is available. Must not be called from a handler or listener callback.
+     */
+open func stopBlocking()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_clawnode_ffi_fn_method_node_stop_blocking(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
 }
     
     /**
@@ -2522,7 +2522,7 @@ enum CommandFailure: Swift.Error, Equatable, Hashable, Foundation.LocalizedError
          */code: String, 
         /**
          * Human text.
-         */message: String
+         */detail: String
     )
 
     
@@ -2555,7 +2555,7 @@ public struct FfiConverterTypeCommandFailure: FfiConverterRustBuffer {
         
         case 1: return .Failed(
             code: try FfiConverterString.read(from: &buf), 
-            message: try FfiConverterString.read(from: &buf)
+            detail: try FfiConverterString.read(from: &buf)
             )
 
          default: throw UniffiInternalError.unexpectedEnumCase
@@ -2569,10 +2569,10 @@ public struct FfiConverterTypeCommandFailure: FfiConverterRustBuffer {
 
         
         
-        case let .Failed(code,message):
+        case let .Failed(code,detail):
             writeInt(&buf, Int32(1))
             FfiConverterString.write(code, into: &buf)
-            FfiConverterString.write(message, into: &buf)
+            FfiConverterString.write(detail, into: &buf)
             
         }
     }
@@ -2608,7 +2608,7 @@ enum ListenerError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError 
     case Failed(
         /**
          * Description.
-         */message: String
+         */detail: String
     )
 
     
@@ -2640,7 +2640,7 @@ public struct FfiConverterTypeListenerError: FfiConverterRustBuffer {
 
         
         case 1: return .Failed(
-            message: try FfiConverterString.read(from: &buf)
+            detail: try FfiConverterString.read(from: &buf)
             )
 
          default: throw UniffiInternalError.unexpectedEnumCase
@@ -2654,9 +2654,9 @@ public struct FfiConverterTypeListenerError: FfiConverterRustBuffer {
 
         
         
-        case let .Failed(message):
+        case let .Failed(detail):
             writeInt(&buf, Int32(1))
-            FfiConverterString.write(message, into: &buf)
+            FfiConverterString.write(detail, into: &buf)
             
         }
     }
@@ -2692,7 +2692,7 @@ enum NodeError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     case InvalidConfig(
         /**
          * What is wrong.
-         */message: String
+         */detail: String
     )
     /**
      * The secure store failed or holds unreadable data (never silently replaced).
@@ -2700,7 +2700,7 @@ enum NodeError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     case Store(
         /**
          * What failed.
-         */message: String
+         */detail: String
     )
     /**
      * No live Gateway session (`sendEvent` before `Ready`).
@@ -2715,7 +2715,7 @@ enum NodeError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          */code: String?, 
         /**
          * Description.
-         */message: String
+         */detail: String
     )
     /**
      * `shutdown()` was called: the library is no longer usable in this process.
@@ -2727,7 +2727,7 @@ enum NodeError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     case Internal(
         /**
          * Description.
-         */message: String
+         */detail: String
     )
 
     
@@ -2759,19 +2759,19 @@ public struct FfiConverterTypeNodeError: FfiConverterRustBuffer {
 
         
         case 1: return .InvalidConfig(
-            message: try FfiConverterString.read(from: &buf)
+            detail: try FfiConverterString.read(from: &buf)
             )
         case 2: return .Store(
-            message: try FfiConverterString.read(from: &buf)
+            detail: try FfiConverterString.read(from: &buf)
             )
         case 3: return .NotConnected
         case 4: return .Request(
             code: try FfiConverterOptionString.read(from: &buf), 
-            message: try FfiConverterString.read(from: &buf)
+            detail: try FfiConverterString.read(from: &buf)
             )
         case 5: return .ShutDown
         case 6: return .Internal(
-            message: try FfiConverterString.read(from: &buf)
+            detail: try FfiConverterString.read(from: &buf)
             )
 
          default: throw UniffiInternalError.unexpectedEnumCase
@@ -2785,33 +2785,33 @@ public struct FfiConverterTypeNodeError: FfiConverterRustBuffer {
 
         
         
-        case let .InvalidConfig(message):
+        case let .InvalidConfig(detail):
             writeInt(&buf, Int32(1))
-            FfiConverterString.write(message, into: &buf)
+            FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Store(message):
+        case let .Store(detail):
             writeInt(&buf, Int32(2))
-            FfiConverterString.write(message, into: &buf)
+            FfiConverterString.write(detail, into: &buf)
             
         
         case .NotConnected:
             writeInt(&buf, Int32(3))
         
         
-        case let .Request(code,message):
+        case let .Request(code,detail):
             writeInt(&buf, Int32(4))
             FfiConverterOptionString.write(code, into: &buf)
-            FfiConverterString.write(message, into: &buf)
+            FfiConverterString.write(detail, into: &buf)
             
         
         case .ShutDown:
             writeInt(&buf, Int32(5))
         
         
-        case let .Internal(message):
+        case let .Internal(detail):
             writeInt(&buf, Int32(6))
-            FfiConverterString.write(message, into: &buf)
+            FfiConverterString.write(detail, into: &buf)
             
         }
     }
@@ -3447,7 +3447,7 @@ enum StoreFailure: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     case Failed(
         /**
          * Description.
-         */message: String
+         */detail: String
     )
 
     
@@ -3479,7 +3479,7 @@ public struct FfiConverterTypeStoreFailure: FfiConverterRustBuffer {
 
         
         case 1: return .Failed(
-            message: try FfiConverterString.read(from: &buf)
+            detail: try FfiConverterString.read(from: &buf)
             )
 
          default: throw UniffiInternalError.unexpectedEnumCase
@@ -3493,9 +3493,9 @@ public struct FfiConverterTypeStoreFailure: FfiConverterRustBuffer {
 
         
         
-        case let .Failed(message):
+        case let .Failed(detail):
             writeInt(&buf, Int32(1))
-            FfiConverterString.write(message, into: &buf)
+            FfiConverterString.write(detail, into: &buf)
             
         }
     }
@@ -3918,9 +3918,6 @@ private let initializationResult: InitializationResult = {
     if (uniffi_clawnode_ffi_checksum_method_commandhandler_invoke() != 5209) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_clawnode_ffi_checksum_method_node_close() != 55811) {
-        return InitializationResult.apiChecksumMismatch
-    }
     if (uniffi_clawnode_ffi_checksum_method_node_commands() != 34230) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3946,6 +3943,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_clawnode_ffi_checksum_method_node_stop() != 43624) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_clawnode_ffi_checksum_method_node_stop_blocking() != 29065) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_clawnode_ffi_checksum_method_node_trust_pin() != 49216) {

@@ -390,11 +390,6 @@ void uniffi_clawnode_ffi_fn_free_node(uint64_t handle, RustCallStatus *_Nonnull 
 uint64_t uniffi_clawnode_ffi_fn_constructor_node_new(RustBuffer config, RustBuffer store, RustBuffer listener, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_CLOSE
-#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_CLOSE
-void uniffi_clawnode_ffi_fn_method_node_close(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_COMMANDS
 #define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_COMMANDS
 RustBuffer uniffi_clawnode_ffi_fn_method_node_commands(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -438,6 +433,11 @@ RustBuffer uniffi_clawnode_ffi_fn_method_node_state(uint64_t ptr, RustCallStatus
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_STOP
 #define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_STOP
 uint64_t uniffi_clawnode_ffi_fn_method_node_stop(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_STOP_BLOCKING
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_STOP_BLOCKING
+void uniffi_clawnode_ffi_fn_method_node_stop_blocking(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_TRUST_PIN
@@ -838,12 +838,6 @@ uint16_t uniffi_clawnode_ffi_checksum_method_commandhandler_invoke(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_CLOSE
-#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_CLOSE
-uint16_t uniffi_clawnode_ffi_checksum_method_node_close(void
-    
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_COMMANDS
 #define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_COMMANDS
 uint16_t uniffi_clawnode_ffi_checksum_method_node_commands(void
@@ -895,6 +889,12 @@ uint16_t uniffi_clawnode_ffi_checksum_method_node_state(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_STOP
 #define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_STOP
 uint16_t uniffi_clawnode_ffi_checksum_method_node_stop(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_STOP_BLOCKING
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_STOP_BLOCKING
+uint16_t uniffi_clawnode_ffi_checksum_method_node_stop_blocking(void
     
 );
 #endif

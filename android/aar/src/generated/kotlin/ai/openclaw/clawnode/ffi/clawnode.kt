@@ -804,8 +804,6 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_clawnode_ffi_checksum_method_commandhandler_invoke(
     ): Int
-    external fun uniffi_clawnode_ffi_checksum_method_node_close(
-    ): Int
     external fun uniffi_clawnode_ffi_checksum_method_node_commands(
     ): Int
     external fun uniffi_clawnode_ffi_checksum_method_node_device_id(
@@ -823,6 +821,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_clawnode_ffi_checksum_method_node_state(
     ): Int
     external fun uniffi_clawnode_ffi_checksum_method_node_stop(
+    ): Int
+    external fun uniffi_clawnode_ffi_checksum_method_node_stop_blocking(
     ): Int
     external fun uniffi_clawnode_ffi_checksum_method_node_trust_pin(
     ): Int
@@ -888,8 +888,6 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_clawnode_ffi_fn_constructor_node_new(`config`: RustBuffer.ByValue,`store`: RustBuffer.ByValue,`listener`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_clawnode_ffi_fn_method_node_close(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
     external fun uniffi_clawnode_ffi_fn_method_node_commands(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_clawnode_ffi_fn_method_node_device_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -908,6 +906,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_clawnode_ffi_fn_method_node_stop(`ptr`: Long,
     ): Long
+    external fun uniffi_clawnode_ffi_fn_method_node_stop_blocking(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_clawnode_ffi_fn_method_node_trust_pin(`ptr`: Long,`pin`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_clawnode_ffi_fn_clone_nodelistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1086,9 +1086,6 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_clawnode_ffi_checksum_method_commandhandler_invoke() and 0xFFFF) != 5209) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_clawnode_ffi_checksum_method_node_close() and 0xFFFF) != 55811) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
     if ((lib.uniffi_clawnode_ffi_checksum_method_node_commands() and 0xFFFF) != 34230) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1114,6 +1111,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_clawnode_ffi_checksum_method_node_stop() and 0xFFFF) != 43624) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_clawnode_ffi_checksum_method_node_stop_blocking() and 0xFFFF) != 29065) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_clawnode_ffi_checksum_method_node_trust_pin() and 0xFFFF) != 49216) {
@@ -2381,17 +2381,11 @@ public object FfiConverterTypeCommandHandler: FfiConverter<CommandHandler, Long>
 
 
 /**
- * A ClawNode node. Build it, register handlers, `start()`, and `stop()` (or `close()`) it
+ * A ClawNode node. Build it, register handlers, `start()`, and `stop()` (or `stop_blocking()`) it
  * when done. A stopped node cannot be started again: build a new one (same store → same
  * identity and device token).
  */
 public interface NodeInterface {
-    
-    /**
-     * Blocking `stop()` for exit paths (`atexit`, `deinit`, `onCleared`) where no async
-     * context is available. Must not be called from a handler or listener callback.
-     */
-    fun `close`()
     
     /**
      * The commands registered so far (what the next connect declares).
@@ -2444,6 +2438,12 @@ public interface NodeInterface {
     suspend fun `stop`()
     
     /**
+     * Blocking `stop()` for exit paths (`atexit`, `deinit`, `onCleared`) where no async
+     * context is available. Must not be called from a handler or listener callback.
+     */
+    fun `stopBlocking`()
+    
+    /**
      * Trusts `pin` (64 hex, `:` allowed) for the `wss://` endpoint — after a `PinMismatch`
      * or `TlsUntrusted` pause the user confirmed — and retries when paused. The app
      * persists the pin itself and passes it as `tls_pin` next time.
@@ -2454,7 +2454,7 @@ public interface NodeInterface {
 }
 
 /**
- * A ClawNode node. Build it, register handlers, `start()`, and `stop()` (or `close()`) it
+ * A ClawNode node. Build it, register handlers, `start()`, and `stop()` (or `stop_blocking()`) it
  * when done. A stopped node cannot be started again: build a new one (same store → same
  * identity and device token).
  */
@@ -2574,22 +2574,6 @@ open class Node: Disposable, AutoCloseable, NodeInterface
             UniffiLib.uniffi_clawnode_ffi_fn_clone_node(handle, status)
         }
     }
-
-    
-    /**
-     * Blocking `stop()` for exit paths (`atexit`, `deinit`, `onCleared`) where no async
-     * context is available. Must not be called from a handler or listener callback.
-     */override fun `close`()
-        = 
-    callWithHandle {
-    uniffiRustCall() { _status ->
-    UniffiLib.uniffi_clawnode_ffi_fn_method_node_close(
-        it,
-        _status)
-}
-    }
-    
-    
 
     
     /**
@@ -2760,6 +2744,22 @@ open class Node: Disposable, AutoCloseable, NodeInterface
         NodeException.ErrorHandler,
     )
     }
+
+    
+    /**
+     * Blocking `stop()` for exit paths (`atexit`, `deinit`, `onCleared`) where no async
+     * context is available. Must not be called from a handler or listener callback.
+     */override fun `stopBlocking`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_node_stop_blocking(
+        it,
+        _status)
+}
+    }
+    
+    
 
     
     /**
@@ -4223,10 +4223,10 @@ sealed class CommandFailure: kotlin.Exception() {
         /**
          * Human text.
          */
-        val `message`: kotlin.String
+        val `detail`: kotlin.String
         ) : CommandFailure() {
         override val message
-            get() = "code=${ `code` }, message=${ `message` }"
+            get() = "code=${ `code` }, detail=${ `detail` }"
     }
     
 
@@ -4262,7 +4262,7 @@ public object FfiConverterTypeCommandFailure : FfiConverterRustBuffer<CommandFai
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`code`)
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`detail`)
             )
         }
     }
@@ -4272,7 +4272,7 @@ public object FfiConverterTypeCommandFailure : FfiConverterRustBuffer<CommandFai
             is CommandFailure.Failed -> {
                 buf.putInt(1)
                 FfiConverterString.write(value.`code`, buf)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -4297,10 +4297,10 @@ sealed class ListenerException: kotlin.Exception() {
         /**
          * Description.
          */
-        val `message`: kotlin.String
+        val `detail`: kotlin.String
         ) : ListenerException() {
         override val message
-            get() = "message=${ `message` }"
+            get() = "detail=${ `detail` }"
     }
     
 
@@ -4334,7 +4334,7 @@ public object FfiConverterTypeListenerError : FfiConverterRustBuffer<ListenerExc
             is ListenerException.Failed -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`detail`)
             )
         }
     }
@@ -4343,7 +4343,7 @@ public object FfiConverterTypeListenerError : FfiConverterRustBuffer<ListenerExc
         when(value) {
             is ListenerException.Failed -> {
                 buf.putInt(1)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -4368,10 +4368,10 @@ sealed class NodeException: kotlin.Exception() {
         /**
          * What is wrong.
          */
-        val `message`: kotlin.String
+        val `detail`: kotlin.String
         ) : NodeException() {
         override val message
-            get() = "message=${ `message` }"
+            get() = "detail=${ `detail` }"
     }
     
     /**
@@ -4382,10 +4382,10 @@ sealed class NodeException: kotlin.Exception() {
         /**
          * What failed.
          */
-        val `message`: kotlin.String
+        val `detail`: kotlin.String
         ) : NodeException() {
         override val message
-            get() = "message=${ `message` }"
+            get() = "detail=${ `detail` }"
     }
     
     /**
@@ -4410,10 +4410,10 @@ sealed class NodeException: kotlin.Exception() {
         /**
          * Description.
          */
-        val `message`: kotlin.String
+        val `detail`: kotlin.String
         ) : NodeException() {
         override val message
-            get() = "code=${ `code` }, message=${ `message` }"
+            get() = "code=${ `code` }, detail=${ `detail` }"
     }
     
     /**
@@ -4433,10 +4433,10 @@ sealed class NodeException: kotlin.Exception() {
         /**
          * Description.
          */
-        val `message`: kotlin.String
+        val `detail`: kotlin.String
         ) : NodeException() {
         override val message
-            get() = "message=${ `message` }"
+            get() = "detail=${ `detail` }"
     }
     
 
@@ -4482,12 +4482,12 @@ public object FfiConverterTypeNodeError : FfiConverterRustBuffer<NodeException> 
             is NodeException.InvalidConfig -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`detail`)
             )
             is NodeException.Store -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`detail`)
             )
             is NodeException.NotConnected -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
@@ -4497,7 +4497,7 @@ public object FfiConverterTypeNodeError : FfiConverterRustBuffer<NodeException> 
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterOptionalString.allocationSize(value.`code`)
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`detail`)
             )
             is NodeException.ShutDown -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
@@ -4506,7 +4506,7 @@ public object FfiConverterTypeNodeError : FfiConverterRustBuffer<NodeException> 
             is NodeException.Internal -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`detail`)
             )
         }
     }
@@ -4515,12 +4515,12 @@ public object FfiConverterTypeNodeError : FfiConverterRustBuffer<NodeException> 
         when(value) {
             is NodeException.InvalidConfig -> {
                 buf.putInt(1)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
             is NodeException.Store -> {
                 buf.putInt(2)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
             is NodeException.NotConnected -> {
@@ -4530,7 +4530,7 @@ public object FfiConverterTypeNodeError : FfiConverterRustBuffer<NodeException> 
             is NodeException.Request -> {
                 buf.putInt(4)
                 FfiConverterOptionalString.write(value.`code`, buf)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
             is NodeException.ShutDown -> {
@@ -4539,7 +4539,7 @@ public object FfiConverterTypeNodeError : FfiConverterRustBuffer<NodeException> 
             }
             is NodeException.Internal -> {
                 buf.putInt(6)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -5374,10 +5374,10 @@ sealed class StoreFailure: kotlin.Exception() {
         /**
          * Description.
          */
-        val `message`: kotlin.String
+        val `detail`: kotlin.String
         ) : StoreFailure() {
         override val message
-            get() = "message=${ `message` }"
+            get() = "detail=${ `detail` }"
     }
     
 
@@ -5411,7 +5411,7 @@ public object FfiConverterTypeStoreFailure : FfiConverterRustBuffer<StoreFailure
             is StoreFailure.Failed -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`detail`)
             )
         }
     }
@@ -5420,7 +5420,7 @@ public object FfiConverterTypeStoreFailure : FfiConverterRustBuffer<StoreFailure
         when(value) {
             is StoreFailure.Failed -> {
                 buf.putInt(1)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }

@@ -802,8 +802,6 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_clawnode_ffi_checksum_method_commandhandler_invoke(
     ): Int
-    external fun uniffi_clawnode_ffi_checksum_method_node_close(
-    ): Int
     external fun uniffi_clawnode_ffi_checksum_method_node_commands(
     ): Int
     external fun uniffi_clawnode_ffi_checksum_method_node_device_id(
@@ -821,6 +819,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_clawnode_ffi_checksum_method_node_state(
     ): Int
     external fun uniffi_clawnode_ffi_checksum_method_node_stop(
+    ): Int
+    external fun uniffi_clawnode_ffi_checksum_method_node_stop_blocking(
     ): Int
     external fun uniffi_clawnode_ffi_checksum_method_node_trust_pin(
     ): Int
@@ -886,8 +886,6 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_clawnode_ffi_fn_constructor_node_new(`config`: RustBuffer.ByValue,`store`: RustBuffer.ByValue,`listener`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_clawnode_ffi_fn_method_node_close(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
     external fun uniffi_clawnode_ffi_fn_method_node_commands(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_clawnode_ffi_fn_method_node_device_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -906,6 +904,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_clawnode_ffi_fn_method_node_stop(`ptr`: Long,
     ): Long
+    external fun uniffi_clawnode_ffi_fn_method_node_stop_blocking(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_clawnode_ffi_fn_method_node_trust_pin(`ptr`: Long,`pin`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_clawnode_ffi_fn_clone_nodelistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1084,9 +1084,6 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_clawnode_ffi_checksum_method_commandhandler_invoke() and 0xFFFF) != 5209) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_clawnode_ffi_checksum_method_node_close() and 0xFFFF) != 55811) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
     if ((lib.uniffi_clawnode_ffi_checksum_method_node_commands() and 0xFFFF) != 34230) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1112,6 +1109,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_clawnode_ffi_checksum_method_node_stop() and 0xFFFF) != 43624) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_clawnode_ffi_checksum_method_node_stop_blocking() and 0xFFFF) != 29065) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_clawnode_ffi_checksum_method_node_trust_pin() and 0xFFFF) != 49216) {
@@ -2379,17 +2379,11 @@ public object FfiConverterTypeCommandHandler: FfiConverter<CommandHandler, Long>
 
 
 /**
- * A ClawNode node. Build it, register handlers, `start()`, and `stop()` (or `close()`) it
+ * A ClawNode node. Build it, register handlers, `start()`, and `stop()` (or `stop_blocking()`) it
  * when done. A stopped node cannot be started again: build a new one (same store → same
  * identity and device token).
  */
 public interface NodeInterface {
-    
-    /**
-     * Blocking `stop()` for exit paths (`atexit`, `deinit`, `onCleared`) where no async
-     * context is available. Must not be called from a handler or listener callback.
-     */
-    fun `close`()
     
     /**
      * The commands registered so far (what the next connect declares).
@@ -2442,6 +2436,12 @@ public interface NodeInterface {
     suspend fun `stop`()
     
     /**
+     * Blocking `stop()` for exit paths (`atexit`, `deinit`, `onCleared`) where no async
+     * context is available. Must not be called from a handler or listener callback.
+     */
+    fun `stopBlocking`()
+    
+    /**
      * Trusts `pin` (64 hex, `:` allowed) for the `wss://` endpoint — after a `PinMismatch`
      * or `TlsUntrusted` pause the user confirmed — and retries when paused. The app
      * persists the pin itself and passes it as `tls_pin` next time.
@@ -2452,7 +2452,7 @@ public interface NodeInterface {
 }
 
 /**
- * A ClawNode node. Build it, register handlers, `start()`, and `stop()` (or `close()`) it
+ * A ClawNode node. Build it, register handlers, `start()`, and `stop()` (or `stop_blocking()`) it
  * when done. A stopped node cannot be started again: build a new one (same store → same
  * identity and device token).
  */
@@ -2572,22 +2572,6 @@ open class Node: Disposable, AutoCloseable, NodeInterface
             UniffiLib.uniffi_clawnode_ffi_fn_clone_node(handle, status)
         }
     }
-
-    
-    /**
-     * Blocking `stop()` for exit paths (`atexit`, `deinit`, `onCleared`) where no async
-     * context is available. Must not be called from a handler or listener callback.
-     */override fun `close`()
-        = 
-    callWithHandle {
-    uniffiRustCall() { _status ->
-    UniffiLib.uniffi_clawnode_ffi_fn_method_node_close(
-        it,
-        _status)
-}
-    }
-    
-    
 
     
     /**
@@ -2758,6 +2742,22 @@ open class Node: Disposable, AutoCloseable, NodeInterface
         NodeException.ErrorHandler,
     )
     }
+
+    
+    /**
+     * Blocking `stop()` for exit paths (`atexit`, `deinit`, `onCleared`) where no async
+     * context is available. Must not be called from a handler or listener callback.
+     */override fun `stopBlocking`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_node_stop_blocking(
+        it,
+        _status)
+}
+    }
+    
+    
 
     
     /**
@@ -4221,10 +4221,10 @@ sealed class CommandFailure: kotlin.Exception() {
         /**
          * Human text.
          */
-        val `message`: kotlin.String
+        val `detail`: kotlin.String
         ) : CommandFailure() {
         override val message
-            get() = "code=${ `code` }, message=${ `message` }"
+            get() = "code=${ `code` }, detail=${ `detail` }"
     }
     
 
@@ -4260,7 +4260,7 @@ public object FfiConverterTypeCommandFailure : FfiConverterRustBuffer<CommandFai
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`code`)
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`detail`)
             )
         }
     }
@@ -4270,7 +4270,7 @@ public object FfiConverterTypeCommandFailure : FfiConverterRustBuffer<CommandFai
             is CommandFailure.Failed -> {
                 buf.putInt(1)
                 FfiConverterString.write(value.`code`, buf)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -4295,10 +4295,10 @@ sealed class ListenerException: kotlin.Exception() {
         /**
          * Description.
          */
-        val `message`: kotlin.String
+        val `detail`: kotlin.String
         ) : ListenerException() {
         override val message
-            get() = "message=${ `message` }"
+            get() = "detail=${ `detail` }"
     }
     
 
@@ -4332,7 +4332,7 @@ public object FfiConverterTypeListenerError : FfiConverterRustBuffer<ListenerExc
             is ListenerException.Failed -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`detail`)
             )
         }
     }
@@ -4341,7 +4341,7 @@ public object FfiConverterTypeListenerError : FfiConverterRustBuffer<ListenerExc
         when(value) {
             is ListenerException.Failed -> {
                 buf.putInt(1)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -4366,10 +4366,10 @@ sealed class NodeException: kotlin.Exception() {
         /**
          * What is wrong.
          */
-        val `message`: kotlin.String
+        val `detail`: kotlin.String
         ) : NodeException() {
         override val message
-            get() = "message=${ `message` }"
+            get() = "detail=${ `detail` }"
     }
     
     /**
@@ -4380,10 +4380,10 @@ sealed class NodeException: kotlin.Exception() {
         /**
          * What failed.
          */
-        val `message`: kotlin.String
+        val `detail`: kotlin.String
         ) : NodeException() {
         override val message
-            get() = "message=${ `message` }"
+            get() = "detail=${ `detail` }"
     }
     
     /**
@@ -4408,10 +4408,10 @@ sealed class NodeException: kotlin.Exception() {
         /**
          * Description.
          */
-        val `message`: kotlin.String
+        val `detail`: kotlin.String
         ) : NodeException() {
         override val message
-            get() = "code=${ `code` }, message=${ `message` }"
+            get() = "code=${ `code` }, detail=${ `detail` }"
     }
     
     /**
@@ -4431,10 +4431,10 @@ sealed class NodeException: kotlin.Exception() {
         /**
          * Description.
          */
-        val `message`: kotlin.String
+        val `detail`: kotlin.String
         ) : NodeException() {
         override val message
-            get() = "message=${ `message` }"
+            get() = "detail=${ `detail` }"
     }
     
 
@@ -4480,12 +4480,12 @@ public object FfiConverterTypeNodeError : FfiConverterRustBuffer<NodeException> 
             is NodeException.InvalidConfig -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`detail`)
             )
             is NodeException.Store -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`detail`)
             )
             is NodeException.NotConnected -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
@@ -4495,7 +4495,7 @@ public object FfiConverterTypeNodeError : FfiConverterRustBuffer<NodeException> 
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterOptionalString.allocationSize(value.`code`)
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`detail`)
             )
             is NodeException.ShutDown -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
@@ -4504,7 +4504,7 @@ public object FfiConverterTypeNodeError : FfiConverterRustBuffer<NodeException> 
             is NodeException.Internal -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`detail`)
             )
         }
     }
@@ -4513,12 +4513,12 @@ public object FfiConverterTypeNodeError : FfiConverterRustBuffer<NodeException> 
         when(value) {
             is NodeException.InvalidConfig -> {
                 buf.putInt(1)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
             is NodeException.Store -> {
                 buf.putInt(2)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
             is NodeException.NotConnected -> {
@@ -4528,7 +4528,7 @@ public object FfiConverterTypeNodeError : FfiConverterRustBuffer<NodeException> 
             is NodeException.Request -> {
                 buf.putInt(4)
                 FfiConverterOptionalString.write(value.`code`, buf)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
             is NodeException.ShutDown -> {
@@ -4537,7 +4537,7 @@ public object FfiConverterTypeNodeError : FfiConverterRustBuffer<NodeException> 
             }
             is NodeException.Internal -> {
                 buf.putInt(6)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -5372,10 +5372,10 @@ sealed class StoreFailure: kotlin.Exception() {
         /**
          * Description.
          */
-        val `message`: kotlin.String
+        val `detail`: kotlin.String
         ) : StoreFailure() {
         override val message
-            get() = "message=${ `message` }"
+            get() = "detail=${ `detail` }"
     }
     
 
@@ -5409,7 +5409,7 @@ public object FfiConverterTypeStoreFailure : FfiConverterRustBuffer<StoreFailure
             is StoreFailure.Failed -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
-                + FfiConverterString.allocationSize(value.`message`)
+                + FfiConverterString.allocationSize(value.`detail`)
             )
         }
     }
@@ -5418,7 +5418,7 @@ public object FfiConverterTypeStoreFailure : FfiConverterRustBuffer<StoreFailure
         when(value) {
             is StoreFailure.Failed -> {
                 buf.putInt(1)
-                FfiConverterString.write(value.`message`, buf)
+                FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
