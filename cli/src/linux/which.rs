@@ -29,9 +29,9 @@ const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 pub async fn system_which(params: Value) -> Result<Value, LinuxCommandError> {
     let bins = validate_bins(&params)?;
     let path_var = std::env::var_os("PATH");
-    tokio::task::spawn_blocking(move || which_in(&bins, path_var))
-        .await
-        .map_err(|e| LinuxCommandError::unavailable(format!("system.which worker failed: {e}")))
+    // A handful of stat calls: cheap enough to run inline (a blocking-pool hop would cost
+    // more than the lookup itself).
+    Ok(which_in(&bins, path_var))
 }
 
 /// Validates the params and returns the trimmed names.

@@ -65,7 +65,7 @@ impl Host {
     fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
             let pid = c.id();
-            let _ = Command::new("kill").args(["-TERM", &format!("-{pid}")]).status();
+            let _ = Command::new("kill").args(["-TERM", "--", &format!("-{pid}")]).status();
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = c.try_wait() {
@@ -73,7 +73,8 @@ impl Host {
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
-            let _ = Command::new("kill").args(["-KILL", &format!("-{pid}")]).status();
+            let _ = Command::new("kill").args(["-KILL", "--", &format!("-{pid}")]).status();
+            let _ = c.kill();
             let _ = c.wait();
         }
     }
@@ -138,68 +139,113 @@ struct HostFigures {
     session_kept: bool,
 }
 
-async fn measure_host(op: &Arc<Operator>, host: &mut Host, display: &str) -> R<HostFigures> {
-    let mut f = HostFigures::default();
-    // Spawn → connected, already paired: 3 restarts.
-    for _ in 0..3 {
-        host.stop();
-        wait_connected(op, display, false, Duration::from_secs(30)).await?;
-        let t0 = Instant::now();
-        host.spawn()?;
-        wait_connected(op, display, true, Duration::from_secs(60)).await?;
-        f.spawn_to_connected_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
-        // Wait until invokes work (surface live).
-        let dl = Instant::now() + Duration::from_secs(30);
-        while !invoke_ok(op, &host.node_id).await {
-            if Instant::now() > dl {
-                return Err(format!("{}: invokes never worked", host.name));
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+async fn spawn_to_connected(op: &Arc<Operator>, host: &mut Host, display: &str, f: &mut HostFigures) -> R<()> {
+    host.stop();
+    wait_connected(op, display, false, Duration::from_secs(30)).await?;
+    let t0 = Instant::now();
+    host.spawn()?;
+    wait_connected(op, display, true, Duration::from_secs(90)).await?;
+    f.spawn_to_connected_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
+    // Wait until invokes work (surface live).
+    let dl = Instant::now() + Duration::from_secs(30);
+    while !invoke_ok(op, &host.node_id).await {
+        if Instant::now() > dl {
+            return Err(format!("{}: invokes never worked", host.name));
         }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let connected_at = node_entry(op, |n| n["displayName"] == display).await?.map(|n| n["connectedAtMs"].clone());
-    // Latency: 300 sequential system.which.
-    let mut lat = Vec::new();
-    for _ in 0..300 {
+    Ok(())
+}
+
+/// Sequential invokes: latencies and the node's CPU time for them.
+async fn sequential(op: &Arc<Operator>, host: &Host, n: usize, lat: &mut Vec<f64>) -> R<f64> {
+    let cpu0 = procs::tree_cpu_secs(host.pid());
+    for _ in 0..n {
         let t = Instant::now();
         op.node_invoke(&host.node_id, "system.which", json!({"bins": ["sh"]}), 10_000).await.map_err(e)?;
         lat.push(t.elapsed().as_secs_f64() * 1000.0);
     }
-    f.latency_ms = (pct(&mut lat, 50.0), pct(&mut lat, 90.0), pct(&mut lat, 99.0));
-    // CPU per 1000 sequential invokes.
-    let cpu0 = procs::tree_cpu_secs(host.pid());
-    for _ in 0..1000 {
-        op.node_invoke(&host.node_id, "system.which", json!({"bins": ["sh"]}), 10_000).await.map_err(e)?;
+    Ok(procs::tree_cpu_secs(host.pid()) - cpu0)
+}
+
+/// `k` invokes in flight for `secs`: (ok, errors, elapsed).
+async fn concurrent(op: &Arc<Operator>, host: &Host, k: usize, secs: u64) -> (u64, u64, f64) {
+    let ok = Arc::new(AtomicU64::new(0));
+    let err = Arc::new(AtomicU64::new(0));
+    let stop_at = Instant::now() + Duration::from_secs(secs);
+    let mut tasks = Vec::new();
+    for _ in 0..k {
+        let (op, ok, err, id) = (op.clone(), ok.clone(), err.clone(), host.node_id.clone());
+        tasks.push(tokio::spawn(async move {
+            while Instant::now() < stop_at {
+                match op.node_invoke(&id, "system.which", json!({"bins": ["sh"]}), 15_000).await {
+                    Ok(_) => ok.fetch_add(1, Ordering::Relaxed),
+                    Err(_) => err.fetch_add(1, Ordering::Relaxed),
+                };
+            }
+        }));
     }
-    f.cpu_ms_per_1000 = (procs::tree_cpu_secs(host.pid()) - cpu0) * 1000.0;
-    // Throughput with 16 and 64 in flight, 10 s each.
+    let t0 = Instant::now();
+    for t in tasks {
+        let _ = t.await;
+    }
+    (ok.load(Ordering::Relaxed), err.load(Ordering::Relaxed), t0.elapsed().as_secs_f64())
+}
+
+/// Measures both hosts with interleaved rounds (A, B, A, B…) so that load changes on the
+/// machine affect both alike.
+async fn measure_both(op: &Arc<Operator>, hosts: &mut [(&mut Host, &str); 2]) -> R<[HostFigures; 2]> {
+    let mut figs = [HostFigures::default(), HostFigures::default()];
+    for _ in 0..3 {
+        for (i, (host, display)) in hosts.iter_mut().enumerate() {
+            spawn_to_connected(op, host, display, &mut figs[i]).await?;
+        }
+    }
+    let mut connected_at = Vec::new();
+    for (host, display) in hosts.iter() {
+        let _ = host;
+        connected_at.push(node_entry(op, |n| n["displayName"] == *display).await?.map(|n| n["connectedAtMs"].clone()));
+    }
+    // Latency: 300 sequential system.which each, in 3 interleaved rounds; CPU per invoke
+    // over 1300 sequential invokes each.
+    let mut lats = [Vec::new(), Vec::new()];
+    let mut cpu = [0.0f64; 2];
+    for _ in 0..3 {
+        for (i, (host, _)) in hosts.iter().enumerate() {
+            cpu[i] += sequential(op, host, 100, &mut lats[i]).await?;
+        }
+    }
+    for _ in 0..2 {
+        for (i, (host, _)) in hosts.iter().enumerate() {
+            cpu[i] += sequential(op, host, 500, &mut Vec::new()).await?;
+        }
+    }
+    for i in 0..2 {
+        figs[i].latency_ms = (pct(&mut lats[i], 50.0), pct(&mut lats[i], 90.0), pct(&mut lats[i], 99.0));
+        figs[i].cpu_ms_per_1000 = cpu[i] * 1000.0 / 1300.0 * 1000.0;
+    }
+    // Throughput with 16 and 64 in flight: 2 interleaved rounds of 5 s each.
     for k in [16usize, 64] {
-        let ok = Arc::new(AtomicU64::new(0));
-        let err = Arc::new(AtomicU64::new(0));
-        let stop_at = Instant::now() + Duration::from_secs(10);
-        let mut tasks = Vec::new();
-        for _ in 0..k {
-            let (op, ok, err, id) = (op.clone(), ok.clone(), err.clone(), host.node_id.clone());
-            tasks.push(tokio::spawn(async move {
-                while Instant::now() < stop_at {
-                    match op.node_invoke(&id, "system.which", json!({"bins": ["sh"]}), 15_000).await {
-                        Ok(_) => ok.fetch_add(1, Ordering::Relaxed),
-                        Err(_) => err.fetch_add(1, Ordering::Relaxed),
-                    };
-                }
-            }));
+        let mut acc = [(0u64, 0u64, 0.0f64); 2];
+        for _ in 0..2 {
+            for (i, (host, _)) in hosts.iter().enumerate() {
+                let (ok, err, secs) = concurrent(op, host, k, 5).await;
+                acc[i].0 += ok;
+                acc[i].1 += err;
+                acc[i].2 += secs;
+            }
         }
-        let t0 = Instant::now();
-        for t in tasks {
-            let _ = t.await;
+        for i in 0..2 {
+            figs[i].throughput.push((k, acc[i].0 as f64 / acc[i].2, acc[i].1));
         }
-        let secs = t0.elapsed().as_secs_f64();
-        f.throughput.push((k, ok.load(Ordering::Relaxed) as f64 / secs, err.load(Ordering::Relaxed)));
     }
-    f.peak_rss = procs::tree_hwm(host.pid());
-    let after = node_entry(op, |n| n["displayName"] == display).await?;
-    f.session_kept = after.is_some_and(|n| n["connected"] == true && Some(n["connectedAtMs"].clone()) == connected_at);
-    Ok(f)
+    for (i, (host, display)) in hosts.iter().enumerate() {
+        figs[i].peak_rss = procs::tree_hwm(host.pid());
+        let after = node_entry(op, |n| n["displayName"] == *display).await?;
+        figs[i].session_kept = after
+            .is_some_and(|n| n["connected"] == true && Some(n["connectedAtMs"].clone()) == connected_at[i]);
+    }
+    Ok(figs)
 }
 
 fn clawnode_release() -> PathBuf {
@@ -286,11 +332,10 @@ async fn side_by_side(prov: &Provisioned) -> R<Value> {
     tokio::time::sleep(Duration::from_secs(30)).await;
     let idle = [procs::tree_rss(cn.pid()), procs::tree_rss(ts.pid())];
     println!("idle RSS: clawnode {:.2} MiB, ts {:.1} MiB", mib(idle[0]), mib(idle[1]));
-    let mut cf = measure_host(&op, &mut cn, "bench-clawnode").await?;
+    let [mut cf, mut tf] = measure_both(&op, &mut [(&mut cn, "bench-clawnode"), (&mut ts, "bench-ts")]).await?;
     cf.idle_rss = idle[0];
-    println!("clawnode: {cf:?}");
-    let mut tf = measure_host(&op, &mut ts, "bench-ts").await?;
     tf.idle_rss = idle[1];
+    println!("clawnode: {cf:?}");
     println!("ts: {tf:?}");
     cn.stop();
     ts.stop();
