@@ -44,6 +44,7 @@ fn main() -> ExitCode {
         }
         Some("bench") => bench_entry(),
         Some("bench-run") => report(bench::run_impl()),
+        Some("bench-render") => report(bench::render_only()),
         Some("bench-child") => report(bench::child::run(&args[1..])),
         _ => usage(),
     }

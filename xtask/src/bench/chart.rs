@@ -43,27 +43,34 @@ pub fn render(report: &Value, out: &Path) -> Result<(), String> {
         .margin(20)
         .x_label_area_size(40)
         .y_label_area_size(140)
-        .build_cartesian_2d((min..2.0f64).log_scale(), 0..bars.len())
+        .build_cartesian_2d((min..4.0f64).log_scale(), (0..bars.len()).into_segmented())
         .map_err(|e| e.to_string())?;
     chart
         .configure_mesh()
         .disable_y_mesh()
         .y_labels(bars.len())
-        .y_label_formatter(&|i| bars.get(*i).map(|b| b.0.to_string()).unwrap_or_default())
+        .y_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => bars.get(*i).map(|b| b.0.to_string()).unwrap_or_default(),
+            SegmentValue::Last => String::new(),
+        })
         .x_desc("clawnode / TS host")
         .label_style(("sans-serif", 15))
         .draw()
         .map_err(|e| e.to_string())?;
     chart
         .draw_series(bars.iter().enumerate().map(|(i, (_, v))| {
-            let mut r = Rectangle::new([(min, i), (*v, i + 1)], RGBColor(0x2b, 0x6c, 0xb0).filled());
-            r.set_margin(6, 6, 0, 0);
+            let mut r = Rectangle::new(
+                [(min, SegmentValue::Exact(i)), (*v, SegmentValue::Exact(i + 1))],
+                RGBColor(0x2b, 0x6c, 0xb0).filled(),
+            );
+            r.set_margin(8, 8, 0, 0);
             r
         }))
         .map_err(|e| e.to_string())?;
     chart
         .draw_series(bars.iter().enumerate().map(|(i, (_, v))| {
-            Text::new(format!("{:.3}× (1/{:.0})", v, 1.0 / v), (*v * 1.15, i), ("sans-serif", 14).into_font())
+            let label = if *v < 1.0 { format!("{:.3}× (1/{:.0})", v, 1.0 / v) } else { format!("{v:.2}×") };
+            Text::new(label, (*v * 1.1, SegmentValue::CenterOf(i)), ("sans-serif", 14).into_font())
         }))
         .map_err(|e| e.to_string())?;
     root.present().map_err(|e| e.to_string())?;
