@@ -74,6 +74,9 @@ pub struct FileConfig {
     /// Node section.
     #[serde(default)]
     pub node: NodeSection,
+    /// `[[commands]]`: commands without Rust.
+    #[serde(default)]
+    pub commands: Vec<crate::custom::CustomCommandConfig>,
 }
 
 /// `[gateway]`.

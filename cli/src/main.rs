@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod config;
+mod custom;
 mod linux;
 mod status;
 
@@ -445,22 +446,26 @@ const BUILTIN: &[&str] = &[
     "system.execApprovals.set",
 ];
 
-/// The built-in Linux commands.
+/// The built-in Linux commands, the exec host's and the config-declared ones.
 fn registry(
     selected: Option<&[String]>,
     info_ctx: linux::DeviceInfoContext,
     exec: &Arc<clawnode::exec::ExecHost>,
+    customs: &[custom::CustomCommand],
 ) -> Result<CommandRegistry, String> {
     let wanted: Vec<String> = match selected {
         Some(list) => {
             for c in list {
-                if !BUILTIN.contains(&c.as_str()) {
-                    return Err(format!("unknown command {c:?}; built-ins are {}", BUILTIN.join(", ")));
+                if !BUILTIN.contains(&c.as_str()) && !customs.iter().any(|x| &x.name == c) {
+                    return Err(format!(
+                        "unknown command {c:?}; built-ins are {} (others must be declared in [[commands]])",
+                        BUILTIN.join(", ")
+                    ));
                 }
             }
             list.to_vec()
         }
-        None => BUILTIN.iter().map(|s| s.to_string()).collect(),
+        None => BUILTIN.iter().map(|s| s.to_string()).chain(customs.iter().map(|c| c.name.clone())).collect(),
     };
     let mut r = CommandRegistry::new();
     let info_ctx = Arc::new(info_ctx);
@@ -488,6 +493,13 @@ fn registry(
     }
     // The exec commands come as a set (prepare/approvals are part of system.run's contract).
     exec.register_filtered(&mut r, |name| wanted.iter().any(|c| c == name)).map_err(|e| e.to_string())?;
+    for c in customs {
+        if wanted.iter().any(|w| w == &c.name) {
+            let cmd = Arc::new(c.clone());
+            r.register(&c.name, move |ctx: InvokeContext| custom::invoke(cmd.clone(), ctx))
+                .map_err(|e| e.to_string())?;
+        }
+    }
     Ok(r)
 }
 
@@ -639,7 +651,15 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     };
     let selected = args.commands.clone().or(file.node.commands.clone());
     let exec_host = clawnode::exec::ExecHost::new(clawnode::exec::ExecConfig::in_state_dir(&state_dir));
-    let registry = registry(selected.as_deref(), info_ctx, &exec_host)?;
+    let reserved: Vec<&str> = BUILTIN.iter().chain(linux::LINUX_DEFAULT_ALLOWED).copied().collect();
+    let customs = custom::validate(&file.commands, &reserved, config_path.parent()).map_err(|e| e.to_string())?;
+    for c in customs.iter().filter(|c| c.dangerous) {
+        status::line(&format!(
+            "note: {} is marked dangerous; the Gateway runs it only if gateway.nodes.commands.allow lists it",
+            c.name
+        ));
+    }
+    let registry = registry(selected.as_deref(), info_ctx, &exec_host, &customs)?;
     let declared = registry.commands();
     let outside = linux::outside_linux_defaults(&declared.iter().map(String::as_str).collect::<Vec<_>>());
     if !outside.is_empty() {
