@@ -208,6 +208,13 @@ impl Endpoint {
                 if d.is_empty() {
                     return Err(EndpointError::NoHost);
                 }
+                // Trimming the root dots must not turn the name into something else: the
+                // name `1027.10..` became `1027.10`, which URL parsing reads as an (invalid)
+                // IPv4 address, so the endpoint could not be printed and parsed back (fuzz).
+                match url::Host::parse(&d) {
+                    Ok(url::Host::Domain(ref x)) if *x == d => {}
+                    _ => return Err(EndpointError::Invalid(format!("host {d:?} is not a valid DNS name"))),
+                }
                 Host::Name(d)
             }
             None => return Err(EndpointError::NoHost),
@@ -596,5 +603,13 @@ mod tests {
         }
         assert_eq!(normalize_gateway_url("ws://a:b@h"), Err(EndpointError::UserInfo));
         assert_eq!(normalize_gateway_url("ftp://h"), Err(EndpointError::Scheme("ftp".into())));
+    }
+
+    #[test]
+    fn trailing_dots_cannot_turn_a_name_into_a_number() {
+        // Found by the `endpoint` fuzz target: printed endpoints must parse back.
+        assert!(Endpoint::parse("ws://1027.10..:").is_err());
+        let e = Endpoint::parse("ws://localhost.:18789").unwrap();
+        assert_eq!(Endpoint::parse(&e.to_string()).unwrap().to_string(), e.to_string());
     }
 }
