@@ -66,7 +66,19 @@ pub async fn run(minutes: u64) -> Result<(), String> {
     let url = gw.ws_url();
     let token = gw.token().to_string();
     let node = ClawnodeProcess::spawn(
-        &["run", "--url", &url, "--token", gw.token(), "--state-dir", &state_dir, "--display-name", "soak"],
+        &[
+            "run",
+            "--url",
+            &url,
+            "--token",
+            gw.token(),
+            "--state-dir",
+            &state_dir,
+            "--display-name",
+            "soak",
+            "--commands",
+            "system.which",
+        ],
         &[],
     )
     .map_err(|x| e(&x))?;
