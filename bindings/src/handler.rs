@@ -117,3 +117,32 @@ impl Drop for Guard {
         self.task.abort();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+    }
+
+    #[test]
+    fn cancelled_resolves_true_on_cancel_and_false_once_finished() {
+        let cancel = CancellationToken::new();
+        let t = CancelToken::new(cancel.clone(), tokio::time::Instant::now() + std::time::Duration::from_secs(5));
+        assert!(!t.is_cancelled());
+        assert!(t.remaining_ms() > 4000);
+        let waiter = {
+            let t = t.clone();
+            std::thread::spawn(move || block_on(t.cancelled()))
+        };
+        cancel.cancel();
+        assert!(waiter.join().unwrap());
+        assert!(t.is_cancelled());
+
+        let t = CancelToken::new(CancellationToken::new(), tokio::time::Instant::now());
+        assert_eq!(t.remaining_ms(), 0);
+        t.finish();
+        assert!(!block_on(t.cancelled()), "a finished invoke releases its watchers");
+    }
+}
