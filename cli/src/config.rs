@@ -77,6 +77,24 @@ pub struct FileConfig {
     /// `[[commands]]`: commands without Rust.
     #[serde(default)]
     pub commands: Vec<crate::custom::CustomCommandConfig>,
+    /// `[ssh]`: a managed SSH tunnel to the Gateway.
+    #[serde(default)]
+    pub ssh: SshSection,
+}
+
+/// `[ssh]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SshSection {
+    /// `[user@]host[:sshport]` or a `~/.ssh/config` alias.
+    pub target: Option<String>,
+    /// Private key (relative to the config file).
+    pub identity: Option<PathBuf>,
+    /// The Gateway's port on the remote loopback (default 18789).
+    pub remote_port: Option<u16>,
+    /// Extra `-o KEY=VALUE` options.
+    #[serde(default)]
+    pub options: Vec<String>,
 }
 
 /// `[gateway]`.

@@ -11,6 +11,7 @@ mod config;
 mod custom;
 mod linux;
 mod status;
+mod tunnel;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -43,7 +44,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Connect to a Gateway and serve node commands until stopped.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Print this node's device identity (created on first use).
     Identity {
         /// Print `{"deviceId":…,"publicKey":…}`.
@@ -161,6 +162,19 @@ struct RunArgs {
     /// Commands to offer (comma-separated; default: all built-ins).
     #[arg(long, value_delimiter = ',')]
     commands: Option<Vec<String>>,
+    /// Reach the Gateway through a managed SSH tunnel: `[user@]host[:sshport]` (a
+    /// `~/.ssh/config` alias works). ClawNode runs the system `ssh` itself.
+    #[arg(long, conflicts_with_all = ["url", "setup_code", "tls_fingerprint"])]
+    ssh: Option<String>,
+    /// SSH private key for --ssh (default: ssh's own choice).
+    #[arg(long, requires = "ssh")]
+    ssh_identity: Option<PathBuf>,
+    /// The Gateway's port on the SSH host's loopback (default 18789).
+    #[arg(long, requires = "ssh")]
+    remote_port: Option<u16>,
+    /// Extra ssh option `KEY=VALUE` (repeatable), e.g. `UserKnownHostsFile=/etc/clawnode/known_hosts`.
+    #[arg(long = "ssh-option", requires = "ssh")]
+    ssh_options: Vec<String>,
     /// What to do on a terminal error: exit (code 78) or wait paused.
     #[arg(long, value_enum, default_value = "exit")]
     on_pause: OnPause,
@@ -230,7 +244,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Identity { json, state_dir } => identity(json, state_dir),
-        Command::Run(args) => rt.block_on(run(args)),
+        Command::Run(args) => rt.block_on(run(*args)),
         Command::Trust(args) => rt.block_on(trust(args)),
         Command::Exec(args) => exec_cmd(args),
         Command::Pair(p) => rt.block_on(run(RunArgs {
@@ -245,6 +259,10 @@ fn main() -> ExitCode {
             state_dir: p.state_dir,
             display_name: p.display_name,
             commands: p.commands,
+            ssh: None,
+            ssh_identity: None,
+            remote_port: None,
+            ssh_options: vec![],
             on_pause: OnPause::Exit,
             until_paired: true,
         })),
@@ -552,93 +570,153 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let now = clawnode::clock::Clock::now_ms(&clawnode::clock::SystemClock);
     let identity =
         clawnode::store::load_or_create_identity(store.as_ref(), &clawnode::clock::SystemRandom::new(), now)?;
-    let (endpoint, credentials, source) = match &args.setup_code {
-        Some(code) => {
-            // A setup code: no config or env credentials, the bootstrap token only.
-            let code = clawnode::setup_code::decode(code, now)?;
-            let endpoint = match clawnode::setup_code::select_endpoint(&code, &transport).await {
-                Ok(e) => e,
-                Err(errors) => {
-                    for (e, err) in &errors {
-                        status::line(&format!("setup code endpoint {e}: {err}"));
-                    }
-                    if let Some((_, err)) = errors.iter().find(|(_, err)| err.is_terminal()) {
-                        status::line(&format!("paused: {err}"));
-                        return Ok(ExitCode::from(EXIT_PAUSED));
-                    }
-                    code.primary().cloned().ok_or("the setup code has no endpoint")?
+    // A managed SSH tunnel (--ssh, or [ssh] in the config when no other target is given).
+    let ssh_spec: Option<tunnel::TunnelSpec> = {
+        let from_file = args.url.is_none() && args.setup_code.is_none();
+        let target = args.ssh.clone().or(if from_file { file.ssh.target.clone() } else { None });
+        match target {
+            Some(t) => {
+                let remote = args.remote_port.or(file.ssh.remote_port).unwrap_or(clawnode::endpoint::DEFAULT_PORT);
+                let target = clawnode::endpoint::SshTarget::parse(&t, remote)?;
+                let base = config_path.parent().map(Path::to_path_buf).unwrap_or_default();
+                let identity = args.ssh_identity.clone().or(file.ssh.identity.as_ref().map(|i| base.join(i)));
+                let mut options = file.ssh.options.clone();
+                options.extend(args.ssh_options.iter().cloned());
+                if let Some(bad) = options.iter().find(|o| !o.contains('=') || o.starts_with('-')) {
+                    return Err(format!("ssh option {bad:?} must look like KEY=VALUE").into());
                 }
-            };
-            let origin = endpoint.origin().to_string();
-            if let Some(pin) = endpoint.pin {
-                file_store.save_pin(&origin, &pin)?;
+                let program = std::env::var_os("CLAWNODE_SSH").map(PathBuf::from).unwrap_or_else(|| "ssh".into());
+                Some(tunnel::TunnelSpec { target, identity, options, program })
             }
-            let saved = SavedEndpoint { url: origin, tls_fingerprint: endpoint.pin.map(|p| p.to_hex()) };
-            write_private(&state_dir.join("endpoint.json"), &serde_json::to_vec_pretty(&saved)?)?;
-            let creds = Credentials { bootstrap_token: Some(code.bootstrap_token.clone()), ..Default::default() };
-            (endpoint, creds, "setup code")
+            None => None,
         }
-        None => {
-            let explicit = Explicit {
-                url: args.url.clone(),
-                token: match (&args.token, &args.token_file) {
-                    (Some(t), _) => Some(Secret::new(t.trim())),
-                    (None, Some(p)) => Some(config::read_secret_file(p)?),
-                    _ => None,
-                },
-                password: match (&args.password, &args.password_file) {
-                    (Some(t), _) => Some(Secret::new(t.trim())),
-                    (None, Some(p)) => Some(config::read_secret_file(p)?),
-                    _ => None,
-                },
-            };
-            // Needed before resolution: whether a device token for an explicit URL's origin exists.
-            let has_stored = |url: &str| -> bool {
-                let Ok(ep) = Endpoint::parse(url) else { return false };
-                let key = TokenKey {
-                    origin: ep.origin().to_string(),
-                    device_id: identity.device_id().into(),
-                    role: Role::Node,
-                };
-                matches!(store.load_token(&key), Ok(Some(_)))
-            };
-            let saved = SavedEndpoint::load(&state_dir)?;
-            let resolved: config::Resolved = config::resolve(
-                &explicit,
-                &Env::from_process(),
-                &file,
-                config_path.parent(),
-                openclaw.as_ref(),
-                saved.as_ref(),
-                &has_stored,
+    };
+    let mut tunnel_handle: Option<tunnel::Tunnel> = None;
+    let mut tunnel_events: Option<tokio::sync::mpsc::UnboundedReceiver<tunnel::TunnelEvent>> = None;
+    let (endpoint, credentials, source) = if let Some(spec) = ssh_spec {
+        let origin = clawnode::endpoint::GatewayOrigin::SshTunnel(spec.target.clone()).to_string();
+        let token = match (&args.token, &args.token_file) {
+            (Some(t), _) => Some(Secret::new(t.trim())),
+            (None, Some(p)) => Some(config::read_secret_file(p)?),
+            _ => None,
+        };
+        let password = match (&args.password, &args.password_file) {
+            (Some(t), _) => Some(Secret::new(t.trim())),
+            (None, Some(p)) => Some(config::read_secret_file(p)?),
+            _ => None,
+        };
+        let key = TokenKey { origin: origin.clone(), device_id: identity.device_id().into(), role: Role::Node };
+        if token.is_none() && password.is_none() && !matches!(store.load_token(&key), Ok(Some(_))) {
+            return Err(format!(
+                "--ssh needs credentials for {origin}: pass --token/--token-file or --password (no stored device token for it)"
             )
-            .map_err(|e: ConfigError| e.to_string())?;
-            let mut endpoint = Endpoint::parse(&resolved.url)?;
-            // Pin: --tls-fingerprint, else the configured one, else the one stored for this endpoint.
-            let (pin_text, what) = match (&args.tls_fingerprint, &resolved.tls_fingerprint) {
-                (Some(p), _) => (Some(p.clone()), "--tls-fingerprint"),
-                (None, Some(p)) => (Some(p.clone()), "configured tlsFingerprint"),
-                _ => (None, ""),
-            };
-            let pin = match pin_text {
-                Some(t) => Some(
-                    TlsPin::parse(&t).map_err(|e| ConfigError::Pin { what: what.into(), message: e.to_string() })?,
-                ),
-                None if endpoint.tls => file_store.load_pin(&endpoint.origin().to_string())?,
-                None => None,
-            };
-            endpoint = endpoint.with_pin(pin)?;
-            let source = match resolved.source {
-                config::Source::Flag => "--url",
-                config::Source::Env => "OPENCLAW_GATEWAY_URL",
-                config::Source::ClawnodeConfig => "clawnode config",
-                config::Source::OpenClawConfig => "openclaw.json",
-                config::Source::SavedEndpoint => "saved endpoint",
-                config::Source::Default => "default",
-            };
-            let creds =
-                Credentials { shared_token: resolved.token, password: resolved.password, bootstrap_token: None };
-            (endpoint, creds, source)
+            .into());
+        }
+        status::line(&format!("starting ssh tunnel to {origin}"));
+        let target = spec.target.clone();
+        match tunnel::Tunnel::start(spec).await {
+            Ok((t, events)) => {
+                status::line(&format!("ssh tunnel up: 127.0.0.1:{} → {origin} (ssh pid {})", t.local_port, t.pid()));
+                let endpoint = Endpoint::parse(&format!("ws://127.0.0.1:{}", t.local_port))?.via_tunnel(target);
+                tunnel_handle = Some(t);
+                tunnel_events = Some(events);
+                (endpoint, Credentials { shared_token: token, password, bootstrap_token: None }, "--ssh")
+            }
+            Err(e) => {
+                status::line(&format!("paused: ssh tunnel: {e}"));
+                return Ok(ExitCode::from(EXIT_PAUSED));
+            }
+        }
+    } else {
+        match &args.setup_code {
+            Some(code) => {
+                // A setup code: no config or env credentials, the bootstrap token only.
+                let code = clawnode::setup_code::decode(code, now)?;
+                let endpoint = match clawnode::setup_code::select_endpoint(&code, &transport).await {
+                    Ok(e) => e,
+                    Err(errors) => {
+                        for (e, err) in &errors {
+                            status::line(&format!("setup code endpoint {e}: {err}"));
+                        }
+                        if let Some((_, err)) = errors.iter().find(|(_, err)| err.is_terminal()) {
+                            status::line(&format!("paused: {err}"));
+                            return Ok(ExitCode::from(EXIT_PAUSED));
+                        }
+                        code.primary().cloned().ok_or("the setup code has no endpoint")?
+                    }
+                };
+                let origin = endpoint.origin().to_string();
+                if let Some(pin) = endpoint.pin {
+                    file_store.save_pin(&origin, &pin)?;
+                }
+                let saved = SavedEndpoint { url: origin, tls_fingerprint: endpoint.pin.map(|p| p.to_hex()) };
+                write_private(&state_dir.join("endpoint.json"), &serde_json::to_vec_pretty(&saved)?)?;
+                let creds = Credentials { bootstrap_token: Some(code.bootstrap_token.clone()), ..Default::default() };
+                (endpoint, creds, "setup code")
+            }
+            None => {
+                let explicit = Explicit {
+                    url: args.url.clone(),
+                    token: match (&args.token, &args.token_file) {
+                        (Some(t), _) => Some(Secret::new(t.trim())),
+                        (None, Some(p)) => Some(config::read_secret_file(p)?),
+                        _ => None,
+                    },
+                    password: match (&args.password, &args.password_file) {
+                        (Some(t), _) => Some(Secret::new(t.trim())),
+                        (None, Some(p)) => Some(config::read_secret_file(p)?),
+                        _ => None,
+                    },
+                };
+                // Needed before resolution: whether a device token for an explicit URL's origin exists.
+                let has_stored = |url: &str| -> bool {
+                    let Ok(ep) = Endpoint::parse(url) else { return false };
+                    let key = TokenKey {
+                        origin: ep.origin().to_string(),
+                        device_id: identity.device_id().into(),
+                        role: Role::Node,
+                    };
+                    matches!(store.load_token(&key), Ok(Some(_)))
+                };
+                let saved = SavedEndpoint::load(&state_dir)?;
+                let resolved: config::Resolved = config::resolve(
+                    &explicit,
+                    &Env::from_process(),
+                    &file,
+                    config_path.parent(),
+                    openclaw.as_ref(),
+                    saved.as_ref(),
+                    &has_stored,
+                )
+                .map_err(|e: ConfigError| e.to_string())?;
+                let mut endpoint = Endpoint::parse(&resolved.url)?;
+                // Pin: --tls-fingerprint, else the configured one, else the one stored for this endpoint.
+                let (pin_text, what) = match (&args.tls_fingerprint, &resolved.tls_fingerprint) {
+                    (Some(p), _) => (Some(p.clone()), "--tls-fingerprint"),
+                    (None, Some(p)) => (Some(p.clone()), "configured tlsFingerprint"),
+                    _ => (None, ""),
+                };
+                let pin = match pin_text {
+                    Some(t) => Some(
+                        TlsPin::parse(&t)
+                            .map_err(|e| ConfigError::Pin { what: what.into(), message: e.to_string() })?,
+                    ),
+                    None if endpoint.tls => file_store.load_pin(&endpoint.origin().to_string())?,
+                    None => None,
+                };
+                endpoint = endpoint.with_pin(pin)?;
+                let source = match resolved.source {
+                    config::Source::Flag => "--url",
+                    config::Source::Env => "OPENCLAW_GATEWAY_URL",
+                    config::Source::ClawnodeConfig => "clawnode config",
+                    config::Source::OpenClawConfig => "openclaw.json",
+                    config::Source::SavedEndpoint => "saved endpoint",
+                    config::Source::Default => "default",
+                };
+                let creds =
+                    Credentials { shared_token: resolved.token, password: resolved.password, bootstrap_token: None };
+                (endpoint, creds, source)
+            }
         }
     };
 
@@ -731,6 +809,29 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
                     break ExitCode::SUCCESS;
                 }
             }
+            ev = async {
+                match tunnel_events.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                match ev {
+                    Some(tunnel::TunnelEvent::Up { pid }) => {
+                        status::line(&format!("ssh tunnel up again (ssh pid {pid})"));
+                        node.nudge();
+                    }
+                    Some(tunnel::TunnelEvent::Restarting { error, delay }) => {
+                        status::line(&format!("ssh tunnel down: {error}; restarting in {delay:?}"));
+                    }
+                    Some(tunnel::TunnelEvent::Paused(error)) => {
+                        status::line(&format!("paused: ssh tunnel: {error}"));
+                        if args.on_pause == OnPause::Exit {
+                            break ExitCode::from(EXIT_PAUSED);
+                        }
+                    }
+                    None => tunnel_events = None,
+                }
+            }
             _ = tokio::signal::ctrl_c() => break ExitCode::SUCCESS,
             _ = sigterm.recv() => break ExitCode::SUCCESS,
             _ = sigusr1.recv() => {
@@ -745,6 +846,9 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
         }
     };
     node.stop().await;
+    if let Some(t) = tunnel_handle {
+        t.shutdown().await;
+    }
     status::line("stopped");
     Ok(code)
 }

@@ -151,6 +151,71 @@ pub struct Endpoint {
     pub context_path: String,
     /// Pinned leaf-certificate fingerprint (`wss://` only). Not part of the origin.
     pub pin: Option<TlsPin>,
+    /// Set when this loopback endpoint is the local end of a managed SSH tunnel: tokens and
+    /// pins are then bound to the tunnel's remote target, not to the (random) local port.
+    pub tunnel: Option<SshTarget>,
+}
+
+/// The remote target of a managed SSH tunnel: what credentials are bound to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SshTarget {
+    /// SSH user (`None`: from `~/.ssh/config` or the local user name).
+    pub user: Option<String>,
+    /// SSH host or `~/.ssh/config` alias (lower-case).
+    pub host: String,
+    /// SSH port (`None`: from `~/.ssh/config`, else 22).
+    pub ssh_port: Option<u16>,
+    /// The Gateway's port on the remote loopback.
+    pub remote_port: u16,
+}
+
+impl SshTarget {
+    /// Parses `[user@]host[:port]` with the remote Gateway port.
+    pub fn parse(spec: &str, remote_port: u16) -> Result<Self, EndpointError> {
+        let spec = spec.trim();
+        let (user, rest) = match spec.rsplit_once('@') {
+            Some((u, r)) if !u.is_empty() => (Some(u.to_string()), r),
+            Some(_) => return Err(EndpointError::Invalid(format!("invalid ssh target {spec:?}"))),
+            None => (None, spec),
+        };
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((h, p)) if !h.contains(':') => {
+                let port = p.parse::<u16>().ok().filter(|p| *p > 0);
+                let Some(port) = port else {
+                    return Err(EndpointError::Invalid(format!("invalid ssh port in {spec:?}")));
+                };
+                (h, Some(port))
+            }
+            _ => (rest, None),
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        let ok = !host.is_empty()
+            && !host.starts_with('-')
+            && host.chars().all(|c| c.is_ascii_alphanumeric() || ".-_:".contains(c))
+            && user.as_deref().is_none_or(|u| !u.starts_with('-') && !u.chars().any(|c| c.is_whitespace()));
+        if !ok || remote_port == 0 {
+            return Err(EndpointError::Invalid(format!("invalid ssh target {spec:?}")));
+        }
+        Ok(SshTarget { user, host, ssh_port: port, remote_port })
+    }
+}
+
+impl std::fmt::Display for SshTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ssh://")?;
+        if let Some(u) = &self.user {
+            write!(f, "{u}@")?;
+        }
+        if self.host.contains(':') {
+            write!(f, "[{}]", self.host)?
+        } else {
+            f.write_str(&self.host)?
+        }
+        if let Some(p) = self.ssh_port {
+            write!(f, ":{p}")?;
+        }
+        write!(f, "/127.0.0.1:{}", self.remote_port)
+    }
 }
 
 /// The identity credentials and pins are bound to. An enum so that other targets (an SSH
@@ -169,6 +234,8 @@ pub enum GatewayOrigin {
         /// Context path.
         path: String,
     },
+    /// The remote end of a managed SSH tunnel (user, host, ssh port, remote port).
+    SshTunnel(SshTarget),
 }
 
 impl std::fmt::Display for GatewayOrigin {
@@ -178,6 +245,7 @@ impl std::fmt::Display for GatewayOrigin {
                 let scheme = if *tls { "wss" } else { "ws" };
                 write!(f, "{scheme}://{host}:{port}{path}")
             }
+            GatewayOrigin::SshTunnel(t) => write!(f, "{t}"),
         }
     }
 }
@@ -221,7 +289,7 @@ impl Endpoint {
         };
         let port = url.port().unwrap_or(if tls { 443 } else { 80 });
         let context_path = url.path().trim_end_matches('/').to_string();
-        Ok(Endpoint { host, port, tls, context_path, pin: None })
+        Ok(Endpoint { host, port, tls, context_path, pin: None, tunnel: None })
     }
 
     /// Parses a URL and attaches an optional pin (a pin on `ws://` is an error).
@@ -247,8 +315,16 @@ impl Endpoint {
         Ok(e)
     }
 
-    /// The origin credentials are bound to.
+    /// The origin credentials are bound to (the tunnel's remote target for a tunnel).
     pub fn origin(&self) -> GatewayOrigin {
+        match &self.tunnel {
+            Some(t) => GatewayOrigin::SshTunnel(t.clone()),
+            None => self.socket_origin(),
+        }
+    }
+
+    /// The WebSocket origin the socket opens (the local end for a tunnel).
+    pub fn socket_origin(&self) -> GatewayOrigin {
         GatewayOrigin::WebSocket {
             tls: self.tls,
             host: self.host.clone(),
@@ -257,9 +333,15 @@ impl Endpoint {
         }
     }
 
+    /// This endpoint as the local end of a tunnel to `target`.
+    pub fn via_tunnel(mut self, target: SshTarget) -> Self {
+        self.tunnel = Some(target);
+        self
+    }
+
     /// The URL to open (never contains secrets).
     pub fn url(&self) -> String {
-        format!("{}/", self.origin())
+        format!("{}/", self.socket_origin())
     }
 }
 
@@ -587,6 +669,23 @@ mod tests {
         let e = Endpoint::parse_pinned("wss://gw.example:8443", Some(p)).unwrap();
         assert_eq!(e.pin, Some(p));
         assert_eq!(e.origin(), Endpoint::parse("wss://gw.example:8443").unwrap().origin());
+    }
+
+    #[test]
+    fn ssh_tunnel_origin_ignores_the_local_port() {
+        let t = SshTarget::parse("pi@Gateway.lan:2222", 18789).unwrap();
+        assert_eq!(t.to_string(), "ssh://pi@gateway.lan:2222/127.0.0.1:18789");
+        let a = Endpoint::parse("ws://127.0.0.1:40001").unwrap().via_tunnel(t.clone());
+        let b = Endpoint::parse("ws://127.0.0.1:40002").unwrap().via_tunnel(t.clone());
+        assert_eq!(a.origin(), b.origin());
+        assert_eq!(a.url(), "ws://127.0.0.1:40001/");
+        assert_ne!(a.origin(), Endpoint::parse("ws://127.0.0.1:40001").unwrap().origin());
+        let other = SshTarget::parse("pi@gateway.lan:2222", 18790).unwrap();
+        assert_ne!(a.origin(), b.via_tunnel(other).origin());
+        assert_eq!(SshTarget::parse("host", 1).unwrap().to_string(), "ssh://host/127.0.0.1:1");
+        for bad in ["", "@host", "-oProxyCommand=x", "host:0", "host:x", "a b"] {
+            assert!(SshTarget::parse(bad, 18789).is_err(), "{bad}");
+        }
         assert_eq!(Endpoint::parse("wss://gw.example").unwrap().port, 443);
         assert_eq!(Endpoint::from_host_port("gw.example", None, true).unwrap().port, DEFAULT_PORT);
     }
