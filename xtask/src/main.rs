@@ -108,6 +108,23 @@ fn soak_entry(args: &[String]) -> ExitCode {
     report(rt.block_on(soak::run(minutes)))
 }
 
+/// Installs, when missing, the Debian packages the integration tests use: `sshd` for the
+/// managed SSH tunnel test, `ssh`/`ssh-keygen`, and `systemd-analyze` for the unit check.
+/// Idempotent: nothing happens when everything is there.
+const SYSTEM_PACKAGES: &str = r#"set -eu
+need=""
+[ -x /usr/sbin/sshd ] || need="$need openssh-server"
+command -v ssh >/dev/null 2>&1 && command -v ssh-keygen >/dev/null 2>&1 || need="$need openssh-client"
+command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd"
+if [ -z "$need" ]; then echo "system packages present"; exit 0; fi
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need
+else
+  echo "the tests need:$need (install them with apt-get as root)" >&2
+  exit 1
+fi"#;
+
 fn workspace_root() -> std::path::PathBuf {
     let here = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     here.parent().map(|p| p.to_path_buf()).unwrap_or(here)
@@ -149,6 +166,11 @@ fn test(extra: &[String]) -> ExitCode {
         ("provision Node 24 + openclaw@2026.9.6", {
             let mut c = cargo();
             c.args(["run", "--quiet", "-p", "clawnode-testkit", "--bin", "clawnode-provision"]);
+            c
+        }),
+        ("provision system packages (openssh-server, systemd)", {
+            let mut c = Command::new("bash");
+            c.args(["-c", SYSTEM_PACKAGES]);
             c
         }),
         ("build clawnode", {
