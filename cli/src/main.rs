@@ -10,6 +10,8 @@
 mod config;
 mod custom;
 mod linux;
+mod sdnotify;
+mod service;
 mod status;
 mod tunnel;
 
@@ -60,6 +62,67 @@ enum Command {
     Pair(PairArgs),
     /// Exec approvals for `system.run` (deny by default): allow, list, remove.
     Exec(ExecArgs),
+    /// Install, inspect or remove the systemd service.
+    Service(ServiceArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct ServiceArgs {
+    #[command(subcommand)]
+    action: ServiceAction,
+    /// A user unit (`systemctl --user`) instead of a system unit.
+    #[arg(long, global = true)]
+    user: bool,
+    /// Where the unit and its environment file go (default /etc/systemd/system, or
+    /// ~/.config/systemd/user with --user).
+    #[arg(long, global = true)]
+    unit_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum ServiceAction {
+    /// Write the unit (hardened, Type=notify) and a 0600 environment file with the secrets,
+    /// then enable and start it.
+    Install {
+        /// How much the hardening confines system.run children (see the README).
+        #[arg(long, value_enum, default_value = "confined")]
+        exec_profile: service::ExecProfile,
+        /// Gateway URL (goes to the environment file as OPENCLAW_GATEWAY_URL).
+        #[arg(long, conflicts_with = "ssh")]
+        url: Option<String>,
+        /// Shared Gateway token (goes to the environment file only).
+        #[arg(long, conflicts_with = "token_file")]
+        token: Option<String>,
+        /// File holding the shared Gateway token (its content goes to the environment file).
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+        /// Managed SSH tunnel target, as for `run --ssh`.
+        #[arg(long)]
+        ssh: Option<String>,
+        /// SSH key for --ssh.
+        #[arg(long, requires = "ssh")]
+        ssh_identity: Option<PathBuf>,
+        /// Remote Gateway port for --ssh.
+        #[arg(long, requires = "ssh")]
+        remote_port: Option<u16>,
+        /// ClawNode config file for the service.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// State directory (writable for the service; created 0700).
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+        /// Write the files only (no systemctl).
+        #[arg(long)]
+        no_start: bool,
+    },
+    /// `systemctl status` of the unit and the node's own status.
+    Status,
+    /// Stop, disable and remove the unit and its environment file.
+    Uninstall {
+        /// Remove the files only (no systemctl).
+        #[arg(long)]
+        no_stop: bool,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -247,6 +310,7 @@ fn main() -> ExitCode {
         Command::Run(args) => rt.block_on(run(*args)),
         Command::Trust(args) => rt.block_on(trust(args)),
         Command::Exec(args) => exec_cmd(args),
+        Command::Service(args) => service_cmd(args),
         Command::Pair(p) => rt.block_on(run(RunArgs {
             url: None,
             tls_fingerprint: None,
@@ -365,6 +429,106 @@ fn instance_id(dir: &Path) -> Option<String> {
 
 fn to_command_error(e: linux::LinuxCommandError) -> CommandError {
     CommandError::new(e.code, e.message)
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// `clawnode service install|status|uninstall`.
+fn service_cmd(args: ServiceArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let unit_dir = args.unit_dir.clone().unwrap_or_else(|| service::default_unit_dir(args.user));
+    let (unit_path, env_path) = service::paths(&unit_dir);
+    match args.action {
+        ServiceAction::Install {
+            exec_profile,
+            url,
+            token,
+            token_file,
+            ssh,
+            ssh_identity,
+            remote_port,
+            config,
+            state_dir,
+            no_start,
+        } => {
+            let exe = std::env::current_exe()?;
+            let exe = std::fs::canonicalize(&exe).unwrap_or(exe);
+            let state_dir = absolute(&state_dir.unwrap_or_else(default_state_dir));
+            let mut b = std::fs::DirBuilder::new();
+            b.recursive(true);
+            std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+            b.create(&state_dir)?;
+            let mut run_args: Vec<String> = vec!["--state-dir".into(), state_dir.to_string_lossy().into_owned()];
+            if let Some(c) = config {
+                run_args.extend(["--config".into(), absolute(&c).to_string_lossy().into_owned()]);
+            }
+            if let Some(t) = &ssh {
+                run_args.extend(["--ssh".into(), t.clone()]);
+                if let Some(i) = ssh_identity {
+                    run_args.extend(["--ssh-identity".into(), absolute(&i).to_string_lossy().into_owned()]);
+                }
+                if let Some(p) = remote_port {
+                    run_args.extend(["--remote-port".into(), p.to_string()]);
+                }
+            }
+            let mut vars: Vec<(&str, String)> = Vec::new();
+            if let Some(u) = url {
+                Endpoint::parse(&u)?;
+                vars.push(("OPENCLAW_GATEWAY_URL", u));
+            }
+            let secret = match (token, token_file) {
+                (Some(t), _) => Some(t.trim().to_string()),
+                (None, Some(p)) => Some(config::read_secret_file(&p)?.expose().to_string()),
+                _ => None,
+            };
+            if let Some(t) = secret {
+                vars.push(("OPENCLAW_GATEWAY_TOKEN", t));
+            }
+            let spec = service::UnitSpec {
+                exe,
+                run_args,
+                state_dir,
+                env_file: absolute(&env_path),
+                user: args.user,
+                profile: exec_profile,
+            };
+            std::fs::create_dir_all(&unit_dir)?;
+            write_private(&env_path, service::env_text(&vars).as_bytes())?;
+            std::fs::write(&unit_path, service::unit_text(&spec))?;
+            println!("wrote {} and {} (0600)", unit_path.display(), env_path.display());
+            if !no_start {
+                let ok = service::systemctl(args.user, &["daemon-reload"])
+                    && service::systemctl(args.user, &["enable", "--now", service::UNIT_NAME]);
+                if !ok {
+                    return Ok(ExitCode::from(1));
+                }
+                println!("enabled and started {}", service::UNIT_NAME);
+            }
+        }
+        ServiceAction::Status => {
+            let ok = service::systemctl(args.user, &["status", "--no-pager", service::UNIT_NAME]);
+            if !ok {
+                return Ok(ExitCode::from(3));
+            }
+        }
+        ServiceAction::Uninstall { no_stop } => {
+            if !no_stop {
+                service::systemctl(args.user, &["disable", "--now", service::UNIT_NAME]);
+            }
+            for p in [&unit_path, &env_path] {
+                match std::fs::remove_file(p) {
+                    Ok(()) => println!("removed {}", p.display()),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            if !no_stop {
+                service::systemctl(args.user, &["daemon-reload"]);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `clawnode exec allow|list|remove`.
@@ -605,6 +769,10 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
             (None, Some(p)) => Some(config::read_secret_file(p)?),
             _ => None,
         };
+        // The service's environment file carries the token as OPENCLAW_GATEWAY_TOKEN.
+        let token = token.or_else(|| {
+            std::env::var("OPENCLAW_GATEWAY_TOKEN").ok().filter(|t| !t.trim().is_empty()).map(|t| Secret::new(t.trim()))
+        });
         let key = TokenKey { origin: origin.clone(), device_id: identity.device_id().into(), role: Role::Node };
         if token.is_none() && password.is_none() && !matches!(store.load_token(&key), Ok(Some(_))) {
             return Err(format!(
@@ -767,6 +935,13 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     status::line(&format!("gateway {endpoint} (from {source}{pinned}); state {}", state_dir.display()));
     let mut states = node.subscribe_state();
     node.start();
+    // systemd: ready as soon as the supervisor runs (a node awaiting approval must not hit
+    // the start timeout), then STATUS= lines and watchdog pings.
+    let notifier = sdnotify::Notifier::from_env();
+    notifier.send("READY=1");
+    notifier.status("starting");
+    let watchdog_period = sdnotify::watchdog_interval();
+    let mut watchdog = tokio::time::interval(watchdog_period.unwrap_or(std::time::Duration::from_secs(3600)));
 
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     // SIGUSR1: network regained → retry now (`Node::nudge`). SIGUSR2: toggle suspension
@@ -782,6 +957,7 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 }
                 let s = states.borrow_and_update().clone();
                 printer.print(&s, node.connect_attempts());
+                notifier.status(&status::short(&s));
                 if let clawnode::NodeState::Paused(p) = &s {
                     match &p.kind {
                         PauseKind::PinMismatch(m) => status::line(&format!(
@@ -832,6 +1008,11 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
                     None => tunnel_events = None,
                 }
             }
+            _ = watchdog.tick() => {
+                if watchdog_period.is_some() {
+                    notifier.send("WATCHDOG=1");
+                }
+            }
             _ = tokio::signal::ctrl_c() => break ExitCode::SUCCESS,
             _ = sigterm.recv() => break ExitCode::SUCCESS,
             _ = sigusr1.recv() => {
@@ -845,6 +1026,7 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
             }
         }
     };
+    notifier.send("STOPPING=1");
     node.stop().await;
     if let Some(t) = tunnel_handle {
         t.shutdown().await;

@@ -60,3 +60,23 @@ impl Printer {
         }
     }
 }
+
+/// A one-line summary of `state` (systemd `STATUS=`, `clawnode status`).
+pub fn short(state: &NodeState) -> String {
+    match state {
+        NodeState::Idle => "starting".into(),
+        NodeState::Connecting { attempt } => format!("connecting (attempt {attempt})"),
+        NodeState::AwaitingDeviceApproval { request_id, .. } => match request_id {
+            Some(id) => format!("awaiting device approval (request {id})"),
+            None => "awaiting device approval".into(),
+        },
+        NodeState::AwaitingCommandApproval { .. } => "paired; commands await approval".into(),
+        NodeState::Ready { server_version, .. } => format!("ready (gateway {server_version})"),
+        NodeState::BackingOff { delay, reason } => {
+            format!("disconnected: {reason}; retrying in {:.1}s", delay.as_secs_f64())
+        }
+        NodeState::Paused(p) => format!("paused: {}", p.message),
+        NodeState::Suspended => "suspended".into(),
+        NodeState::Stopped => "stopped".into(),
+    }
+}

@@ -1,0 +1,109 @@
+//! `clawnode service install` and systemd notifications:
+//!
+//! - the generated unit passes `systemd-analyze verify` with no output at all (unknown keys
+//!   and bad values are only warnings there), carries the hardening, and holds no secret;
+//!   the secret is in the 0600 environment file;
+//! - `clawnode run` sends `READY=1` as soon as its supervisor runs (no Gateway reachable
+//!   here), `STATUS=` lines with the connection state, `WATCHDOG=1` with `WATCHDOG_USEC`,
+//!   and `STOPPING=1` on SIGTERM, to a test `NOTIFY_SOCKET`.
+//!
+//! Needs `systemd-analyze` (Debian's systemd package; `cargo xtask test` installs it).
+
+use std::os::unix::net::UnixDatagram;
+use std::time::{Duration, Instant};
+
+use clawnode_testkit::ClawnodeProcess;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unit_verifies_and_keeps_secrets_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let units = dir.path().join("units");
+    let state = dir.path().join("state");
+    for profile in ["confined", "host"] {
+        let args = [
+            "service",
+            "install",
+            "--unit-dir",
+            units.to_str().unwrap(),
+            "--no-start",
+            "--exec-profile",
+            profile,
+            "--url",
+            "ws://127.0.0.1:18789",
+            "--token",
+            "s3cret-token-value",
+            "--state-dir",
+            state.to_str().unwrap(),
+        ];
+        let mut p = ClawnodeProcess::spawn(&args, &[]).unwrap();
+        let st = p.wait_exit(Duration::from_secs(30)).await.unwrap();
+        assert!(st.success(), "{:?}", p.lines());
+        let unit_path = units.join("clawnode.service");
+        let unit = std::fs::read_to_string(&unit_path).unwrap();
+        assert!(!unit.contains("s3cret"), "{unit}");
+        for line in ["Type=notify", "Restart=on-failure", "RestartPreventExitStatus=78", "PrivateTmp=yes"] {
+            assert!(unit.lines().any(|l| l == line), "{line}\n{unit}");
+        }
+        assert!(unit.contains(&format!("ReadWritePaths={}", state.display())));
+        assert_eq!(unit.contains("NoNewPrivileges=yes"), profile == "confined");
+        assert_eq!(unit.contains("ProtectSystem=strict"), profile == "confined");
+        let env = std::fs::read_to_string(units.join("clawnode.env")).unwrap();
+        assert!(env.contains("OPENCLAW_GATEWAY_TOKEN=s3cret-token-value"), "{env}");
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(units.join("clawnode.env")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let out = std::process::Command::new("systemd-analyze")
+            .arg("verify")
+            .arg(&unit_path)
+            .output()
+            .expect("systemd-analyze runs (apt-get install systemd)");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && stderr.trim().is_empty(), "systemd-analyze verify ({profile}): {stderr}");
+    }
+    let mut p =
+        ClawnodeProcess::spawn(&["service", "uninstall", "--no-stop", "--unit-dir", units.to_str().unwrap()], &[])
+            .unwrap();
+    assert!(p.wait_exit(Duration::from_secs(30)).await.unwrap().success());
+    assert!(!units.join("clawnode.service").exists());
+    assert!(!units.join("clawnode.env").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sd_notify_ready_status_watchdog() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock_path = dir.path().join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    // Nothing listens here: the node keeps retrying, yet it is READY for systemd.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("ws://127.0.0.1:{port}");
+    let state = dir.path().join("state");
+    let args = ["run", "--url", &url, "--token", "x", "--state-dir", state.to_str().unwrap()];
+    let envs = [("NOTIFY_SOCKET", sock_path.to_str().unwrap()), ("WATCHDOG_USEC", "400000")];
+    let mut node = ClawnodeProcess::spawn(&args, &envs).unwrap();
+
+    let mut got: Vec<String> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline {
+        if let Ok(n) = sock.recv(&mut buf) {
+            got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+        let watchdogs = got.iter().filter(|m| *m == "WATCHDOG=1").count();
+        if watchdogs >= 3 && got.iter().any(|m| m.starts_with("STATUS=connecting")) {
+            break;
+        }
+    }
+    assert_eq!(got.first().map(String::as_str), Some("READY=1"), "{got:?}");
+    assert!(got.iter().any(|m| m.starts_with("STATUS=connecting")), "{got:?}");
+    assert!(got.iter().filter(|m| *m == "WATCHDOG=1").count() >= 3, "{got:?}");
+    let st = node.terminate().await.unwrap();
+    assert!(st.success(), "{st:?}");
+    let mut rest = Vec::new();
+    while let Ok(n) = sock.recv(&mut buf) {
+        rest.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    assert!(rest.iter().any(|m| m == "STOPPING=1"), "{rest:?}");
+}
