@@ -240,10 +240,13 @@ impl Operator {
         } else {
             Box::new(tcp)
         };
-        let (ws, _resp) = tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::client_async_with_config(url, stream, Some(operator_ws_config())))
-            .await
-            .map_err(|_| OperatorError::Connect("WebSocket upgrade timed out".into()))?
-            .map_err(|e| OperatorError::Connect(format!("WebSocket upgrade: {e}")))?;
+        let (ws, _resp) = tokio::time::timeout(
+            Duration::from_secs(10),
+            tokio_tungstenite::client_async_with_config(url, stream, Some(operator_ws_config())),
+        )
+        .await
+        .map_err(|_| OperatorError::Connect("WebSocket upgrade timed out".into()))?
+        .map_err(|e| OperatorError::Connect(format!("WebSocket upgrade: {e}")))?;
 
         let (notify, _) = watch::channel(0u64);
         let shared = Arc::new(Shared {

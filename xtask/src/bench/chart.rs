@@ -50,7 +50,9 @@ pub fn render(report: &Value, out: &Path) -> Result<(), String> {
         .disable_y_mesh()
         .y_labels(bars.len())
         .y_label_formatter(&|v| match v {
-            SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => bars.get(*i).map(|b| b.0.to_string()).unwrap_or_default(),
+            SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => {
+                bars.get(*i).map(|b| b.0.to_string()).unwrap_or_default()
+            }
             SegmentValue::Last => String::new(),
         })
         .x_desc("clawnode / TS host")

@@ -242,8 +242,8 @@ async fn measure_both(op: &Arc<Operator>, hosts: &mut [(&mut Host, &str); 2]) ->
     for (i, (host, display)) in hosts.iter().enumerate() {
         figs[i].peak_rss = procs::tree_hwm(host.pid());
         let after = node_entry(op, |n| n["displayName"] == *display).await?;
-        figs[i].session_kept = after
-            .is_some_and(|n| n["connected"] == true && Some(n["connectedAtMs"].clone()) == connected_at[i]);
+        figs[i].session_kept =
+            after.is_some_and(|n| n["connected"] == true && Some(n["connectedAtMs"].clone()) == connected_at[i]);
     }
     Ok(figs)
 }
