@@ -167,6 +167,24 @@ impl Node {
         self.core.resume();
     }
 
+    /// Suspends the node (app going to the background for long, user switch): closes the
+    /// connection and stays `Suspended` until `unsuspend()`.
+    pub fn suspend(&self) {
+        self.core.suspend();
+    }
+
+    /// Ends a suspension and connects again.
+    pub fn unsuspend(&self) {
+        self.core.unsuspend();
+    }
+
+    /// Tells the node whether the app is in the foreground (commands that need the
+    /// foreground are refused with `NODE_BACKGROUND_UNAVAILABLE` while it is not; coming
+    /// back to the foreground reconnects at once).
+    pub fn set_foreground(&self, foreground: bool) {
+        self.core.set_foreground(foreground);
+    }
+
     /// Trusts `pin` (64 hex, `:` allowed) for the `wss://` endpoint — after a `PinMismatch`
     /// or `TlsUntrusted` pause the user confirmed — and retries when paused. The app
     /// persists the pin itself and passes it as `tls_pin` next time.

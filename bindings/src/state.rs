@@ -29,6 +29,8 @@ pub enum PauseKind {
         /// Presented fingerprint (hex).
         observed: String,
     },
+    /// The app or user paused the node.
+    Requested,
     /// A kind this version of the bindings does not know.
     Other,
 }
@@ -91,6 +93,8 @@ pub enum NodeState {
         /// Details.
         pause: PauseInfo,
     },
+    /// Suspended by the app (`Node.suspend()`): no connection until `unsuspend()`.
+    Suspended,
     /// Stopped for good.
     Stopped,
     /// A state this version of the bindings does not model yet.
@@ -128,6 +132,7 @@ impl From<CoreState> for NodeState {
                         system_trusted: m.system_trusted,
                     },
                     CorePauseKind::TlsUntrusted { observed } => PauseKind::TlsUntrusted { observed: observed.to_hex() },
+                    CorePauseKind::Requested => PauseKind::Requested,
                     #[allow(unreachable_patterns)]
                     _ => PauseKind::Other,
                 };
@@ -135,6 +140,7 @@ impl From<CoreState> for NodeState {
                     pause: PauseInfo { kind, code: p.code, message: p.message, remediation: p.remediation },
                 }
             }
+            CoreState::Suspended => NodeState::Suspended,
             CoreState::Stopped => NodeState::Stopped,
             // States added to the core later than these bindings.
             #[allow(unreachable_patterns)]

@@ -75,6 +75,15 @@ public final class ClawNode: @unchecked Sendable {
     /// Lifts a pause after the user fixed credentials.
     public func resume() { node.resume() }
 
+    /// Suspends the node (long background): disconnects until `unsuspend()`.
+    public func suspend() { node.suspend() }
+
+    /// Ends a suspension and connects again.
+    public func unsuspend() { node.unsuspend() }
+
+    /// Foreground/background lifecycle glue (scenePhase changes).
+    public func setForeground(_ foreground: Bool) { node.setForeground(foreground: foreground) }
+
     /// Trusts a certificate fingerprint the user confirmed.
     public func trustPin(_ pin: String) throws { try node.trustPin(pin: pin) }
 

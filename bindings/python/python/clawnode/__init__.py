@@ -269,6 +269,14 @@ class ClawNode:
         """Lift a pause after fixing credentials."""
         self._node.resume()
 
+    def suspend(self) -> None:
+        """Disconnect until :meth:`unsuspend` (e.g. the device goes to sleep)."""
+        self._node.suspend()
+
+    def unsuspend(self) -> None:
+        """End a suspension and connect again."""
+        self._node.unsuspend()
+
     def trust_pin(self, pin: str) -> None:
         """Trust a TLS certificate fingerprint the user confirmed."""
         self._node.trust_pin(pin)

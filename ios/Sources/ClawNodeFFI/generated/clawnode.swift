@@ -1051,6 +1051,13 @@ public protocol NodeProtocol: AnyObject, Sendable {
     func sendEvent(event: String, payloadJson: String) async throws 
     
     /**
+     * Tells the node whether the app is in the foreground (commands that need the
+     * foreground are refused with `NODE_BACKGROUND_UNAVAILABLE` while it is not; coming
+     * back to the foreground reconnects at once).
+     */
+    func setForeground(foreground: Bool) 
+    
+    /**
      * Starts connecting in the background (idempotent). Progress arrives through the
      * listener and `state()`.
      */
@@ -1074,11 +1081,22 @@ public protocol NodeProtocol: AnyObject, Sendable {
     func stopBlocking() 
     
     /**
+     * Suspends the node (app going to the background for long, user switch): closes the
+     * connection and stays `Suspended` until `unsuspend()`.
+     */
+    func suspend() 
+    
+    /**
      * Trusts `pin` (64 hex, `:` allowed) for the `wss://` endpoint — after a `PinMismatch`
      * or `TlsUntrusted` pause the user confirmed — and retries when paused. The app
      * persists the pin itself and passes it as `tls_pin` next time.
      */
     func trustPin(pin: String) throws 
+    
+    /**
+     * Ends a suspension and connects again.
+     */
+    func unsuspend() 
     
 }
 /**
@@ -1238,6 +1256,20 @@ open func sendEvent(event: String, payloadJson: String)async throws   {
 }
     
     /**
+     * Tells the node whether the app is in the foreground (commands that need the
+     * foreground are refused with `NODE_BACKGROUND_UNAVAILABLE` while it is not; coming
+     * back to the foreground reconnects at once).
+     */
+open func setForeground(foreground: Bool)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_clawnode_ffi_fn_method_node_set_foreground(
+            self.uniffiCloneHandle(),
+        FfiConverterBool.lower(foreground),uniffiCallStatus
+    )
+}
+}
+    
+    /**
      * Starts connecting in the background (idempotent). Progress arrives through the
      * listener and `state()`.
      */
@@ -1294,6 +1326,18 @@ open func stopBlocking()  {try! rustCall() {
 }
     
     /**
+     * Suspends the node (app going to the background for long, user switch): closes the
+     * connection and stays `Suspended` until `unsuspend()`.
+     */
+open func suspend()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_clawnode_ffi_fn_method_node_suspend(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
      * Trusts `pin` (64 hex, `:` allowed) for the `wss://` endpoint — after a `PinMismatch`
      * or `TlsUntrusted` pause the user confirmed — and retries when paused. The app
      * persists the pin itself and passes it as `tls_pin` next time.
@@ -1303,6 +1347,17 @@ open func trustPin(pin: String)throws   {try rustCallWithError(FfiConverterTypeN
     uniffi_clawnode_ffi_fn_method_node_trust_pin(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(pin),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Ends a suspension and connects again.
+     */
+open func unsuspend()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_clawnode_ffi_fn_method_node_unsuspend(
+            self.uniffiCloneHandle(),uniffiCallStatus
     )
 }
 }
@@ -3070,6 +3125,10 @@ public enum NodeState: Equatable, Hashable {
          */pause: PauseInfo
     )
     /**
+     * Suspended by the app (`Node.suspend()`): no connection until `unsuspend()`.
+     */
+    case suspended
+    /**
      * Stopped for good.
      */
     case stopped
@@ -3122,9 +3181,11 @@ public struct FfiConverterTypeNodeState: FfiConverterRustBuffer {
         case 7: return .paused(pause: try FfiConverterTypePauseInfo.read(from: &buf)
         )
         
-        case 8: return .stopped
+        case 8: return .suspended
         
-        case 9: return .other(description: try FfiConverterString.read(from: &buf)
+        case 9: return .stopped
+        
+        case 10: return .other(description: try FfiConverterString.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -3174,12 +3235,16 @@ public struct FfiConverterTypeNodeState: FfiConverterRustBuffer {
             FfiConverterTypePauseInfo.write(pause, into: &buf)
             
         
-        case .stopped:
+        case .suspended:
             writeInt(&buf, Int32(8))
         
         
-        case let .other(description):
+        case .stopped:
             writeInt(&buf, Int32(9))
+        
+        
+        case let .other(description):
+            writeInt(&buf, Int32(10))
             FfiConverterString.write(description, into: &buf)
             
         }
@@ -3252,6 +3317,10 @@ public enum PauseKind: Equatable, Hashable {
          */observed: String
     )
     /**
+     * The app or user paused the node.
+     */
+    case requested
+    /**
      * A kind this version of the bindings does not know.
      */
     case other
@@ -3292,7 +3361,9 @@ public struct FfiConverterTypePauseKind: FfiConverterRustBuffer {
         case 7: return .tlsUntrusted(observed: try FfiConverterString.read(from: &buf)
         )
         
-        case 8: return .other
+        case 8: return .requested
+        
+        case 9: return .other
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -3334,8 +3405,12 @@ public struct FfiConverterTypePauseKind: FfiConverterRustBuffer {
             FfiConverterString.write(observed, into: &buf)
             
         
-        case .other:
+        case .requested:
             writeInt(&buf, Int32(8))
+        
+        
+        case .other:
+            writeInt(&buf, Int32(9))
         
         }
     }
@@ -3936,6 +4011,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_clawnode_ffi_checksum_method_node_send_event() != 59053) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_clawnode_ffi_checksum_method_node_set_foreground() != 45122) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_clawnode_ffi_checksum_method_node_start() != 52770) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3948,7 +4026,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_clawnode_ffi_checksum_method_node_stop_blocking() != 29065) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_clawnode_ffi_checksum_method_node_suspend() != 30547) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_clawnode_ffi_checksum_method_node_trust_pin() != 49216) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_clawnode_ffi_checksum_method_node_unsuspend() != 13748) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_clawnode_ffi_checksum_method_nodelistener_on_state() != 49625) {

@@ -420,6 +420,11 @@ void uniffi_clawnode_ffi_fn_method_node_resume(uint64_t ptr, RustCallStatus *_No
 uint64_t uniffi_clawnode_ffi_fn_method_node_send_event(uint64_t ptr, RustBuffer event, RustBuffer payload_json
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_SET_FOREGROUND
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_SET_FOREGROUND
+void uniffi_clawnode_ffi_fn_method_node_set_foreground(uint64_t ptr, int8_t foreground, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_START
 #define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_START
 void uniffi_clawnode_ffi_fn_method_node_start(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -440,9 +445,19 @@ uint64_t uniffi_clawnode_ffi_fn_method_node_stop(uint64_t ptr
 void uniffi_clawnode_ffi_fn_method_node_stop_blocking(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_SUSPEND
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_SUSPEND
+void uniffi_clawnode_ffi_fn_method_node_suspend(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_TRUST_PIN
 #define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_TRUST_PIN
 void uniffi_clawnode_ffi_fn_method_node_trust_pin(uint64_t ptr, RustBuffer pin, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_UNSUSPEND
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_UNSUSPEND
+void uniffi_clawnode_ffi_fn_method_node_unsuspend(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_CLONE_NODELISTENER
@@ -874,6 +889,12 @@ uint16_t uniffi_clawnode_ffi_checksum_method_node_send_event(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_SET_FOREGROUND
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_SET_FOREGROUND
+uint16_t uniffi_clawnode_ffi_checksum_method_node_set_foreground(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_START
 #define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_START
 uint16_t uniffi_clawnode_ffi_checksum_method_node_start(void
@@ -898,9 +919,21 @@ uint16_t uniffi_clawnode_ffi_checksum_method_node_stop_blocking(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_SUSPEND
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_SUSPEND
+uint16_t uniffi_clawnode_ffi_checksum_method_node_suspend(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_TRUST_PIN
 #define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_TRUST_PIN
 uint16_t uniffi_clawnode_ffi_checksum_method_node_trust_pin(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_UNSUSPEND
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_UNSUSPEND
+uint16_t uniffi_clawnode_ffi_checksum_method_node_unsuspend(void
     
 );
 #endif

@@ -102,6 +102,15 @@ class ClawNode(
     /** Lifts a pause after the user fixed credentials. */
     fun resume() = node.resume()
 
+    /** Suspends the node (long background): disconnects until [unsuspend]. */
+    fun suspend() = node.suspend()
+
+    /** Ends a suspension and connects again. */
+    fun unsuspend() = node.unsuspend()
+
+    /** Foreground/background lifecycle glue (e.g. from `ProcessLifecycleOwner`). */
+    fun setForeground(foreground: Boolean) = node.setForeground(foreground)
+
     /** Trusts a certificate fingerprint the user confirmed (after a pin-mismatch pause). */
     fun trustPin(pin: String) = node.trustPin(pin)
 

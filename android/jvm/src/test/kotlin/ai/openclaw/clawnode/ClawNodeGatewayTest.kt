@@ -70,6 +70,13 @@ class ClawNodeGatewayTest {
         assertEquals("UNAVAILABLE", e["code"].asString)
         assertEquals("CAMERA_PERMISSION_REQUIRED: CAMERA_PERMISSION_REQUIRED: grant the camera permission", e["message"].asString)
         assertEquals("CAMERA_PERMISSION_REQUIRED", e["details"].asJsonObject["nodeError"].asJsonObject["code"].asString)
+
+        // Lifecycle glue: suspend disconnects, unsuspend reconnects (the device token is reused).
+        node.suspend()
+        withTimeout(30_000) { node.state.first { it is NodeState.Suspended } }
+        node.unsuspend()
+        withTimeout(60_000) { node.state.first { it is NodeState.Ready } }
+        assertTrue(gw.invoke(node.deviceId, "device.info")["ok"].asBoolean)
         node.stop()
         assertTrue(node.state.value is NodeState.Stopped)
         node.close()

@@ -814,6 +814,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_clawnode_ffi_checksum_method_node_send_event(
     ): Int
+    external fun uniffi_clawnode_ffi_checksum_method_node_set_foreground(
+    ): Int
     external fun uniffi_clawnode_ffi_checksum_method_node_start(
     ): Int
     external fun uniffi_clawnode_ffi_checksum_method_node_state(
@@ -822,7 +824,11 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_clawnode_ffi_checksum_method_node_stop_blocking(
     ): Int
+    external fun uniffi_clawnode_ffi_checksum_method_node_suspend(
+    ): Int
     external fun uniffi_clawnode_ffi_checksum_method_node_trust_pin(
+    ): Int
+    external fun uniffi_clawnode_ffi_checksum_method_node_unsuspend(
     ): Int
     external fun uniffi_clawnode_ffi_checksum_method_nodelistener_on_state(
     ): Int
@@ -898,6 +904,8 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_clawnode_ffi_fn_method_node_send_event(`ptr`: Long,`event`: RustBuffer.ByValue,`payloadJson`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_clawnode_ffi_fn_method_node_set_foreground(`ptr`: Long,`foreground`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_clawnode_ffi_fn_method_node_start(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_clawnode_ffi_fn_method_node_state(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -906,7 +914,11 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_clawnode_ffi_fn_method_node_stop_blocking(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_clawnode_ffi_fn_method_node_suspend(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_clawnode_ffi_fn_method_node_trust_pin(`ptr`: Long,`pin`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_clawnode_ffi_fn_method_node_unsuspend(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_clawnode_ffi_fn_clone_nodelistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1102,6 +1114,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_clawnode_ffi_checksum_method_node_send_event() and 0xFFFF) != 59053) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_clawnode_ffi_checksum_method_node_set_foreground() and 0xFFFF) != 45122) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_clawnode_ffi_checksum_method_node_start() and 0xFFFF) != 52770) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1114,7 +1129,13 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_clawnode_ffi_checksum_method_node_stop_blocking() and 0xFFFF) != 29065) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_clawnode_ffi_checksum_method_node_suspend() and 0xFFFF) != 30547) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_clawnode_ffi_checksum_method_node_trust_pin() and 0xFFFF) != 49216) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_clawnode_ffi_checksum_method_node_unsuspend() and 0xFFFF) != 13748) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_clawnode_ffi_checksum_method_nodelistener_on_state() and 0xFFFF) != 49625) {
@@ -2419,6 +2440,13 @@ public interface NodeInterface {
     suspend fun `sendEvent`(`event`: kotlin.String, `payloadJson`: kotlin.String)
     
     /**
+     * Tells the node whether the app is in the foreground (commands that need the
+     * foreground are refused with `NODE_BACKGROUND_UNAVAILABLE` while it is not; coming
+     * back to the foreground reconnects at once).
+     */
+    fun `setForeground`(`foreground`: kotlin.Boolean)
+    
+    /**
      * Starts connecting in the background (idempotent). Progress arrives through the
      * listener and `state()`.
      */
@@ -2442,11 +2470,22 @@ public interface NodeInterface {
     fun `stopBlocking`()
     
     /**
+     * Suspends the node (app going to the background for long, user switch): closes the
+     * connection and stays `Suspended` until `unsuspend()`.
+     */
+    fun `suspend`()
+    
+    /**
      * Trusts `pin` (64 hex, `:` allowed) for the `wss://` endpoint — after a `PinMismatch`
      * or `TlsUntrusted` pause the user confirmed — and retries when paused. The app
      * persists the pin itself and passes it as `tls_pin` next time.
      */
     fun `trustPin`(`pin`: kotlin.String)
+    
+    /**
+     * Ends a suspension and connects again.
+     */
+    fun `unsuspend`()
     
     companion object
 }
@@ -2686,6 +2725,24 @@ open class Node: Disposable, AutoCloseable, NodeInterface
 
     
     /**
+     * Tells the node whether the app is in the foreground (commands that need the
+     * foreground are refused with `NODE_BACKGROUND_UNAVAILABLE` while it is not; coming
+     * back to the foreground reconnects at once).
+     */override fun `setForeground`(`foreground`: kotlin.Boolean)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_node_set_foreground(
+        it,
+        
+        FfiConverterBoolean.lower(`foreground`),_status)
+}
+    }
+    
+    
+
+    
+    /**
      * Starts connecting in the background (idempotent). Progress arrives through the
      * listener and `state()`.
      */
@@ -2761,6 +2818,22 @@ open class Node: Disposable, AutoCloseable, NodeInterface
 
     
     /**
+     * Suspends the node (app going to the background for long, user switch): closes the
+     * connection and stays `Suspended` until `unsuspend()`.
+     */override fun `suspend`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_node_suspend(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
      * Trusts `pin` (64 hex, `:` allowed) for the `wss://` endpoint — after a `PinMismatch`
      * or `TlsUntrusted` pause the user confirmed — and retries when paused. The app
      * persists the pin itself and passes it as `tls_pin` next time.
@@ -2773,6 +2846,21 @@ open class Node: Disposable, AutoCloseable, NodeInterface
         it,
         
         FfiConverterString.lower(`pin`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Ends a suspension and connects again.
+     */override fun `unsuspend`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_node_unsuspend(
+        it,
+        _status)
 }
     }
     
@@ -4905,6 +4993,12 @@ sealed class NodeState {
     }
     
     /**
+     * Suspended by the app (`Node.suspend()`): no connection until `unsuspend()`.
+     */
+    object Suspended : NodeState()
+    
+    
+    /**
      * Stopped for good.
      */
     object Stopped : NodeState()
@@ -4965,8 +5059,9 @@ public object FfiConverterTypeNodeState : FfiConverterRustBuffer<NodeState>{
             7 -> NodeState.Paused(
                 FfiConverterTypePauseInfo.read(buf),
                 )
-            8 -> NodeState.Stopped
-            9 -> NodeState.Other(
+            8 -> NodeState.Suspended
+            9 -> NodeState.Stopped
+            10 -> NodeState.Other(
                 FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
@@ -5027,6 +5122,12 @@ public object FfiConverterTypeNodeState : FfiConverterRustBuffer<NodeState>{
                 + FfiConverterTypePauseInfo.allocationSize(value.`pause`)
             )
         }
+        is NodeState.Suspended -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
         is NodeState.Stopped -> {
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
@@ -5083,12 +5184,16 @@ public object FfiConverterTypeNodeState : FfiConverterRustBuffer<NodeState>{
                 FfiConverterTypePauseInfo.write(value.`pause`, buf)
                 Unit
             }
-            is NodeState.Stopped -> {
+            is NodeState.Suspended -> {
                 buf.putInt(8)
                 Unit
             }
-            is NodeState.Other -> {
+            is NodeState.Stopped -> {
                 buf.putInt(9)
+                Unit
+            }
+            is NodeState.Other -> {
+                buf.putInt(10)
                 FfiConverterString.write(value.`description`, buf)
                 Unit
             }
@@ -5174,6 +5279,12 @@ sealed class PauseKind {
     }
     
     /**
+     * The app or user paused the node.
+     */
+    object Requested : PauseKind()
+    
+    
+    /**
      * A kind this version of the bindings does not know.
      */
     object Other : PauseKind()
@@ -5208,7 +5319,8 @@ public object FfiConverterTypePauseKind : FfiConverterRustBuffer<PauseKind>{
             7 -> PauseKind.TlsUntrusted(
                 FfiConverterString.read(buf),
                 )
-            8 -> PauseKind.Other
+            8 -> PauseKind.Requested
+            9 -> PauseKind.Other
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
         }
     }
@@ -5260,6 +5372,12 @@ public object FfiConverterTypePauseKind : FfiConverterRustBuffer<PauseKind>{
                 + FfiConverterString.allocationSize(value.`observed`)
             )
         }
+        is PauseKind.Requested -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
         is PauseKind.Other -> {
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
@@ -5302,8 +5420,12 @@ public object FfiConverterTypePauseKind : FfiConverterRustBuffer<PauseKind>{
                 FfiConverterString.write(value.`observed`, buf)
                 Unit
             }
-            is PauseKind.Other -> {
+            is PauseKind.Requested -> {
                 buf.putInt(8)
+                Unit
+            }
+            is PauseKind.Other -> {
+                buf.putInt(9)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
