@@ -999,6 +999,7 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
                     Some(tunnel::TunnelEvent::Restarting { error, delay }) => {
                         status::line(&format!("ssh tunnel down: {error}; restarting in {delay:?}"));
                     }
+                    Some(tunnel::TunnelEvent::Warning(error)) => status::line(&format!("ssh tunnel: {error}")),
                     Some(tunnel::TunnelEvent::Paused(error)) => {
                         status::line(&format!("paused: ssh tunnel: {error}"));
                         if args.on_pause == OnPause::Exit {

@@ -172,6 +172,8 @@ pub enum TunnelEvent {
     },
     /// A terminal failure: the tunnel stays down.
     Paused(TunnelError),
+    /// The tunnel is up but a forwarded connection failed (reported once per ssh run).
+    Warning(TunnelError),
 }
 
 /// A running tunnel manager.
@@ -269,14 +271,24 @@ async fn manage(
         let stderr = Arc::new(std::sync::Mutex::new(String::new()));
         if let Some(mut err) = child.stderr.take() {
             let buf = stderr.clone();
+            let (warn_tx, target) = (tx.clone(), spec.target.clone());
             tokio::spawn(async move {
+                let mut warned = false;
                 let mut chunk = [0u8; 4096];
                 while let Ok(n) = err.read(&mut chunk).await {
                     if n == 0 {
                         break;
                     }
+                    let text = String::from_utf8_lossy(&chunk[..n]);
+                    if !warned
+                        && let Some(e @ TunnelError::RemotePortNotListening { .. }) =
+                            classify(&text, &target, local_port)
+                    {
+                        warned = true;
+                        let _ = warn_tx.send(TunnelEvent::Warning(e));
+                    }
                     if let Ok(mut b) = buf.lock() {
-                        b.push_str(&String::from_utf8_lossy(&chunk[..n]));
+                        b.push_str(&text);
                         if b.len() > 16_384 {
                             let cut = b.len() - 8_192;
                             let cut = (cut..b.len()).find(|i| b.is_char_boundary(*i)).unwrap_or(0);

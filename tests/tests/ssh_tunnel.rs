@@ -207,6 +207,18 @@ async fn node_through_managed_ssh_tunnel() {
     assert_eq!(st.code(), Some(78), "{:?}", bad.lines());
     assert!(bad.lines().iter().any(|l| l.contains("host key of 127.0.0.1 is unknown")), "{:?}", bad.lines());
 
+    // Nothing listens on the remote port: a plain message, the tunnel stays up and retries.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let mut args = with(&["--ssh-identity", &key_s, "--token", gw.token()]);
+    let pos = args.iter().position(|a| a == &remote).unwrap();
+    args[pos] = closed.clone();
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut nl = ClawnodeProcess::spawn(&argv, &[]).unwrap();
+    let line = nl.wait_line("is not listening", T).await.unwrap();
+    assert!(line.contains(&format!("Gateway port {closed} on 127.0.0.1")), "{line}");
+    assert!(nl.is_running());
+    nl.terminate().await.unwrap();
+
     op.close().await;
     // ssh clients are gone (clawnode stopped them); now the listener.
     drop(sshd);
