@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod config;
+mod control;
 mod custom;
 mod linux;
 mod sdnotify;
@@ -64,6 +65,15 @@ enum Command {
     Exec(ExecArgs),
     /// Install, inspect or remove the systemd service.
     Service(ServiceArgs),
+    /// Ask the running `clawnode run` (same state directory) for its status.
+    Status {
+        /// State directory (default: $CLAWNODE_STATE_DIR, else the XDG state dir).
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+        /// Print the snapshot as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -311,6 +321,7 @@ fn main() -> ExitCode {
         Command::Trust(args) => rt.block_on(trust(args)),
         Command::Exec(args) => exec_cmd(args),
         Command::Service(args) => service_cmd(args),
+        Command::Status { state_dir, json } => status_cmd(state_dir, json),
         Command::Pair(p) => rt.block_on(run(RunArgs {
             url: None,
             tls_fingerprint: None,
@@ -350,6 +361,21 @@ fn identity(json: bool, state_dir: Option<PathBuf>) -> Result<ExitCode, Box<dyn 
         println!("deviceId:  {}", id.device_id());
         println!("publicKey: {}", id.public_key_b64url());
         println!("state:     {}", store.dir().display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `clawnode status`: the running node's snapshot over its control socket.
+fn status_cmd(state_dir: Option<PathBuf>, json: bool) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let dir = state_dir.unwrap_or_else(default_state_dir);
+    match control::request_status(&dir) {
+        Ok(v) if json => println!("{v}"),
+        Ok(v) => print!("{}", control::render(&v)),
+        Err(e @ control::ClientError::NotRunning { .. }) => {
+            eprintln!("clawnode: {e}");
+            return Ok(ExitCode::from(3));
+        }
+        Err(e) => return Err(e.into()),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -934,6 +960,27 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     };
     status::line(&format!("gateway {endpoint} (from {source}{pinned}); state {}", state_dir.display()));
     let mut states = node.subscribe_state();
+    let control_shared = Arc::new(control::Shared {
+        gateway: endpoint.origin().to_string(),
+        commands: declared.iter().map(|c| (c.clone(), customs.iter().any(|x| x.name == *c && x.dangerous))).collect(),
+        last_error: std::sync::Mutex::new(None),
+        device_id: node.device_id().to_string(),
+    });
+    let node_for_control = node.clone();
+    let _control = match control::serve(
+        &state_dir,
+        control_shared.clone(),
+        node.subscribe_state(),
+        node.invoke_stats(),
+        Arc::new(move || node_for_control.connect_attempts()),
+    ) {
+        Ok(s) => Some(s),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => return Err(e.to_string().into()),
+        Err(e) => {
+            status::line(&format!("note: no control socket (`clawnode status` unavailable): {e}"));
+            None
+        }
+    };
     node.start();
     // systemd: ready as soon as the supervisor runs (a node awaiting approval must not hit
     // the start timeout), then STATUS= lines and watchdog pings.
@@ -957,6 +1004,19 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 }
                 let s = states.borrow_and_update().clone();
                 printer.print(&s, node.connect_attempts());
+                match &s {
+                    clawnode::NodeState::BackingOff { reason, .. } => {
+                        if let Ok(mut e) = control_shared.last_error.lock() {
+                            *e = Some(reason.clone());
+                        }
+                    }
+                    clawnode::NodeState::Paused(p) => {
+                        if let Ok(mut e) = control_shared.last_error.lock() {
+                            *e = Some(format!("paused: {}", p.message));
+                        }
+                    }
+                    _ => {}
+                }
                 notifier.status(&status::short(&s));
                 if let clawnode::NodeState::Paused(p) = &s {
                     match &p.kind {

@@ -1,0 +1,470 @@
+//! The local control socket of `clawnode run` and the `clawnode status` client.
+//!
+//! `clawnode run` listens on `control.sock` (a Unix stream socket in the state directory,
+//! mode 0600) and answers one JSON request line (`{"request":"status"}`) per connection
+//! with one JSON line: the [`Snapshot`]. `clawnode status` connects and prints it.
+
+use std::io::{BufRead as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clawnode::NodeState;
+use clawnode::invoke::InvokeStats;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _};
+
+/// File name of the control socket in the state directory.
+pub const SOCKET_NAME: &str = "control.sock";
+
+/// Upper bound for one request line.
+const MAX_REQUEST: usize = 4096;
+
+/// The socket path for a state directory.
+pub fn socket_path(state_dir: &Path) -> PathBuf {
+    state_dir.join(SOCKET_NAME)
+}
+
+/// How the Gateway (2026.9.6) treats a declared command for `platform:"linux"` nodes
+/// (commands.md §1.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// Linux platform default (`system.notify`, `computer.act`).
+    PlatformDefault,
+    /// Default of the bundled `linux-node` plugin (`camera.list`, `location.get`).
+    PluginDefault,
+    /// Desktop-host set: allowed once a node-pairing (surface) approval recorded it.
+    DesktopHost,
+    /// In DEFAULT_DANGEROUS (or registered dangerous): needs `gateway.nodes.commands.allow`.
+    Dangerous,
+    /// In no default list: needs `gateway.nodes.commands.allow`.
+    NeedsAllow,
+}
+
+impl Policy {
+    /// Stable token used in the JSON snapshot.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Policy::PlatformDefault => "platform-default",
+            Policy::PluginDefault => "linux-node-plugin-default",
+            Policy::DesktopHost => "desktop-host",
+            Policy::Dangerous => "dangerous",
+            Policy::NeedsAllow => "not-in-defaults",
+        }
+    }
+}
+
+const PLATFORM_DEFAULTS: &[&str] = &["system.notify", "computer.act"];
+const PLUGIN_DEFAULTS: &[&str] = &["camera.list", "location.get"];
+const DESKTOP_HOST: &[&str] = &[
+    "system.run.prepare",
+    "system.run",
+    "system.which",
+    "system.execApprovals.get",
+    "system.execApprovals.set",
+    "fs.listDir",
+    "terminal.upload",
+    "browser.proxy",
+    "browser.proxy.upload.v1",
+    "mcp.tools.call.v1",
+    "agent.cli.claude.run.v1",
+    "screen.snapshot",
+    "desktop.stream",
+];
+/// DEFAULT_DANGEROUS plus the linux-node plugin's dangerous registrations.
+const DANGEROUS: &[&str] = &[
+    "camera.snap",
+    "camera.clip",
+    "camera.ptz.control",
+    "screen.record",
+    "contacts.add",
+    "calendar.add",
+    "reminders.add",
+    "sms.send",
+    "sms.search",
+    "health.summary",
+];
+
+/// Classifies `command` per the 2026.9.6 Linux policy. `dangerous` marks commands the
+/// node itself declares dangerous (custom commands with `dangerous = true`).
+pub fn classify(command: &str, dangerous: bool) -> Policy {
+    if dangerous || DANGEROUS.contains(&command) {
+        Policy::Dangerous
+    } else if PLATFORM_DEFAULTS.contains(&command) {
+        Policy::PlatformDefault
+    } else if PLUGIN_DEFAULTS.contains(&command) {
+        Policy::PluginDefault
+    } else if DESKTOP_HOST.contains(&command) {
+        Policy::DesktopHost
+    } else {
+        Policy::NeedsAllow
+    }
+}
+
+/// What the node saw of its command-surface approval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    /// Ready: the Gateway accepted the declared surface.
+    Approved,
+    /// Paired, the surface awaits `node.pair.approve`.
+    Pending,
+    /// Not connected (or not paired): unknown.
+    Unknown,
+}
+
+impl Surface {
+    /// From the node state.
+    pub fn from_state(state: &NodeState) -> Self {
+        match state {
+            NodeState::Ready { .. } => Surface::Approved,
+            NodeState::AwaitingCommandApproval { .. } => Surface::Pending,
+            _ => Surface::Unknown,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Surface::Approved => "approved",
+            Surface::Pending => "pending",
+            Surface::Unknown => "unknown",
+        }
+    }
+}
+
+/// The prediction: will the Gateway forward `node.invoke` of this command to this node?
+/// Returns (`allowed`, human explanation), `allowed` one of `yes`, `after-approval`,
+/// `only-if-allowed`.
+pub fn predict(policy: Policy, surface: Surface) -> (&'static str, &'static str) {
+    match (policy, surface) {
+        (Policy::PlatformDefault, Surface::Pending) | (Policy::PluginDefault, Surface::Pending) => {
+            ("after-approval", "Linux default; invocable once the command surface is approved")
+        }
+        (Policy::PlatformDefault, _) => ("yes", "Linux platform default"),
+        (Policy::PluginDefault, _) => ("yes", "linux-node plugin default"),
+        (Policy::DesktopHost, Surface::Approved) => ("yes", "desktop-host command, approved into the surface"),
+        (Policy::DesktopHost, _) => {
+            ("after-approval", "desktop-host command: allowed once approved into the surface (node.pair.approve)")
+        }
+        (Policy::Dangerous, _) => ("only-if-allowed", "dangerous: needs gateway.nodes.commands.allow"),
+        (Policy::NeedsAllow, _) => ("only-if-allowed", "not a Linux default: needs gateway.nodes.commands.allow"),
+    }
+}
+
+/// The self-check entries for the declared commands.
+pub fn self_check(commands: &[(String, bool)], surface: Surface) -> Vec<Value> {
+    commands
+        .iter()
+        .map(|(name, dangerous)| {
+            let policy = classify(name, *dangerous);
+            let (allowed, why) = predict(policy, surface);
+            json!({ "command": name, "policy": policy.as_str(), "allowed": allowed, "why": why })
+        })
+        .collect()
+}
+
+/// What `clawnode run` keeps for the snapshot besides the node state.
+pub struct Shared {
+    /// Gateway origin (no credentials).
+    pub gateway: String,
+    /// Declared commands and whether the node marks them dangerous.
+    pub commands: Vec<(String, bool)>,
+    /// Last BackingOff / Paused reason.
+    pub last_error: Mutex<Option<String>>,
+    /// The node's device id.
+    pub device_id: String,
+}
+
+/// Builds the JSON snapshot.
+pub fn snapshot(shared: &Shared, state: &NodeState, stats: &InvokeStats, attempts: u64) -> Value {
+    let surface = Surface::from_state(state);
+    let (kind, pending) = match state {
+        NodeState::Idle => ("idle", Value::Null),
+        NodeState::Connecting { .. } => ("connecting", Value::Null),
+        NodeState::AwaitingDeviceApproval { request_id, reason, .. } => {
+            ("awaiting-device-approval", json!({ "kind": "device", "requestId": request_id, "reason": reason }))
+        }
+        NodeState::AwaitingCommandApproval { node_id } => {
+            ("awaiting-command-approval", json!({ "kind": "commands", "nodeId": node_id }))
+        }
+        NodeState::Ready { .. } => ("ready", Value::Null),
+        NodeState::BackingOff { .. } => ("backing-off", Value::Null),
+        NodeState::Paused(_) => ("paused", Value::Null),
+        NodeState::Suspended => ("suspended", Value::Null),
+        NodeState::Stopped => ("stopped", Value::Null),
+    };
+    let c = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+    json!({
+        "deviceId": shared.device_id,
+        "gateway": shared.gateway,
+        "state": { "kind": kind, "text": crate::status::short(state) },
+        "connectAttempts": attempts,
+        "pendingApproval": pending,
+        "lastError": shared.last_error.lock().ok().and_then(|e| e.clone()),
+        "invokes": {
+            "received": c(&stats.received),
+            "succeeded": c(&stats.succeeded),
+            "failed": c(&stats.failed),
+            "timedOut": c(&stats.timed_out),
+            "cancelled": c(&stats.cancelled),
+            "busy": c(&stats.busy),
+        },
+        "allowlist": {
+            "platform": "linux",
+            "policy": "openclaw 2026.9.6",
+            "surface": surface.as_str(),
+            "commands": self_check(&shared.commands, surface),
+            "note": "predicted from the Gateway's default policy; gateway.nodes.commands.allow/deny on the Gateway \
+                     can change it, and a node never sees invoke denials",
+        },
+    })
+}
+
+/// A running control socket; removes the socket file on drop.
+pub struct Server {
+    path: PathBuf,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Binds `control.sock` in `state_dir` (mode 0600) and serves snapshots.
+pub fn serve(
+    state_dir: &Path,
+    shared: Arc<Shared>,
+    states: tokio::sync::watch::Receiver<NodeState>,
+    stats: Arc<InvokeStats>,
+    attempts: Arc<dyn Fn() -> u64 + Send + Sync>,
+) -> std::io::Result<Server> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let path = socket_path(state_dir);
+    if path.exists() {
+        if std::os::unix::net::UnixStream::connect(&path).is_ok() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AddrInUse,
+                format!("another clawnode run already listens on {}", path.display()),
+            ));
+        }
+        std::fs::remove_file(&path)?;
+    }
+    let listener = tokio::net::UnixListener::bind(&path)?;
+    if let Err(e) = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)) {
+        let _ = std::fs::remove_file(&path);
+        return Err(e);
+    }
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            let (shared, states, stats, attempts) = (shared.clone(), states.clone(), stats.clone(), attempts.clone());
+            tokio::spawn(async move {
+                let (r, mut w) = stream.into_split();
+                let mut line = String::new();
+                let mut r = tokio::io::BufReader::new(r).take(MAX_REQUEST as u64);
+                let read = tokio::time::timeout(Duration::from_secs(5), r.read_line(&mut line)).await;
+                let reply = match read {
+                    Ok(Ok(_)) => match serde_json::from_str::<Value>(line.trim()) {
+                        Ok(v) if v["request"] == "status" => {
+                            let state = states.borrow().clone();
+                            snapshot(&shared, &state, &stats, attempts())
+                        }
+                        _ => json!({ "error": "unknown request; send {\"request\":\"status\"}" }),
+                    },
+                    _ => return,
+                };
+                let mut out = reply.to_string();
+                out.push('\n');
+                let _ = w.write_all(out.as_bytes()).await;
+                let _ = w.shutdown().await;
+            });
+        }
+    });
+    Ok(Server { path, task })
+}
+
+/// Why `clawnode status` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// Nothing listens.
+    #[error(
+        "no clawnode node is running with state directory {dir} (no control socket at {path}); start `clawnode run` or pass --state-dir"
+    )]
+    NotRunning {
+        /// The state dir.
+        dir: String,
+        /// The socket path.
+        path: String,
+    },
+    /// I/O or protocol failure.
+    #[error("control socket {path}: {message}")]
+    Failed {
+        /// The socket path.
+        path: String,
+        /// What happened.
+        message: String,
+    },
+}
+
+/// Asks the node listening in `state_dir` for its snapshot.
+pub fn request_status(state_dir: &Path) -> Result<Value, ClientError> {
+    let path = socket_path(state_dir);
+    let failed = |m: String| ClientError::Failed { path: path.display().to_string(), message: m };
+    let mut stream = match std::os::unix::net::UnixStream::connect(&path) {
+        Ok(s) => s,
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused) => {
+            return Err(ClientError::NotRunning {
+                dir: state_dir.display().to_string(),
+                path: path.display().to_string(),
+            });
+        }
+        Err(e) => return Err(failed(e.to_string())),
+    };
+    stream.set_read_timeout(Some(Duration::from_secs(10))).map_err(|e| failed(e.to_string()))?;
+    stream.write_all(b"{\"request\":\"status\"}\n").map_err(|e| failed(e.to_string()))?;
+    let mut line = String::new();
+    std::io::BufReader::new(stream).read_line(&mut line).map_err(|e| failed(e.to_string()))?;
+    let v: Value = serde_json::from_str(line.trim()).map_err(|e| failed(format!("bad reply: {e}")))?;
+    if let Some(e) = v.get("error").and_then(Value::as_str) {
+        return Err(failed(e.to_string()));
+    }
+    Ok(v)
+}
+
+/// Renders a snapshot for people.
+pub fn render(v: &Value) -> String {
+    let s = |v: &Value| v.as_str().unwrap_or("-").to_string();
+    let mut out = String::new();
+    out.push_str(&format!("device:    {}\n", s(&v["deviceId"])));
+    out.push_str(&format!("gateway:   {}\n", s(&v["gateway"])));
+    out.push_str(&format!("state:     {} (connect attempts: {})\n", s(&v["state"]["text"]), v["connectAttempts"]));
+    let p = &v["pendingApproval"];
+    match p["kind"].as_str() {
+        Some("device") => out.push_str(&format!(
+            "pending:   device pairing request {} (`openclaw devices approve {}`)\n",
+            s(&p["requestId"]),
+            s(&p["requestId"])
+        )),
+        Some("commands") => out.push_str(
+            "pending:   command surface (`openclaw nodes pending`, then `openclaw nodes approve <requestId>`)\n",
+        ),
+        _ => out.push_str("pending:   none\n"),
+    }
+    out.push_str(&format!("last error: {}\n", v["lastError"].as_str().unwrap_or("none")));
+    let i = &v["invokes"];
+    out.push_str(&format!(
+        "invokes:   {} received, {} ok, {} failed, {} timed out, {} cancelled, {} busy\n",
+        i["received"], i["succeeded"], i["failed"], i["timedOut"], i["cancelled"], i["busy"]
+    ));
+    let a = &v["allowlist"];
+    out.push_str(&format!(
+        "allowlist self-check ({} policy for platform {}, surface {}):\n",
+        s(&a["policy"]),
+        s(&a["platform"]),
+        s(&a["surface"])
+    ));
+    let empty = vec![];
+    let cmds = a["commands"].as_array().unwrap_or(&empty);
+    let width = cmds.iter().filter_map(|c| c["command"].as_str()).map(str::len).max().unwrap_or(0);
+    for c in cmds {
+        out.push_str(&format!("  {:width$}  {:16} {}\n", s(&c["command"]), s(&c["allowed"]), s(&c["why"])));
+    }
+    out.push_str(&format!("note: {}\n", s(&a["note"])));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prediction_table() {
+        let cases: &[(&str, bool, Surface, &str, &str)] = &[
+            ("system.notify", false, Surface::Approved, "platform-default", "yes"),
+            ("computer.act", false, Surface::Unknown, "platform-default", "yes"),
+            ("system.notify", false, Surface::Pending, "platform-default", "after-approval"),
+            ("camera.list", false, Surface::Approved, "linux-node-plugin-default", "yes"),
+            ("location.get", false, Surface::Unknown, "linux-node-plugin-default", "yes"),
+            ("system.which", false, Surface::Pending, "desktop-host", "after-approval"),
+            ("system.which", false, Surface::Unknown, "desktop-host", "after-approval"),
+            ("system.which", false, Surface::Approved, "desktop-host", "yes"),
+            ("system.run", false, Surface::Approved, "desktop-host", "yes"),
+            ("desktop.stream", false, Surface::Approved, "desktop-host", "yes"),
+            ("camera.snap", false, Surface::Approved, "dangerous", "only-if-allowed"),
+            ("sms.send", false, Surface::Approved, "dangerous", "only-if-allowed"),
+            ("backup.run", true, Surface::Approved, "dangerous", "only-if-allowed"),
+            ("device.info", false, Surface::Approved, "not-in-defaults", "only-if-allowed"),
+            ("device.status", false, Surface::Pending, "not-in-defaults", "only-if-allowed"),
+            ("custom.thing", false, Surface::Approved, "not-in-defaults", "only-if-allowed"),
+        ];
+        for (cmd, dangerous, surface, policy, allowed) in cases {
+            let p = classify(cmd, *dangerous);
+            assert_eq!(p.as_str(), *policy, "{cmd}");
+            assert_eq!(predict(p, *surface).0, *allowed, "{cmd} {surface:?}");
+        }
+    }
+
+    #[test]
+    fn agrees_with_the_linux_default_list() {
+        // Everything in LINUX_DEFAULT_ALLOWED is a default or desktop-host command; nothing else is.
+        for c in crate::linux::LINUX_DEFAULT_ALLOWED {
+            assert!(!matches!(classify(c, false), Policy::Dangerous | Policy::NeedsAllow), "{c}");
+        }
+        assert_eq!(PLATFORM_DEFAULTS.len() + PLUGIN_DEFAULTS.len() + DESKTOP_HOST.len(), 17);
+    }
+
+    #[test]
+    fn snapshot_and_render() {
+        let shared = Shared {
+            gateway: "ws://127.0.0.1:1".into(),
+            commands: vec![("device.info".into(), false), ("system.which".into(), false)],
+            last_error: Mutex::new(Some("connection refused".into())),
+            device_id: "d".into(),
+        };
+        let stats = InvokeStats::default();
+        stats.received.fetch_add(2, Ordering::Relaxed);
+        let st = NodeState::AwaitingCommandApproval { node_id: "d".into() };
+        let v = snapshot(&shared, &st, &stats, 3);
+        assert_eq!(v["state"]["kind"], "awaiting-command-approval");
+        assert_eq!(v["pendingApproval"]["kind"], "commands");
+        assert_eq!(v["invokes"]["received"], 2);
+        assert_eq!(v["lastError"], "connection refused");
+        assert_eq!(v["allowlist"]["commands"][0]["allowed"], "only-if-allowed");
+        assert_eq!(v["allowlist"]["commands"][1]["allowed"], "after-approval");
+        let text = render(&v);
+        assert!(text.contains("device.info"), "{text}");
+        assert!(text.contains("never sees invoke denials"), "{text}");
+    }
+
+    #[test]
+    fn not_running_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = request_status(dir.path()).unwrap_err();
+        assert!(matches!(e, ClientError::NotRunning { .. }));
+        assert!(e.to_string().contains("no clawnode node is running"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn serves_over_a_0600_socket() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let shared = Arc::new(Shared {
+            gateway: "ws://127.0.0.1:1".into(),
+            commands: vec![("system.notify".into(), false)],
+            last_error: Mutex::new(None),
+            device_id: "d".into(),
+        });
+        let (_tx, rx) = tokio::sync::watch::channel(NodeState::Idle);
+        let server = serve(dir.path(), shared, rx, Arc::new(InvokeStats::default()), Arc::new(|| 0)).unwrap();
+        let mode = std::fs::metadata(socket_path(dir.path())).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let d = dir.path().to_path_buf();
+        let v = tokio::task::spawn_blocking(move || request_status(&d)).await.unwrap().unwrap();
+        assert_eq!(v["state"]["kind"], "idle");
+        drop(server);
+        assert!(!socket_path(dir.path()).exists());
+    }
+}
