@@ -5,11 +5,14 @@
 //! `device.info`, `device.status`). `clawnode identity --json` prints the device identity
 //! for out-of-band checks. `clawnode trust --url wss://…` pins a Gateway's certificate after
 //! showing its fingerprint; `clawnode pair <setup-code>` pairs with a setup code.
+//! `clawnode status` asks a running node over its control socket; `clawnode import-openclaw`
+//! takes over the official `openclaw node run` identity and device token.
 #![forbid(unsafe_code)]
 
 mod config;
 mod control;
 mod custom;
+mod import;
 mod linux;
 mod sdnotify;
 mod service;
@@ -65,6 +68,22 @@ enum Command {
     Exec(ExecArgs),
     /// Install, inspect or remove the systemd service.
     Service(ServiceArgs),
+    /// Take over the official node host's identity and node device token
+    /// (`openclaw node run` state: state/openclaw.sqlite or the legacy identity/*.json).
+    ImportOpenclaw {
+        /// ClawNode state directory (default: $CLAWNODE_STATE_DIR, else the XDG state dir).
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+        /// The official host's state directory (default: $OPENCLAW_STATE_DIR, else ~/.openclaw).
+        #[arg(long)]
+        from: Option<PathBuf>,
+        /// Gateway URL the token belongs to (default: the node host's configured gateway).
+        #[arg(long)]
+        url: Option<String>,
+        /// Replace an existing, different ClawNode identity.
+        #[arg(long)]
+        force: bool,
+    },
     /// Ask the running `clawnode run` (same state directory) for its status.
     Status {
         /// State directory (default: $CLAWNODE_STATE_DIR, else the XDG state dir).
@@ -322,6 +341,7 @@ fn main() -> ExitCode {
         Command::Exec(args) => exec_cmd(args),
         Command::Service(args) => service_cmd(args),
         Command::Status { state_dir, json } => status_cmd(state_dir, json),
+        Command::ImportOpenclaw { state_dir, from, url, force } => import_cmd(state_dir, from, url, force),
         Command::Pair(p) => rt.block_on(run(RunArgs {
             url: None,
             tls_fingerprint: None,
@@ -361,6 +381,78 @@ fn identity(json: bool, state_dir: Option<PathBuf>) -> Result<ExitCode, Box<dyn 
         println!("deviceId:  {}", id.device_id());
         println!("publicKey: {}", id.public_key_b64url());
         println!("state:     {}", store.dir().display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `clawnode import-openclaw`: identity and node device token from the official host.
+fn import_cmd(
+    state_dir: Option<PathBuf>,
+    from: Option<PathBuf>,
+    url: Option<String>,
+    force: bool,
+) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let from = match from {
+        Some(f) => f,
+        None => match std::env::var_os("OPENCLAW_STATE_DIR").filter(|v| !v.is_empty()) {
+            Some(d) => PathBuf::from(d),
+            None => home().ok_or("no --from and no HOME")?.join(".openclaw"),
+        },
+    };
+    let state_dir = state_dir.unwrap_or_else(default_state_dir);
+    let imported = import::read(&from)?;
+    let device_id = imported.identity.device_id().to_string();
+    let url = url.or(imported.gateway_url.clone());
+    let origin = match &url {
+        Some(u) => Some(Endpoint::parse(u)?.origin().to_string()),
+        None => None,
+    };
+    if imported.token.is_some() && origin.is_none() {
+        return Err(
+            "the node host config names no Gateway: pass --url (the Gateway its device token belongs to)".into()
+        );
+    }
+    let store = FileStore::new(&state_dir);
+    match store.load_identity()? {
+        Some(existing) if existing.device_id() != device_id && !force => {
+            return Err(format!(
+                "{} already holds another identity (device {}); pass --force to replace it with {device_id}",
+                state_dir.display(),
+                existing.device_id()
+            )
+            .into());
+        }
+        Some(existing) if existing.device_id() == device_id => {}
+        _ => store.save_identity(&imported.identity, imported.created_at_ms)?,
+    }
+    println!("identity: device {device_id} (from {})", imported.source);
+    match (&imported.token, &origin) {
+        (Some((token, scopes, updated)), Some(origin)) => {
+            let key = TokenKey { origin: origin.clone(), device_id: device_id.clone(), role: Role::Node };
+            let stored = clawnode::store::StoredToken {
+                token: Secret::new(token.as_str()),
+                scopes: scopes.clone(),
+                issued_at_ms: None,
+                updated_at_ms: *updated,
+            };
+            store.save_token(&key, &stored)?;
+            println!("device token: role node for {origin}");
+        }
+        _ => println!("device token: none stored by the node host (the device pairs on first connect)"),
+    }
+    if let Some(inst) = &imported.instance_id {
+        let path = state_dir.join("instance-id");
+        if force || !path.exists() {
+            std::fs::write(&path, inst)?;
+        }
+    }
+    if let Some(u) = &url {
+        let saved = state_dir.join("endpoint.json");
+        if force || !saved.exists() {
+            let ep = SavedEndpoint { url: Endpoint::parse(u)?.origin().to_string(), tls_fingerprint: None };
+            write_private(&saved, &serde_json::to_vec_pretty(&ep)?)?;
+        }
+        println!("next: stop `openclaw node run`, then `clawnode run --url {u} --state-dir {}`", state_dir.display());
     }
     Ok(ExitCode::SUCCESS)
 }
