@@ -37,6 +37,7 @@ pub fn clawnode_bin() -> Result<PathBuf, TestkitError> {
 pub struct ClawnodeProcess {
     child: Option<Child>,
     lines: Arc<Mutex<Vec<String>>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl ClawnodeProcess {
@@ -58,29 +59,30 @@ impl ClawnodeProcess {
         }
         let mut child = cmd.spawn().map_err(|e| TestkitError::io(format!("spawn {}", bin.display()), e))?;
         let lines = Arc::new(Mutex::new(Vec::new()));
+        let mut readers = Vec::new();
         if let Some(out) = child.stdout.take() {
             let l = lines.clone();
-            std::thread::spawn(move || {
+            readers.push(std::thread::spawn(move || {
                 for line in BufReader::new(out).lines().map_while(Result::ok) {
                     eprintln!("[clawnode] {line}");
                     if let Ok(mut v) = l.lock() {
                         v.push(line);
                     }
                 }
-            });
+            }));
         }
         if let Some(err) = child.stderr.take() {
             let l = lines.clone();
-            std::thread::spawn(move || {
+            readers.push(std::thread::spawn(move || {
                 for line in BufReader::new(err).lines().map_while(Result::ok) {
                     eprintln!("[clawnode:err] {line}");
                     if let Ok(mut v) = l.lock() {
                         v.push(line);
                     }
                 }
-            });
+            }));
         }
-        Ok(ClawnodeProcess { child: Some(child), lines })
+        Ok(ClawnodeProcess { child: Some(child), lines, readers })
     }
 
     /// The process id while it runs (for `/proc/<pid>` measurements).
@@ -118,6 +120,11 @@ impl ClawnodeProcess {
                 && let Ok(Some(st)) = c.try_wait()
             {
                 self.child = None;
+                // Let the readers collect the last lines (bounded: a grandchild may hold the pipes).
+                let until = Instant::now() + Duration::from_secs(3);
+                while self.readers.iter().any(|r| !r.is_finished()) && Instant::now() < until {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
                 return Ok(st);
             }
             if self.child.is_none() {
