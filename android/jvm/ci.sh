@@ -5,6 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 cargo build --quiet -p clawnode-ffi
-mvn -B -q -f android/jvm/pom.xml test \
+mvn -B -ntp -f android/jvm/pom.xml test \
   -Dclawnode.lib.dir="$PWD/target/debug" \
   -Dclawnode.gateway.fixture="$PWD/target/debug/gateway-fixture"
