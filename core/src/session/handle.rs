@@ -124,11 +124,6 @@ impl SessionHandle {
         self.shared.max_payload.load(Ordering::Relaxed)
     }
 
-    /// Size a request frame with these params would have.
-    pub fn frame_size(method: &str, params: &Value) -> usize {
-        RequestFrame { id: "0000000000".into(), method: method.into(), params: Some(params.clone()) }.to_json().len()
-    }
-
     /// Sends a request and waits for its response (out-of-order responses are fine).
     pub async fn request(&self, method: &str, params: Value, timeout: Duration) -> Result<Value, RequestError> {
         let params = serde_json::to_string(&params).map_err(|_| RequestError::Closed)?;
