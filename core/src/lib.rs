@@ -11,6 +11,7 @@
 
 pub mod backoff;
 pub mod clock;
+pub mod commands;
 pub mod endpoint;
 pub mod events;
 pub mod exec;

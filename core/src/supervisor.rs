@@ -32,6 +32,7 @@ use tracing::{Instrument as _, debug, info, info_span, warn};
 
 use crate::backoff::{AttemptBudget, Backoff, BackoffConfig};
 use crate::clock::{Clock, RandomSource, SystemClock, SystemRandom};
+use crate::commands::PlatformFamily;
 use crate::endpoint::{Endpoint, TlsPin};
 use crate::events::{HostStats, NodeEvent, PresenceAlive, PresenceTrigger, send_node_event};
 use crate::identity::DeviceIdentity;
@@ -464,7 +465,8 @@ impl Node {
         rng: Arc<dyn RandomSource>,
     ) -> Result<Self, NodeError> {
         let identity = load_or_create_identity(store.as_ref(), rng.as_ref(), clock.now_ms())?;
-        let router = InvokeRouter::new(registry, cfg.invoke.clone());
+        let platform = PlatformFamily::classify(&cfg.client.platform, cfg.client.device_family.as_deref());
+        let router = InvokeRouter::for_platform(registry, cfg.invoke.clone(), platform);
         let (state, _) = watch::channel(NodeState::Idle);
         let (notices, _) = broadcast::channel(256);
         let (ctl, _) = watch::channel(Control::default());

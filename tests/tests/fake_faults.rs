@@ -1976,3 +1976,100 @@ async fn outbox_queues_offline_and_flushes_in_order_after_hello() {
     assert_eq!(node.outbox_stats().queued, 0);
     stop(&node).await;
 }
+
+// Expected (typed catalog, commands.md §3–§6, as an iOS node): catalog commands declare their
+// cap family; params reach handlers normalized with iOS defaults and clamps (camera.snap
+// front/1600/0.9/0 ms; quality 5 → 1, delayMs 99999 → 10000; location.get timeoutMs 10000,
+// 500 → 1000); bad params (`maxWidth:"wide"`, an empty notification) answer
+// INVALID_REQUEST without running the handler; a 5 000 000-byte snap answers
+// PAYLOAD_TOO_LARGE ("Reduce maxWidth or quality") and the session stays; backgrounded,
+// camera.snap answers NODE_BACKGROUND_UNAVAILABLE (iOS rule, registered with plain
+// `register_typed`) while location.get and a non-catalog command still run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalog_rules_for_an_ios_node() {
+    use clawnode::commands::{CameraFacing, CameraSnap, CameraSnapParams, CameraSnapResult};
+    let mut fake = FakeGateway::start().await.unwrap();
+    count_worker_panics();
+    let seen: Arc<std::sync::Mutex<Vec<CameraSnapParams>>> = Arc::default();
+    let notify_runs = Arc::new(AtomicU64::new(0));
+    let mut r = CommandRegistry::new();
+    let s = seen.clone();
+    r.register_typed::<CameraSnap, _, _>(move |p: CameraSnapParams, _ctx| {
+        let s = s.clone();
+        async move {
+            let len = if p.device_id.as_deref() == Some("big") { 5_000_000 } else { 8 };
+            s.lock().unwrap().push(p);
+            Ok(CameraSnapResult { format: "jpg".into(), base64: "A".repeat(len), width: 16, height: 12 })
+        }
+    })
+    .unwrap();
+    r.register("location.get", |ctx: InvokeContext| async move { Ok(ctx.params) }).unwrap();
+    let n = notify_runs.clone();
+    r.register("system.notify", move |_ctx: InvokeContext| {
+        n.fetch_add(1, Ordering::SeqCst);
+        async { Ok(json!({})) }
+    })
+    .unwrap();
+    r.register("acme.gpio.read", |ctx: InvokeContext| async move { Ok(json!({"raw": ctx.params})) }).unwrap();
+    let mut cfg = base_cfg(&fake);
+    cfg.client.platform = "iOS 18.4".into();
+    cfg.client.device_family = Some("iPhone".into());
+    let node = Node::new(cfg, r, Arc::new(MemoryStore::default())).unwrap();
+    node.start();
+    let (mut wire, connect) = accept(&mut fake, &node, 30_000, MAX_PAYLOAD, None).await;
+    let probe = wire.expect("node.event", STEP).await;
+    wire.auto_ack(&probe).await;
+    wait_state(&node, "ready", STEP, |s| matches!(s, NodeState::Ready { .. })).await;
+    assert_eq!(connect["params"]["caps"], json!(["acme", "camera", "location", "system"]));
+    assert_eq!(
+        connect["params"]["commands"],
+        json!(["acme.gpio.read", "camera.snap", "location.get", "system.notify"])
+    );
+    let payload = |r: &Value| serde_json::from_str::<Value>(r["payloadJSON"].as_str().unwrap()).unwrap();
+
+    wire.invoke("s1", "camera.snap", json!({}), 5000).await;
+    let r = wire.result().await;
+    assert_eq!(payload(&r), json!({"format": "jpg", "base64": "AAAAAAAA", "width": 16, "height": 12}));
+    wire.invoke("s2", "camera.snap", json!({"quality": 5, "delayMs": 99_999, "format": "jpeg"}), 5000).await;
+    assert_eq!(wire.result().await["ok"], true);
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(
+            (seen[0].facing, seen[0].max_width, seen[0].quality, seen[0].delay_ms),
+            (CameraFacing::Front, 1600, 0.9, 0)
+        );
+        assert_eq!((seen[1].quality, seen[1].delay_ms), (1.0, 10_000));
+    }
+    wire.invoke("s3", "camera.snap", json!({"maxWidth": "wide"}), 5000).await;
+    let r = wire.result().await;
+    assert_eq!(r["error"]["code"], "INVALID_REQUEST", "{r}");
+    assert!(r["error"]["message"].as_str().unwrap().contains("maxWidth"), "{r}");
+    assert_eq!(seen.lock().unwrap().len(), 2, "the handler did not run");
+    wire.invoke("s4", "camera.snap", json!({"deviceId": "big"}), 5000).await;
+    let r = wire.result().await;
+    assert_eq!(r["error"]["code"], "PAYLOAD_TOO_LARGE", "{r}");
+    assert!(r["error"]["message"].as_str().unwrap().contains("Reduce maxWidth or quality"), "{r}");
+
+    wire.invoke("l1", "location.get", Value::Null, 5000).await;
+    assert_eq!(payload(&wire.result().await)["timeoutMs"], 10_000);
+    wire.invoke("l2", "location.get", json!({"timeoutMs": 500, "extra": true}), 5000).await;
+    let p = payload(&wire.result().await);
+    assert_eq!(p["timeoutMs"], 1000);
+    assert!(p.get("extra").is_none(), "normalized params carry only catalog keys: {p}");
+    wire.invoke("n1", "system.notify", json!({"title": " ", "body": ""}), 5000).await;
+    let r = wire.result().await;
+    assert_eq!(r["error"]["code"], "INVALID_REQUEST", "{r}");
+    assert!(r["error"]["message"].as_str().unwrap().contains("empty notification"), "{r}");
+    assert_eq!(notify_runs.load(Ordering::SeqCst), 0);
+
+    node.set_foreground(false);
+    wire.invoke("b1", "camera.snap", json!({}), 5000).await;
+    assert_eq!(wire.result().await["error"]["code"], "NODE_BACKGROUND_UNAVAILABLE");
+    wire.invoke("b2", "location.get", json!({}), 5000).await;
+    assert_eq!(wire.result().await["ok"], true);
+    wire.invoke("b3", "acme.gpio.read", json!({"pin": 4}), 5000).await;
+    assert_eq!(payload(&wire.result().await), json!({"raw": {"pin": 4}}));
+    assert_eq!(seen.lock().unwrap().len(), 3);
+    assert_eq!(fake.accepted_count(), 1, "one session throughout");
+    stop(&node).await;
+}

@@ -20,6 +20,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, debug, info, info_span, warn};
 
+use crate::commands::{self, PlatformFamily};
 use crate::protocol::{InvokeCancel, InvokeInput, InvokeRequest, InvokeResultParams, names};
 use crate::session::{InvokeDispatch, RequestError, SessionHandle};
 
@@ -77,6 +78,10 @@ pub struct InvokeStats {
     pub panicked: AtomicU64,
     /// Requests refused with `NODE_BACKGROUND_UNAVAILABLE` (app in the background).
     pub background_refused: AtomicU64,
+    /// Catalog commands refused with `INVALID_REQUEST` before the handler ran (bad params).
+    pub invalid_params: AtomicU64,
+    /// Catalog results over their size budget, answered `PAYLOAD_TOO_LARGE`.
+    pub over_budget: AtomicU64,
 }
 
 /// The error a foreground-only command gets while the app is backgrounded (commands.md §4).
@@ -102,6 +107,7 @@ pub struct InvokeRouter {
     stopping: CancellationToken,
     stats: Arc<InvokeStats>,
     background: AtomicBool,
+    platform: PlatformFamily,
 }
 
 const RECENT_IDS: usize = 1024;
@@ -113,8 +119,15 @@ impl std::fmt::Debug for InvokeRouter {
 }
 
 impl InvokeRouter {
-    /// A router over `registry`.
+    /// A router over `registry`, with the catalog rules of no particular platform
+    /// ([`PlatformFamily::Other`]).
     pub fn new(registry: CommandRegistry, cfg: InvokeConfig) -> Arc<Self> {
+        Self::for_platform(registry, cfg, PlatformFamily::Other)
+    }
+
+    /// A router over `registry` applying `platform`'s catalog defaults, clamps and
+    /// foreground rules (commands.md §3–4).
+    pub fn for_platform(registry: CommandRegistry, cfg: InvokeConfig, platform: PlatformFamily) -> Arc<Self> {
         Arc::new(InvokeRouter {
             registry: RwLock::new(Arc::new(registry)),
             permits: Arc::new(Semaphore::new(cfg.max_in_flight.max(1))),
@@ -125,7 +138,13 @@ impl InvokeRouter {
             stopping: CancellationToken::new(),
             stats: Arc::new(InvokeStats::default()),
             background: AtomicBool::new(false),
+            platform,
         })
+    }
+
+    /// The platform whose catalog rules apply.
+    pub fn platform(&self) -> PlatformFamily {
+        self.platform
     }
 
     /// Marks the app backgrounded (`true`) or foregrounded: while backgrounded, commands
@@ -260,16 +279,26 @@ impl InvokeRouter {
             }
         };
         let registry = self.registry();
-        let Some(handler) = registry.get(&req.command) else {
+        let Some(entry) = registry.entry(&req.command) else {
             return Some(Err(CommandError::unavailable("command not supported")));
         };
-        if self.is_background() && registry.needs_foreground(&req.command) {
+        let (handler, spec) = (entry.handler.clone(), entry.spec);
+        if self.is_background() && registry.needs_foreground_on(&req.command, self.platform) {
             self.stats.background_refused.fetch_add(1, Ordering::Relaxed);
             return Some(Err(background_unavailable(&req.command)));
         }
         let params = match req.params_value() {
             Ok(p) => p,
             Err(e) => return Some(Err(CommandError::invalid_request(format!("paramsJSON is not valid JSON: {e}")))),
+        };
+        let params = match spec.map(|s| commands::normalize_params(s.name, &params, self.platform)) {
+            None | Some(Ok(None)) => params,
+            Some(Ok(Some(normalized))) => normalized,
+            Some(Err(e)) => {
+                self.stats.invalid_params.fetch_add(1, Ordering::Relaxed);
+                debug!(code = e.code(), "catalog params refused");
+                return Some(Err(e));
+            }
         };
         let ctx = InvokeContext::new(
             req.id.clone(),
@@ -294,6 +323,14 @@ impl InvokeRouter {
             _ = tokio::time::sleep_until(deadline) => None,
         };
         let result = match outcome {
+            Some(Ok(Ok(v))) if spec.is_some() => match commands::check_result_budget(&req.command, &v) {
+                Ok(()) => Some(Ok(v)),
+                Err(e) => {
+                    self.stats.over_budget.fetch_add(1, Ordering::Relaxed);
+                    warn!(code = e.code(), "result over the command's size budget");
+                    Some(Err(e))
+                }
+            },
             Some(Ok(r)) => Some(r),
             Some(Err(e)) if e.is_panic() => {
                 self.stats.panicked.fetch_add(1, Ordering::Relaxed);

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::context::InvokeContext;
 use super::error::CommandError;
+use crate::commands::{self, CatalogCommand, CommandSpec, PlatformFamily};
 
 /// A boxed handler future.
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Value, CommandError>> + Send + 'static>>;
@@ -44,7 +45,12 @@ pub enum RegistryError {
 pub(crate) struct Entry {
     pub(crate) cap: String,
     pub(crate) handler: Arc<dyn CommandHandler>,
+    /// Explicitly marked as needing the foreground (any platform).
     pub(crate) needs_foreground: bool,
+    /// The catalog entry when `name` is a catalog command registered with its rules:
+    /// params are validated and normalized, the platform's foreground rule and the result
+    /// budget apply.
+    pub(crate) spec: Option<&'static CommandSpec>,
 }
 
 /// The set of commands a node offers.
@@ -72,18 +78,64 @@ impl CommandRegistry {
         Self::default()
     }
 
-    /// Registers `name` with the cap category of its first segment (`camera.snap` → `camera`).
+    /// Registers `name`. A command of the typed catalog ([`crate::commands`]) gets its
+    /// catalog rules: the catalog's cap family, params validated and normalized (defaults,
+    /// clamps; bad params answer `INVALID_REQUEST` without running the handler), the
+    /// platform's foreground rule and the result size budget (`PAYLOAD_TOO_LARGE`). Other
+    /// names get the cap category of their first segment (`acme.gpio.read` → `acme`) and
+    /// their raw params.
     pub fn register(&mut self, name: &str, handler: impl CommandHandler) -> Result<&mut Self, RegistryError> {
-        let cap = name.split('.').next().unwrap_or(name).to_string();
-        self.register_with_cap(name, &cap, handler)
+        match commands::spec(name) {
+            Some(spec) => self.insert(name, spec.cap, Arc::new(handler), Some(spec)),
+            None => {
+                let cap = name.split('.').next().unwrap_or(name).to_string();
+                self.insert(name, &cap, Arc::new(handler), None)
+            }
+        }
     }
 
-    /// Registers `name` under an explicit cap category.
+    /// Registers `name` under an explicit cap category, with raw params and no catalog rules
+    /// (also for catalog names, e.g. a host with its own param handling).
     pub fn register_with_cap(
         &mut self,
         name: &str,
         cap: &str,
         handler: impl CommandHandler,
+    ) -> Result<&mut Self, RegistryError> {
+        self.insert(name, cap, Arc::new(handler), None)
+    }
+
+    /// Registers a typed handler for catalog command `C`: it receives `C::Params` with the
+    /// platform's defaults and clamps applied and returns `C::Result`, e.g.
+    /// `registry.register_typed::<LocationGet, _, _>(|p, ctx| async move { … })`.
+    pub fn register_typed<C, F, Fut>(&mut self, handler: F) -> Result<&mut Self, RegistryError>
+    where
+        C: CatalogCommand,
+        F: Fn(C::Params, InvokeContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<C::Result, CommandError>> + Send + 'static,
+    {
+        let spec = commands::spec(C::NAME).ok_or_else(|| RegistryError::InvalidName(C::NAME.to_string()))?;
+        let handler = Arc::new(handler);
+        let typed = move |ctx: InvokeContext| {
+            let handler = handler.clone();
+            async move {
+                // The router already normalized the params with the node's platform, so
+                // this parse only reads back the normalized form.
+                let params = C::parse(&ctx.params, PlatformFamily::Other)?;
+                let result = handler(params, ctx).await?;
+                serde_json::to_value(result)
+                    .map_err(|e| CommandError::unavailable(format!("result does not serialize: {e}")))
+            }
+        };
+        self.insert(C::NAME, spec.cap, Arc::new(typed), Some(spec))
+    }
+
+    fn insert(
+        &mut self,
+        name: &str,
+        cap: &str,
+        handler: Arc<dyn CommandHandler>,
+        spec: Option<&'static CommandSpec>,
     ) -> Result<&mut Self, RegistryError> {
         if !valid_name(name) {
             return Err(RegistryError::InvalidName(name.to_string()));
@@ -91,10 +143,7 @@ impl CommandRegistry {
         if self.entries.contains_key(name) {
             return Err(RegistryError::Duplicate(name.to_string()));
         }
-        self.entries.insert(
-            name.to_string(),
-            Entry { cap: cap.to_string(), handler: Arc::new(handler), needs_foreground: false },
-        );
+        self.entries.insert(name.to_string(), Entry { cap: cap.to_string(), handler, needs_foreground: false, spec });
         Ok(self)
     }
 
@@ -124,9 +173,23 @@ impl CommandRegistry {
         }
     }
 
-    /// Whether `name` needs the foreground (false for unknown commands).
+    /// Whether `name` was explicitly marked as needing the foreground (false for unknown
+    /// commands). See [`CommandRegistry::needs_foreground_on`] for the catalog rules.
     pub fn needs_foreground(&self, name: &str) -> bool {
         self.entries.get(name).is_some_and(|e| e.needs_foreground)
+    }
+
+    /// Whether `name` needs the foreground on `platform`: explicitly marked, or a catalog
+    /// command whose rule for that platform says so (commands.md §4).
+    pub fn needs_foreground_on(&self, name: &str, platform: PlatformFamily) -> bool {
+        self.entries
+            .get(name)
+            .is_some_and(|e| e.needs_foreground || e.spec.is_some_and(|s| s.needs_foreground(platform)))
+    }
+
+    /// The catalog rules applied to `name`, when it was registered with them.
+    pub fn catalog_spec(&self, name: &str) -> Option<&'static CommandSpec> {
+        self.entries.get(name).and_then(|e| e.spec)
     }
 
     /// Declared commands, sorted.
@@ -144,8 +207,8 @@ impl CommandRegistry {
         self.entries.contains_key(name)
     }
 
-    pub(crate) fn get(&self, name: &str) -> Option<Arc<dyn CommandHandler>> {
-        self.entries.get(name).map(|e| e.handler.clone())
+    pub(crate) fn entry(&self, name: &str) -> Option<&Entry> {
+        self.entries.get(name)
     }
 }
 
