@@ -131,7 +131,7 @@ impl FileConfig {
     /// Loads `path`; a missing file is an empty config unless `required`.
     pub fn load(path: &Path, required: bool) -> Result<Self, ConfigError> {
         match std::fs::read_to_string(path) {
-            Ok(text) => toml::from_str(&text)
+            Ok(text) => basic_toml::from_str(&text)
                 .map_err(|e| ConfigError::Parse { path: path.display().to_string(), message: e.to_string() }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => Ok(FileConfig::default()),
             Err(e) => Err(ConfigError::Read { path: path.display().to_string(), source: e }),

@@ -3,8 +3,10 @@
 //! is needed.
 //!
 //! Sources, in order: `<from>/state/openclaw.sqlite` (tables `device_identities`,
-//! `device_auth_tokens`, `config_machine_state`; needs the `import-openclaw` feature), then
-//! the legacy files `<from>/identity/device.json` and `<from>/identity/device-auth.json`.
+//! `device_auth_tokens`, `config_machine_state`), then the legacy files
+//! `<from>/identity/device.json` and `<from>/identity/device-auth.json`. The SQLite file is
+//! read in-process with the `import-openclaw` feature (rusqlite, bundled SQLite: +0.9 MiB),
+//! otherwise through `node:sqlite` of the Node runtime the official host runs on.
 
 use std::path::Path;
 
@@ -57,10 +59,10 @@ fn check_device_id(identity: &DeviceIdentity, claimed: &str, source: &str) -> Re
 }
 
 /// Reads the official host's state under `from`.
-pub fn read(from: &Path) -> Result<Imported, Box<dyn std::error::Error>> {
+pub fn read(from: &Path, node: Option<&Path>) -> Result<Imported, Box<dyn std::error::Error>> {
     let db = from.join("state").join("openclaw.sqlite");
     if db.exists() {
-        return read_sqlite(&db);
+        return read_sqlite(&db, node);
     }
     let legacy = from.join("identity").join("device.json");
     if legacy.exists() {
@@ -72,56 +74,52 @@ pub fn read(from: &Path) -> Result<Imported, Box<dyn std::error::Error>> {
     )))
 }
 
-#[cfg(feature = "import-openclaw")]
-fn read_sqlite(db: &Path) -> Result<Imported, Box<dyn std::error::Error>> {
-    use rusqlite::{Connection, OpenFlags, OptionalExtension as _};
-    let source = db.display().to_string();
-    let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-        .map_err(|e| err(format!("{source}: {e}")))?;
-    let row: Option<(String, String, String, Option<i64>)> = conn
-        .query_row(
-            "SELECT device_id, public_key_pem, private_key_pem, created_at_ms FROM device_identities \
-             WHERE identity_key = 'primary'",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .optional()
-        .map_err(|e| err(format!("{source}: device_identities: {e}")))?;
-    let Some((device_id, public_pem, private_pem, created)) = row else {
+/// The rows the import needs from `openclaw.sqlite`, however they were read.
+#[derive(Debug, Default, serde::Deserialize)]
+struct SqliteRows {
+    /// `device_identities` row `primary`: device_id, public_key_pem, private_key_pem, created_at_ms.
+    identity: Option<IdentityRow>,
+    /// `device_auth_tokens` row of the node role.
+    token: Option<TokenRow>,
+    /// Every `config_machine_state` row, each column as text where it is text.
+    #[serde(default)]
+    config: Vec<Vec<Option<String>>>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct IdentityRow {
+    device_id: String,
+    public_key_pem: String,
+    private_key_pem: String,
+    created_at_ms: Option<i64>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct TokenRow {
+    token: String,
+    scopes_json: Option<String>,
+    updated_at_ms: Option<i64>,
+}
+
+fn from_rows(rows: SqliteRows, source: String) -> Result<Imported, Box<dyn std::error::Error>> {
+    let Some(id) = rows.identity else {
         return Err(err(format!("{source}: no 'primary' device identity (has the node host run?)")));
     };
-    let identity = DeviceIdentity::from_pem(&private_pem, Some(&public_pem))
+    let identity = DeviceIdentity::from_pem(&id.private_key_pem, Some(&id.public_key_pem))
         .map_err(|e| err(format!("{source}: the stored key pair is unusable: {e}")))?;
-    check_device_id(&identity, &device_id, &source)?;
-    let token: Option<(String, Option<String>, Option<i64>)> = conn
-        .query_row(
-            "SELECT token, scopes_json, updated_at_ms FROM device_auth_tokens WHERE device_id = ?1 AND role = 'node'",
-            [&device_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()
-        .map_err(|e| err(format!("{source}: device_auth_tokens: {e}")))?;
-    let token = token.map(|(t, scopes, at)| {
-        let scopes: Vec<String> = scopes.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default();
-        (t, scopes, at.unwrap_or(0).max(0) as u64)
+    check_device_id(&identity, &id.device_id, &source)?;
+    let token = rows.token.map(|t| {
+        let scopes: Vec<String> = t.scopes_json.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default();
+        (t.token, scopes, t.updated_at_ms.unwrap_or(0).max(0) as u64)
     });
-    // config_machine_state: find the `nodeHost.config` row without assuming column names.
-    let mut config: Option<Value> = None;
-    if let Ok(mut stmt) = conn.prepare("SELECT * FROM config_machine_state") {
-        let n = stmt.column_count();
-        let mut rows = stmt.query([]).map_err(|e| err(format!("{source}: config_machine_state: {e}")))?;
-        while let Some(r) = rows.next().map_err(|e| err(format!("{source}: config_machine_state: {e}")))? {
-            let cols: Vec<Option<String>> = (0..n).map(|i| r.get::<_, String>(i).ok()).collect();
-            if cols.iter().any(|c| c.as_deref() == Some("nodeHost.config")) {
-                config =
-                    cols.iter().flatten().filter_map(|c| serde_json::from_str::<Value>(c).ok()).find(|v| v.is_object());
-                break;
-            }
-        }
-    }
+    // config_machine_state: the `nodeHost.config` row, without assuming column names.
+    let config =
+        rows.config.iter().find(|cols| cols.iter().any(|c| c.as_deref() == Some("nodeHost.config"))).and_then(|cols| {
+            cols.iter().flatten().filter_map(|c| serde_json::from_str::<Value>(c).ok()).find(|v| v.is_object())
+        });
     Ok(Imported {
         identity,
-        created_at_ms: created.unwrap_or(0).max(0) as u64,
+        created_at_ms: id.created_at_ms.unwrap_or(0).max(0) as u64,
         token,
         gateway_url: config.as_ref().and_then(gateway_url),
         instance_id: config.as_ref().and_then(|c| c.get("nodeId")).and_then(Value::as_str).map(str::to_string),
@@ -129,9 +127,93 @@ fn read_sqlite(db: &Path) -> Result<Imported, Box<dyn std::error::Error>> {
     })
 }
 
+const IDENTITY_SQL: &str = "SELECT device_id, public_key_pem, private_key_pem, created_at_ms FROM device_identities \
+                            WHERE identity_key = 'primary'";
+const TOKEN_SQL: &str =
+    "SELECT token, scopes_json, updated_at_ms FROM device_auth_tokens WHERE device_id = ?1 AND role = 'node'";
+
+/// With the `import-openclaw` feature: SQLite read in-process (rusqlite, bundled SQLite).
+#[cfg(feature = "import-openclaw")]
+fn read_sqlite(db: &Path, _node: Option<&Path>) -> Result<Imported, Box<dyn std::error::Error>> {
+    use rusqlite::{Connection, OpenFlags, OptionalExtension as _};
+    let source = db.display().to_string();
+    let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(|e| err(format!("{source}: {e}")))?;
+    let identity = conn
+        .query_row(IDENTITY_SQL, [], |r| {
+            Ok(IdentityRow {
+                device_id: r.get(0)?,
+                public_key_pem: r.get(1)?,
+                private_key_pem: r.get(2)?,
+                created_at_ms: r.get(3)?,
+            })
+        })
+        .optional()
+        .map_err(|e| err(format!("{source}: device_identities: {e}")))?;
+    let token = match &identity {
+        Some(id) => conn
+            .query_row(TOKEN_SQL, [&id.device_id], |r| {
+                Ok(TokenRow { token: r.get(0)?, scopes_json: r.get(1)?, updated_at_ms: r.get(2)? })
+            })
+            .optional()
+            .map_err(|e| err(format!("{source}: device_auth_tokens: {e}")))?,
+        None => None,
+    };
+    let mut config = Vec::new();
+    if let Ok(mut stmt) = conn.prepare("SELECT * FROM config_machine_state") {
+        let n = stmt.column_count();
+        let mut rows = stmt.query([]).map_err(|e| err(format!("{source}: config_machine_state: {e}")))?;
+        while let Some(r) = rows.next().map_err(|e| err(format!("{source}: config_machine_state: {e}")))? {
+            config.push((0..n).map(|i| r.get::<_, String>(i).ok()).collect());
+        }
+    }
+    from_rows(SqliteRows { identity, token, config }, source)
+}
+
+/// The script the official host's own Node runtime runs to read its SQLite state
+/// (`node:sqlite`, built into the Node ≥ 24 that `openclaw` requires), printing the rows as
+/// JSON. The database is opened read-only.
+const NODE_SCRIPT: &str = r#"
+const { DatabaseSync } = require("node:sqlite");
+const db = new DatabaseSync(process.argv[1], { readOnly: true });
+const identity = db.prepare(process.argv[2]).get() ?? null;
+const token = identity ? (db.prepare(process.argv[3].replace("?1", "?")).get(identity.device_id) ?? null) : null;
+let config = [];
+try {
+  config = db.prepare("SELECT * FROM config_machine_state").all()
+    .map((row) => Object.values(row).map((v) => (typeof v === "string" ? v : null)));
+} catch {}
+db.close();
+process.stdout.write(JSON.stringify({ identity, token, config }));
+"#;
+
+/// Without the `import-openclaw` feature: SQLite read by the Node runtime the official host
+/// runs on (`--node`, else `node` on PATH), so the default binary carries no SQLite.
 #[cfg(not(feature = "import-openclaw"))]
-fn read_sqlite(db: &Path) -> Result<Imported, Box<dyn std::error::Error>> {
-    Err(err(format!("{} is SQLite: this clawnode was built without the `import-openclaw` feature", db.display())))
+fn read_sqlite(db: &Path, node: Option<&Path>) -> Result<Imported, Box<dyn std::error::Error>> {
+    let source = db.display().to_string();
+    let node = node.unwrap_or(Path::new("node"));
+    let out = std::process::Command::new(node)
+        .args(["--no-warnings", "-e", NODE_SCRIPT])
+        .arg(db)
+        .args([IDENTITY_SQL, TOKEN_SQL])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| {
+            err(format!(
+                "{source} is SQLite, read through the Node runtime of the official host, but `{}` cannot run ({e}): \
+                 pass --node /path/to/node (Node ≥ 24), or build clawnode with the `import-openclaw` feature",
+                node.display()
+            ))
+        })?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no output");
+        return Err(err(format!("{source}: reading it with {} failed: {last}", node.display())));
+    }
+    let rows: SqliteRows = serde_json::from_slice(&out.stdout)
+        .map_err(|e| err(format!("{source}: unexpected output from {}: {e}", node.display())))?;
+    from_rows(rows, source)
 }
 
 fn read_json(path: &Path) -> Result<Value, Box<dyn std::error::Error>> {
@@ -208,7 +290,7 @@ mod tests {
             {"token": "tok", "role": "node", "scopes": [], "updatedAtMs": 7}}});
         std::fs::write(dir.path().join("identity/device-auth.json"), auth.to_string()).unwrap();
         std::fs::write(dir.path().join("node.json"), r#"{"nodeId":"n1","gateway":{"host":"h","port":2}}"#).unwrap();
-        let got = read(dir.path()).unwrap();
+        let got = read(dir.path(), None).unwrap();
         assert_eq!(got.identity.device_id(), id.device_id());
         assert_eq!(got.created_at_ms, 5);
         assert_eq!(got.token, Some(("tok".into(), vec![], 7)));
@@ -219,7 +301,7 @@ mod tests {
         let bad = serde_json::json!({"deviceId": "00", "publicKeyPem": id.public_key_pem(),
             "privateKeyPem": id.private_key_pem()});
         std::fs::write(dir.path().join("identity/device.json"), bad.to_string()).unwrap();
-        assert!(read(dir.path()).is_err());
+        assert!(read(dir.path(), None).is_err());
     }
 
     #[cfg(feature = "import-openclaw")]
@@ -252,7 +334,7 @@ mod tests {
         )
         .unwrap();
         drop(conn);
-        let got = read(dir.path()).unwrap();
+        let got = read(dir.path(), None).unwrap();
         assert_eq!(got.identity.device_id(), id.device_id());
         assert_eq!(got.created_at_ms, 11);
         assert_eq!(got.token, Some(("ntok".into(), vec![], 13)));

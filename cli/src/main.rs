@@ -83,6 +83,10 @@ enum Command {
         /// Replace an existing, different ClawNode identity.
         #[arg(long)]
         force: bool,
+        /// Node runtime (≥ 24) used to read the official host's SQLite state when this build
+        /// lacks the `import-openclaw` feature (default: `node` on PATH).
+        #[arg(long)]
+        node: Option<PathBuf>,
     },
     /// Ask the running `clawnode run` (same state directory) for its status.
     Status {
@@ -319,7 +323,7 @@ fn init_tracing() {
     tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(false)
         .with_target(false)
         .init();
 }
@@ -341,7 +345,7 @@ fn main() -> ExitCode {
         Command::Exec(args) => exec_cmd(args),
         Command::Service(args) => service_cmd(args),
         Command::Status { state_dir, json } => status_cmd(state_dir, json),
-        Command::ImportOpenclaw { state_dir, from, url, force } => import_cmd(state_dir, from, url, force),
+        Command::ImportOpenclaw { state_dir, from, url, force, node } => import_cmd(state_dir, from, url, force, node),
         Command::Pair(p) => rt.block_on(run(RunArgs {
             url: None,
             tls_fingerprint: None,
@@ -391,6 +395,7 @@ fn import_cmd(
     from: Option<PathBuf>,
     url: Option<String>,
     force: bool,
+    node: Option<PathBuf>,
 ) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let from = match from {
         Some(f) => f,
@@ -400,7 +405,7 @@ fn import_cmd(
         },
     };
     let state_dir = state_dir.unwrap_or_else(default_state_dir);
-    let imported = import::read(&from)?;
+    let imported = import::read(&from, node.as_deref())?;
     let device_id = imported.identity.device_id().to_string();
     let url = url.or(imported.gateway_url.clone());
     let origin = match &url {

@@ -73,15 +73,20 @@ async fn imports_the_official_host_identity_and_token() {
     let ours = tempfile::tempdir().unwrap();
     let ours_dir = ours.path().to_str().unwrap().to_string();
     let from = ts_state.path().to_str().unwrap().to_string();
+    // The default build reads the SQLite state through the official host's Node runtime.
+    let node_rt = p.node.to_str().unwrap().to_string();
     let mut ident = ClawnodeProcess::spawn(&["identity", "--state-dir", &ours_dir], &[]).unwrap();
     assert!(ident.wait_exit(Duration::from_secs(30)).await.unwrap().success());
-    let mut refused =
-        ClawnodeProcess::spawn(&["import-openclaw", "--state-dir", &ours_dir, "--from", &from], &[]).unwrap();
+    let mut refused = ClawnodeProcess::spawn(
+        &["import-openclaw", "--state-dir", &ours_dir, "--from", &from, "--node", &node_rt],
+        &[],
+    )
+    .unwrap();
     let st = refused.wait_exit(Duration::from_secs(30)).await.unwrap();
     assert_eq!(st.code(), Some(2), "{:?}", refused.lines());
     assert!(refused.lines().iter().any(|l| l.contains("--force")), "{:?}", refused.lines());
 
-    let args = ["import-openclaw", "--state-dir", &ours_dir, "--from", &from, "--force"];
+    let args = ["import-openclaw", "--state-dir", &ours_dir, "--from", &from, "--force", "--node", &node_rt];
     let mut imp = ClawnodeProcess::spawn(&args, &[]).unwrap();
     let st = imp.wait_exit(Duration::from_secs(30)).await.unwrap();
     assert!(st.success(), "{:?}", imp.lines());

@@ -248,7 +248,7 @@ pub fn validate(file: &Value) -> Result<(), String> {
                     let Some(p) = p.as_str() else {
                         return Err(format!("{what}.allowlist[{i}].argPattern must be a string"));
                     };
-                    if regex::Regex::new(p).is_err() {
+                    if regex_lite::Regex::new(p).is_err() {
                         return Err(format!("{what}.allowlist[{i}].argPattern is not a valid regex"));
                     }
                 }

@@ -629,7 +629,7 @@ mod tests {
             "approvalDecision": "allow-always", "systemRunPlan": plan});
         let Decision::Allow { persist: Some((pattern, args)) } = decide(&h, run.clone()) else { panic!() };
         assert!(pattern.ends_with("/id"), "{pattern}");
-        assert!(regex::Regex::new(&args).unwrap().is_match("-u"));
+        assert!(regex_lite::Regex::new(&args).unwrap().is_match("-u"));
         // A plan for another command is refused.
         let mut other = run.clone();
         other["command"] = json!(["id", "-g"]);

@@ -353,7 +353,7 @@ pub fn entry_matches(entry: &AllowEntry, argv: &[String], resolved: &Path) -> bo
     }
     match &entry.arg_pattern {
         None => true,
-        Some(re) => match regex::Regex::new(re) {
+        Some(re) => match regex_lite::Regex::new(re) {
             Ok(re) => re.is_match(&argv[1..].join(" ")),
             Err(_) => false,
         },
@@ -411,7 +411,7 @@ pub fn check_allowlist(policy: &ResolvedPolicy, argv: &[String], cwd: Option<&Pa
 
 /// An `argPattern` matching exactly these arguments.
 pub fn exact_arg_pattern(args: &[String]) -> String {
-    format!("^{}$", regex::escape(&args.join(" ")))
+    format!("^{}$", regex_lite::escape(&args.join(" ")))
 }
 
 #[cfg(test)]
@@ -506,7 +506,7 @@ mod tests {
         // Bare names do not match explicit paths.
         let p = policy(&[("uname", None)]);
         assert!(!check_allowlist(&p, &v(&[&uname.to_string_lossy()]), None, DEFAULT_PATH).satisfied);
-        let re = regex::Regex::new(&exact_arg_pattern(&v(&["-a", "x.y"]))).unwrap();
+        let re = regex_lite::Regex::new(&exact_arg_pattern(&v(&["-a", "x.y"]))).unwrap();
         assert!(re.is_match("-a x.y") && !re.is_match("-a xzy") && !re.is_match("-a x.y z"));
     }
 }
