@@ -15,8 +15,18 @@
 //! ## Failures
 //! A foreign callback that throws something unexpected, or a Rust panic in a handler
 //! adapter, becomes an `UNAVAILABLE` command error for that invoke; it never takes the node
-//! (or the app) down. The crate is built with `panic = "unwind"` (the workspace default).
+//! (or the app) down. The crate must be built with `panic = "unwind"` (profile `release-ffi`
+//! or `dev`); it refuses to compile with `panic = "abort"` (the CLI's `release` profile).
 
+#[cfg(panic = "abort")]
+compile_error!(
+    "clawnode-ffi needs panic = \"unwind\" so a Rust panic becomes an error in the host app: \
+     build it with `--profile release-ffi` (the `release` profile aborts on panic)"
+);
+
+#[cfg(target_os = "android")]
+mod android;
+mod catalog;
 mod config;
 mod error;
 mod handler;
@@ -25,10 +35,14 @@ mod runtime;
 mod state;
 mod store;
 
+pub use catalog::{
+    CameraClipParams, CameraFacing, CameraSnapParams, CatalogEntry, CatalogParams, DesiredAccuracy, LocationParams,
+    NotifyParams, NotifyPriority, PhotosLatestParams, catalog, typed_params,
+};
 pub use config::{ClientId, NodeConfig, PlaintextPolicy};
 pub use error::{CommandFailure, ListenerError, NodeError, StoreFailure};
 pub use handler::{CancelToken, CommandHandler};
-pub use node::{Node, NodeListener};
+pub use node::{CommandOptions, EventOutcome, Node, NodeListener, PresenceTrigger};
 pub use runtime::{RuntimeHook, set_runtime_hook, shutdown};
 pub use state::{NodeNotice, NodeState, PauseInfo, PauseKind};
 pub use store::{SecureStore, SecureStoreAdapter, keys};

@@ -44,8 +44,73 @@ impl std::fmt::Debug for Node {
     }
 }
 
-/// command → (explicit cap, handler).
-type Handlers = BTreeMap<String, (Option<String>, Arc<dyn CommandHandler>)>;
+/// command → (options, handler).
+type Handlers = BTreeMap<String, (CommandOptions, Arc<dyn CommandHandler>)>;
+
+/// How a command is registered ([`Node::register_command_with`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, uniffi::Record)]
+pub struct CommandOptions {
+    /// Cap family to declare it under. `None`: the catalog's for catalog commands, else the
+    /// first name segment (`acme.gpio.read` → `acme`). Setting it turns the catalog rules off.
+    #[uniffi(default = None)]
+    pub cap: Option<String>,
+    /// Refuse it with `NODE_BACKGROUND_UNAVAILABLE` while the app is in the background, in
+    /// addition to the catalog's own rule (e.g. for `canvas.*` or an app command that needs
+    /// the screen).
+    #[uniffi(default = false)]
+    pub foreground_only: bool,
+}
+
+/// The Gateway's answer to a `node.event` ([`Node::send_event`]).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct EventOutcome {
+    /// Sent now (`true`) or queued in the offline outbox until the next connect (`false`).
+    pub sent: bool,
+    /// Whether a Gateway handler took it (`None` when the Gateway did not say).
+    pub handled: Option<bool>,
+    /// The Gateway's reason (`persisted`, `throttled`, `unsupported_event`, …; `queued`
+    /// when queued).
+    pub reason: Option<String>,
+}
+
+impl From<clawnode::EventDelivery> for EventOutcome {
+    fn from(d: clawnode::EventDelivery) -> Self {
+        match d {
+            clawnode::EventDelivery::Sent(r) => EventOutcome { sent: true, handled: r.handled, reason: r.reason },
+            clawnode::EventDelivery::Queued => {
+                EventOutcome { sent: false, handled: None, reason: Some("queued".into()) }
+            }
+        }
+    }
+}
+
+/// Why the app reports the node alive (`node.presence.alive` trigger).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum PresenceTrigger {
+    /// The app went to the background.
+    Background,
+    /// A silent push woke it.
+    SilentPush,
+    /// Background app refresh.
+    BgAppRefresh,
+    /// A significant location change woke it.
+    SignificantLocation,
+    /// The user asked.
+    Manual,
+}
+
+impl From<PresenceTrigger> for clawnode::events::PresenceTrigger {
+    fn from(t: PresenceTrigger) -> Self {
+        use clawnode::events::PresenceTrigger as T;
+        match t {
+            PresenceTrigger::Background => T::Background,
+            PresenceTrigger::SilentPush => T::SilentPush,
+            PresenceTrigger::BgAppRefresh => T::BgAppRefresh,
+            PresenceTrigger::SignificantLocation => T::SignificantLocation,
+            PresenceTrigger::Manual => T::Manual,
+        }
+    }
+}
 
 fn lock_err<T>(_: T) -> NodeError {
     NodeError::Internal { detail: "lock poisoned".into() }
@@ -82,18 +147,32 @@ impl Node {
         self.core.device_id().to_string()
     }
 
-    /// Registers `handler` for `command` (cap = its first segment, `camera.snap` → `camera`,
-    /// unless `cap` is given). Register before `start()`: the command set is declared on
-    /// connect. Registering again replaces the handler.
+    /// Registers `handler` for `command`. Catalog commands (see `catalog()`) get their
+    /// catalog rules: cap family, params validated and normalized before the handler runs,
+    /// the platform's foreground rule and the result budget. Other commands get the cap of
+    /// their first segment (`acme.gpio.read` → `acme`) unless `cap` is given (which also
+    /// turns the catalog rules off). Register before `start()`: the command set is declared
+    /// on connect. Registering again replaces the handler.
     pub fn register_command(
         &self,
         command: String,
         cap: Option<String>,
         handler: Arc<dyn CommandHandler>,
     ) -> Result<(), NodeError> {
+        self.register_command_with(command, CommandOptions { cap, foreground_only: false }, handler)
+    }
+
+    /// Like `register_command`, with options (e.g. `foreground_only` for a command the
+    /// catalog does not know that needs the app on screen).
+    pub fn register_command_with(
+        &self,
+        command: String,
+        options: CommandOptions,
+        handler: Arc<dyn CommandHandler>,
+    ) -> Result<(), NodeError> {
         let mut handlers = self.handlers.lock().map_err(lock_err)?;
         let mut candidate = handlers.clone();
-        candidate.insert(command, (cap, handler));
+        candidate.insert(command, (options, handler));
         self.core.set_registry(build_registry(&candidate)?);
         *handlers = candidate;
         Ok(())
@@ -193,17 +272,37 @@ impl Node {
         Ok(self.core.trust_pin(pin)?)
     }
 
-    /// Sends a `node.event` named `event` with `payload_json` (a JSON object) on the live
-    /// session. Fails with `NotConnected` when there is none.
-    pub async fn send_event(&self, event: String, payload_json: String) -> Result<(), NodeError> {
+    /// Sends a `node.event` named `event` with `payload_json` (a JSON object) and returns
+    /// the Gateway's `{handled, reason}`. Events that survive a reconnect
+    /// (`notifications.changed`, `exec.*`, …) are queued while offline (`sent: false`);
+    /// others fail with `NotConnected` when there is no live session.
+    pub async fn send_event(&self, event: String, payload_json: String) -> Result<EventOutcome, NodeError> {
         let payload: serde_json::Value = serde_json::from_str(&payload_json)
             .map_err(|e| NodeError::InvalidConfig { detail: format!("payload is not JSON: {e}") })?;
         let core = self.core.clone();
+        runtime::run(async move { Ok(core.emit_event(NodeEvent::Custom { event, payload }).await?.into()) }).await
+    }
+
+    /// Sends `node.presence.alive` (after a silent push, background refresh, …) so the
+    /// Gateway records the node as seen. Throttled locally to one per minute: returns
+    /// `sent: false, reason: "throttled"` then. Fails with `NotConnected` without a session.
+    pub async fn report_alive(&self, trigger: PresenceTrigger) -> Result<EventOutcome, NodeError> {
+        let core = self.core.clone();
         runtime::run(async move {
-            core.send_event(NodeEvent::Custom { event, payload }).await?;
-            Ok(())
+            Ok(match core.report_alive(trigger.into()).await? {
+                clawnode::AliveOutcome::Sent(r) => EventOutcome { sent: true, handled: r.handled, reason: r.reason },
+                clawnode::AliveOutcome::Throttled => {
+                    EventOutcome { sent: false, handled: None, reason: Some("throttled".into()) }
+                }
+            })
         })
         .await
+    }
+
+    /// Pauses reconnecting (state `Paused`, kind `Requested`, with `reason`), e.g. while the user
+    /// edits the connection; `resume()` lifts it.
+    pub fn pause(&self, reason: String) {
+        self.core.pause(reason);
     }
 }
 
@@ -235,12 +334,15 @@ async fn join_forwarder(fwd: Option<tokio::task::JoinHandle<()>>) {
 
 fn build_registry(handlers: &Handlers) -> Result<CommandRegistry, NodeError> {
     let mut r = CommandRegistry::new();
-    for (name, (cap, handler)) in handlers {
-        let res = match cap {
+    for (name, (options, handler)) in handlers {
+        let res = match &options.cap {
             Some(cap) => r.register_with_cap(name, cap, adapter(handler.clone())).map(|_| ()),
             None => r.register(name, adapter(handler.clone())).map(|_| ()),
         };
         res.map_err(|e| NodeError::InvalidConfig { detail: e.to_string() })?;
+        if options.foreground_only {
+            r.set_needs_foreground(name, true);
+        }
     }
     Ok(r)
 }

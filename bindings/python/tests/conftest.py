@@ -74,6 +74,6 @@ class GatewayFixture:
 
 @pytest.fixture(scope="module")
 def gateway():
-    gw = GatewayFixture(["py.echo", "py.fail", "py.crash", "py.slow"])
+    gw = GatewayFixture(["py.echo", "py.fail", "py.crash", "py.slow", "location.get"])
     yield gw
     gw.close()

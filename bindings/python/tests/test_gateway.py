@@ -4,7 +4,7 @@ its error code reaches the operator, and cancellation reaches the coroutine."""
 import asyncio
 import time
 
-from clawnode import ClawNode, ClientId, CommandError, Invoke, NodeConfig
+from clawnode import CatalogParams, ClawNode, ClientId, CommandError, Invoke, NodeConfig, catalog
 
 
 def make_node(gw, name: str) -> ClawNode:
@@ -117,5 +117,44 @@ def test_gateway_timeout_cancels_the_coroutine(gateway):
 
             r = await gateway.invoke(node.device_id, "py.slow", {}, timeout_ms=200)
             assert not r["ok"]
+
+    asyncio.run(main())
+
+
+def test_catalog_params_are_normalized_and_typed_and_events_answer(gateway):
+    """location.get (a Linux default): the core applies the catalog's defaults and clamps
+    before the Python handler runs, `invoke.typed()` gives the record, bad params never reach
+    the handler; `send_event` returns the Gateway's answer."""
+
+    async def main():
+        node = make_node(gateway, "py-catalog")
+        seen = []
+
+        @node.command("location.get")
+        async def location(params, invoke: Invoke):
+            seen.append((params, invoke.typed(params)))
+            return {"lat": 48.2, "lon": 16.37, "accuracyMeters": 5.0, "timestamp": "2026-11-26T00:00:00Z"}
+
+        entry = next(e for e in catalog() if e.name == "location.get")
+        assert (entry.cap, entry.dangerous, entry.foreground_ios) == ("location", False, False)
+        async with node:
+            await start_ready(gateway, node, [])
+            r = await gateway.invoke(node.device_id, "location.get", {"timeoutMs": 5, "junk": 1})
+            assert r["ok"], r
+            assert r["result"]["payload"]["lat"] == 48.2
+            params, typed = seen[-1]
+            assert params == {"timeoutMs": 1000}, params
+            assert isinstance(typed, CatalogParams.LOCATION_GET), typed
+            assert typed.params.timeout_ms == 1000 and typed.params.desired_accuracy is None
+
+            r = await gateway.invoke(node.device_id, "location.get", {"desiredAccuracy": "exact"})
+            assert not r["ok"], r
+            assert "INVALID_REQUEST" in r["error"]["message"], r
+            assert "desiredAccuracy" in r["error"]["message"], r
+            assert len(seen) == 1
+
+            out = await node.send_event("node.presence.alive", {"trigger": "manual"})
+            assert out.sent, out
+            assert out.handled is True, out
 
     asyncio.run(main())

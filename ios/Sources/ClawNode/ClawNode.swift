@@ -22,6 +22,12 @@ public struct Invoke: Sendable {
 
     /// Milliseconds left before the deadline.
     public var remainingMs: UInt64 { token.remainingMs() }
+
+    /// The params as a typed record for catalog commands (`.cameraSnap(params:)`,
+    /// `.locationGet(params:)`, …; defaults and clamps already applied by the core), else `.json`.
+    public func typed(_ paramsJson: String) throws -> CatalogParams {
+        try typedParams(command: command, paramsJson: paramsJson)
+    }
 }
 
 /// A handler: params JSON in, result JSON out. Cancellation cancels its `Task`.
@@ -29,11 +35,16 @@ public typealias Handler = @Sendable (_ paramsJson: String, _ invoke: Invoke) as
 
 /// The command block of `ClawNode`: `$0.command("device.info") { params, invoke in … }`.
 public final class Commands {
-    var handlers: [(String, String?, Handler)] = []
+    var handlers: [(String, CommandOptions, Handler)] = []
 
-    /// Registers `handler` for `name` (cap = first segment unless `cap` is given).
-    public func command(_ name: String, cap: String? = nil, _ handler: @escaping Handler) {
-        handlers.append((name, cap, handler))
+    /// Registers `handler` for `name`. Catalog commands (`catalog()`) get their rules: cap,
+    /// params validated and normalized before the handler runs, the platform's foreground
+    /// rule and the result budget. Others get the cap of their first segment unless `cap` is
+    /// given. `foregroundOnly` refuses the command while the app is in the background.
+    public func command(
+        _ name: String, cap: String? = nil, foregroundOnly: Bool = false, _ handler: @escaping Handler
+    ) {
+        handlers.append((name, CommandOptions(cap: cap, foregroundOnly: foregroundOnly), handler))
     }
 }
 
@@ -58,8 +69,8 @@ public final class ClawNode: @unchecked Sendable {
         let dsl = Commands()
         commands(dsl)
         let dispatcher = Dispatcher(handlers: Dictionary(uniqueKeysWithValues: dsl.handlers.map { ($0.0, $0.2) }))
-        for (name, cap, _) in dsl.handlers {
-            try node.registerCommand(command: name, cap: cap, handler: dispatcher)
+        for (name, options, _) in dsl.handlers {
+            try node.registerCommandWith(command: name, options: options, handler: dispatcher)
         }
     }
 
@@ -87,9 +98,19 @@ public final class ClawNode: @unchecked Sendable {
     /// Trusts a certificate fingerprint the user confirmed.
     public func trustPin(_ pin: String) throws { try node.trustPin(pin: pin) }
 
-    /// Sends a `node.event` with a JSON object payload.
-    public func sendEvent(_ event: String, payloadJson: String) async throws {
+    /// Stops reconnecting until `resume()` (state `.paused`, kind `.requested`).
+    public func pause(_ reason: String) { node.pause(reason: reason) }
+
+    /// Sends a `node.event` with a JSON object payload; returns the Gateway's `handled`/`reason`.
+    @discardableResult
+    public func sendEvent(_ event: String, payloadJson: String) async throws -> EventOutcome {
         try await node.sendEvent(event: event, payloadJson: payloadJson)
+    }
+
+    /// Sends `node.presence.alive` (silent push, background refresh, …; throttled to one a minute).
+    @discardableResult
+    public func reportAlive(_ trigger: PresenceTrigger = .manual) async throws -> EventOutcome {
+        try await node.reportAlive(trigger: trigger)
     }
 
     deinit { node.stopBlocking() }

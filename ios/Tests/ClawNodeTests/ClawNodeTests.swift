@@ -45,6 +45,41 @@ final class ClawNodeTests: XCTestCase {
         try await node.stop()
     }
 
+    /// The typed catalog as an iOS node (mirrors the Kotlin catalog test): `camera.snap` params
+    /// arrive normalized with iOS defaults (quality 0.9, delayMs 0), decode into
+    /// `.cameraSnap`; over the 5 MB budget → `PAYLOAD_TOO_LARGE`; backgrounded, `camera.snap`
+    /// (iOS rule; the Gateway queues it) and a `foregroundOnly` command are refused.
+    func testCatalogParamsBudgetsAndForegroundRules() async throws {
+        let gw = try GatewayFixture(allow: ["camera.snap", "test.slow", "device.info"])
+        let node = try ClawNode(config: config(gw, "swift-catalog")) {
+            $0.command("camera.snap") { params, invoke in
+                guard case let .cameraSnap(p) = try invoke.typed(params) else { throw CommandError("INVALID_REQUEST", "untyped") }
+                XCTAssertEqual(p.quality, 0.9, accuracy: 1e-9)
+                XCTAssertEqual(p.delayMs, 0)
+                let b64 = String(repeating: "A", count: p.deviceId == "big" ? 5_000_000 : 8)
+                return "{\"format\":\"jpg\",\"base64\":\"\(b64)\",\"width\":16,\"height\":12}"
+            }
+            $0.command("test.slow", foregroundOnly: true) { _, _ in "{}" }
+            $0.command("device.info") { _, _ in "{}" }
+        }
+        try node.start()
+        try await approveAndAwaitReady(gw, node)
+        XCTAssertEqual(try gw.invoke(node.deviceId, "camera.snap")["ok"] as? Bool, true)
+        let big = try gw.invoke(node.deviceId, "camera.snap", params: ["deviceId": "big"])
+        let nodeError = ((big["error"] as? [String: Any])?["details"] as? [String: Any])?["nodeError"] as? [String: Any]
+        XCTAssertEqual(nodeError?["code"] as? String, "PAYLOAD_TOO_LARGE")
+        node.setForeground(false)
+        // The Gateway queues a refused camera.* of an iOS node until the foreground (commands.md §4).
+        let queued = try gw.invoke(node.deviceId, "camera.snap")["error"] as? [String: Any]
+        XCTAssertEqual((queued?["details"] as? [String: Any])?["code"] as? String, "QUEUED_UNTIL_FOREGROUND")
+        let message = (try gw.invoke(node.deviceId, "test.slow")["error"] as? [String: Any])?["message"] as? String
+        XCTAssertTrue(message?.contains("NODE_BACKGROUND_UNAVAILABLE") ?? false)
+        XCTAssertEqual(try gw.invoke(node.deviceId, "device.info")["ok"] as? Bool, true)
+        let out = try await node.sendEvent("node.presence.alive", payloadJson: "{\"trigger\":\"manual\"}")
+        XCTAssertTrue(out.sent)
+        try await node.stop()
+    }
+
     /// `openclaw-ios` does not receive `node.invoke.cancel`: the local deadline cancels the Task.
     func testDeadlineCancelsTheTask() async throws {
         let gw = try GatewayFixture(allow: ["test.slow"])

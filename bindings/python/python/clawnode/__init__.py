@@ -10,7 +10,9 @@
         await node.wait_for(lambda s: s.is_READY())
 
 Handlers receive the params (decoded JSON) and, when they take a second argument, an
-:class:`Invoke` with the cancellation state. Raise :class:`CommandError` with an UPPER_SNAKE
+:class:`Invoke` with the cancellation state. Commands of the typed catalog (:func:`catalog`:
+``camera.snap``, ``location.get``, ``system.notify``, …) receive their params validated,
+with defaults and clamps applied; ``invoke.typed()`` decodes them into records. Raise :class:`CommandError` with an UPPER_SNAKE
 code to fail; any other exception is reported as ``UNAVAILABLE``. When the Gateway cancels
 the invoke or its deadline passes, the handler's coroutine is cancelled
 (``asyncio.CancelledError``).
@@ -31,8 +33,11 @@ from typing import Any, Awaitable, Callable, Optional
 # maturin packs the generated module as `clawnode/clawnode/clawnode.py`.
 from .clawnode import clawnode as _ffi
 from .clawnode.clawnode import (  # noqa: F401  (re-exported)
+    CatalogEntry,
+    CatalogParams,
     ClientId,
     CommandFailure,
+    EventOutcome,
     NodeConfig,
     NodeError,
     NodeNotice,
@@ -40,15 +45,21 @@ from .clawnode.clawnode import (  # noqa: F401  (re-exported)
     PauseInfo,
     PauseKind,
     PlaintextPolicy,
+    PresenceTrigger,
     SecureStore,
     StoreFailure,
+    catalog,
     clawnode_version,
+    typed_params,
 )
 
 __all__ = [
+    "CatalogEntry",
+    "CatalogParams",
     "ClawNode",
     "ClientId",
     "CommandError",
+    "EventOutcome",
     "Invoke",
     "NodeConfig",
     "NodeError",
@@ -57,9 +68,12 @@ __all__ = [
     "PauseInfo",
     "PauseKind",
     "PlaintextPolicy",
+    "PresenceTrigger",
     "SecureStore",
     "StoreFailure",
+    "catalog",
     "clawnode_version",
+    "typed_params",
 ]
 
 
@@ -83,6 +97,11 @@ class Invoke:
     def cancelled(self) -> bool:
         """Whether the Gateway cancelled the invoke or its deadline passed."""
         return self._token.is_cancelled()
+
+    def typed(self, params: Any) -> CatalogParams:
+        """The params as a typed record (``CatalogParams.LOCATION_GET(params=...)``, …), or
+        ``CatalogParams.JSON`` for commands outside the typed catalog."""
+        return _ffi.typed_params(self.command, json.dumps(params))
 
     @property
     def remaining_ms(self) -> int:
@@ -184,14 +203,20 @@ class ClawNode:
             _live.add(self)
 
     # ---- registration -------------------------------------------------------------
-    def command(self, name: str, *, cap: Optional[str] = None) -> Callable[[Handler], Handler]:
-        """Decorator: registers an ``async def handler(params[, invoke])`` for ``name``."""
+    def command(
+        self, name: str, *, cap: Optional[str] = None, foreground_only: bool = False
+    ) -> Callable[[Handler], Handler]:
+        """Decorator: registers an ``async def handler(params[, invoke])`` for ``name``.
+
+        ``foreground_only`` refuses it with ``NODE_BACKGROUND_UNAVAILABLE`` while
+        :meth:`set_foreground` says the app is in the background."""
 
         def register(fn: Handler) -> Handler:
             if not inspect.iscoroutinefunction(fn):
                 raise TypeError(f"handler for {name} must be an async def")
             self._handlers[name] = fn
-            self._node.register_command(name, cap, _Dispatcher(self._handlers))
+            options = _ffi.CommandOptions(cap=cap, foreground_only=foreground_only)
+            self._node.register_command_with(name, options, _Dispatcher(self._handlers))
             return fn
 
         return register
@@ -281,9 +306,23 @@ class ClawNode:
         """Trust a TLS certificate fingerprint the user confirmed."""
         self._node.trust_pin(pin)
 
-    async def send_event(self, event: str, payload: Any) -> None:
-        """Sends a ``node.event`` (needs a live session)."""
-        await self._node.send_event(event, json.dumps(payload))
+    def set_foreground(self, foreground: bool) -> None:
+        """Tell the node whether the app is in the foreground."""
+        self._node.set_foreground(foreground)
+
+    def pause(self, reason: str) -> None:
+        """Stop reconnecting until :meth:`resume` (state ``PAUSED``, kind ``REQUESTED``)."""
+        self._node.pause(reason)
+
+    async def send_event(self, event: str, payload: Any) -> EventOutcome:
+        """Sends a ``node.event``; returns the Gateway's ``handled``/``reason`` (``sent`` is
+        false when it was queued offline). Raises ``NodeError.NotConnected`` without a session
+        for events that are not queued."""
+        return await self._node.send_event(event, json.dumps(payload))
+
+    async def report_alive(self, trigger: PresenceTrigger = PresenceTrigger.MANUAL) -> EventOutcome:
+        """Sends ``node.presence.alive`` (throttled to one a minute: ``reason == "throttled"``)."""
+        return await self._node.report_alive(trigger)
 
 
 @atexit.register

@@ -503,6 +503,22 @@ fileprivate struct FfiConverterUInt64: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterDouble: FfiConverterPrimitive {
+    typealias FfiType = Double
+    typealias SwiftType = Double
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Double {
+        return try lift(readDouble(&buf))
+    }
+
+    public static func write(_ value: Double, into buf: inout [UInt8]) {
+        writeDouble(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterBool : FfiConverter {
     typealias FfiType = Int8
     typealias SwiftType = Bool
@@ -1033,11 +1049,33 @@ public protocol NodeProtocol: AnyObject, Sendable {
     func nudge() 
     
     /**
-     * Registers `handler` for `command` (cap = its first segment, `camera.snap` → `camera`,
-     * unless `cap` is given). Register before `start()`: the command set is declared on
-     * connect. Registering again replaces the handler.
+     * Pauses reconnecting (state `Paused`, kind `Requested`, with `reason`), e.g. while the user
+     * edits the connection; `resume()` lifts it.
+     */
+    func pause(reason: String) 
+    
+    /**
+     * Registers `handler` for `command`. Catalog commands (see `catalog()`) get their
+     * catalog rules: cap family, params validated and normalized before the handler runs,
+     * the platform's foreground rule and the result budget. Other commands get the cap of
+     * their first segment (`acme.gpio.read` → `acme`) unless `cap` is given (which also
+     * turns the catalog rules off). Register before `start()`: the command set is declared
+     * on connect. Registering again replaces the handler.
      */
     func registerCommand(command: String, cap: String?, handler: CommandHandler) throws 
+    
+    /**
+     * Like `register_command`, with options (e.g. `foreground_only` for a command the
+     * catalog does not know that needs the app on screen).
+     */
+    func registerCommandWith(command: String, options: CommandOptions, handler: CommandHandler) throws 
+    
+    /**
+     * Sends `node.presence.alive` (after a silent push, background refresh, …) so the
+     * Gateway records the node as seen. Throttled locally to one per minute: returns
+     * `sent: false, reason: "throttled"` then. Fails with `NotConnected` without a session.
+     */
+    func reportAlive(trigger: PresenceTrigger) async throws  -> EventOutcome
     
     /**
      * Lifts a pause (after the user fixed credentials) and retries now.
@@ -1045,10 +1083,12 @@ public protocol NodeProtocol: AnyObject, Sendable {
     func resume() 
     
     /**
-     * Sends a `node.event` named `event` with `payload_json` (a JSON object) on the live
-     * session. Fails with `NotConnected` when there is none.
+     * Sends a `node.event` named `event` with `payload_json` (a JSON object) and returns
+     * the Gateway's `{handled, reason}`. Events that survive a reconnect
+     * (`notifications.changed`, `exec.*`, …) are queued while offline (`sent: false`);
+     * others fail with `NotConnected` when there is no live session.
      */
-    func sendEvent(event: String, payloadJson: String) async throws 
+    func sendEvent(event: String, payloadJson: String) async throws  -> EventOutcome
     
     /**
      * Tells the node whether the app is in the foreground (commands that need the
@@ -1209,9 +1249,25 @@ open func nudge()  {try! rustCall() {
 }
     
     /**
-     * Registers `handler` for `command` (cap = its first segment, `camera.snap` → `camera`,
-     * unless `cap` is given). Register before `start()`: the command set is declared on
-     * connect. Registering again replaces the handler.
+     * Pauses reconnecting (state `Paused`, kind `Requested`, with `reason`), e.g. while the user
+     * edits the connection; `resume()` lifts it.
+     */
+open func pause(reason: String)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_clawnode_ffi_fn_method_node_pause(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(reason),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Registers `handler` for `command`. Catalog commands (see `catalog()`) get their
+     * catalog rules: cap family, params validated and normalized before the handler runs,
+     * the platform's foreground rule and the result budget. Other commands get the cap of
+     * their first segment (`acme.gpio.read` → `acme`) unless `cap` is given (which also
+     * turns the catalog rules off). Register before `start()`: the command set is declared
+     * on connect. Registering again replaces the handler.
      */
 open func registerCommand(command: String, cap: String?, handler: CommandHandler)throws   {try rustCallWithError(FfiConverterTypeNodeError_lift) {
         uniffiCallStatus in
@@ -1222,6 +1278,42 @@ open func registerCommand(command: String, cap: String?, handler: CommandHandler
         FfiConverterTypeCommandHandler_lower(handler),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * Like `register_command`, with options (e.g. `foreground_only` for a command the
+     * catalog does not know that needs the app on screen).
+     */
+open func registerCommandWith(command: String, options: CommandOptions, handler: CommandHandler)throws   {try rustCallWithError(FfiConverterTypeNodeError_lift) {
+        uniffiCallStatus in
+    uniffi_clawnode_ffi_fn_method_node_register_command_with(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(command),
+        FfiConverterTypeCommandOptions_lower(options),
+        FfiConverterTypeCommandHandler_lower(handler),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Sends `node.presence.alive` (after a silent push, background refresh, …) so the
+     * Gateway records the node as seen. Throttled locally to one per minute: returns
+     * `sent: false, reason: "throttled"` then. Fails with `NotConnected` without a session.
+     */
+open func reportAlive(trigger: PresenceTrigger)async throws  -> EventOutcome  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_clawnode_ffi_fn_method_node_report_alive(
+                        self.uniffiCloneHandle(),FfiConverterTypePresenceTrigger_lower(trigger)
+                )
+            },
+            pollFunc: ffi_clawnode_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_clawnode_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_clawnode_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeEventOutcome_lift,
+            errorHandler: FfiConverterTypeNodeError_lift
+        )
 }
     
     /**
@@ -1236,10 +1328,12 @@ open func resume()  {try! rustCall() {
 }
     
     /**
-     * Sends a `node.event` named `event` with `payload_json` (a JSON object) on the live
-     * session. Fails with `NotConnected` when there is none.
+     * Sends a `node.event` named `event` with `payload_json` (a JSON object) and returns
+     * the Gateway's `{handled, reason}`. Events that survive a reconnect
+     * (`notifications.changed`, `exec.*`, …) are queued while offline (`sent: false`);
+     * others fail with `NotConnected` when there is no live session.
      */
-open func sendEvent(event: String, payloadJson: String)async throws   {
+open func sendEvent(event: String, payloadJson: String)async throws  -> EventOutcome  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
@@ -1247,10 +1341,10 @@ open func sendEvent(event: String, payloadJson: String)async throws   {
                         self.uniffiCloneHandle(),FfiConverterString.lower(event),FfiConverterString.lower(payloadJson)
                 )
             },
-            pollFunc: ffi_clawnode_ffi_rust_future_poll_void,
-            completeFunc: ffi_clawnode_ffi_rust_future_complete_void,
-            freeFunc: ffi_clawnode_ffi_rust_future_free_void,
-            liftFunc: { $0 },
+            pollFunc: ffi_clawnode_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_clawnode_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_clawnode_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeEventOutcome_lift,
             errorHandler: FfiConverterTypeNodeError_lift
         )
 }
@@ -2179,6 +2273,538 @@ public func FfiConverterTypeSecureStore_lower(_ value: SecureStore) -> UInt64 {
 
 
 /**
+ * `camera.clip` params, defaults and clamps applied.
+ */
+public struct CameraClipParams: Equatable, Hashable {
+    /**
+     * Which camera (default front).
+     */
+    public var facing: CameraFacing
+    /**
+     * Length (default 3000; iOS/Linux 250..60000, Android 200..60000).
+     */
+    public var durationMs: UInt64
+    /**
+     * Record audio (default true).
+     */
+    public var includeAudio: Bool
+    /**
+     * A `camera.list` id.
+     */
+    public var deviceId: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Which camera (default front).
+         */facing: CameraFacing, 
+        /**
+         * Length (default 3000; iOS/Linux 250..60000, Android 200..60000).
+         */durationMs: UInt64, 
+        /**
+         * Record audio (default true).
+         */includeAudio: Bool, 
+        /**
+         * A `camera.list` id.
+         */deviceId: String?) {
+        self.facing = facing
+        self.durationMs = durationMs
+        self.includeAudio = includeAudio
+        self.deviceId = deviceId
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CameraClipParams: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCameraClipParams: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CameraClipParams {
+        return
+            try CameraClipParams(
+                facing: FfiConverterTypeCameraFacing.read(from: &buf), 
+                durationMs: FfiConverterUInt64.read(from: &buf), 
+                includeAudio: FfiConverterBool.read(from: &buf), 
+                deviceId: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CameraClipParams, into buf: inout [UInt8]) {
+        FfiConverterTypeCameraFacing.write(value.facing, into: &buf)
+        FfiConverterUInt64.write(value.durationMs, into: &buf)
+        FfiConverterBool.write(value.includeAudio, into: &buf)
+        FfiConverterOptionString.write(value.deviceId, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCameraClipParams_lift(_ buf: RustBuffer) throws -> CameraClipParams {
+    return try FfiConverterTypeCameraClipParams.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCameraClipParams_lower(_ value: CameraClipParams) -> RustBuffer {
+    return FfiConverterTypeCameraClipParams.lower(value)
+}
+
+
+/**
+ * `camera.snap` params, defaults and clamps applied.
+ */
+public struct CameraSnapParams: Equatable, Hashable {
+    /**
+     * Which camera (default front).
+     */
+    public var facing: CameraFacing
+    /**
+     * Largest width in pixels (default 1600).
+     */
+    public var maxWidth: UInt32
+    /**
+     * JPEG quality in (0, 1] (iOS default 0.9, Android 0.95).
+     */
+    public var quality: Double
+    /**
+     * Delay before the capture (iOS default 0, others 2000; ≤ 10000).
+     */
+    public var delayMs: UInt64
+    /**
+     * A `camera.list` id; an unknown id must fail with `INVALID_REQUEST`.
+     */
+    public var deviceId: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Which camera (default front).
+         */facing: CameraFacing, 
+        /**
+         * Largest width in pixels (default 1600).
+         */maxWidth: UInt32, 
+        /**
+         * JPEG quality in (0, 1] (iOS default 0.9, Android 0.95).
+         */quality: Double, 
+        /**
+         * Delay before the capture (iOS default 0, others 2000; ≤ 10000).
+         */delayMs: UInt64, 
+        /**
+         * A `camera.list` id; an unknown id must fail with `INVALID_REQUEST`.
+         */deviceId: String?) {
+        self.facing = facing
+        self.maxWidth = maxWidth
+        self.quality = quality
+        self.delayMs = delayMs
+        self.deviceId = deviceId
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CameraSnapParams: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCameraSnapParams: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CameraSnapParams {
+        return
+            try CameraSnapParams(
+                facing: FfiConverterTypeCameraFacing.read(from: &buf), 
+                maxWidth: FfiConverterUInt32.read(from: &buf), 
+                quality: FfiConverterDouble.read(from: &buf), 
+                delayMs: FfiConverterUInt64.read(from: &buf), 
+                deviceId: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CameraSnapParams, into buf: inout [UInt8]) {
+        FfiConverterTypeCameraFacing.write(value.facing, into: &buf)
+        FfiConverterUInt32.write(value.maxWidth, into: &buf)
+        FfiConverterDouble.write(value.quality, into: &buf)
+        FfiConverterUInt64.write(value.delayMs, into: &buf)
+        FfiConverterOptionString.write(value.deviceId, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCameraSnapParams_lift(_ buf: RustBuffer) throws -> CameraSnapParams {
+    return try FfiConverterTypeCameraSnapParams.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCameraSnapParams_lower(_ value: CameraSnapParams) -> RustBuffer {
+    return FfiConverterTypeCameraSnapParams.lower(value)
+}
+
+
+/**
+ * One catalog command and its rules (commands.md §3–§4, §6).
+ */
+public struct CatalogEntry: Equatable, Hashable {
+    /**
+     * Command name (`camera.snap`).
+     */
+    public var name: String
+    /**
+     * Cap family it is declared under (`camera`).
+     */
+    public var cap: String
+    /**
+     * Refused with `NODE_BACKGROUND_UNAVAILABLE` on iOS while the app is backgrounded.
+     */
+    public var foregroundIos: Bool
+    /**
+     * Refused with `NODE_BACKGROUND_UNAVAILABLE` on Android while the app is backgrounded.
+     */
+    public var foregroundAndroid: Bool
+    /**
+     * The Gateway treats it as dangerous: it needs an explicit `commands.allow`.
+     */
+    public var dangerous: Bool
+    /**
+     * Largest accepted base64 length of the result (media commands), else `None`.
+     */
+    public var base64Budget: UInt64?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Command name (`camera.snap`).
+         */name: String, 
+        /**
+         * Cap family it is declared under (`camera`).
+         */cap: String, 
+        /**
+         * Refused with `NODE_BACKGROUND_UNAVAILABLE` on iOS while the app is backgrounded.
+         */foregroundIos: Bool, 
+        /**
+         * Refused with `NODE_BACKGROUND_UNAVAILABLE` on Android while the app is backgrounded.
+         */foregroundAndroid: Bool, 
+        /**
+         * The Gateway treats it as dangerous: it needs an explicit `commands.allow`.
+         */dangerous: Bool, 
+        /**
+         * Largest accepted base64 length of the result (media commands), else `None`.
+         */base64Budget: UInt64?) {
+        self.name = name
+        self.cap = cap
+        self.foregroundIos = foregroundIos
+        self.foregroundAndroid = foregroundAndroid
+        self.dangerous = dangerous
+        self.base64Budget = base64Budget
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CatalogEntry: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCatalogEntry: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CatalogEntry {
+        return
+            try CatalogEntry(
+                name: FfiConverterString.read(from: &buf), 
+                cap: FfiConverterString.read(from: &buf), 
+                foregroundIos: FfiConverterBool.read(from: &buf), 
+                foregroundAndroid: FfiConverterBool.read(from: &buf), 
+                dangerous: FfiConverterBool.read(from: &buf), 
+                base64Budget: FfiConverterOptionUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CatalogEntry, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.cap, into: &buf)
+        FfiConverterBool.write(value.foregroundIos, into: &buf)
+        FfiConverterBool.write(value.foregroundAndroid, into: &buf)
+        FfiConverterBool.write(value.dangerous, into: &buf)
+        FfiConverterOptionUInt64.write(value.base64Budget, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCatalogEntry_lift(_ buf: RustBuffer) throws -> CatalogEntry {
+    return try FfiConverterTypeCatalogEntry.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCatalogEntry_lower(_ value: CatalogEntry) -> RustBuffer {
+    return FfiConverterTypeCatalogEntry.lower(value)
+}
+
+
+/**
+ * How a command is registered ([`Node::register_command_with`]).
+ */
+public struct CommandOptions: Equatable, Hashable {
+    /**
+     * Cap family to declare it under. `None`: the catalog's for catalog commands, else the
+     * first name segment (`acme.gpio.read` → `acme`). Setting it turns the catalog rules off.
+     */
+    public var cap: String?
+    /**
+     * Refuse it with `NODE_BACKGROUND_UNAVAILABLE` while the app is in the background, in
+     * addition to the catalog's own rule (e.g. for `canvas.*` or an app command that needs
+     * the screen).
+     */
+    public var foregroundOnly: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Cap family to declare it under. `None`: the catalog's for catalog commands, else the
+         * first name segment (`acme.gpio.read` → `acme`). Setting it turns the catalog rules off.
+         */cap: String? = nil, 
+        /**
+         * Refuse it with `NODE_BACKGROUND_UNAVAILABLE` while the app is in the background, in
+         * addition to the catalog's own rule (e.g. for `canvas.*` or an app command that needs
+         * the screen).
+         */foregroundOnly: Bool = false) {
+        self.cap = cap
+        self.foregroundOnly = foregroundOnly
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CommandOptions: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCommandOptions: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CommandOptions {
+        return
+            try CommandOptions(
+                cap: FfiConverterOptionString.read(from: &buf), 
+                foregroundOnly: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CommandOptions, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.cap, into: &buf)
+        FfiConverterBool.write(value.foregroundOnly, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCommandOptions_lift(_ buf: RustBuffer) throws -> CommandOptions {
+    return try FfiConverterTypeCommandOptions.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCommandOptions_lower(_ value: CommandOptions) -> RustBuffer {
+    return FfiConverterTypeCommandOptions.lower(value)
+}
+
+
+/**
+ * The Gateway's answer to a `node.event` ([`Node::send_event`]).
+ */
+public struct EventOutcome: Equatable, Hashable {
+    /**
+     * Sent now (`true`) or queued in the offline outbox until the next connect (`false`).
+     */
+    public var sent: Bool
+    /**
+     * Whether a Gateway handler took it (`None` when the Gateway did not say).
+     */
+    public var handled: Bool?
+    /**
+     * The Gateway's reason (`persisted`, `throttled`, `unsupported_event`, …; `queued`
+     * when queued).
+     */
+    public var reason: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Sent now (`true`) or queued in the offline outbox until the next connect (`false`).
+         */sent: Bool, 
+        /**
+         * Whether a Gateway handler took it (`None` when the Gateway did not say).
+         */handled: Bool?, 
+        /**
+         * The Gateway's reason (`persisted`, `throttled`, `unsupported_event`, …; `queued`
+         * when queued).
+         */reason: String?) {
+        self.sent = sent
+        self.handled = handled
+        self.reason = reason
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension EventOutcome: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeEventOutcome: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> EventOutcome {
+        return
+            try EventOutcome(
+                sent: FfiConverterBool.read(from: &buf), 
+                handled: FfiConverterOptionBool.read(from: &buf), 
+                reason: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: EventOutcome, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.sent, into: &buf)
+        FfiConverterOptionBool.write(value.handled, into: &buf)
+        FfiConverterOptionString.write(value.reason, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEventOutcome_lift(_ buf: RustBuffer) throws -> EventOutcome {
+    return try FfiConverterTypeEventOutcome.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEventOutcome_lower(_ value: EventOutcome) -> RustBuffer {
+    return FfiConverterTypeEventOutcome.lower(value)
+}
+
+
+/**
+ * `location.get` params, defaults and clamps applied.
+ */
+public struct LocationParams: Equatable, Hashable {
+    /**
+     * Fix timeout (default 10000, 1000..60000).
+     */
+    public var timeoutMs: UInt64
+    /**
+     * Accept a cached fix at most this old; `None` = the app decides.
+     */
+    public var maxAgeMs: UInt64?
+    /**
+     * `None` = the app setting decides.
+     */
+    public var desiredAccuracy: DesiredAccuracy?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Fix timeout (default 10000, 1000..60000).
+         */timeoutMs: UInt64, 
+        /**
+         * Accept a cached fix at most this old; `None` = the app decides.
+         */maxAgeMs: UInt64?, 
+        /**
+         * `None` = the app setting decides.
+         */desiredAccuracy: DesiredAccuracy?) {
+        self.timeoutMs = timeoutMs
+        self.maxAgeMs = maxAgeMs
+        self.desiredAccuracy = desiredAccuracy
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension LocationParams: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLocationParams: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LocationParams {
+        return
+            try LocationParams(
+                timeoutMs: FfiConverterUInt64.read(from: &buf), 
+                maxAgeMs: FfiConverterOptionUInt64.read(from: &buf), 
+                desiredAccuracy: FfiConverterOptionTypeDesiredAccuracy.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: LocationParams, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.timeoutMs, into: &buf)
+        FfiConverterOptionUInt64.write(value.maxAgeMs, into: &buf)
+        FfiConverterOptionTypeDesiredAccuracy.write(value.desiredAccuracy, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLocationParams_lift(_ buf: RustBuffer) throws -> LocationParams {
+    return try FfiConverterTypeLocationParams.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLocationParams_lower(_ value: LocationParams) -> RustBuffer {
+    return FfiConverterTypeLocationParams.lower(value)
+}
+
+
+/**
  * Everything a node needs. Either `gateway_url` or `setup_code` must be set.
  */
 public struct NodeConfig: Equatable, Hashable {
@@ -2384,6 +3010,95 @@ public func FfiConverterTypeNodeConfig_lower(_ value: NodeConfig) -> RustBuffer 
 
 
 /**
+ * `system.notify` params (title and body not both empty).
+ */
+public struct NotifyParams: Equatable, Hashable {
+    /**
+     * Title.
+     */
+    public var title: String
+    /**
+     * Body.
+     */
+    public var body: String
+    /**
+     * Play the default sound (false for `none|silent|off|false|0`).
+     */
+    public var sound: Bool
+    /**
+     * Priority (default active).
+     */
+    public var priority: NotifyPriority
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Title.
+         */title: String, 
+        /**
+         * Body.
+         */body: String, 
+        /**
+         * Play the default sound (false for `none|silent|off|false|0`).
+         */sound: Bool, 
+        /**
+         * Priority (default active).
+         */priority: NotifyPriority) {
+        self.title = title
+        self.body = body
+        self.sound = sound
+        self.priority = priority
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension NotifyParams: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNotifyParams: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NotifyParams {
+        return
+            try NotifyParams(
+                title: FfiConverterString.read(from: &buf), 
+                body: FfiConverterString.read(from: &buf), 
+                sound: FfiConverterBool.read(from: &buf), 
+                priority: FfiConverterTypeNotifyPriority.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: NotifyParams, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.title, into: &buf)
+        FfiConverterString.write(value.body, into: &buf)
+        FfiConverterBool.write(value.sound, into: &buf)
+        FfiConverterTypeNotifyPriority.write(value.priority, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNotifyParams_lift(_ buf: RustBuffer) throws -> NotifyParams {
+    return try FfiConverterTypeNotifyParams.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNotifyParams_lower(_ value: NotifyParams) -> RustBuffer {
+    return FfiConverterTypeNotifyParams.lower(value)
+}
+
+
+/**
  * A pause: no retry until `Node.resume()` (or `trustPin`).
  */
 public struct PauseInfo: Equatable, Hashable {
@@ -2470,6 +3185,311 @@ public func FfiConverterTypePauseInfo_lift(_ buf: RustBuffer) throws -> PauseInf
 public func FfiConverterTypePauseInfo_lower(_ value: PauseInfo) -> RustBuffer {
     return FfiConverterTypePauseInfo.lower(value)
 }
+
+
+/**
+ * `photos.latest` params, defaults and clamps applied.
+ */
+public struct PhotosLatestParams: Equatable, Hashable {
+    /**
+     * How many photos (default 1, 1..20).
+     */
+    public var limit: UInt32
+    /**
+     * Largest width (default 1600).
+     */
+    public var maxWidth: UInt32
+    /**
+     * JPEG quality (default 0.85).
+     */
+    public var quality: Double
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * How many photos (default 1, 1..20).
+         */limit: UInt32, 
+        /**
+         * Largest width (default 1600).
+         */maxWidth: UInt32, 
+        /**
+         * JPEG quality (default 0.85).
+         */quality: Double) {
+        self.limit = limit
+        self.maxWidth = maxWidth
+        self.quality = quality
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PhotosLatestParams: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePhotosLatestParams: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PhotosLatestParams {
+        return
+            try PhotosLatestParams(
+                limit: FfiConverterUInt32.read(from: &buf), 
+                maxWidth: FfiConverterUInt32.read(from: &buf), 
+                quality: FfiConverterDouble.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PhotosLatestParams, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.limit, into: &buf)
+        FfiConverterUInt32.write(value.maxWidth, into: &buf)
+        FfiConverterDouble.write(value.quality, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePhotosLatestParams_lift(_ buf: RustBuffer) throws -> PhotosLatestParams {
+    return try FfiConverterTypePhotosLatestParams.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePhotosLatestParams_lower(_ value: PhotosLatestParams) -> RustBuffer {
+    return FfiConverterTypePhotosLatestParams.lower(value)
+}
+
+
+/**
+ * `camera.snap` / `camera.clip` `facing`.
+ */
+
+public enum CameraFacing: Equatable, Hashable {
+    
+    /**
+     * Front (selfie) camera.
+     */
+    case front
+    /**
+     * Back camera.
+     */
+    case back
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension CameraFacing: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCameraFacing: FfiConverterRustBuffer {
+    typealias SwiftType = CameraFacing
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CameraFacing {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .front
+        
+        case 2: return .back
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: CameraFacing, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .front:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .back:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCameraFacing_lift(_ buf: RustBuffer) throws -> CameraFacing {
+    return try FfiConverterTypeCameraFacing.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCameraFacing_lower(_ value: CameraFacing) -> RustBuffer {
+    return FfiConverterTypeCameraFacing.lower(value)
+}
+
+
+
+/**
+ * Params of an invoke, typed where the catalog defines them.
+ */
+
+public enum CatalogParams: Equatable, Hashable {
+    
+    /**
+     * `camera.snap`.
+     */
+    case cameraSnap(
+        /**
+         * The params.
+         */params: CameraSnapParams
+    )
+    /**
+     * `camera.clip`.
+     */
+    case cameraClip(
+        /**
+         * The params.
+         */params: CameraClipParams
+    )
+    /**
+     * `location.get`.
+     */
+    case locationGet(
+        /**
+         * The params.
+         */params: LocationParams
+    )
+    /**
+     * `system.notify`.
+     */
+    case systemNotify(
+        /**
+         * The params.
+         */params: NotifyParams
+    )
+    /**
+     * `photos.latest`.
+     */
+    case photosLatest(
+        /**
+         * The params.
+         */params: PhotosLatestParams
+    )
+    /**
+     * Any other command: its params JSON as the handler received it.
+     */
+    case json(
+        /**
+         * JSON text.
+         */paramsJson: String
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension CatalogParams: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCatalogParams: FfiConverterRustBuffer {
+    typealias SwiftType = CatalogParams
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CatalogParams {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .cameraSnap(params: try FfiConverterTypeCameraSnapParams.read(from: &buf)
+        )
+        
+        case 2: return .cameraClip(params: try FfiConverterTypeCameraClipParams.read(from: &buf)
+        )
+        
+        case 3: return .locationGet(params: try FfiConverterTypeLocationParams.read(from: &buf)
+        )
+        
+        case 4: return .systemNotify(params: try FfiConverterTypeNotifyParams.read(from: &buf)
+        )
+        
+        case 5: return .photosLatest(params: try FfiConverterTypePhotosLatestParams.read(from: &buf)
+        )
+        
+        case 6: return .json(paramsJson: try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: CatalogParams, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .cameraSnap(params):
+            writeInt(&buf, Int32(1))
+            FfiConverterTypeCameraSnapParams.write(params, into: &buf)
+            
+        
+        case let .cameraClip(params):
+            writeInt(&buf, Int32(2))
+            FfiConverterTypeCameraClipParams.write(params, into: &buf)
+            
+        
+        case let .locationGet(params):
+            writeInt(&buf, Int32(3))
+            FfiConverterTypeLocationParams.write(params, into: &buf)
+            
+        
+        case let .systemNotify(params):
+            writeInt(&buf, Int32(4))
+            FfiConverterTypeNotifyParams.write(params, into: &buf)
+            
+        
+        case let .photosLatest(params):
+            writeInt(&buf, Int32(5))
+            FfiConverterTypePhotosLatestParams.write(params, into: &buf)
+            
+        
+        case let .json(paramsJson):
+            writeInt(&buf, Int32(6))
+            FfiConverterString.write(paramsJson, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCatalogParams_lift(_ buf: RustBuffer) throws -> CatalogParams {
+    return try FfiConverterTypeCatalogParams.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCatalogParams_lower(_ value: CatalogParams) -> RustBuffer {
+    return FfiConverterTypeCatalogParams.lower(value)
+}
+
 
 
 /**
@@ -2647,6 +3667,91 @@ public func FfiConverterTypeCommandFailure_lift(_ buf: RustBuffer) throws -> Com
 public func FfiConverterTypeCommandFailure_lower(_ value: CommandFailure) -> RustBuffer {
     return FfiConverterTypeCommandFailure.lower(value)
 }
+
+
+/**
+ * `location.get` `desiredAccuracy`.
+ */
+
+public enum DesiredAccuracy: Equatable, Hashable {
+    
+    /**
+     * City level.
+     */
+    case coarse
+    /**
+     * Block level.
+     */
+    case balanced
+    /**
+     * Best available.
+     */
+    case precise
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension DesiredAccuracy: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDesiredAccuracy: FfiConverterRustBuffer {
+    typealias SwiftType = DesiredAccuracy
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DesiredAccuracy {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .coarse
+        
+        case 2: return .balanced
+        
+        case 3: return .precise
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: DesiredAccuracy, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .coarse:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .balanced:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .precise:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDesiredAccuracy_lift(_ buf: RustBuffer) throws -> DesiredAccuracy {
+    return try FfiConverterTypeDesiredAccuracy.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDesiredAccuracy_lower(_ value: DesiredAccuracy) -> RustBuffer {
+    return FfiConverterTypeDesiredAccuracy.lower(value)
+}
+
 
 
 /**
@@ -3269,6 +4374,91 @@ public func FfiConverterTypeNodeState_lower(_ value: NodeState) -> RustBuffer {
 
 
 /**
+ * `system.notify` `priority`.
+ */
+
+public enum NotifyPriority: Equatable, Hashable {
+    
+    /**
+     * Shown without interrupting.
+     */
+    case passive
+    /**
+     * Normal.
+     */
+    case active
+    /**
+     * Breaks through focus modes.
+     */
+    case timeSensitive
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension NotifyPriority: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNotifyPriority: FfiConverterRustBuffer {
+    typealias SwiftType = NotifyPriority
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NotifyPriority {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .passive
+        
+        case 2: return .active
+        
+        case 3: return .timeSensitive
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: NotifyPriority, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .passive:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .active:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .timeSensitive:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNotifyPriority_lift(_ buf: RustBuffer) throws -> NotifyPriority {
+    return try FfiConverterTypeNotifyPriority.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNotifyPriority_lower(_ value: NotifyPriority) -> RustBuffer {
+    return FfiConverterTypeNotifyPriority.lower(value)
+}
+
+
+
+/**
  * Why the node paused.
  */
 
@@ -3509,6 +4699,111 @@ public func FfiConverterTypePlaintextPolicy_lower(_ value: PlaintextPolicy) -> R
 
 
 /**
+ * Why the app reports the node alive (`node.presence.alive` trigger).
+ */
+
+public enum PresenceTrigger: Equatable, Hashable {
+    
+    /**
+     * The app went to the background.
+     */
+    case background
+    /**
+     * A silent push woke it.
+     */
+    case silentPush
+    /**
+     * Background app refresh.
+     */
+    case bgAppRefresh
+    /**
+     * A significant location change woke it.
+     */
+    case significantLocation
+    /**
+     * The user asked.
+     */
+    case manual
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension PresenceTrigger: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePresenceTrigger: FfiConverterRustBuffer {
+    typealias SwiftType = PresenceTrigger
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PresenceTrigger {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .background
+        
+        case 2: return .silentPush
+        
+        case 3: return .bgAppRefresh
+        
+        case 4: return .significantLocation
+        
+        case 5: return .manual
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: PresenceTrigger, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .background:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .silentPush:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .bgAppRefresh:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .significantLocation:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .manual:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePresenceTrigger_lift(_ buf: RustBuffer) throws -> PresenceTrigger {
+    return try FfiConverterTypePresenceTrigger.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePresenceTrigger_lower(_ value: PresenceTrigger) -> RustBuffer {
+    return FfiConverterTypePresenceTrigger.lower(value)
+}
+
+
+
+/**
  * What a `SecureStore` returns on failure.
  */
 public 
@@ -3589,6 +4884,54 @@ public func FfiConverterTypeStoreFailure_lift(_ buf: RustBuffer) throws -> Store
 #endif
 public func FfiConverterTypeStoreFailure_lower(_ value: StoreFailure) -> RustBuffer {
     return FfiConverterTypeStoreFailure.lower(value)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
+    typealias SwiftType = UInt64?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt64.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt64.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionBool: FfiConverterRustBuffer {
+    typealias SwiftType = Bool?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterBool.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterBool.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
 }
 
 #if swift(>=5.8)
@@ -3714,6 +5057,30 @@ fileprivate struct FfiConverterOptionTypeClientId: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeDesiredAccuracy: FfiConverterRustBuffer {
+    typealias SwiftType = DesiredAccuracy?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeDesiredAccuracy.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeDesiredAccuracy.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypePlaintextPolicy: FfiConverterRustBuffer {
     typealias SwiftType = PlaintextPolicy?
 
@@ -3755,6 +5122,31 @@ fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterString.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeCatalogEntry: FfiConverterRustBuffer {
+    typealias SwiftType = [CatalogEntry]
+
+    public static func write(_ value: [CatalogEntry], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeCatalogEntry.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [CatalogEntry] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [CatalogEntry]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeCatalogEntry.read(from: &buf))
         }
         return seq
     }
@@ -3934,6 +5326,32 @@ public func clawnodeVersion() -> String  {
 })
 }
 /**
+ * Every catalog command, sorted by name. Registering one of these names applies its rules:
+ * params normalized before the handler runs, the platform's foreground rule, the result
+ * budget.
+ */
+public func catalog() -> [CatalogEntry]  {
+    return try!  FfiConverterSequenceTypeCatalogEntry.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_clawnode_ffi_fn_func_catalog(uniffiCallStatus
+    )
+})
+}
+/**
+ * Decodes the `params_json` a handler received for `command` into typed params. Handlers of
+ * catalog commands receive params already validated and normalized by the core, so this
+ * only fails for params that did not come through the node (`INVALID_REQUEST`).
+ */
+public func typedParams(command: String, paramsJson: String)throws  -> CatalogParams  {
+    return try  FfiConverterTypeCatalogParams_lift(try rustCallWithError(FfiConverterTypeCommandFailure_lift) {
+        uniffiCallStatus in
+    uniffi_clawnode_ffi_fn_func_typed_params(
+        FfiConverterString.lower(command),
+        FfiConverterString.lower(paramsJson),uniffiCallStatus
+    )
+})
+}
+/**
  * Installs a hook run on each runtime worker thread at start. Takes effect only when called
  * before the first `Node` is built (the runtime starts lazily).
  */
@@ -3975,6 +5393,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_clawnode_ffi_checksum_func_clawnode_version() != 44989) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_clawnode_ffi_checksum_func_catalog() != 50580) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_clawnode_ffi_checksum_func_typed_params() != 41390) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_clawnode_ffi_checksum_func_set_runtime_hook() != 61391) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4002,13 +5426,22 @@ private let initializationResult: InitializationResult = {
     if (uniffi_clawnode_ffi_checksum_method_node_nudge() != 1304) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_clawnode_ffi_checksum_method_node_register_command() != 9222) {
+    if (uniffi_clawnode_ffi_checksum_method_node_pause() != 49650) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_clawnode_ffi_checksum_method_node_register_command() != 54769) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_clawnode_ffi_checksum_method_node_register_command_with() != 26807) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_clawnode_ffi_checksum_method_node_report_alive() != 39751) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_clawnode_ffi_checksum_method_node_resume() != 31421) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_clawnode_ffi_checksum_method_node_send_event() != 59053) {
+    if (uniffi_clawnode_ffi_checksum_method_node_send_event() != 24770) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_clawnode_ffi_checksum_method_node_set_foreground() != 45122) {

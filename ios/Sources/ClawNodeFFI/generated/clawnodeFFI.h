@@ -405,9 +405,24 @@ RustBuffer uniffi_clawnode_ffi_fn_method_node_device_id(uint64_t ptr, RustCallSt
 void uniffi_clawnode_ffi_fn_method_node_nudge(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_PAUSE
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_PAUSE
+void uniffi_clawnode_ffi_fn_method_node_pause(uint64_t ptr, RustBuffer reason, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_REGISTER_COMMAND
 #define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_REGISTER_COMMAND
 void uniffi_clawnode_ffi_fn_method_node_register_command(uint64_t ptr, RustBuffer command, RustBuffer cap, uint64_t handler, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_REGISTER_COMMAND_WITH
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_REGISTER_COMMAND_WITH
+void uniffi_clawnode_ffi_fn_method_node_register_command_with(uint64_t ptr, RustBuffer command, RustBuffer options, uint64_t handler, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_REPORT_ALIVE
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_REPORT_ALIVE
+uint64_t uniffi_clawnode_ffi_fn_method_node_report_alive(uint64_t ptr, RustBuffer trigger
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_RESUME
@@ -539,6 +554,17 @@ void uniffi_clawnode_ffi_fn_method_securestore_delete(uint64_t ptr, RustBuffer k
 #define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_CLAWNODE_VERSION
 RustBuffer uniffi_clawnode_ffi_fn_func_clawnode_version(RustCallStatus *_Nonnull out_status
     
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_CATALOG
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_CATALOG
+RustBuffer uniffi_clawnode_ffi_fn_func_catalog(RustCallStatus *_Nonnull out_status
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_TYPED_PARAMS
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_TYPED_PARAMS
+RustBuffer uniffi_clawnode_ffi_fn_func_typed_params(RustBuffer command, RustBuffer params_json, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_SET_RUNTIME_HOOK
@@ -817,6 +843,18 @@ uint16_t uniffi_clawnode_ffi_checksum_func_clawnode_version(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_FUNC_CATALOG
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_FUNC_CATALOG
+uint16_t uniffi_clawnode_ffi_checksum_func_catalog(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_FUNC_TYPED_PARAMS
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_FUNC_TYPED_PARAMS
+uint16_t uniffi_clawnode_ffi_checksum_func_typed_params(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_FUNC_SET_RUNTIME_HOOK
 #define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_FUNC_SET_RUNTIME_HOOK
 uint16_t uniffi_clawnode_ffi_checksum_func_set_runtime_hook(void
@@ -871,9 +909,27 @@ uint16_t uniffi_clawnode_ffi_checksum_method_node_nudge(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_PAUSE
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_PAUSE
+uint16_t uniffi_clawnode_ffi_checksum_method_node_pause(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_REGISTER_COMMAND
 #define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_REGISTER_COMMAND
 uint16_t uniffi_clawnode_ffi_checksum_method_node_register_command(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_REGISTER_COMMAND_WITH
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_REGISTER_COMMAND_WITH
+uint16_t uniffi_clawnode_ffi_checksum_method_node_register_command_with(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_REPORT_ALIVE
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_REPORT_ALIVE
+uint16_t uniffi_clawnode_ffi_checksum_method_node_report_alive(void
     
 );
 #endif

@@ -1,16 +1,21 @@
 package ai.openclaw.clawnode
 
 import ai.openclaw.clawnode.ffi.CancelToken
+import ai.openclaw.clawnode.ffi.CatalogParams
 import ai.openclaw.clawnode.ffi.CommandFailure
 import ai.openclaw.clawnode.ffi.CommandHandler
+import ai.openclaw.clawnode.ffi.CommandOptions
+import ai.openclaw.clawnode.ffi.EventOutcome
 import ai.openclaw.clawnode.ffi.Node
 import ai.openclaw.clawnode.ffi.NodeConfig
 import ai.openclaw.clawnode.ffi.NodeListener
 import ai.openclaw.clawnode.ffi.NodeNotice
 import ai.openclaw.clawnode.ffi.NodeState
+import ai.openclaw.clawnode.ffi.PresenceTrigger
 import ai.openclaw.clawnode.ffi.RuntimeHook
 import ai.openclaw.clawnode.ffi.SecureStore
 import ai.openclaw.clawnode.ffi.setRuntimeHook
+import ai.openclaw.clawnode.ffi.typedParams
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.async
 import kotlinx.coroutines.flow.MutableSharedFlow
@@ -33,6 +38,13 @@ class Invoke internal constructor(val command: String, private val token: Cancel
 
     /** Milliseconds left before the deadline. */
     val remainingMs: Long get() = token.remainingMs().toLong()
+
+    /**
+     * The params as a typed record for catalog commands (`CatalogParams.CameraSnap`,
+     * `.LocationGet`, …; defaults and clamps already applied by the core), else
+     * `CatalogParams.Json`.
+     */
+    fun typed(paramsJson: String): CatalogParams = typedParams(command, paramsJson)
 }
 
 /** A handler: params JSON in, result JSON out. Cancellation cancels the coroutine. */
@@ -40,11 +52,16 @@ typealias Handler = suspend Invoke.(paramsJson: String) -> String
 
 /** The DSL block of [ClawNode]: `command("device.info") { params -> "{...}" }`. */
 class Commands internal constructor() {
-    internal val handlers = LinkedHashMap<String, Pair<String?, Handler>>()
+    internal val handlers = LinkedHashMap<String, Pair<CommandOptions, Handler>>()
 
-    /** Registers [handler] for [name] (cap = first segment unless [cap] is given). */
-    fun command(name: String, cap: String? = null, handler: Handler) {
-        handlers[name] = cap to handler
+    /**
+     * Registers [handler] for [name]. Catalog commands (`catalog()`) get their rules: cap,
+     * params validated and normalized before the handler runs, the platform's foreground
+     * rule and the result budget. Others get the cap of their first segment unless [cap] is
+     * given. [foregroundOnly] refuses the command while the app is in the background.
+     */
+    fun command(name: String, cap: String? = null, foregroundOnly: Boolean = false, handler: Handler) {
+        handlers[name] = CommandOptions(cap, foregroundOnly) to handler
     }
 }
 
@@ -83,7 +100,7 @@ class ClawNode(
         val dispatcher = Dispatcher(ConcurrentHashMap())
         Commands().apply(commands).handlers.forEach { (name, entry) ->
             dispatcher.handlers[name] = entry.second
-            node.registerCommand(name, entry.first, dispatcher)
+            node.registerCommandWith(name, entry.first, dispatcher)
         }
     }
 
@@ -114,8 +131,14 @@ class ClawNode(
     /** Trusts a certificate fingerprint the user confirmed (after a pin-mismatch pause). */
     fun trustPin(pin: String) = node.trustPin(pin)
 
-    /** Sends a `node.event` with a JSON object payload. */
-    suspend fun sendEvent(event: String, payloadJson: String) = node.sendEvent(event, payloadJson)
+    /** Stops reconnecting until [resume] (state `Paused`, kind `Requested`). */
+    fun pause(reason: String) = node.pause(reason)
+
+    /** Sends a `node.event` with a JSON object payload; returns the Gateway's `handled`/`reason`. */
+    suspend fun sendEvent(event: String, payloadJson: String): EventOutcome = node.sendEvent(event, payloadJson)
+
+    /** Sends `node.presence.alive` (after a silent push, background refresh, …; throttled to one a minute). */
+    suspend fun reportAlive(trigger: PresenceTrigger = PresenceTrigger.MANUAL): EventOutcome = node.reportAlive(trigger)
 
     /** Blocking stop, then frees the native object. */
     override fun close() {

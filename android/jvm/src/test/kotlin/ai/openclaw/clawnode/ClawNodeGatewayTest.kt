@@ -1,5 +1,6 @@
 package ai.openclaw.clawnode
 
+import ai.openclaw.clawnode.ffi.CatalogParams
 import ai.openclaw.clawnode.ffi.ClientId
 import ai.openclaw.clawnode.ffi.NodeConfig
 import ai.openclaw.clawnode.ffi.NodeState
@@ -28,7 +29,7 @@ class ClawNodeGatewayTest {
 
     @BeforeAll
     fun startGateway() {
-        gw = GatewayFixture(listOf("device.info", "test.fail", "test.slow"))
+        gw = GatewayFixture(listOf("device.info", "test.fail", "test.slow", "camera.snap"))
     }
 
     @AfterAll
@@ -62,7 +63,8 @@ class ClawNodeGatewayTest {
         assertTrue(ok["ok"].asBoolean, ok.toString())
         val payload = ok["result"].asJsonObject["payload"].asJsonObject
         assertEquals("JVM test", payload["model"].asString)
-        assertEquals(1, payload["params"].asJsonObject["x"].asInt)
+        // device.info is a catalog command that takes no params: the handler sees `{}`.
+        assertEquals(0, payload["params"].asJsonObject.size())
 
         val err = gw.invoke(node.deviceId, "test.fail")
         assertFalse(err["ok"].asBoolean)
@@ -79,6 +81,65 @@ class ClawNodeGatewayTest {
         assertTrue(gw.invoke(node.deviceId, "device.info")["ok"].asBoolean)
         node.stop()
         assertTrue(node.state.value is NodeState.Stopped)
+        node.close()
+    }
+
+    /**
+     * The typed catalog through the FFI, as an Android node: `camera.snap` params reach the
+     * Kotlin handler normalized with Android's defaults and clamps and decode into
+     * `CatalogParams.CameraSnap`; bad params never reach it; a result over the 5 MB budget
+     * answers `PAYLOAD_TOO_LARGE` and the session stays; backgrounded, `camera.snap` (Android
+     * foreground rule) and a `foregroundOnly` app command are refused with
+     * `NODE_BACKGROUND_UNAVAILABLE` while `device.info` still answers; `sendEvent` returns
+     * the Gateway's `handled`.
+     */
+    @Test
+    fun `catalog params, budgets and foreground rules reach Kotlin`() = runBlocking {
+        val seen = Collections.synchronizedList(mutableListOf<CatalogParams>())
+        val node = ClawNode(config(gw, "kt-catalog", ClientId.OPENCLAW_ANDROID, "Android 15", "Android")) {
+            command("camera.snap") { params ->
+                val typed = typed(params)
+                seen.add(typed)
+                val big = (typed as CatalogParams.CameraSnap).params.deviceId == "big"
+                val b64 = "A".repeat(if (big) 5_000_000 else 8)
+                """{"format":"jpg","base64":"$b64","width":16,"height":12}"""
+            }
+            command("device.info") { "{}" }
+            command("test.slow", foregroundOnly = true) { "{}" }
+        }
+        node.start()
+        withTimeout(60_000) { approveAndAwaitReady(gw, node) }
+
+        val ok = gw.invoke(node.deviceId, "camera.snap", """{"quality":0.01,"format":"jpeg"}""")
+        assertTrue(ok["ok"].asBoolean, ok.toString())
+        assertEquals(8, ok["result"].asJsonObject["payload"].asJsonObject["base64"].asString.length)
+        val p = (seen.single() as CatalogParams.CameraSnap).params
+        assertEquals(0.1, p.quality, 1e-9) // Android clamp [0.1, 1]
+        assertEquals(2000uL, p.delayMs)
+        assertEquals(1600u, p.maxWidth)
+
+        val bad = gw.invoke(node.deviceId, "camera.snap", """{"facing":"sideways"}""")
+        assertFalse(bad["ok"].asBoolean)
+        assertTrue(bad["error"].asJsonObject["message"].asString.contains("INVALID_REQUEST"), bad.toString())
+        assertEquals(1, seen.size)
+
+        val big = gw.invoke(node.deviceId, "camera.snap", """{"deviceId":"big"}""")
+        assertFalse(big["ok"].asBoolean)
+        assertEquals("PAYLOAD_TOO_LARGE", big["error"].asJsonObject["details"].asJsonObject["nodeError"].asJsonObject["code"].asString, big.toString())
+        assertTrue(gw.invoke(node.deviceId, "device.info")["ok"].asBoolean)
+
+        node.setForeground(false)
+        for (cmd in listOf("camera.snap", "test.slow")) {
+            val r = gw.invoke(node.deviceId, cmd)
+            assertFalse(r["ok"].asBoolean, r.toString())
+            assertTrue(r["error"].asJsonObject["message"].asString.contains("NODE_BACKGROUND_UNAVAILABLE"), r.toString())
+        }
+        assertTrue(gw.invoke(node.deviceId, "device.info")["ok"].asBoolean)
+        assertEquals(2, seen.size) // the refused invokes never ran
+
+        val out = node.sendEvent("node.presence.alive", """{"trigger":"manual"}""")
+        assertTrue(out.sent && out.handled == true, out.toString())
+        node.stop()
         node.close()
     }
 

@@ -790,6 +790,10 @@ internal object IntegrityCheckingUniffiLib {
     internal fun ensureInitialized() = Unit
     external fun uniffi_clawnode_ffi_checksum_func_clawnode_version(
     ): Int
+    external fun uniffi_clawnode_ffi_checksum_func_catalog(
+    ): Int
+    external fun uniffi_clawnode_ffi_checksum_func_typed_params(
+    ): Int
     external fun uniffi_clawnode_ffi_checksum_func_set_runtime_hook(
     ): Int
     external fun uniffi_clawnode_ffi_checksum_func_shutdown(
@@ -808,7 +812,13 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_clawnode_ffi_checksum_method_node_nudge(
     ): Int
+    external fun uniffi_clawnode_ffi_checksum_method_node_pause(
+    ): Int
     external fun uniffi_clawnode_ffi_checksum_method_node_register_command(
+    ): Int
+    external fun uniffi_clawnode_ffi_checksum_method_node_register_command_with(
+    ): Int
+    external fun uniffi_clawnode_ffi_checksum_method_node_report_alive(
     ): Int
     external fun uniffi_clawnode_ffi_checksum_method_node_resume(
     ): Int
@@ -898,8 +908,14 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_clawnode_ffi_fn_method_node_nudge(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_clawnode_ffi_fn_method_node_pause(`ptr`: Long,`reason`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_clawnode_ffi_fn_method_node_register_command(`ptr`: Long,`command`: RustBuffer.ByValue,`cap`: RustBuffer.ByValue,`handler`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_clawnode_ffi_fn_method_node_register_command_with(`ptr`: Long,`command`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,`handler`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_clawnode_ffi_fn_method_node_report_alive(`ptr`: Long,`trigger`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_clawnode_ffi_fn_method_node_resume(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_clawnode_ffi_fn_method_node_send_event(`ptr`: Long,`event`: RustBuffer.ByValue,`payloadJson`: RustBuffer.ByValue,
@@ -951,6 +967,10 @@ internal object UniffiLib {
     external fun uniffi_clawnode_ffi_fn_method_securestore_delete(`ptr`: Long,`key`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_clawnode_ffi_fn_func_clawnode_version(uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_clawnode_ffi_fn_func_catalog(uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_clawnode_ffi_fn_func_typed_params(`command`: RustBuffer.ByValue,`paramsJson`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_clawnode_ffi_fn_func_set_runtime_hook(`hook`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
@@ -1078,6 +1098,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_clawnode_ffi_checksum_func_clawnode_version() and 0xFFFF) != 44989) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_clawnode_ffi_checksum_func_catalog() and 0xFFFF) != 50580) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_clawnode_ffi_checksum_func_typed_params() and 0xFFFF) != 41390) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_clawnode_ffi_checksum_func_set_runtime_hook() and 0xFFFF) != 61391) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1105,13 +1131,22 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_clawnode_ffi_checksum_method_node_nudge() and 0xFFFF) != 1304) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_clawnode_ffi_checksum_method_node_register_command() and 0xFFFF) != 9222) {
+    if ((lib.uniffi_clawnode_ffi_checksum_method_node_pause() and 0xFFFF) != 49650) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_clawnode_ffi_checksum_method_node_register_command() and 0xFFFF) != 54769) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_clawnode_ffi_checksum_method_node_register_command_with() and 0xFFFF) != 26807) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_clawnode_ffi_checksum_method_node_report_alive() and 0xFFFF) != 39751) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_clawnode_ffi_checksum_method_node_resume() and 0xFFFF) != 31421) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_clawnode_ffi_checksum_method_node_send_event() and 0xFFFF) != 59053) {
+    if ((lib.uniffi_clawnode_ffi_checksum_method_node_send_event() and 0xFFFF) != 24770) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_clawnode_ffi_checksum_method_node_set_foreground() and 0xFFFF) != 45122) {
@@ -1519,6 +1554,29 @@ public object FfiConverterULong: FfiConverter<ULong, Long> {
 
     override fun write(value: ULong, buf: ByteBuffer) {
         buf.putLong(value.toLong())
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterDouble: FfiConverter<Double, Double> {
+    override fun lift(value: Double): Double {
+        return value
+    }
+
+    override fun read(buf: ByteBuffer): Double {
+        return buf.getDouble()
+    }
+
+    override fun lower(value: Double): Double {
+        return value
+    }
+
+    override fun allocationSize(value: Double) = 8UL
+
+    override fun write(value: Double, buf: ByteBuffer) {
+        buf.putDouble(value)
     }
 }
 
@@ -2422,11 +2480,33 @@ public interface NodeInterface {
     fun `nudge`()
     
     /**
-     * Registers `handler` for `command` (cap = its first segment, `camera.snap` → `camera`,
-     * unless `cap` is given). Register before `start()`: the command set is declared on
-     * connect. Registering again replaces the handler.
+     * Pauses reconnecting (state `Paused`, kind `Requested`, with `reason`), e.g. while the user
+     * edits the connection; `resume()` lifts it.
+     */
+    fun `pause`(`reason`: kotlin.String)
+    
+    /**
+     * Registers `handler` for `command`. Catalog commands (see `catalog()`) get their
+     * catalog rules: cap family, params validated and normalized before the handler runs,
+     * the platform's foreground rule and the result budget. Other commands get the cap of
+     * their first segment (`acme.gpio.read` → `acme`) unless `cap` is given (which also
+     * turns the catalog rules off). Register before `start()`: the command set is declared
+     * on connect. Registering again replaces the handler.
      */
     fun `registerCommand`(`command`: kotlin.String, `cap`: kotlin.String?, `handler`: CommandHandler)
+    
+    /**
+     * Like `register_command`, with options (e.g. `foreground_only` for a command the
+     * catalog does not know that needs the app on screen).
+     */
+    fun `registerCommandWith`(`command`: kotlin.String, `options`: CommandOptions, `handler`: CommandHandler)
+    
+    /**
+     * Sends `node.presence.alive` (after a silent push, background refresh, …) so the
+     * Gateway records the node as seen. Throttled locally to one per minute: returns
+     * `sent: false, reason: "throttled"` then. Fails with `NotConnected` without a session.
+     */
+    suspend fun `reportAlive`(`trigger`: PresenceTrigger): EventOutcome
     
     /**
      * Lifts a pause (after the user fixed credentials) and retries now.
@@ -2434,10 +2514,12 @@ public interface NodeInterface {
     fun `resume`()
     
     /**
-     * Sends a `node.event` named `event` with `payload_json` (a JSON object) on the live
-     * session. Fails with `NotConnected` when there is none.
+     * Sends a `node.event` named `event` with `payload_json` (a JSON object) and returns
+     * the Gateway's `{handled, reason}`. Events that survive a reconnect
+     * (`notifications.changed`, `exec.*`, …) are queued while offline (`sent: false`);
+     * others fail with `NotConnected` when there is no live session.
      */
-    suspend fun `sendEvent`(`event`: kotlin.String, `payloadJson`: kotlin.String)
+    suspend fun `sendEvent`(`event`: kotlin.String, `payloadJson`: kotlin.String): EventOutcome
     
     /**
      * Tells the node whether the app is in the foreground (commands that need the
@@ -2661,9 +2743,29 @@ open class Node: Disposable, AutoCloseable, NodeInterface
 
     
     /**
-     * Registers `handler` for `command` (cap = its first segment, `camera.snap` → `camera`,
-     * unless `cap` is given). Register before `start()`: the command set is declared on
-     * connect. Registering again replaces the handler.
+     * Pauses reconnecting (state `Paused`, kind `Requested`, with `reason`), e.g. while the user
+     * edits the connection; `resume()` lifts it.
+     */override fun `pause`(`reason`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_node_pause(
+        it,
+        
+        FfiConverterString.lower(`reason`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Registers `handler` for `command`. Catalog commands (see `catalog()`) get their
+     * catalog rules: cap family, params validated and normalized before the handler runs,
+     * the platform's foreground rule and the result budget. Other commands get the cap of
+     * their first segment (`acme.gpio.read` → `acme`) unless `cap` is given (which also
+     * turns the catalog rules off). Register before `start()`: the command set is declared
+     * on connect. Registering again replaces the handler.
      */
     @Throws(NodeException::class)override fun `registerCommand`(`command`: kotlin.String, `cap`: kotlin.String?, `handler`: CommandHandler)
         = 
@@ -2682,6 +2784,53 @@ open class Node: Disposable, AutoCloseable, NodeInterface
 
     
     /**
+     * Like `register_command`, with options (e.g. `foreground_only` for a command the
+     * catalog does not know that needs the app on screen).
+     */
+    @Throws(NodeException::class)override fun `registerCommandWith`(`command`: kotlin.String, `options`: CommandOptions, `handler`: CommandHandler)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(NodeException) { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_node_register_command_with(
+        it,
+        
+        FfiConverterString.lower(`command`),
+        FfiConverterTypeCommandOptions.lower(`options`),
+        FfiConverterTypeCommandHandler.lower(`handler`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Sends `node.presence.alive` (after a silent push, background refresh, …) so the
+     * Gateway records the node as seen. Throttled locally to one per minute: returns
+     * `sent: false, reason: "throttled"` then. Fails with `NotConnected` without a session.
+     */
+    @Throws(NodeException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `reportAlive`(`trigger`: PresenceTrigger) : EventOutcome {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_clawnode_ffi_fn_method_node_report_alive(
+                uniffiHandle,
+                
+        FfiConverterTypePresenceTrigger.lower(`trigger`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_clawnode_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_clawnode_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_clawnode_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeEventOutcome.lift(it) },
+        // Error FFI converter
+        NodeException.ErrorHandler,
+    )
+    }
+
+    
+    /**
      * Lifts a pause (after the user fixed credentials) and retries now.
      */override fun `resume`()
         = 
@@ -2697,12 +2846,14 @@ open class Node: Disposable, AutoCloseable, NodeInterface
 
     
     /**
-     * Sends a `node.event` named `event` with `payload_json` (a JSON object) on the live
-     * session. Fails with `NotConnected` when there is none.
+     * Sends a `node.event` named `event` with `payload_json` (a JSON object) and returns
+     * the Gateway's `{handled, reason}`. Events that survive a reconnect
+     * (`notifications.changed`, `exec.*`, …) are queued while offline (`sent: false`);
+     * others fail with `NotConnected` when there is no live session.
      */
     @Throws(NodeException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `sendEvent`(`event`: kotlin.String, `payloadJson`: kotlin.String) {
+    override suspend fun `sendEvent`(`event`: kotlin.String, `payloadJson`: kotlin.String) : EventOutcome {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
             UniffiLib.uniffi_clawnode_ffi_fn_method_node_send_event(
@@ -2712,12 +2863,11 @@ open class Node: Disposable, AutoCloseable, NodeInterface
         FfiConverterString.lower(`payloadJson`),
             )
         },
-        { future, callback, continuation -> UniffiLib.ffi_clawnode_ffi_rust_future_poll_void(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_clawnode_ffi_rust_future_complete_void(future, continuation) },
-        { future -> UniffiLib.ffi_clawnode_ffi_rust_future_free_void(future) },
+        { future, callback, continuation -> UniffiLib.ffi_clawnode_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_clawnode_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_clawnode_ffi_rust_future_free_rust_buffer(future) },
         // lift function
-        { },
-        
+        { FfiConverterTypeEventOutcome.lift(it) },
         // Error FFI converter
         NodeException.ErrorHandler,
     )
@@ -4023,6 +4173,380 @@ public object FfiConverterTypeSecureStore: FfiConverter<SecureStore, Long> {
 
 
 /**
+ * `camera.clip` params, defaults and clamps applied.
+ */
+data class CameraClipParams (
+    /**
+     * Which camera (default front).
+     */
+    var `facing`: CameraFacing
+    , 
+    /**
+     * Length (default 3000; iOS/Linux 250..60000, Android 200..60000).
+     */
+    var `durationMs`: kotlin.ULong
+    , 
+    /**
+     * Record audio (default true).
+     */
+    var `includeAudio`: kotlin.Boolean
+    , 
+    /**
+     * A `camera.list` id.
+     */
+    var `deviceId`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCameraClipParams: FfiConverterRustBuffer<CameraClipParams> {
+    override fun read(buf: ByteBuffer): CameraClipParams {
+        return CameraClipParams(
+            FfiConverterTypeCameraFacing.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CameraClipParams) = (
+            FfiConverterTypeCameraFacing.allocationSize(value.`facing`) +
+            FfiConverterULong.allocationSize(value.`durationMs`) +
+            FfiConverterBoolean.allocationSize(value.`includeAudio`) +
+            FfiConverterOptionalString.allocationSize(value.`deviceId`)
+    )
+
+    override fun write(value: CameraClipParams, buf: ByteBuffer) {
+            FfiConverterTypeCameraFacing.write(value.`facing`, buf)
+            FfiConverterULong.write(value.`durationMs`, buf)
+            FfiConverterBoolean.write(value.`includeAudio`, buf)
+            FfiConverterOptionalString.write(value.`deviceId`, buf)
+    }
+}
+
+
+
+/**
+ * `camera.snap` params, defaults and clamps applied.
+ */
+data class CameraSnapParams (
+    /**
+     * Which camera (default front).
+     */
+    var `facing`: CameraFacing
+    , 
+    /**
+     * Largest width in pixels (default 1600).
+     */
+    var `maxWidth`: kotlin.UInt
+    , 
+    /**
+     * JPEG quality in (0, 1] (iOS default 0.9, Android 0.95).
+     */
+    var `quality`: kotlin.Double
+    , 
+    /**
+     * Delay before the capture (iOS default 0, others 2000; ≤ 10000).
+     */
+    var `delayMs`: kotlin.ULong
+    , 
+    /**
+     * A `camera.list` id; an unknown id must fail with `INVALID_REQUEST`.
+     */
+    var `deviceId`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCameraSnapParams: FfiConverterRustBuffer<CameraSnapParams> {
+    override fun read(buf: ByteBuffer): CameraSnapParams {
+        return CameraSnapParams(
+            FfiConverterTypeCameraFacing.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterDouble.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CameraSnapParams) = (
+            FfiConverterTypeCameraFacing.allocationSize(value.`facing`) +
+            FfiConverterUInt.allocationSize(value.`maxWidth`) +
+            FfiConverterDouble.allocationSize(value.`quality`) +
+            FfiConverterULong.allocationSize(value.`delayMs`) +
+            FfiConverterOptionalString.allocationSize(value.`deviceId`)
+    )
+
+    override fun write(value: CameraSnapParams, buf: ByteBuffer) {
+            FfiConverterTypeCameraFacing.write(value.`facing`, buf)
+            FfiConverterUInt.write(value.`maxWidth`, buf)
+            FfiConverterDouble.write(value.`quality`, buf)
+            FfiConverterULong.write(value.`delayMs`, buf)
+            FfiConverterOptionalString.write(value.`deviceId`, buf)
+    }
+}
+
+
+
+/**
+ * One catalog command and its rules (commands.md §3–§4, §6).
+ */
+data class CatalogEntry (
+    /**
+     * Command name (`camera.snap`).
+     */
+    var `name`: kotlin.String
+    , 
+    /**
+     * Cap family it is declared under (`camera`).
+     */
+    var `cap`: kotlin.String
+    , 
+    /**
+     * Refused with `NODE_BACKGROUND_UNAVAILABLE` on iOS while the app is backgrounded.
+     */
+    var `foregroundIos`: kotlin.Boolean
+    , 
+    /**
+     * Refused with `NODE_BACKGROUND_UNAVAILABLE` on Android while the app is backgrounded.
+     */
+    var `foregroundAndroid`: kotlin.Boolean
+    , 
+    /**
+     * The Gateway treats it as dangerous: it needs an explicit `commands.allow`.
+     */
+    var `dangerous`: kotlin.Boolean
+    , 
+    /**
+     * Largest accepted base64 length of the result (media commands), else `None`.
+     */
+    var `base64Budget`: kotlin.ULong?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCatalogEntry: FfiConverterRustBuffer<CatalogEntry> {
+    override fun read(buf: ByteBuffer): CatalogEntry {
+        return CatalogEntry(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CatalogEntry) = (
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterString.allocationSize(value.`cap`) +
+            FfiConverterBoolean.allocationSize(value.`foregroundIos`) +
+            FfiConverterBoolean.allocationSize(value.`foregroundAndroid`) +
+            FfiConverterBoolean.allocationSize(value.`dangerous`) +
+            FfiConverterOptionalULong.allocationSize(value.`base64Budget`)
+    )
+
+    override fun write(value: CatalogEntry, buf: ByteBuffer) {
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterString.write(value.`cap`, buf)
+            FfiConverterBoolean.write(value.`foregroundIos`, buf)
+            FfiConverterBoolean.write(value.`foregroundAndroid`, buf)
+            FfiConverterBoolean.write(value.`dangerous`, buf)
+            FfiConverterOptionalULong.write(value.`base64Budget`, buf)
+    }
+}
+
+
+
+/**
+ * How a command is registered ([`Node::register_command_with`]).
+ */
+data class CommandOptions (
+    /**
+     * Cap family to declare it under. `None`: the catalog's for catalog commands, else the
+     * first name segment (`acme.gpio.read` → `acme`). Setting it turns the catalog rules off.
+     */
+    var `cap`: kotlin.String? = null 
+    , 
+    /**
+     * Refuse it with `NODE_BACKGROUND_UNAVAILABLE` while the app is in the background, in
+     * addition to the catalog's own rule (e.g. for `canvas.*` or an app command that needs
+     * the screen).
+     */
+    var `foregroundOnly`: kotlin.Boolean = false 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCommandOptions: FfiConverterRustBuffer<CommandOptions> {
+    override fun read(buf: ByteBuffer): CommandOptions {
+        return CommandOptions(
+            FfiConverterOptionalString.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CommandOptions) = (
+            FfiConverterOptionalString.allocationSize(value.`cap`) +
+            FfiConverterBoolean.allocationSize(value.`foregroundOnly`)
+    )
+
+    override fun write(value: CommandOptions, buf: ByteBuffer) {
+            FfiConverterOptionalString.write(value.`cap`, buf)
+            FfiConverterBoolean.write(value.`foregroundOnly`, buf)
+    }
+}
+
+
+
+/**
+ * The Gateway's answer to a `node.event` ([`Node::send_event`]).
+ */
+data class EventOutcome (
+    /**
+     * Sent now (`true`) or queued in the offline outbox until the next connect (`false`).
+     */
+    var `sent`: kotlin.Boolean
+    , 
+    /**
+     * Whether a Gateway handler took it (`None` when the Gateway did not say).
+     */
+    var `handled`: kotlin.Boolean?
+    , 
+    /**
+     * The Gateway's reason (`persisted`, `throttled`, `unsupported_event`, …; `queued`
+     * when queued).
+     */
+    var `reason`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeEventOutcome: FfiConverterRustBuffer<EventOutcome> {
+    override fun read(buf: ByteBuffer): EventOutcome {
+        return EventOutcome(
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalBoolean.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: EventOutcome) = (
+            FfiConverterBoolean.allocationSize(value.`sent`) +
+            FfiConverterOptionalBoolean.allocationSize(value.`handled`) +
+            FfiConverterOptionalString.allocationSize(value.`reason`)
+    )
+
+    override fun write(value: EventOutcome, buf: ByteBuffer) {
+            FfiConverterBoolean.write(value.`sent`, buf)
+            FfiConverterOptionalBoolean.write(value.`handled`, buf)
+            FfiConverterOptionalString.write(value.`reason`, buf)
+    }
+}
+
+
+
+/**
+ * `location.get` params, defaults and clamps applied.
+ */
+data class LocationParams (
+    /**
+     * Fix timeout (default 10000, 1000..60000).
+     */
+    var `timeoutMs`: kotlin.ULong
+    , 
+    /**
+     * Accept a cached fix at most this old; `None` = the app decides.
+     */
+    var `maxAgeMs`: kotlin.ULong?
+    , 
+    /**
+     * `None` = the app setting decides.
+     */
+    var `desiredAccuracy`: DesiredAccuracy?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLocationParams: FfiConverterRustBuffer<LocationParams> {
+    override fun read(buf: ByteBuffer): LocationParams {
+        return LocationParams(
+            FfiConverterULong.read(buf),
+            FfiConverterOptionalULong.read(buf),
+            FfiConverterOptionalTypeDesiredAccuracy.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: LocationParams) = (
+            FfiConverterULong.allocationSize(value.`timeoutMs`) +
+            FfiConverterOptionalULong.allocationSize(value.`maxAgeMs`) +
+            FfiConverterOptionalTypeDesiredAccuracy.allocationSize(value.`desiredAccuracy`)
+    )
+
+    override fun write(value: LocationParams, buf: ByteBuffer) {
+            FfiConverterULong.write(value.`timeoutMs`, buf)
+            FfiConverterOptionalULong.write(value.`maxAgeMs`, buf)
+            FfiConverterOptionalTypeDesiredAccuracy.write(value.`desiredAccuracy`, buf)
+    }
+}
+
+
+
+/**
  * Everything a node needs. Either `gateway_url` or `setup_code` must be set.
  */
 data class NodeConfig (
@@ -4177,6 +4701,69 @@ public object FfiConverterTypeNodeConfig: FfiConverterRustBuffer<NodeConfig> {
 
 
 /**
+ * `system.notify` params (title and body not both empty).
+ */
+data class NotifyParams (
+    /**
+     * Title.
+     */
+    var `title`: kotlin.String
+    , 
+    /**
+     * Body.
+     */
+    var `body`: kotlin.String
+    , 
+    /**
+     * Play the default sound (false for `none|silent|off|false|0`).
+     */
+    var `sound`: kotlin.Boolean
+    , 
+    /**
+     * Priority (default active).
+     */
+    var `priority`: NotifyPriority
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeNotifyParams: FfiConverterRustBuffer<NotifyParams> {
+    override fun read(buf: ByteBuffer): NotifyParams {
+        return NotifyParams(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterTypeNotifyPriority.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: NotifyParams) = (
+            FfiConverterString.allocationSize(value.`title`) +
+            FfiConverterString.allocationSize(value.`body`) +
+            FfiConverterBoolean.allocationSize(value.`sound`) +
+            FfiConverterTypeNotifyPriority.allocationSize(value.`priority`)
+    )
+
+    override fun write(value: NotifyParams, buf: ByteBuffer) {
+            FfiConverterString.write(value.`title`, buf)
+            FfiConverterString.write(value.`body`, buf)
+            FfiConverterBoolean.write(value.`sound`, buf)
+            FfiConverterTypeNotifyPriority.write(value.`priority`, buf)
+    }
+}
+
+
+
+/**
  * A pause: no retry until `Node.resume()` (or `trustPin`).
  */
 data class PauseInfo (
@@ -4236,6 +4823,322 @@ public object FfiConverterTypePauseInfo: FfiConverterRustBuffer<PauseInfo> {
             FfiConverterString.write(value.`remediation`, buf)
     }
 }
+
+
+
+/**
+ * `photos.latest` params, defaults and clamps applied.
+ */
+data class PhotosLatestParams (
+    /**
+     * How many photos (default 1, 1..20).
+     */
+    var `limit`: kotlin.UInt
+    , 
+    /**
+     * Largest width (default 1600).
+     */
+    var `maxWidth`: kotlin.UInt
+    , 
+    /**
+     * JPEG quality (default 0.85).
+     */
+    var `quality`: kotlin.Double
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePhotosLatestParams: FfiConverterRustBuffer<PhotosLatestParams> {
+    override fun read(buf: ByteBuffer): PhotosLatestParams {
+        return PhotosLatestParams(
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterDouble.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PhotosLatestParams) = (
+            FfiConverterUInt.allocationSize(value.`limit`) +
+            FfiConverterUInt.allocationSize(value.`maxWidth`) +
+            FfiConverterDouble.allocationSize(value.`quality`)
+    )
+
+    override fun write(value: PhotosLatestParams, buf: ByteBuffer) {
+            FfiConverterUInt.write(value.`limit`, buf)
+            FfiConverterUInt.write(value.`maxWidth`, buf)
+            FfiConverterDouble.write(value.`quality`, buf)
+    }
+}
+
+
+
+/**
+ * `camera.snap` / `camera.clip` `facing`.
+ */
+
+enum class CameraFacing {
+    
+    /**
+     * Front (selfie) camera.
+     */
+    FRONT,
+    /**
+     * Back camera.
+     */
+    BACK;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCameraFacing: FfiConverterRustBuffer<CameraFacing> {
+    override fun read(buf: ByteBuffer) = try {
+        CameraFacing.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: CameraFacing) = 4UL
+
+    override fun write(value: CameraFacing, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * Params of an invoke, typed where the catalog defines them.
+ */
+sealed class CatalogParams {
+    
+    /**
+     * `camera.snap`.
+     */
+    data class CameraSnap(
+        /**
+         * The params.
+         */
+        val `params`: ai.openclaw.clawnode.ffi.CameraSnapParams) : CatalogParams()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * `camera.clip`.
+     */
+    data class CameraClip(
+        /**
+         * The params.
+         */
+        val `params`: ai.openclaw.clawnode.ffi.CameraClipParams) : CatalogParams()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * `location.get`.
+     */
+    data class LocationGet(
+        /**
+         * The params.
+         */
+        val `params`: ai.openclaw.clawnode.ffi.LocationParams) : CatalogParams()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * `system.notify`.
+     */
+    data class SystemNotify(
+        /**
+         * The params.
+         */
+        val `params`: ai.openclaw.clawnode.ffi.NotifyParams) : CatalogParams()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * `photos.latest`.
+     */
+    data class PhotosLatest(
+        /**
+         * The params.
+         */
+        val `params`: ai.openclaw.clawnode.ffi.PhotosLatestParams) : CatalogParams()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Any other command: its params JSON as the handler received it.
+     */
+    data class Json(
+        /**
+         * JSON text.
+         */
+        val `paramsJson`: kotlin.String) : CatalogParams()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCatalogParams : FfiConverterRustBuffer<CatalogParams>{
+    override fun read(buf: ByteBuffer): CatalogParams {
+        return when(buf.getInt()) {
+            1 -> CatalogParams.CameraSnap(
+                FfiConverterTypeCameraSnapParams.read(buf),
+                )
+            2 -> CatalogParams.CameraClip(
+                FfiConverterTypeCameraClipParams.read(buf),
+                )
+            3 -> CatalogParams.LocationGet(
+                FfiConverterTypeLocationParams.read(buf),
+                )
+            4 -> CatalogParams.SystemNotify(
+                FfiConverterTypeNotifyParams.read(buf),
+                )
+            5 -> CatalogParams.PhotosLatest(
+                FfiConverterTypePhotosLatestParams.read(buf),
+                )
+            6 -> CatalogParams.Json(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: CatalogParams): ULong = when(value) {
+        is CatalogParams.CameraSnap -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeCameraSnapParams.allocationSize(value.`params`)
+            )
+        }
+        is CatalogParams.CameraClip -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeCameraClipParams.allocationSize(value.`params`)
+            )
+        }
+        is CatalogParams.LocationGet -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeLocationParams.allocationSize(value.`params`)
+            )
+        }
+        is CatalogParams.SystemNotify -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeNotifyParams.allocationSize(value.`params`)
+            )
+        }
+        is CatalogParams.PhotosLatest -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypePhotosLatestParams.allocationSize(value.`params`)
+            )
+        }
+        is CatalogParams.Json -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`paramsJson`)
+            )
+        }
+    }
+
+    override fun write(value: CatalogParams, buf: ByteBuffer) {
+        when(value) {
+            is CatalogParams.CameraSnap -> {
+                buf.putInt(1)
+                FfiConverterTypeCameraSnapParams.write(value.`params`, buf)
+                Unit
+            }
+            is CatalogParams.CameraClip -> {
+                buf.putInt(2)
+                FfiConverterTypeCameraClipParams.write(value.`params`, buf)
+                Unit
+            }
+            is CatalogParams.LocationGet -> {
+                buf.putInt(3)
+                FfiConverterTypeLocationParams.write(value.`params`, buf)
+                Unit
+            }
+            is CatalogParams.SystemNotify -> {
+                buf.putInt(4)
+                FfiConverterTypeNotifyParams.write(value.`params`, buf)
+                Unit
+            }
+            is CatalogParams.PhotosLatest -> {
+                buf.putInt(5)
+                FfiConverterTypePhotosLatestParams.write(value.`params`, buf)
+                Unit
+            }
+            is CatalogParams.Json -> {
+                buf.putInt(6)
+                FfiConverterString.write(value.`paramsJson`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
 
 
 
@@ -4365,6 +5268,53 @@ public object FfiConverterTypeCommandFailure : FfiConverterRustBuffer<CommandFai
     }
 
 }
+
+
+
+/**
+ * `location.get` `desiredAccuracy`.
+ */
+
+enum class DesiredAccuracy {
+    
+    /**
+     * City level.
+     */
+    COARSE,
+    /**
+     * Block level.
+     */
+    BALANCED,
+    /**
+     * Best available.
+     */
+    PRECISE;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDesiredAccuracy: FfiConverterRustBuffer<DesiredAccuracy> {
+    override fun read(buf: ByteBuffer) = try {
+        DesiredAccuracy.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: DesiredAccuracy) = 4UL
+
+    override fun write(value: DesiredAccuracy, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
 
 
 
@@ -5206,6 +6156,53 @@ public object FfiConverterTypeNodeState : FfiConverterRustBuffer<NodeState>{
 
 
 /**
+ * `system.notify` `priority`.
+ */
+
+enum class NotifyPriority {
+    
+    /**
+     * Shown without interrupting.
+     */
+    PASSIVE,
+    /**
+     * Normal.
+     */
+    ACTIVE,
+    /**
+     * Breaks through focus modes.
+     */
+    TIME_SENSITIVE;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeNotifyPriority: FfiConverterRustBuffer<NotifyPriority> {
+    override fun read(buf: ByteBuffer) = try {
+        NotifyPriority.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: NotifyPriority) = 4UL
+
+    override fun write(value: NotifyPriority, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * Why the node paused.
  */
 sealed class PauseKind {
@@ -5479,6 +6476,61 @@ public object FfiConverterTypePlaintextPolicy: FfiConverterRustBuffer<PlaintextP
 
 
 
+/**
+ * Why the app reports the node alive (`node.presence.alive` trigger).
+ */
+
+enum class PresenceTrigger {
+    
+    /**
+     * The app went to the background.
+     */
+    BACKGROUND,
+    /**
+     * A silent push woke it.
+     */
+    SILENT_PUSH,
+    /**
+     * Background app refresh.
+     */
+    BG_APP_REFRESH,
+    /**
+     * A significant location change woke it.
+     */
+    SIGNIFICANT_LOCATION,
+    /**
+     * The user asked.
+     */
+    MANUAL;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePresenceTrigger: FfiConverterRustBuffer<PresenceTrigger> {
+    override fun read(buf: ByteBuffer) = try {
+        PresenceTrigger.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: PresenceTrigger) = 4UL
+
+    override fun write(value: PresenceTrigger, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
 
 
 /**
@@ -5546,6 +6598,70 @@ public object FfiConverterTypeStoreFailure : FfiConverterRustBuffer<StoreFailure
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
     }
 
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalULong: FfiConverterRustBuffer<kotlin.ULong?> {
+    override fun read(buf: ByteBuffer): kotlin.ULong? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterULong.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.ULong?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterULong.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.ULong?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterULong.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalBoolean: FfiConverterRustBuffer<kotlin.Boolean?> {
+    override fun read(buf: ByteBuffer): kotlin.Boolean? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterBoolean.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.Boolean?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterBoolean.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.Boolean?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterBoolean.write(value, buf)
+        }
+    }
 }
 
 
@@ -5714,6 +6830,38 @@ public object FfiConverterOptionalTypeClientId: FfiConverterRustBuffer<ClientId?
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeDesiredAccuracy: FfiConverterRustBuffer<DesiredAccuracy?> {
+    override fun read(buf: ByteBuffer): DesiredAccuracy? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeDesiredAccuracy.read(buf)
+    }
+
+    override fun allocationSize(value: DesiredAccuracy?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeDesiredAccuracy.allocationSize(value)
+        }
+    }
+
+    override fun write(value: DesiredAccuracy?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeDesiredAccuracy.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypePlaintextPolicy: FfiConverterRustBuffer<PlaintextPolicy?> {
     override fun read(buf: ByteBuffer): PlaintextPolicy? {
         if (buf.get().toInt() == 0) {
@@ -5774,6 +6922,34 @@ public object FfiConverterSequenceString: FfiConverterRustBuffer<List<kotlin.Str
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeCatalogEntry: FfiConverterRustBuffer<List<CatalogEntry>> {
+    override fun read(buf: ByteBuffer): List<CatalogEntry> {
+        val len = buf.getInt()
+        return List<CatalogEntry>(len) {
+            FfiConverterTypeCatalogEntry.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<CatalogEntry>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeCatalogEntry.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<CatalogEntry>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeCatalogEntry.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterMapStringBoolean: FfiConverterRustBuffer<Map<kotlin.String, kotlin.Boolean>> {
     override fun read(buf: ByteBuffer): Map<kotlin.String, kotlin.Boolean> {
         val len = buf.getInt()
@@ -5822,6 +6998,39 @@ public object FfiConverterMapStringBoolean: FfiConverterRustBuffer<Map<kotlin.St
     UniffiLib.uniffi_clawnode_ffi_fn_func_clawnode_version(
     
         _status)
+}
+    )
+    }
+    
+
+        /**
+         * Every catalog command, sorted by name. Registering one of these names applies its rules:
+         * params normalized before the handler runs, the platform's foreground rule, the result
+         * budget.
+         */ fun `catalog`(): List<CatalogEntry> {
+            return FfiConverterSequenceTypeCatalogEntry.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_func_catalog(
+    
+        _status)
+}
+    )
+    }
+    
+
+        /**
+         * Decodes the `params_json` a handler received for `command` into typed params. Handlers of
+         * catalog commands receive params already validated and normalized by the core, so this
+         * only fails for params that did not come through the node (`INVALID_REQUEST`).
+         */
+    @Throws(CommandFailure::class) fun `typedParams`(`command`: kotlin.String, `paramsJson`: kotlin.String): CatalogParams {
+            return FfiConverterTypeCatalogParams.lift(
+    uniffiRustCallWithError(CommandFailure) { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_func_typed_params(
+    
+        
+        FfiConverterString.lower(`command`),
+        FfiConverterString.lower(`paramsJson`),_status)
 }
     )
     }
