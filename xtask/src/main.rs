@@ -179,6 +179,13 @@ fn test(extra: &[String]) -> ExitCode {
             c
         }),
         ("cargo test (unit + integration, real Gateway)", test_cmd),
+        // The default CLI reads the official host's SQLite through its Node runtime; the
+        // optional in-process reader (rusqlite) has its own unit test.
+        ("cargo test -p clawnode-cli --features import-openclaw (import)", {
+            let mut c = cargo();
+            c.args(["test", "-p", "clawnode-cli", "--features", "import-openclaw", "--bin", "clawnode", "import"]);
+            c
+        }),
     ];
     // A short smoke of every fuzz target (installs the pinned cargo-fuzz when missing).
     steps.push(("fuzz smoke (5 targets × 10 s)", {
