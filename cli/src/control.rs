@@ -194,6 +194,7 @@ pub fn snapshot(shared: &Shared, state: &NodeState, stats: &InvokeStats, attempt
         NodeState::Stopped => ("stopped", Value::Null),
     };
     let c = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+    let t = stats.turnaround.snapshot();
     json!({
         "deviceId": shared.device_id,
         "gateway": shared.gateway,
@@ -208,6 +209,9 @@ pub fn snapshot(shared: &Shared, state: &NodeState, stats: &InvokeStats, attempt
             "timedOut": c(&stats.timed_out),
             "cancelled": c(&stats.cancelled),
             "busy": c(&stats.busy),
+            "turnaroundUs": {
+                "count": t.count, "p50": t.p50_us, "p90": t.p90_us, "p99": t.p99_us, "max": t.max_us,
+            },
         },
         "allowlist": {
             "platform": "linux",
@@ -359,6 +363,13 @@ pub fn render(v: &Value) -> String {
         "invokes:   {} received, {} ok, {} failed, {} timed out, {} cancelled, {} busy\n",
         i["received"], i["succeeded"], i["failed"], i["timedOut"], i["cancelled"], i["busy"]
     ));
+    let t = &i["turnaroundUs"];
+    if t["count"].as_u64().unwrap_or(0) > 0 {
+        out.push_str(&format!(
+            "turnaround: p50 {} µs, p90 {} µs, p99 {} µs, max {} µs (request frame read → result frame written)\n",
+            t["p50"], t["p90"], t["p99"], t["max"]
+        ));
+    }
     let a = &v["allowlist"];
     out.push_str(&format!(
         "allowlist self-check ({} policy for platform {}, surface {}):\n",

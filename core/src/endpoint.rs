@@ -30,6 +30,10 @@ pub enum EndpointError {
     /// A TLS pin on a plaintext endpoint.
     #[error("a TLS fingerprint requires a wss:// gateway URL")]
     PinOnPlaintext,
+    /// A host name with non-ASCII characters. ClawNode is built without Unicode IDNA tables
+    /// (they would add ≈ 110 KB to every binary); the ASCII (punycode) form works.
+    #[error("internationalized host {0:?} is not supported: use its ASCII (punycode, xn--…) form")]
+    NonAsciiHost(String),
 }
 
 /// Why a TLS fingerprint string was rejected.
@@ -253,7 +257,15 @@ impl std::fmt::Display for GatewayOrigin {
 impl Endpoint {
     /// Parses a gateway URL (`ws`, `wss`, and the aliases `http`, `https`).
     pub fn parse(input: &str) -> Result<Self, EndpointError> {
-        let url = url::Url::parse(input.trim()).map_err(|e| EndpointError::Invalid(e.to_string()))?;
+        let input = input.trim();
+        let url = url::Url::parse(input).map_err(|e| match e {
+            url::ParseError::IdnaError if !input.is_ascii() => {
+                let host = input.split("://").nth(1).unwrap_or(input);
+                let host = host.split(['/', '?', '#']).next().unwrap_or(host);
+                EndpointError::NonAsciiHost(host.rsplit('@').next().unwrap_or(host).to_string())
+            }
+            e => EndpointError::Invalid(e.to_string()),
+        })?;
         let tls = match url.scheme() {
             "ws" | "http" => false,
             "wss" | "https" => true,
@@ -490,6 +502,16 @@ impl PlaintextPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn internationalized_hosts_need_their_ascii_form() {
+        let e = Endpoint::parse("wss://bücher.example:8443/gw").unwrap_err();
+        assert_eq!(e, EndpointError::NonAsciiHost("bücher.example:8443".into()));
+        assert!(e.to_string().contains("punycode"), "{e}");
+        let ok = Endpoint::parse("wss://xn--bcher-kva.example:8443/gw").unwrap();
+        assert_eq!(ok.to_string(), "wss://xn--bcher-kva.example:8443/gw");
+        assert!(Endpoint::parse("ws://gw.tail-scale.ts.net").is_ok());
+    }
 
     #[test]
     fn parse_urls() {

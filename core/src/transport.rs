@@ -567,6 +567,10 @@ pub async fn open_stream(endpoint: &Endpoint, cfg: &TransportConfig) -> Result<T
 pub async fn open(endpoint: &Endpoint, cfg: &TransportConfig) -> Result<WsStream, TransportError> {
     let stream = open_stream(endpoint, cfg).await?;
     let mut config = WebSocketConfig::default();
+    // tungstenite zero-fills `read_buffer_size` bytes before every socket read (128 KiB by
+    // default: two 128 KiB memsets per invoke, and 128 KiB resident per connection). Inbound
+    // frames are small; 16 KiB reads lose nothing.
+    config.read_buffer_size = 16 * 1024;
     config.max_message_size = Some(cfg.max_inbound_message);
     config.max_frame_size = Some(cfg.max_inbound_message);
     let url = endpoint.url();

@@ -4,10 +4,12 @@
 mod context;
 mod error;
 mod registry;
+mod turnaround;
 
 pub use context::{InvokeContext, InvokeInputChunk, MAX_PROGRESS_CHUNK_BYTES, ProgressSink, split_chunks};
 pub use error::CommandError;
 pub use registry::{CommandHandler, CommandRegistry, HandlerFuture, RegistryError};
+pub use turnaround::{Turnaround, TurnaroundSnapshot};
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -21,8 +23,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, debug, info, info_span, warn};
 
 use crate::commands::{self, PlatformFamily};
-use crate::protocol::{InvokeCancel, InvokeInput, InvokeRequest, InvokeResultParams, names};
-use crate::session::{InvokeDispatch, RequestError, SessionHandle};
+use crate::protocol::{
+    InvokeCancel, InvokeInput, InvokeRequest, InvokeResultOk, InvokeResultParams, JsonText, json_text_size_hint, names,
+};
+use crate::session::{InvokeDispatch, RequestError, SessionHandle, Timing};
 
 /// Dispatch limits.
 #[derive(Debug, Clone)]
@@ -82,6 +86,8 @@ pub struct InvokeStats {
     pub invalid_params: AtomicU64,
     /// Catalog results over their size budget, answered `PAYLOAD_TOO_LARGE`.
     pub over_budget: AtomicU64,
+    /// Node-side turnaround of answered invokes: request frame read → result frame written.
+    pub turnaround: Turnaround,
 }
 
 /// The error a foreground-only command gets while the app is backgrounded (commands.md §4).
@@ -368,35 +374,51 @@ impl InvokeRouter {
         result
     }
 
-    async fn send_result(&self, session: &SessionHandle, id: &str, result: Result<Value, CommandError>) {
-        // Serialize straight to the params text, consuming the result as early as possible so a
-        // large payload is not held in several copies at once.
-        let build = |result: Result<Value, CommandError>| -> String {
-            let params = match result {
-                Ok(v) => {
-                    let payload_json = serde_json::to_string(&v).unwrap_or_else(|_| "null".into());
-                    drop(v);
-                    InvokeResultParams {
-                        id: id.to_string(),
-                        node_id: session.node_id().to_string(),
-                        ok: true,
-                        payload_json: Some(payload_json),
-                        error: None,
+    async fn send_result(
+        &self,
+        session: &SessionHandle,
+        id: &str,
+        result: Result<Value, CommandError>,
+        received: Option<Instant>,
+    ) {
+        // The frame text is written in one pass straight from the result (payloadJSON escaped
+        // on the fly) into a buffer sized once, and the result is dropped as soon as the text
+        // exists: a large payload is never held in more than two copies (result + frame, then
+        // frame + socket buffer).
+        let send = |result: Result<Value, CommandError>| {
+            let timeout = self.cfg.result_ack_timeout;
+            let node_id = session.node_id();
+            let timing = received.map(|since| Timing { since, stats: self.stats.clone() });
+            async move {
+                match result {
+                    Ok(v) => {
+                        let hint = json_text_size_hint(&v) + id.len() + node_id.len() + 48;
+                        let write = move |buf: &mut Vec<u8>| {
+                            let params = InvokeResultOk { id, node_id, ok: true, payload_json: JsonText(&v) };
+                            serde_json::to_writer(&mut *buf, &params)
+                        };
+                        session.request_timed(names::NODE_INVOKE_RESULT, hint, write, timeout, timing).await
+                    }
+                    Err(e) => {
+                        let params = InvokeResultParams {
+                            id: id.to_string(),
+                            node_id: node_id.to_string(),
+                            ok: false,
+                            payload_json: None,
+                            error: Some(e.to_wire()),
+                        };
+                        let text = serde_json::to_string(&params).unwrap_or_else(|_| "{}".into());
+                        let write = move |buf: &mut Vec<u8>| {
+                            buf.extend_from_slice(text.as_bytes());
+                            Ok(())
+                        };
+                        session.request_timed(names::NODE_INVOKE_RESULT, 256, write, timeout, timing).await
                     }
                 }
-                Err(e) => InvokeResultParams {
-                    id: id.to_string(),
-                    node_id: session.node_id().to_string(),
-                    ok: false,
-                    payload_json: None,
-                    error: Some(e.to_wire()),
-                },
-            };
-            serde_json::to_string(&params).unwrap_or_else(|_| "{}".into())
+            }
         };
         let ok = result.is_ok();
-        let mut outcome =
-            session.request_json(names::NODE_INVOKE_RESULT, build(result), self.cfg.result_ack_timeout).await;
+        let mut outcome = send(result).await;
         if let Err(RequestError::TooLarge { size, limit }) = &outcome {
             self.stats.too_large.fetch_add(1, Ordering::Relaxed);
             warn!(size, limit, "result exceeds policy.maxPayload; answering PAYLOAD_TOO_LARGE");
@@ -404,7 +426,7 @@ impl InvokeRouter {
                 "PAYLOAD_TOO_LARGE",
                 format!("result of {size} bytes exceeds the gateway limit of {limit} bytes"),
             );
-            outcome = session.request_json(names::NODE_INVOKE_RESULT, build(Err(e)), self.cfg.result_ack_timeout).await;
+            outcome = send(Err(e)).await;
             self.stats.failed.fetch_add(1, Ordering::Relaxed);
         } else if ok {
             self.stats.succeeded.fetch_add(1, Ordering::Relaxed);
@@ -428,7 +450,7 @@ impl InvokeRouter {
 }
 
 impl InvokeDispatch for Arc<InvokeRouter> {
-    fn on_request(&self, req: InvokeRequest, session: SessionHandle) {
+    fn on_request(&self, req: InvokeRequest, session: SessionHandle, received: Instant) {
         self.stats.received.fetch_add(1, Ordering::Relaxed);
         let key: Key = (session.epoch(), req.id.clone());
         let cancel = CancellationToken::new();
@@ -458,7 +480,7 @@ impl InvokeDispatch for Arc<InvokeRouter> {
                         if let Err(e) = &result {
                             debug!(code = e.code(), "invoke failed");
                         }
-                        router.send_result(&session, &req.id, result).await;
+                        router.send_result(&session, &req.id, result, Some(received)).await;
                     }
                     None => {
                         router.stats.cancelled.fetch_add(1, Ordering::Relaxed);

@@ -20,9 +20,9 @@ pub use frames::{EventFrame, FrameError, InboundFrame, RequestFrame, ResponseFra
 pub use hello::{HandoffToken, HelloAuth, HelloFeatures, HelloOk, HelloPolicy, HelloServer};
 pub use node::{
     ConnectChallenge, InvokeCancel, InvokeInput, InvokeProgressParams, InvokeRequest, InvokeResultError,
-    InvokeResultParams, NodeEventParams, NodeEventResult, PairDecision, PairResolved, PendingAckParams,
-    PendingAckResult, PendingAction, PendingDrainItem, PendingDrainParams, PendingDrainResult, PendingPullResult,
-    ShutdownEvent, TickEvent,
+    InvokeResultOk, InvokeResultParams, JsonText, NodeEventParams, NodeEventResult, PairDecision, PairResolved,
+    PendingAckParams, PendingAckResult, PendingAction, PendingDrainItem, PendingDrainParams, PendingDrainResult,
+    PendingPullResult, ShutdownEvent, TickEvent, json_text_size_hint,
 };
 
 /// Method and event names used by a node.

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::protocol::{ErrorShape, RequestFrame};
@@ -49,12 +50,22 @@ impl RequestError {
 /// An outbound item for the writer task.
 #[derive(Debug)]
 pub(crate) enum Outbound {
-    /// A serialized text frame.
-    Text(String),
+    /// A serialized text frame; with a timing, the writer records the turnaround once it is
+    /// written.
+    Text(String, Option<Timing>),
     /// A WebSocket ping.
     Ping,
     /// Close with code and reason, then stop writing.
     Close(u16, String),
+}
+
+/// When the request a frame answers arrived, and where its turnaround is recorded.
+#[derive(Debug)]
+pub struct Timing {
+    /// The request frame was read at this instant.
+    pub since: Instant,
+    /// The router's counters.
+    pub stats: Arc<crate::invoke::InvokeStats>,
 }
 
 type Pending = Mutex<HashMap<String, oneshot::Sender<Result<Value, ErrorShape>>>>;
@@ -139,6 +150,41 @@ impl SessionHandle {
         params_json: String,
         timeout: Duration,
     ) -> Result<Value, RequestError> {
+        let hint = params_json.len();
+        self.request_with(
+            method,
+            hint,
+            move |buf| {
+                buf.extend_from_slice(params_json.as_bytes());
+                Ok(())
+            },
+            timeout,
+        )
+        .await
+    }
+
+    /// Like [`SessionHandle::request_json`], with the params written by `write_params`
+    /// straight into the frame buffer (sized once from `params_size_hint`). The closure owns
+    /// what it serializes, so a large result is freed as soon as its frame text exists.
+    pub async fn request_with(
+        &self,
+        method: &str,
+        params_size_hint: usize,
+        write_params: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
+        timeout: Duration,
+    ) -> Result<Value, RequestError> {
+        self.request_timed(method, params_size_hint, write_params, timeout, None).await
+    }
+
+    /// [`SessionHandle::request_with`], recording the turnaround when the frame is written.
+    pub(crate) async fn request_timed(
+        &self,
+        method: &str,
+        params_size_hint: usize,
+        write_params: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
+        timeout: Duration,
+        timing: Option<Timing>,
+    ) -> Result<Value, RequestError> {
         if self.is_closed() {
             return Err(RequestError::Closed);
         }
@@ -146,12 +192,13 @@ impl SessionHandle {
         // Same bytes as `RequestFrame::to_json` (field order type, id, method, params).
         let head = serde_json::to_string(&RequestFrame { id: id.clone(), method: method.into(), params: None })
             .map_err(|_| RequestError::Closed)?;
-        let mut text = String::with_capacity(head.len() + params_json.len() + 12);
-        text.push_str(&head[..head.len() - 1]);
-        text.push_str(",\"params\":");
-        text.push_str(&params_json);
-        text.push('}');
-        drop(params_json);
+        let mut buf = Vec::with_capacity(head.len() + params_size_hint + 12);
+        buf.extend_from_slice(&head.as_bytes()[..head.len() - 1]);
+        buf.extend_from_slice(b",\"params\":");
+        write_params(&mut buf).map_err(|_| RequestError::Closed)?;
+        buf.push(b'}');
+        // serde_json writes UTF-8 only; a failure here means a bug, not bad input.
+        let text = String::from_utf8(buf).map_err(|_| RequestError::Closed)?;
         let limit = self.max_payload();
         if text.len() as u64 > limit {
             return Err(RequestError::TooLarge { size: text.len(), limit });
@@ -162,7 +209,7 @@ impl SessionHandle {
         tokio::select! {
             biased;
             _ = self.shared.closed.cancelled() => return Err(RequestError::Closed),
-            sent = self.shared.out.send(Outbound::Text(text)) => {
+            sent = self.shared.out.send(Outbound::Text(text, timing)) => {
                 if sent.is_err() {
                     return Err(RequestError::Closed);
                 }
@@ -234,7 +281,7 @@ mod tests {
             h2.request("node.event", json!({"event": "e", "payloadJSON": "{\"a\":\"\\\"q\"}"}), Duration::from_secs(5))
                 .await
         });
-        let Some(Outbound::Text(text)) = rx.recv().await else { panic!("no frame") };
+        let Some(Outbound::Text(text, _)) = rx.recv().await else { panic!("no frame") };
         let expected = RequestFrame {
             id: "7:1".into(),
             method: "node.event".into(),

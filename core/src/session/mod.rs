@@ -7,7 +7,7 @@
 
 mod handle;
 
-pub use handle::{RequestError, SessionHandle};
+pub use handle::{RequestError, SessionHandle, Timing};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -271,8 +271,9 @@ pub async fn handshake(
 
 /// Receives invoke traffic from a session (implemented by the invoke router).
 pub trait InvokeDispatch: Send + Sync {
-    /// A `node.invoke.request` arrived on `session`. Must not block.
-    fn on_request(&self, request: InvokeRequest, session: SessionHandle);
+    /// A `node.invoke.request` arrived on `session` (its frame was read at `received`). Must
+    /// not block.
+    fn on_request(&self, request: InvokeRequest, session: SessionHandle, received: Instant);
     /// A `node.invoke.cancel` arrived.
     fn on_cancel(&self, cancel: InvokeCancel, session: &SessionHandle);
     /// A `node.invoke.input` arrived.
@@ -419,7 +420,13 @@ async fn run(
             };
             let Some(item) = item else { break };
             let res = match item {
-                Outbound::Text(t) => sink.send(Message::text(t)).await,
+                Outbound::Text(t, timing) => {
+                    let r = sink.send(Message::text(t)).await;
+                    if let (Ok(()), Some(t)) = (&r, timing) {
+                        t.stats.turnaround.record(t.since.elapsed());
+                    }
+                    r
+                }
                 Outbound::Ping => sink.send(Message::Ping(Vec::new().into())).await,
                 Outbound::Close(code, reason) => {
                     let _ = sink
@@ -508,7 +515,7 @@ async fn run(
                             }
                             last_seq = Some(seq);
                         }
-                        if let Some(s) = handle_event(ev, &handle, dispatch.as_ref(), &events) {
+                        if let Some(s) = handle_event(ev, &handle, dispatch.as_ref(), &events, last_rx) {
                             info!(reason = %s.reason, restart_expected_ms = ?s.restart_expected_ms, "gateway announced shutdown");
                             shutdown = Some(s);
                         }
@@ -550,11 +557,12 @@ fn handle_event(
     handle: &SessionHandle,
     dispatch: &dyn InvokeDispatch,
     events: &mpsc::UnboundedSender<SessionEvent>,
+    received: Instant,
 ) -> Option<ShutdownEvent> {
     let payload = ev.payload.unwrap_or(Value::Null);
     match ev.event.as_str() {
         names::EV_INVOKE_REQUEST => match serde_json::from_value::<InvokeRequest>(payload) {
-            Ok(req) => dispatch.on_request(req, handle.clone()),
+            Ok(req) => dispatch.on_request(req, handle.clone(), received),
             Err(e) => warn!(error = %e, "malformed node.invoke.request"),
         },
         names::EV_INVOKE_CANCEL => match serde_json::from_value::<InvokeCancel>(payload) {

@@ -1,6 +1,8 @@
 //! `cargo xtask bench-child`: a ClawNode node in its own process (current-thread runtime) for
 //! the fake-Gateway ceiling and the large-payload runs. Commands on stdin: `stats` prints
-//! `{"allocs":…,"allocBytes":…}`; EOF stops the node.
+//! `{"allocs":…,"allocBytes":…}`; `turnaround` prints the node's own turnaround percentiles
+//! (`{"count":…,"p50":…,"p90":…,"p99":…,"max":…}`, µs); `turnaround-reset` clears them; EOF
+//! stops the node.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -65,6 +67,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
                             "allocs": ALLOCS.load(Ordering::Relaxed),
                             "allocBytes": ALLOC_BYTES.load(Ordering::Relaxed),
                         }));
+                    }
+                    Ok(Some(l)) if l.trim() == "turnaround" => {
+                        let t = node.invoke_stats().turnaround.snapshot();
+                        println!("{}", json!({"count": t.count, "p50": t.p50_us, "p90": t.p90_us,
+                            "p99": t.p99_us, "max": t.max_us}));
+                    }
+                    Ok(Some(l)) if l.trim() == "turnaround-reset" => {
+                        node.invoke_stats().turnaround.reset();
+                        println!("OK");
                     }
                     Ok(Some(_)) => {}
                     _ => break,
