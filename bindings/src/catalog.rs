@@ -156,6 +156,216 @@ pub struct PhotosLatestParams {
     pub quality: f64,
 }
 
+/// `screen.record` params, defaults and clamps applied (iOS: screen 0, mp4).
+#[derive(Debug, Clone, PartialEq, Deserialize, uniffi::Record)]
+#[serde(rename_all = "camelCase")]
+pub struct ScreenRecordParams {
+    /// Screen index (always 0).
+    pub screen_index: u32,
+    /// Length (default 10000, 250..60000).
+    pub duration_ms: u64,
+    /// Frames per second (default 10, 1..30).
+    pub fps: f64,
+    /// Record audio (default true).
+    pub include_audio: bool,
+}
+
+/// `contacts.search` params.
+#[derive(Debug, Clone, PartialEq, Deserialize, uniffi::Record)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactsSearchParams {
+    /// Text to match; `None` lists contacts.
+    #[serde(default)]
+    pub query: Option<String>,
+    /// Most results (default 25, 1..200).
+    pub limit: u32,
+}
+
+/// `contacts.add` params (at least one usable field).
+#[derive(Debug, Clone, PartialEq, Deserialize, uniffi::Record)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactsAddParams {
+    /// Given name.
+    #[serde(default)]
+    pub given_name: Option<String>,
+    /// Family name.
+    #[serde(default)]
+    pub family_name: Option<String>,
+    /// Organization.
+    #[serde(default)]
+    pub organization_name: Option<String>,
+    /// Display name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Phone numbers.
+    #[serde(default)]
+    pub phone_numbers: Vec<String>,
+    /// E-mail addresses.
+    #[serde(default)]
+    pub emails: Vec<String>,
+}
+
+/// `calendar.events` params (ISO-8601 instants; `None` = now / now + 7 days).
+#[derive(Debug, Clone, PartialEq, Deserialize, uniffi::Record)]
+pub struct CalendarEventsParams {
+    /// Window start.
+    #[serde(rename = "startISO", default)]
+    pub start_iso: Option<String>,
+    /// Window end.
+    #[serde(rename = "endISO", default)]
+    pub end_iso: Option<String>,
+    /// Most events (default 50, 1..500).
+    pub limit: u32,
+}
+
+/// `calendar.add` params (title, start < end checked).
+#[derive(Debug, Clone, PartialEq, Deserialize, uniffi::Record)]
+#[serde(rename_all = "camelCase")]
+pub struct CalendarAddParams {
+    /// Title.
+    pub title: String,
+    /// Start (ISO-8601).
+    #[serde(rename = "startISO")]
+    pub start_iso: String,
+    /// End (ISO-8601).
+    #[serde(rename = "endISO")]
+    pub end_iso: String,
+    /// All-day event.
+    pub is_all_day: bool,
+    /// Location.
+    #[serde(default)]
+    pub location: Option<String>,
+    /// Notes.
+    #[serde(default)]
+    pub notes: Option<String>,
+    /// Target calendar id.
+    #[serde(default)]
+    pub calendar_id: Option<String>,
+    /// Target calendar by title.
+    #[serde(default)]
+    pub calendar_title: Option<String>,
+}
+
+/// `reminders.list` `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, uniffi::Enum)]
+#[serde(rename_all = "lowercase")]
+pub enum ReminderStatus {
+    /// Open reminders (default).
+    Incomplete,
+    /// Completed reminders.
+    Completed,
+    /// Both.
+    All,
+}
+
+/// `reminders.list` params.
+#[derive(Debug, Clone, PartialEq, Deserialize, uniffi::Record)]
+pub struct RemindersListParams {
+    /// Which reminders.
+    pub status: ReminderStatus,
+    /// Most results.
+    pub limit: u32,
+}
+
+/// `reminders.add` params.
+#[derive(Debug, Clone, PartialEq, Deserialize, uniffi::Record)]
+#[serde(rename_all = "camelCase")]
+pub struct RemindersAddParams {
+    /// Title.
+    pub title: String,
+    /// Due (ISO-8601).
+    #[serde(rename = "dueISO", default)]
+    pub due_iso: Option<String>,
+    /// Notes.
+    #[serde(default)]
+    pub notes: Option<String>,
+    /// Target list id.
+    #[serde(default)]
+    pub list_id: Option<String>,
+    /// Target list by name.
+    #[serde(default)]
+    pub list_name: Option<String>,
+}
+
+/// `motion.activity` / `motion.pedometer` params (`limit` 0 for the pedometer).
+#[derive(Debug, Clone, PartialEq, Deserialize, uniffi::Record)]
+pub struct MotionParams {
+    /// Window start (ISO-8601).
+    #[serde(rename = "startISO", default)]
+    pub start_iso: Option<String>,
+    /// Window end (ISO-8601).
+    #[serde(rename = "endISO", default)]
+    pub end_iso: Option<String>,
+    /// `motion.activity`: most samples (default 200, 1..1000).
+    #[serde(default)]
+    pub limit: u32,
+}
+
+/// `notifications.actions` `action`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, uniffi::Enum)]
+#[serde(rename_all = "lowercase")]
+pub enum NotificationAction {
+    /// Open it.
+    Open,
+    /// Dismiss it.
+    Dismiss,
+    /// Reply with `reply_text`.
+    Reply,
+}
+
+/// `notifications.actions` params (`reply_text` present for replies).
+#[derive(Debug, Clone, PartialEq, Deserialize, uniffi::Record)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationActionParams {
+    /// Notification key.
+    pub key: String,
+    /// What to do.
+    pub action: NotificationAction,
+    /// Reply text.
+    #[serde(default)]
+    pub reply_text: Option<String>,
+}
+
+/// `sms.send` params.
+#[derive(Debug, Clone, PartialEq, Deserialize, uniffi::Record)]
+pub struct SmsSendParams {
+    /// Recipient number.
+    pub to: String,
+    /// Text.
+    pub message: String,
+}
+
+/// `sms.search` params.
+#[derive(Debug, Clone, PartialEq, Deserialize, uniffi::Record)]
+#[serde(rename_all = "camelCase")]
+pub struct SmsSearchParams {
+    /// From (epoch ms).
+    #[serde(default)]
+    pub start_time: Option<i64>,
+    /// Until (epoch ms).
+    #[serde(default)]
+    pub end_time: Option<i64>,
+    /// Contact name (needs the contacts permission).
+    #[serde(default)]
+    pub contact_name: Option<String>,
+    /// Phone number.
+    #[serde(default)]
+    pub phone_number: Option<String>,
+    /// Text to match.
+    #[serde(default)]
+    pub keyword: Option<String>,
+    /// Android message type (1 inbox, 2 sent, 3 draft, …).
+    #[serde(rename = "type", default)]
+    pub kind: Option<i64>,
+    /// Read state.
+    #[serde(default)]
+    pub is_read: Option<bool>,
+    /// Most results (default 25, 1..200).
+    pub limit: u32,
+    /// Results to skip.
+    pub offset: u64,
+}
+
 /// Params of an invoke, typed where the catalog defines them.
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
 pub enum CatalogParams {
@@ -184,6 +394,69 @@ pub enum CatalogParams {
         /// The params.
         params: PhotosLatestParams,
     },
+    /// `screen.record`.
+    ScreenRecord {
+        /// The params.
+        params: ScreenRecordParams,
+    },
+    /// `contacts.search`.
+    ContactsSearch {
+        /// The params.
+        params: ContactsSearchParams,
+    },
+    /// `contacts.add`.
+    ContactsAdd {
+        /// The params.
+        params: ContactsAddParams,
+    },
+    /// `calendar.events`.
+    CalendarEvents {
+        /// The params.
+        params: CalendarEventsParams,
+    },
+    /// `calendar.add`.
+    CalendarAdd {
+        /// The params.
+        params: CalendarAddParams,
+    },
+    /// `reminders.list`.
+    RemindersList {
+        /// The params.
+        params: RemindersListParams,
+    },
+    /// `reminders.add`.
+    RemindersAdd {
+        /// The params.
+        params: RemindersAddParams,
+    },
+    /// `motion.activity`.
+    MotionActivity {
+        /// The params.
+        params: MotionParams,
+    },
+    /// `motion.pedometer`.
+    MotionPedometer {
+        /// The params.
+        params: MotionParams,
+    },
+    /// `notifications.actions`.
+    NotificationsActions {
+        /// The params.
+        params: NotificationActionParams,
+    },
+    /// `sms.send`.
+    SmsSend {
+        /// The params.
+        params: SmsSendParams,
+    },
+    /// `sms.search`.
+    SmsSearch {
+        /// The params.
+        params: SmsSearchParams,
+    },
+    /// A catalog command without params (`camera.list`, `device.*`, `notifications.list`,
+    /// `talk.ptt.*`): params are ignored.
+    NoParams,
     /// Any other command: its params JSON as the handler received it.
     Json {
         /// JSON text.
@@ -219,7 +492,19 @@ pub fn typed_params(command: String, params_json: String) -> Result<CatalogParam
             CatalogParams::SystemNotify { params }
         }
         "photos.latest" => CatalogParams::PhotosLatest { params: de(&v)? },
-        _ => CatalogParams::Json { params_json: v.to_string() },
+        "screen.record" => CatalogParams::ScreenRecord { params: de(&v)? },
+        "contacts.search" => CatalogParams::ContactsSearch { params: de(&v)? },
+        "contacts.add" => CatalogParams::ContactsAdd { params: de(&v)? },
+        "calendar.events" => CatalogParams::CalendarEvents { params: de(&v)? },
+        "calendar.add" => CatalogParams::CalendarAdd { params: de(&v)? },
+        "reminders.list" => CatalogParams::RemindersList { params: de(&v)? },
+        "reminders.add" => CatalogParams::RemindersAdd { params: de(&v)? },
+        "motion.activity" => CatalogParams::MotionActivity { params: de(&v)? },
+        "motion.pedometer" => CatalogParams::MotionPedometer { params: de(&v)? },
+        "notifications.actions" => CatalogParams::NotificationsActions { params: de(&v)? },
+        "sms.send" => CatalogParams::SmsSend { params: de(&v)? },
+        "sms.search" => CatalogParams::SmsSearch { params: de(&v)? },
+        _ => CatalogParams::NoParams,
     })
 }
 
@@ -255,6 +540,29 @@ mod tests {
             typed_params("acme.x".into(), r#"{"a":1}"#.into()).unwrap(),
             CatalogParams::Json { params_json } if params_json == r#"{"a":1}"#
         ));
+        // Every catalog command decodes into its typed variant (minimal valid params).
+        let minimal = |name: &str| -> &'static str {
+            match name {
+                "system.notify" => r#"{"title":"t","body":"b"}"#,
+                "contacts.add" => r#"{"givenName":"Ada"}"#,
+                "calendar.add" => r#"{"title":"t","startISO":"2026-01-01T10:00:00Z","endISO":"2026-01-01T11:00:00Z"}"#,
+                "reminders.add" => r#"{"title":"t"}"#,
+                "notifications.actions" => r#"{"key":"k","action":"reply","replyText":"ok"}"#,
+                "sms.send" => r#"{"to":"+15555550123","message":"hi"}"#,
+                _ => "{}",
+            }
+        };
+        for entry in catalog() {
+            let typed = typed_params(entry.name.clone(), minimal(&entry.name).into())
+                .unwrap_or_else(|e| panic!("{}: {e:?}", entry.name));
+            assert!(!matches!(typed, CatalogParams::Json { .. }), "{} stayed untyped", entry.name);
+        }
+        match typed_params("sms.search".into(), r#"{"type":2,"limit":500}"#.into()).unwrap() {
+            CatalogParams::SmsSearch { params } => {
+                assert_eq!((params.kind, params.limit, params.offset), (Some(2), 200, 0))
+            }
+            other => panic!("{other:?}"),
+        }
         let e = typed_params("camera.snap".into(), r#"{"maxWidth":"x"}"#.into()).unwrap_err();
         assert!(matches!(e, CommandFailure::Failed { code, .. } if code == "INVALID_REQUEST"));
     }

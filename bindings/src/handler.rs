@@ -79,21 +79,18 @@ pub(crate) fn adapter(handler: Arc<dyn CommandHandler>) -> impl clawnode::invoke
             let token = CancelToken::new(ctx.cancel.clone(), ctx.deadline);
             let params = serde_json::to_string(&ctx.params).unwrap_or_else(|_| "null".into());
             let command = ctx.command.clone();
-            // Run the foreign call on its own task so a panic while lifting/lowering values is
-            // caught and reported instead of unwinding through the router.
-            let call = tokio::spawn({
-                let token = token.clone();
-                async move { handler.invoke(command, params, token).await }
-            });
-            let _guard = Guard { task: call.abort_handle(), token: token.clone() };
-            let outcome = call.await;
-            match outcome {
+            // The foreign call runs inline, so dropping this future (the core aborts a handler
+            // that ignores cancellation past its grace period) drops the foreign future at
+            // once and `Node::stop()` returns only after that. A panic while lifting/lowering
+            // values is caught and reported instead of unwinding through the router.
+            let _guard = Guard { token: token.clone() };
+            let call = std::panic::AssertUnwindSafe(handler.invoke(command, params, token.clone()));
+            match futures_util::FutureExt::catch_unwind(call).await {
                 Ok(Ok(text)) => serde_json::from_str(&text).map_err(|e| {
                     CommandError::unavailable(format!("handler returned invalid JSON ({e}): {}", truncate(&text)))
                 }),
                 Ok(Err(CommandFailure::Failed { code, detail })) => Err(CommandError::new(code, detail)),
-                Err(e) if e.is_panic() => Err(CommandError::unavailable("handler adapter panicked")),
-                Err(_) => Err(CommandError::unavailable("handler task aborted")),
+                Err(_) => Err(CommandError::unavailable("handler adapter panicked")),
             }
         }
     }
@@ -103,18 +100,15 @@ fn truncate(s: &str) -> String {
     s.chars().take(80).collect()
 }
 
-/// Ends the foreign call when the invoke ends, also when the core aborts a handler that
-/// ignored cancellation past its grace period: the foreign future is dropped (UniFFI then
-/// cancels the foreign task) and `CancelToken::cancelled()` waiters are released.
+/// Releases `CancelToken::cancelled()` waiters when the invoke ends (also when the core
+/// drops the handler after its grace period).
 struct Guard {
-    task: tokio::task::AbortHandle,
     token: Arc<CancelToken>,
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
         self.token.finish();
-        self.task.abort();
     }
 }
 

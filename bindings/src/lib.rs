@@ -36,8 +36,10 @@ mod state;
 mod store;
 
 pub use catalog::{
-    CameraClipParams, CameraFacing, CameraSnapParams, CatalogEntry, CatalogParams, DesiredAccuracy, LocationParams,
-    NotifyParams, NotifyPriority, PhotosLatestParams, catalog, typed_params,
+    CalendarAddParams, CalendarEventsParams, CameraClipParams, CameraFacing, CameraSnapParams, CatalogEntry,
+    CatalogParams, ContactsAddParams, ContactsSearchParams, DesiredAccuracy, LocationParams, MotionParams,
+    NotificationAction, NotificationActionParams, NotifyParams, NotifyPriority, PhotosLatestParams, ReminderStatus,
+    RemindersAddParams, RemindersListParams, ScreenRecordParams, SmsSearchParams, SmsSendParams, catalog, typed_params,
 };
 pub use config::{ClientId, NodeConfig, PlaintextPolicy};
 pub use error::{CommandFailure, ListenerError, NodeError, StoreFailure};

@@ -532,6 +532,13 @@ impl Node {
         {
             warn!("supervisor did not stop within 5 s");
         }
+        // Handlers were cancelled by `shut_down`; one that ignores it is aborted after the
+        // grace period. Return only once they have ended, so nothing of theirs (a foreign
+        // future of the bindings, a child process) outlives `stop()`.
+        let grace = self.inner.cfg.invoke.cancel_grace + Duration::from_secs(1);
+        if !self.inner.router.wait_handlers_ended(grace).await {
+            warn!(running = self.inner.router.running_handlers(), "handlers still running after stop");
+        }
         self.inner.state.send_replace(NodeState::Stopped);
     }
 

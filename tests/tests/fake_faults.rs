@@ -2073,3 +2073,25 @@ async fn catalog_rules_for_an_ios_node() {
     assert_eq!(fake.accepted_count(), 1, "one session throughout");
     stop(&node).await;
 }
+
+// Expected: `stop()` returns only after every handler has ended: a handler that ignores
+// cancellation (`test.stubborn`, 5 s sleep) is aborted after the 1 s grace and dropped before
+// `stop()` returns (so nothing of it, e.g. a foreign future of the bindings, outlives the
+// node); it never finishes and its result is never sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_waits_for_handlers_to_end() {
+    let mut fake = FakeGateway::start().await.unwrap();
+    let probes = Arc::new(Probes::default());
+    let (node, _store) = new_node(base_cfg(&fake), &probes);
+    node.start();
+    let wire = accept_ready(&mut fake, &node, 30_000, MAX_PAYLOAD).await;
+    wire.invoke("s-1", "test.stubborn", json!({"ms": 5000}), 30_000).await;
+    eventually("the handler runs", STEP, || probes.stubborn_started.load(Ordering::SeqCst) == 1).await;
+    let started = Instant::now();
+    stop(&node).await;
+    let took = started.elapsed();
+    assert_eq!(probes.stubborn_dropped.load(Ordering::SeqCst), 1, "the handler was dropped before stop() returned");
+    assert_eq!(probes.stubborn_finished.load(Ordering::SeqCst), 0);
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(4), "{took:?}");
+    assert!(wire.results_for("s-1").is_empty());
+}

@@ -114,6 +114,33 @@ pub struct InvokeRouter {
     stats: Arc<InvokeStats>,
     background: AtomicBool,
     platform: PlatformFamily,
+    /// Handler tasks not yet ended (finished, or dropped after an abort).
+    running: Arc<Running>,
+}
+
+/// Counts live handler tasks; `wait_idle` resolves when none is left.
+#[derive(Default)]
+struct Running {
+    count: AtomicUsize,
+    idle: tokio::sync::Notify,
+}
+
+/// Held inside a handler task: its drop (completion or abort) marks the task ended.
+struct RunningGuard(Arc<Running>);
+
+impl RunningGuard {
+    fn new(r: &Arc<Running>) -> Self {
+        r.count.fetch_add(1, Ordering::SeqCst);
+        RunningGuard(r.clone())
+    }
+}
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
 }
 
 const RECENT_IDS: usize = 1024;
@@ -145,6 +172,7 @@ impl InvokeRouter {
             stats: Arc::new(InvokeStats::default()),
             background: AtomicBool::new(false),
             platform,
+            running: Arc::default(),
         })
     }
 
@@ -219,6 +247,26 @@ impl InvokeRouter {
     /// Number of invokes currently running or queued.
     pub fn in_flight(&self) -> usize {
         self.inflight.lock().map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// Handler tasks still running (including ones cancelled but not yet stopped).
+    pub fn running_handlers(&self) -> usize {
+        self.running.count.load(Ordering::SeqCst)
+    }
+
+    /// Waits until every handler task has ended (a cancelled handler is aborted after
+    /// `cancel_grace`), at most `timeout`; returns whether none is left.
+    pub async fn wait_handlers_ended(&self, timeout: Duration) -> bool {
+        let wait = async {
+            loop {
+                let idle = self.running.idle.notified();
+                if self.running.count.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+                idle.await;
+            }
+        };
+        tokio::time::timeout(timeout, wait).await.is_ok()
     }
 
     /// Enters shutdown: new requests get `NODE_NOT_READY`, running ones are cancelled.
@@ -317,7 +365,15 @@ impl InvokeRouter {
             session.clone(),
             input,
         );
-        let mut task = tokio::spawn(handler.call(ctx).in_current_span());
+        let running = RunningGuard::new(&self.running);
+        let call = handler.call(ctx);
+        let mut task = tokio::spawn(
+            async move {
+                let _running = running;
+                call.await
+            }
+            .in_current_span(),
+        );
         let outcome = tokio::select! {
             // Checked in this order: a cancellation (`node.invoke.cancel`, session end) wins
             // over a handler that finished in the same instant, e.g. one that returns as soon

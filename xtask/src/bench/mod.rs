@@ -934,15 +934,19 @@ fn markdown(r: &Value) -> String {
         ));
     }
     s.push_str(&format!(
-        "\n## Sizes\n\n- `clawnode` release binary (stripped; profile `release`: LTO, 1 codegen unit, opt-level `s`): {:.2} MiB\n",
+        "\n## Sizes\n\n- `clawnode` release binary (stripped; profile `release`: LTO, 1 codegen unit, opt-level `z`, `panic = \"abort\"`, DT_RELR + identical-code folding): {:.2} MiB\n",
         f("/sizes/clawnodeBinaryBytes") / 1048576.0
     ));
     if !f("/sizes/ffiCdylibStrippedBytes").is_nan() {
         s.push_str(&format!(
-            "- `clawnode-ffi` cdylib (profile `release-ffi`, then `strip`): {:.2} MiB\n",
+            "- `clawnode-ffi` cdylib (profile `release-ffi`: like `release` but `panic = \"unwind\"`; then `strip`): {:.2} MiB\n",
             f("/sizes/ffiCdylibStrippedBytes") / 1048576.0
         ));
     }
+    s.push_str(
+        "\nWhy the missed targets are missed (profiles with perf and strace, and what was fixed): \
+         [performance.md](performance.md).\n",
+    );
     s
 }
 

@@ -503,6 +503,22 @@ fileprivate struct FfiConverterUInt64: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterInt64: FfiConverterPrimitive {
+    typealias FfiType = Int64
+    typealias SwiftType = Int64
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Int64 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: Int64, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterDouble: FfiConverterPrimitive {
     typealias FfiType = Double
     typealias SwiftType = Double
@@ -2273,6 +2289,214 @@ public func FfiConverterTypeSecureStore_lower(_ value: SecureStore) -> UInt64 {
 
 
 /**
+ * `calendar.add` params (title, start < end checked).
+ */
+public struct CalendarAddParams: Equatable, Hashable {
+    /**
+     * Title.
+     */
+    public var title: String
+    /**
+     * Start (ISO-8601).
+     */
+    public var startIso: String
+    /**
+     * End (ISO-8601).
+     */
+    public var endIso: String
+    /**
+     * All-day event.
+     */
+    public var isAllDay: Bool
+    /**
+     * Location.
+     */
+    public var location: String?
+    /**
+     * Notes.
+     */
+    public var notes: String?
+    /**
+     * Target calendar id.
+     */
+    public var calendarId: String?
+    /**
+     * Target calendar by title.
+     */
+    public var calendarTitle: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Title.
+         */title: String, 
+        /**
+         * Start (ISO-8601).
+         */startIso: String, 
+        /**
+         * End (ISO-8601).
+         */endIso: String, 
+        /**
+         * All-day event.
+         */isAllDay: Bool, 
+        /**
+         * Location.
+         */location: String?, 
+        /**
+         * Notes.
+         */notes: String?, 
+        /**
+         * Target calendar id.
+         */calendarId: String?, 
+        /**
+         * Target calendar by title.
+         */calendarTitle: String?) {
+        self.title = title
+        self.startIso = startIso
+        self.endIso = endIso
+        self.isAllDay = isAllDay
+        self.location = location
+        self.notes = notes
+        self.calendarId = calendarId
+        self.calendarTitle = calendarTitle
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CalendarAddParams: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCalendarAddParams: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CalendarAddParams {
+        return
+            try CalendarAddParams(
+                title: FfiConverterString.read(from: &buf), 
+                startIso: FfiConverterString.read(from: &buf), 
+                endIso: FfiConverterString.read(from: &buf), 
+                isAllDay: FfiConverterBool.read(from: &buf), 
+                location: FfiConverterOptionString.read(from: &buf), 
+                notes: FfiConverterOptionString.read(from: &buf), 
+                calendarId: FfiConverterOptionString.read(from: &buf), 
+                calendarTitle: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CalendarAddParams, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.title, into: &buf)
+        FfiConverterString.write(value.startIso, into: &buf)
+        FfiConverterString.write(value.endIso, into: &buf)
+        FfiConverterBool.write(value.isAllDay, into: &buf)
+        FfiConverterOptionString.write(value.location, into: &buf)
+        FfiConverterOptionString.write(value.notes, into: &buf)
+        FfiConverterOptionString.write(value.calendarId, into: &buf)
+        FfiConverterOptionString.write(value.calendarTitle, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCalendarAddParams_lift(_ buf: RustBuffer) throws -> CalendarAddParams {
+    return try FfiConverterTypeCalendarAddParams.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCalendarAddParams_lower(_ value: CalendarAddParams) -> RustBuffer {
+    return FfiConverterTypeCalendarAddParams.lower(value)
+}
+
+
+/**
+ * `calendar.events` params (ISO-8601 instants; `None` = now / now + 7 days).
+ */
+public struct CalendarEventsParams: Equatable, Hashable {
+    /**
+     * Window start.
+     */
+    public var startIso: String?
+    /**
+     * Window end.
+     */
+    public var endIso: String?
+    /**
+     * Most events (default 50, 1..500).
+     */
+    public var limit: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Window start.
+         */startIso: String?, 
+        /**
+         * Window end.
+         */endIso: String?, 
+        /**
+         * Most events (default 50, 1..500).
+         */limit: UInt32) {
+        self.startIso = startIso
+        self.endIso = endIso
+        self.limit = limit
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CalendarEventsParams: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCalendarEventsParams: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CalendarEventsParams {
+        return
+            try CalendarEventsParams(
+                startIso: FfiConverterOptionString.read(from: &buf), 
+                endIso: FfiConverterOptionString.read(from: &buf), 
+                limit: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CalendarEventsParams, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.startIso, into: &buf)
+        FfiConverterOptionString.write(value.endIso, into: &buf)
+        FfiConverterUInt32.write(value.limit, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCalendarEventsParams_lift(_ buf: RustBuffer) throws -> CalendarEventsParams {
+    return try FfiConverterTypeCalendarEventsParams.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCalendarEventsParams_lower(_ value: CalendarEventsParams) -> RustBuffer {
+    return FfiConverterTypeCalendarEventsParams.lower(value)
+}
+
+
+/**
  * `camera.clip` params, defaults and clamps applied.
  */
 public struct CameraClipParams: Equatable, Hashable {
@@ -2645,6 +2869,184 @@ public func FfiConverterTypeCommandOptions_lower(_ value: CommandOptions) -> Rus
 
 
 /**
+ * `contacts.add` params (at least one usable field).
+ */
+public struct ContactsAddParams: Equatable, Hashable {
+    /**
+     * Given name.
+     */
+    public var givenName: String?
+    /**
+     * Family name.
+     */
+    public var familyName: String?
+    /**
+     * Organization.
+     */
+    public var organizationName: String?
+    /**
+     * Display name.
+     */
+    public var displayName: String?
+    /**
+     * Phone numbers.
+     */
+    public var phoneNumbers: [String]
+    /**
+     * E-mail addresses.
+     */
+    public var emails: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Given name.
+         */givenName: String?, 
+        /**
+         * Family name.
+         */familyName: String?, 
+        /**
+         * Organization.
+         */organizationName: String?, 
+        /**
+         * Display name.
+         */displayName: String?, 
+        /**
+         * Phone numbers.
+         */phoneNumbers: [String], 
+        /**
+         * E-mail addresses.
+         */emails: [String]) {
+        self.givenName = givenName
+        self.familyName = familyName
+        self.organizationName = organizationName
+        self.displayName = displayName
+        self.phoneNumbers = phoneNumbers
+        self.emails = emails
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ContactsAddParams: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeContactsAddParams: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ContactsAddParams {
+        return
+            try ContactsAddParams(
+                givenName: FfiConverterOptionString.read(from: &buf), 
+                familyName: FfiConverterOptionString.read(from: &buf), 
+                organizationName: FfiConverterOptionString.read(from: &buf), 
+                displayName: FfiConverterOptionString.read(from: &buf), 
+                phoneNumbers: FfiConverterSequenceString.read(from: &buf), 
+                emails: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ContactsAddParams, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.givenName, into: &buf)
+        FfiConverterOptionString.write(value.familyName, into: &buf)
+        FfiConverterOptionString.write(value.organizationName, into: &buf)
+        FfiConverterOptionString.write(value.displayName, into: &buf)
+        FfiConverterSequenceString.write(value.phoneNumbers, into: &buf)
+        FfiConverterSequenceString.write(value.emails, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeContactsAddParams_lift(_ buf: RustBuffer) throws -> ContactsAddParams {
+    return try FfiConverterTypeContactsAddParams.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeContactsAddParams_lower(_ value: ContactsAddParams) -> RustBuffer {
+    return FfiConverterTypeContactsAddParams.lower(value)
+}
+
+
+/**
+ * `contacts.search` params.
+ */
+public struct ContactsSearchParams: Equatable, Hashable {
+    /**
+     * Text to match; `None` lists contacts.
+     */
+    public var query: String?
+    /**
+     * Most results (default 25, 1..200).
+     */
+    public var limit: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Text to match; `None` lists contacts.
+         */query: String?, 
+        /**
+         * Most results (default 25, 1..200).
+         */limit: UInt32) {
+        self.query = query
+        self.limit = limit
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ContactsSearchParams: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeContactsSearchParams: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ContactsSearchParams {
+        return
+            try ContactsSearchParams(
+                query: FfiConverterOptionString.read(from: &buf), 
+                limit: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ContactsSearchParams, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.query, into: &buf)
+        FfiConverterUInt32.write(value.limit, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeContactsSearchParams_lift(_ buf: RustBuffer) throws -> ContactsSearchParams {
+    return try FfiConverterTypeContactsSearchParams.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeContactsSearchParams_lower(_ value: ContactsSearchParams) -> RustBuffer {
+    return FfiConverterTypeContactsSearchParams.lower(value)
+}
+
+
+/**
  * The Gateway's answer to a `node.event` ([`Node::send_event`]).
  */
 public struct EventOutcome: Equatable, Hashable {
@@ -2801,6 +3203,85 @@ public func FfiConverterTypeLocationParams_lift(_ buf: RustBuffer) throws -> Loc
 #endif
 public func FfiConverterTypeLocationParams_lower(_ value: LocationParams) -> RustBuffer {
     return FfiConverterTypeLocationParams.lower(value)
+}
+
+
+/**
+ * `motion.activity` / `motion.pedometer` params (`limit` 0 for the pedometer).
+ */
+public struct MotionParams: Equatable, Hashable {
+    /**
+     * Window start (ISO-8601).
+     */
+    public var startIso: String?
+    /**
+     * Window end (ISO-8601).
+     */
+    public var endIso: String?
+    /**
+     * `motion.activity`: most samples (default 200, 1..1000).
+     */
+    public var limit: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Window start (ISO-8601).
+         */startIso: String?, 
+        /**
+         * Window end (ISO-8601).
+         */endIso: String?, 
+        /**
+         * `motion.activity`: most samples (default 200, 1..1000).
+         */limit: UInt32) {
+        self.startIso = startIso
+        self.endIso = endIso
+        self.limit = limit
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension MotionParams: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMotionParams: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MotionParams {
+        return
+            try MotionParams(
+                startIso: FfiConverterOptionString.read(from: &buf), 
+                endIso: FfiConverterOptionString.read(from: &buf), 
+                limit: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: MotionParams, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.startIso, into: &buf)
+        FfiConverterOptionString.write(value.endIso, into: &buf)
+        FfiConverterUInt32.write(value.limit, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMotionParams_lift(_ buf: RustBuffer) throws -> MotionParams {
+    return try FfiConverterTypeMotionParams.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMotionParams_lower(_ value: MotionParams) -> RustBuffer {
+    return FfiConverterTypeMotionParams.lower(value)
 }
 
 
@@ -3006,6 +3487,85 @@ public func FfiConverterTypeNodeConfig_lift(_ buf: RustBuffer) throws -> NodeCon
 #endif
 public func FfiConverterTypeNodeConfig_lower(_ value: NodeConfig) -> RustBuffer {
     return FfiConverterTypeNodeConfig.lower(value)
+}
+
+
+/**
+ * `notifications.actions` params (`reply_text` present for replies).
+ */
+public struct NotificationActionParams: Equatable, Hashable {
+    /**
+     * Notification key.
+     */
+    public var key: String
+    /**
+     * What to do.
+     */
+    public var action: NotificationAction
+    /**
+     * Reply text.
+     */
+    public var replyText: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Notification key.
+         */key: String, 
+        /**
+         * What to do.
+         */action: NotificationAction, 
+        /**
+         * Reply text.
+         */replyText: String?) {
+        self.key = key
+        self.action = action
+        self.replyText = replyText
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension NotificationActionParams: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNotificationActionParams: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NotificationActionParams {
+        return
+            try NotificationActionParams(
+                key: FfiConverterString.read(from: &buf), 
+                action: FfiConverterTypeNotificationAction.read(from: &buf), 
+                replyText: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: NotificationActionParams, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.key, into: &buf)
+        FfiConverterTypeNotificationAction.write(value.action, into: &buf)
+        FfiConverterOptionString.write(value.replyText, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNotificationActionParams_lift(_ buf: RustBuffer) throws -> NotificationActionParams {
+    return try FfiConverterTypeNotificationActionParams.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNotificationActionParams_lower(_ value: NotificationActionParams) -> RustBuffer {
+    return FfiConverterTypeNotificationActionParams.lower(value)
 }
 
 
@@ -3267,6 +3827,471 @@ public func FfiConverterTypePhotosLatestParams_lower(_ value: PhotosLatestParams
 
 
 /**
+ * `reminders.add` params.
+ */
+public struct RemindersAddParams: Equatable, Hashable {
+    /**
+     * Title.
+     */
+    public var title: String
+    /**
+     * Due (ISO-8601).
+     */
+    public var dueIso: String?
+    /**
+     * Notes.
+     */
+    public var notes: String?
+    /**
+     * Target list id.
+     */
+    public var listId: String?
+    /**
+     * Target list by name.
+     */
+    public var listName: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Title.
+         */title: String, 
+        /**
+         * Due (ISO-8601).
+         */dueIso: String?, 
+        /**
+         * Notes.
+         */notes: String?, 
+        /**
+         * Target list id.
+         */listId: String?, 
+        /**
+         * Target list by name.
+         */listName: String?) {
+        self.title = title
+        self.dueIso = dueIso
+        self.notes = notes
+        self.listId = listId
+        self.listName = listName
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension RemindersAddParams: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRemindersAddParams: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RemindersAddParams {
+        return
+            try RemindersAddParams(
+                title: FfiConverterString.read(from: &buf), 
+                dueIso: FfiConverterOptionString.read(from: &buf), 
+                notes: FfiConverterOptionString.read(from: &buf), 
+                listId: FfiConverterOptionString.read(from: &buf), 
+                listName: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: RemindersAddParams, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.title, into: &buf)
+        FfiConverterOptionString.write(value.dueIso, into: &buf)
+        FfiConverterOptionString.write(value.notes, into: &buf)
+        FfiConverterOptionString.write(value.listId, into: &buf)
+        FfiConverterOptionString.write(value.listName, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRemindersAddParams_lift(_ buf: RustBuffer) throws -> RemindersAddParams {
+    return try FfiConverterTypeRemindersAddParams.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRemindersAddParams_lower(_ value: RemindersAddParams) -> RustBuffer {
+    return FfiConverterTypeRemindersAddParams.lower(value)
+}
+
+
+/**
+ * `reminders.list` params.
+ */
+public struct RemindersListParams: Equatable, Hashable {
+    /**
+     * Which reminders.
+     */
+    public var status: ReminderStatus
+    /**
+     * Most results.
+     */
+    public var limit: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Which reminders.
+         */status: ReminderStatus, 
+        /**
+         * Most results.
+         */limit: UInt32) {
+        self.status = status
+        self.limit = limit
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension RemindersListParams: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRemindersListParams: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RemindersListParams {
+        return
+            try RemindersListParams(
+                status: FfiConverterTypeReminderStatus.read(from: &buf), 
+                limit: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: RemindersListParams, into buf: inout [UInt8]) {
+        FfiConverterTypeReminderStatus.write(value.status, into: &buf)
+        FfiConverterUInt32.write(value.limit, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRemindersListParams_lift(_ buf: RustBuffer) throws -> RemindersListParams {
+    return try FfiConverterTypeRemindersListParams.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRemindersListParams_lower(_ value: RemindersListParams) -> RustBuffer {
+    return FfiConverterTypeRemindersListParams.lower(value)
+}
+
+
+/**
+ * `screen.record` params, defaults and clamps applied (iOS: screen 0, mp4).
+ */
+public struct ScreenRecordParams: Equatable, Hashable {
+    /**
+     * Screen index (always 0).
+     */
+    public var screenIndex: UInt32
+    /**
+     * Length (default 10000, 250..60000).
+     */
+    public var durationMs: UInt64
+    /**
+     * Frames per second (default 10, 1..30).
+     */
+    public var fps: Double
+    /**
+     * Record audio (default true).
+     */
+    public var includeAudio: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Screen index (always 0).
+         */screenIndex: UInt32, 
+        /**
+         * Length (default 10000, 250..60000).
+         */durationMs: UInt64, 
+        /**
+         * Frames per second (default 10, 1..30).
+         */fps: Double, 
+        /**
+         * Record audio (default true).
+         */includeAudio: Bool) {
+        self.screenIndex = screenIndex
+        self.durationMs = durationMs
+        self.fps = fps
+        self.includeAudio = includeAudio
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ScreenRecordParams: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeScreenRecordParams: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ScreenRecordParams {
+        return
+            try ScreenRecordParams(
+                screenIndex: FfiConverterUInt32.read(from: &buf), 
+                durationMs: FfiConverterUInt64.read(from: &buf), 
+                fps: FfiConverterDouble.read(from: &buf), 
+                includeAudio: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ScreenRecordParams, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.screenIndex, into: &buf)
+        FfiConverterUInt64.write(value.durationMs, into: &buf)
+        FfiConverterDouble.write(value.fps, into: &buf)
+        FfiConverterBool.write(value.includeAudio, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScreenRecordParams_lift(_ buf: RustBuffer) throws -> ScreenRecordParams {
+    return try FfiConverterTypeScreenRecordParams.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScreenRecordParams_lower(_ value: ScreenRecordParams) -> RustBuffer {
+    return FfiConverterTypeScreenRecordParams.lower(value)
+}
+
+
+/**
+ * `sms.search` params.
+ */
+public struct SmsSearchParams: Equatable, Hashable {
+    /**
+     * From (epoch ms).
+     */
+    public var startTime: Int64?
+    /**
+     * Until (epoch ms).
+     */
+    public var endTime: Int64?
+    /**
+     * Contact name (needs the contacts permission).
+     */
+    public var contactName: String?
+    /**
+     * Phone number.
+     */
+    public var phoneNumber: String?
+    /**
+     * Text to match.
+     */
+    public var keyword: String?
+    /**
+     * Android message type (1 inbox, 2 sent, 3 draft, …).
+     */
+    public var kind: Int64?
+    /**
+     * Read state.
+     */
+    public var isRead: Bool?
+    /**
+     * Most results (default 25, 1..200).
+     */
+    public var limit: UInt32
+    /**
+     * Results to skip.
+     */
+    public var offset: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * From (epoch ms).
+         */startTime: Int64?, 
+        /**
+         * Until (epoch ms).
+         */endTime: Int64?, 
+        /**
+         * Contact name (needs the contacts permission).
+         */contactName: String?, 
+        /**
+         * Phone number.
+         */phoneNumber: String?, 
+        /**
+         * Text to match.
+         */keyword: String?, 
+        /**
+         * Android message type (1 inbox, 2 sent, 3 draft, …).
+         */kind: Int64?, 
+        /**
+         * Read state.
+         */isRead: Bool?, 
+        /**
+         * Most results (default 25, 1..200).
+         */limit: UInt32, 
+        /**
+         * Results to skip.
+         */offset: UInt64) {
+        self.startTime = startTime
+        self.endTime = endTime
+        self.contactName = contactName
+        self.phoneNumber = phoneNumber
+        self.keyword = keyword
+        self.kind = kind
+        self.isRead = isRead
+        self.limit = limit
+        self.offset = offset
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SmsSearchParams: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSmsSearchParams: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SmsSearchParams {
+        return
+            try SmsSearchParams(
+                startTime: FfiConverterOptionInt64.read(from: &buf), 
+                endTime: FfiConverterOptionInt64.read(from: &buf), 
+                contactName: FfiConverterOptionString.read(from: &buf), 
+                phoneNumber: FfiConverterOptionString.read(from: &buf), 
+                keyword: FfiConverterOptionString.read(from: &buf), 
+                kind: FfiConverterOptionInt64.read(from: &buf), 
+                isRead: FfiConverterOptionBool.read(from: &buf), 
+                limit: FfiConverterUInt32.read(from: &buf), 
+                offset: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SmsSearchParams, into buf: inout [UInt8]) {
+        FfiConverterOptionInt64.write(value.startTime, into: &buf)
+        FfiConverterOptionInt64.write(value.endTime, into: &buf)
+        FfiConverterOptionString.write(value.contactName, into: &buf)
+        FfiConverterOptionString.write(value.phoneNumber, into: &buf)
+        FfiConverterOptionString.write(value.keyword, into: &buf)
+        FfiConverterOptionInt64.write(value.kind, into: &buf)
+        FfiConverterOptionBool.write(value.isRead, into: &buf)
+        FfiConverterUInt32.write(value.limit, into: &buf)
+        FfiConverterUInt64.write(value.offset, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSmsSearchParams_lift(_ buf: RustBuffer) throws -> SmsSearchParams {
+    return try FfiConverterTypeSmsSearchParams.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSmsSearchParams_lower(_ value: SmsSearchParams) -> RustBuffer {
+    return FfiConverterTypeSmsSearchParams.lower(value)
+}
+
+
+/**
+ * `sms.send` params.
+ */
+public struct SmsSendParams: Equatable, Hashable {
+    /**
+     * Recipient number.
+     */
+    public var to: String
+    /**
+     * Text.
+     */
+    public var message: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Recipient number.
+         */to: String, 
+        /**
+         * Text.
+         */message: String) {
+        self.to = to
+        self.message = message
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SmsSendParams: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSmsSendParams: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SmsSendParams {
+        return
+            try SmsSendParams(
+                to: FfiConverterString.read(from: &buf), 
+                message: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SmsSendParams, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.to, into: &buf)
+        FfiConverterString.write(value.message, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSmsSendParams_lift(_ buf: RustBuffer) throws -> SmsSendParams {
+    return try FfiConverterTypeSmsSendParams.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSmsSendParams_lower(_ value: SmsSendParams) -> RustBuffer {
+    return FfiConverterTypeSmsSendParams.lower(value)
+}
+
+
+/**
  * `camera.snap` / `camera.clip` `facing`.
  */
 
@@ -3388,6 +4413,107 @@ public enum CatalogParams: Equatable, Hashable {
          */params: PhotosLatestParams
     )
     /**
+     * `screen.record`.
+     */
+    case screenRecord(
+        /**
+         * The params.
+         */params: ScreenRecordParams
+    )
+    /**
+     * `contacts.search`.
+     */
+    case contactsSearch(
+        /**
+         * The params.
+         */params: ContactsSearchParams
+    )
+    /**
+     * `contacts.add`.
+     */
+    case contactsAdd(
+        /**
+         * The params.
+         */params: ContactsAddParams
+    )
+    /**
+     * `calendar.events`.
+     */
+    case calendarEvents(
+        /**
+         * The params.
+         */params: CalendarEventsParams
+    )
+    /**
+     * `calendar.add`.
+     */
+    case calendarAdd(
+        /**
+         * The params.
+         */params: CalendarAddParams
+    )
+    /**
+     * `reminders.list`.
+     */
+    case remindersList(
+        /**
+         * The params.
+         */params: RemindersListParams
+    )
+    /**
+     * `reminders.add`.
+     */
+    case remindersAdd(
+        /**
+         * The params.
+         */params: RemindersAddParams
+    )
+    /**
+     * `motion.activity`.
+     */
+    case motionActivity(
+        /**
+         * The params.
+         */params: MotionParams
+    )
+    /**
+     * `motion.pedometer`.
+     */
+    case motionPedometer(
+        /**
+         * The params.
+         */params: MotionParams
+    )
+    /**
+     * `notifications.actions`.
+     */
+    case notificationsActions(
+        /**
+         * The params.
+         */params: NotificationActionParams
+    )
+    /**
+     * `sms.send`.
+     */
+    case smsSend(
+        /**
+         * The params.
+         */params: SmsSendParams
+    )
+    /**
+     * `sms.search`.
+     */
+    case smsSearch(
+        /**
+         * The params.
+         */params: SmsSearchParams
+    )
+    /**
+     * A catalog command without params (`camera.list`, `device.*`, `notifications.list`,
+     * `talk.ptt.*`): params are ignored.
+     */
+    case noParams
+    /**
      * Any other command: its params JSON as the handler received it.
      */
     case json(
@@ -3431,7 +4557,45 @@ public struct FfiConverterTypeCatalogParams: FfiConverterRustBuffer {
         case 5: return .photosLatest(params: try FfiConverterTypePhotosLatestParams.read(from: &buf)
         )
         
-        case 6: return .json(paramsJson: try FfiConverterString.read(from: &buf)
+        case 6: return .screenRecord(params: try FfiConverterTypeScreenRecordParams.read(from: &buf)
+        )
+        
+        case 7: return .contactsSearch(params: try FfiConverterTypeContactsSearchParams.read(from: &buf)
+        )
+        
+        case 8: return .contactsAdd(params: try FfiConverterTypeContactsAddParams.read(from: &buf)
+        )
+        
+        case 9: return .calendarEvents(params: try FfiConverterTypeCalendarEventsParams.read(from: &buf)
+        )
+        
+        case 10: return .calendarAdd(params: try FfiConverterTypeCalendarAddParams.read(from: &buf)
+        )
+        
+        case 11: return .remindersList(params: try FfiConverterTypeRemindersListParams.read(from: &buf)
+        )
+        
+        case 12: return .remindersAdd(params: try FfiConverterTypeRemindersAddParams.read(from: &buf)
+        )
+        
+        case 13: return .motionActivity(params: try FfiConverterTypeMotionParams.read(from: &buf)
+        )
+        
+        case 14: return .motionPedometer(params: try FfiConverterTypeMotionParams.read(from: &buf)
+        )
+        
+        case 15: return .notificationsActions(params: try FfiConverterTypeNotificationActionParams.read(from: &buf)
+        )
+        
+        case 16: return .smsSend(params: try FfiConverterTypeSmsSendParams.read(from: &buf)
+        )
+        
+        case 17: return .smsSearch(params: try FfiConverterTypeSmsSearchParams.read(from: &buf)
+        )
+        
+        case 18: return .noParams
+        
+        case 19: return .json(paramsJson: try FfiConverterString.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -3467,8 +4631,72 @@ public struct FfiConverterTypeCatalogParams: FfiConverterRustBuffer {
             FfiConverterTypePhotosLatestParams.write(params, into: &buf)
             
         
-        case let .json(paramsJson):
+        case let .screenRecord(params):
             writeInt(&buf, Int32(6))
+            FfiConverterTypeScreenRecordParams.write(params, into: &buf)
+            
+        
+        case let .contactsSearch(params):
+            writeInt(&buf, Int32(7))
+            FfiConverterTypeContactsSearchParams.write(params, into: &buf)
+            
+        
+        case let .contactsAdd(params):
+            writeInt(&buf, Int32(8))
+            FfiConverterTypeContactsAddParams.write(params, into: &buf)
+            
+        
+        case let .calendarEvents(params):
+            writeInt(&buf, Int32(9))
+            FfiConverterTypeCalendarEventsParams.write(params, into: &buf)
+            
+        
+        case let .calendarAdd(params):
+            writeInt(&buf, Int32(10))
+            FfiConverterTypeCalendarAddParams.write(params, into: &buf)
+            
+        
+        case let .remindersList(params):
+            writeInt(&buf, Int32(11))
+            FfiConverterTypeRemindersListParams.write(params, into: &buf)
+            
+        
+        case let .remindersAdd(params):
+            writeInt(&buf, Int32(12))
+            FfiConverterTypeRemindersAddParams.write(params, into: &buf)
+            
+        
+        case let .motionActivity(params):
+            writeInt(&buf, Int32(13))
+            FfiConverterTypeMotionParams.write(params, into: &buf)
+            
+        
+        case let .motionPedometer(params):
+            writeInt(&buf, Int32(14))
+            FfiConverterTypeMotionParams.write(params, into: &buf)
+            
+        
+        case let .notificationsActions(params):
+            writeInt(&buf, Int32(15))
+            FfiConverterTypeNotificationActionParams.write(params, into: &buf)
+            
+        
+        case let .smsSend(params):
+            writeInt(&buf, Int32(16))
+            FfiConverterTypeSmsSendParams.write(params, into: &buf)
+            
+        
+        case let .smsSearch(params):
+            writeInt(&buf, Int32(17))
+            FfiConverterTypeSmsSearchParams.write(params, into: &buf)
+            
+        
+        case .noParams:
+            writeInt(&buf, Int32(18))
+        
+        
+        case let .json(paramsJson):
+            writeInt(&buf, Int32(19))
             FfiConverterString.write(paramsJson, into: &buf)
             
         }
@@ -4374,6 +5602,91 @@ public func FfiConverterTypeNodeState_lower(_ value: NodeState) -> RustBuffer {
 
 
 /**
+ * `notifications.actions` `action`.
+ */
+
+public enum NotificationAction: Equatable, Hashable {
+    
+    /**
+     * Open it.
+     */
+    case `open`
+    /**
+     * Dismiss it.
+     */
+    case dismiss
+    /**
+     * Reply with `reply_text`.
+     */
+    case reply
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension NotificationAction: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNotificationAction: FfiConverterRustBuffer {
+    typealias SwiftType = NotificationAction
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NotificationAction {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .`open`
+        
+        case 2: return .dismiss
+        
+        case 3: return .reply
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: NotificationAction, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .`open`:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .dismiss:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .reply:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNotificationAction_lift(_ buf: RustBuffer) throws -> NotificationAction {
+    return try FfiConverterTypeNotificationAction.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNotificationAction_lower(_ value: NotificationAction) -> RustBuffer {
+    return FfiConverterTypeNotificationAction.lower(value)
+}
+
+
+
+/**
  * `system.notify` `priority`.
  */
 
@@ -4804,6 +6117,91 @@ public func FfiConverterTypePresenceTrigger_lower(_ value: PresenceTrigger) -> R
 
 
 /**
+ * `reminders.list` `status`.
+ */
+
+public enum ReminderStatus: Equatable, Hashable {
+    
+    /**
+     * Open reminders (default).
+     */
+    case incomplete
+    /**
+     * Completed reminders.
+     */
+    case completed
+    /**
+     * Both.
+     */
+    case all
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ReminderStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeReminderStatus: FfiConverterRustBuffer {
+    typealias SwiftType = ReminderStatus
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ReminderStatus {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .incomplete
+        
+        case 2: return .completed
+        
+        case 3: return .all
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ReminderStatus, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .incomplete:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .completed:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .all:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReminderStatus_lift(_ buf: RustBuffer) throws -> ReminderStatus {
+    return try FfiConverterTypeReminderStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReminderStatus_lower(_ value: ReminderStatus) -> RustBuffer {
+    return FfiConverterTypeReminderStatus.lower(value)
+}
+
+
+
+/**
  * What a `SecureStore` returns on failure.
  */
 public 
@@ -4905,6 +6303,30 @@ fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterUInt64.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionInt64: FfiConverterRustBuffer {
+    typealias SwiftType = Int64?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterInt64.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterInt64.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }

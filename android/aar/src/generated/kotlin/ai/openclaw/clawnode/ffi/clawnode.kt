@@ -1562,6 +1562,29 @@ public object FfiConverterULong: FfiConverter<ULong, Long> {
 /**
  * @suppress
  */
+public object FfiConverterLong: FfiConverter<Long, Long> {
+    override fun lift(value: Long): Long {
+        return value
+    }
+
+    override fun read(buf: ByteBuffer): Long {
+        return buf.getLong()
+    }
+
+    override fun lower(value: Long): Long {
+        return value
+    }
+
+    override fun allocationSize(value: Long) = 8UL
+
+    override fun write(value: Long, buf: ByteBuffer) {
+        buf.putLong(value)
+    }
+}
+
+/**
+ * @suppress
+ */
 public object FfiConverterDouble: FfiConverter<Double, Double> {
     override fun lift(value: Double): Double {
         return value
@@ -4175,6 +4198,156 @@ public object FfiConverterTypeSecureStore: FfiConverter<SecureStore, Long> {
 
 
 /**
+ * `calendar.add` params (title, start < end checked).
+ */
+data class CalendarAddParams (
+    /**
+     * Title.
+     */
+    var `title`: kotlin.String
+    , 
+    /**
+     * Start (ISO-8601).
+     */
+    var `startIso`: kotlin.String
+    , 
+    /**
+     * End (ISO-8601).
+     */
+    var `endIso`: kotlin.String
+    , 
+    /**
+     * All-day event.
+     */
+    var `isAllDay`: kotlin.Boolean
+    , 
+    /**
+     * Location.
+     */
+    var `location`: kotlin.String?
+    , 
+    /**
+     * Notes.
+     */
+    var `notes`: kotlin.String?
+    , 
+    /**
+     * Target calendar id.
+     */
+    var `calendarId`: kotlin.String?
+    , 
+    /**
+     * Target calendar by title.
+     */
+    var `calendarTitle`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCalendarAddParams: FfiConverterRustBuffer<CalendarAddParams> {
+    override fun read(buf: ByteBuffer): CalendarAddParams {
+        return CalendarAddParams(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CalendarAddParams) = (
+            FfiConverterString.allocationSize(value.`title`) +
+            FfiConverterString.allocationSize(value.`startIso`) +
+            FfiConverterString.allocationSize(value.`endIso`) +
+            FfiConverterBoolean.allocationSize(value.`isAllDay`) +
+            FfiConverterOptionalString.allocationSize(value.`location`) +
+            FfiConverterOptionalString.allocationSize(value.`notes`) +
+            FfiConverterOptionalString.allocationSize(value.`calendarId`) +
+            FfiConverterOptionalString.allocationSize(value.`calendarTitle`)
+    )
+
+    override fun write(value: CalendarAddParams, buf: ByteBuffer) {
+            FfiConverterString.write(value.`title`, buf)
+            FfiConverterString.write(value.`startIso`, buf)
+            FfiConverterString.write(value.`endIso`, buf)
+            FfiConverterBoolean.write(value.`isAllDay`, buf)
+            FfiConverterOptionalString.write(value.`location`, buf)
+            FfiConverterOptionalString.write(value.`notes`, buf)
+            FfiConverterOptionalString.write(value.`calendarId`, buf)
+            FfiConverterOptionalString.write(value.`calendarTitle`, buf)
+    }
+}
+
+
+
+/**
+ * `calendar.events` params (ISO-8601 instants; `None` = now / now + 7 days).
+ */
+data class CalendarEventsParams (
+    /**
+     * Window start.
+     */
+    var `startIso`: kotlin.String?
+    , 
+    /**
+     * Window end.
+     */
+    var `endIso`: kotlin.String?
+    , 
+    /**
+     * Most events (default 50, 1..500).
+     */
+    var `limit`: kotlin.UInt
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCalendarEventsParams: FfiConverterRustBuffer<CalendarEventsParams> {
+    override fun read(buf: ByteBuffer): CalendarEventsParams {
+        return CalendarEventsParams(
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CalendarEventsParams) = (
+            FfiConverterOptionalString.allocationSize(value.`startIso`) +
+            FfiConverterOptionalString.allocationSize(value.`endIso`) +
+            FfiConverterUInt.allocationSize(value.`limit`)
+    )
+
+    override fun write(value: CalendarEventsParams, buf: ByteBuffer) {
+            FfiConverterOptionalString.write(value.`startIso`, buf)
+            FfiConverterOptionalString.write(value.`endIso`, buf)
+            FfiConverterUInt.write(value.`limit`, buf)
+    }
+}
+
+
+
+/**
  * `camera.clip` params, defaults and clamps applied.
  */
 data class CameraClipParams (
@@ -4438,6 +4611,132 @@ public object FfiConverterTypeCommandOptions: FfiConverterRustBuffer<CommandOpti
 
 
 /**
+ * `contacts.add` params (at least one usable field).
+ */
+data class ContactsAddParams (
+    /**
+     * Given name.
+     */
+    var `givenName`: kotlin.String?
+    , 
+    /**
+     * Family name.
+     */
+    var `familyName`: kotlin.String?
+    , 
+    /**
+     * Organization.
+     */
+    var `organizationName`: kotlin.String?
+    , 
+    /**
+     * Display name.
+     */
+    var `displayName`: kotlin.String?
+    , 
+    /**
+     * Phone numbers.
+     */
+    var `phoneNumbers`: List<kotlin.String>
+    , 
+    /**
+     * E-mail addresses.
+     */
+    var `emails`: List<kotlin.String>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeContactsAddParams: FfiConverterRustBuffer<ContactsAddParams> {
+    override fun read(buf: ByteBuffer): ContactsAddParams {
+        return ContactsAddParams(
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterSequenceString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ContactsAddParams) = (
+            FfiConverterOptionalString.allocationSize(value.`givenName`) +
+            FfiConverterOptionalString.allocationSize(value.`familyName`) +
+            FfiConverterOptionalString.allocationSize(value.`organizationName`) +
+            FfiConverterOptionalString.allocationSize(value.`displayName`) +
+            FfiConverterSequenceString.allocationSize(value.`phoneNumbers`) +
+            FfiConverterSequenceString.allocationSize(value.`emails`)
+    )
+
+    override fun write(value: ContactsAddParams, buf: ByteBuffer) {
+            FfiConverterOptionalString.write(value.`givenName`, buf)
+            FfiConverterOptionalString.write(value.`familyName`, buf)
+            FfiConverterOptionalString.write(value.`organizationName`, buf)
+            FfiConverterOptionalString.write(value.`displayName`, buf)
+            FfiConverterSequenceString.write(value.`phoneNumbers`, buf)
+            FfiConverterSequenceString.write(value.`emails`, buf)
+    }
+}
+
+
+
+/**
+ * `contacts.search` params.
+ */
+data class ContactsSearchParams (
+    /**
+     * Text to match; `None` lists contacts.
+     */
+    var `query`: kotlin.String?
+    , 
+    /**
+     * Most results (default 25, 1..200).
+     */
+    var `limit`: kotlin.UInt
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeContactsSearchParams: FfiConverterRustBuffer<ContactsSearchParams> {
+    override fun read(buf: ByteBuffer): ContactsSearchParams {
+        return ContactsSearchParams(
+            FfiConverterOptionalString.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ContactsSearchParams) = (
+            FfiConverterOptionalString.allocationSize(value.`query`) +
+            FfiConverterUInt.allocationSize(value.`limit`)
+    )
+
+    override fun write(value: ContactsSearchParams, buf: ByteBuffer) {
+            FfiConverterOptionalString.write(value.`query`, buf)
+            FfiConverterUInt.write(value.`limit`, buf)
+    }
+}
+
+
+
+/**
  * The Gateway's answer to a `node.event` ([`Node::send_event`]).
  */
 data class EventOutcome (
@@ -4543,6 +4842,61 @@ public object FfiConverterTypeLocationParams: FfiConverterRustBuffer<LocationPar
             FfiConverterULong.write(value.`timeoutMs`, buf)
             FfiConverterOptionalULong.write(value.`maxAgeMs`, buf)
             FfiConverterOptionalTypeDesiredAccuracy.write(value.`desiredAccuracy`, buf)
+    }
+}
+
+
+
+/**
+ * `motion.activity` / `motion.pedometer` params (`limit` 0 for the pedometer).
+ */
+data class MotionParams (
+    /**
+     * Window start (ISO-8601).
+     */
+    var `startIso`: kotlin.String?
+    , 
+    /**
+     * Window end (ISO-8601).
+     */
+    var `endIso`: kotlin.String?
+    , 
+    /**
+     * `motion.activity`: most samples (default 200, 1..1000).
+     */
+    var `limit`: kotlin.UInt
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMotionParams: FfiConverterRustBuffer<MotionParams> {
+    override fun read(buf: ByteBuffer): MotionParams {
+        return MotionParams(
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: MotionParams) = (
+            FfiConverterOptionalString.allocationSize(value.`startIso`) +
+            FfiConverterOptionalString.allocationSize(value.`endIso`) +
+            FfiConverterUInt.allocationSize(value.`limit`)
+    )
+
+    override fun write(value: MotionParams, buf: ByteBuffer) {
+            FfiConverterOptionalString.write(value.`startIso`, buf)
+            FfiConverterOptionalString.write(value.`endIso`, buf)
+            FfiConverterUInt.write(value.`limit`, buf)
     }
 }
 
@@ -4697,6 +5051,61 @@ public object FfiConverterTypeNodeConfig: FfiConverterRustBuffer<NodeConfig> {
             FfiConverterMapStringBoolean.write(value.`permissions`, buf)
             FfiConverterULong.write(value.`defaultInvokeTimeoutMs`, buf)
             FfiConverterOptionalString.write(value.`stateDir`, buf)
+    }
+}
+
+
+
+/**
+ * `notifications.actions` params (`reply_text` present for replies).
+ */
+data class NotificationActionParams (
+    /**
+     * Notification key.
+     */
+    var `key`: kotlin.String
+    , 
+    /**
+     * What to do.
+     */
+    var `action`: NotificationAction
+    , 
+    /**
+     * Reply text.
+     */
+    var `replyText`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeNotificationActionParams: FfiConverterRustBuffer<NotificationActionParams> {
+    override fun read(buf: ByteBuffer): NotificationActionParams {
+        return NotificationActionParams(
+            FfiConverterString.read(buf),
+            FfiConverterTypeNotificationAction.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: NotificationActionParams) = (
+            FfiConverterString.allocationSize(value.`key`) +
+            FfiConverterTypeNotificationAction.allocationSize(value.`action`) +
+            FfiConverterOptionalString.allocationSize(value.`replyText`)
+    )
+
+    override fun write(value: NotificationActionParams, buf: ByteBuffer) {
+            FfiConverterString.write(value.`key`, buf)
+            FfiConverterTypeNotificationAction.write(value.`action`, buf)
+            FfiConverterOptionalString.write(value.`replyText`, buf)
     }
 }
 
@@ -4884,6 +5293,337 @@ public object FfiConverterTypePhotosLatestParams: FfiConverterRustBuffer<PhotosL
 
 
 /**
+ * `reminders.add` params.
+ */
+data class RemindersAddParams (
+    /**
+     * Title.
+     */
+    var `title`: kotlin.String
+    , 
+    /**
+     * Due (ISO-8601).
+     */
+    var `dueIso`: kotlin.String?
+    , 
+    /**
+     * Notes.
+     */
+    var `notes`: kotlin.String?
+    , 
+    /**
+     * Target list id.
+     */
+    var `listId`: kotlin.String?
+    , 
+    /**
+     * Target list by name.
+     */
+    var `listName`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRemindersAddParams: FfiConverterRustBuffer<RemindersAddParams> {
+    override fun read(buf: ByteBuffer): RemindersAddParams {
+        return RemindersAddParams(
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: RemindersAddParams) = (
+            FfiConverterString.allocationSize(value.`title`) +
+            FfiConverterOptionalString.allocationSize(value.`dueIso`) +
+            FfiConverterOptionalString.allocationSize(value.`notes`) +
+            FfiConverterOptionalString.allocationSize(value.`listId`) +
+            FfiConverterOptionalString.allocationSize(value.`listName`)
+    )
+
+    override fun write(value: RemindersAddParams, buf: ByteBuffer) {
+            FfiConverterString.write(value.`title`, buf)
+            FfiConverterOptionalString.write(value.`dueIso`, buf)
+            FfiConverterOptionalString.write(value.`notes`, buf)
+            FfiConverterOptionalString.write(value.`listId`, buf)
+            FfiConverterOptionalString.write(value.`listName`, buf)
+    }
+}
+
+
+
+/**
+ * `reminders.list` params.
+ */
+data class RemindersListParams (
+    /**
+     * Which reminders.
+     */
+    var `status`: ReminderStatus
+    , 
+    /**
+     * Most results.
+     */
+    var `limit`: kotlin.UInt
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRemindersListParams: FfiConverterRustBuffer<RemindersListParams> {
+    override fun read(buf: ByteBuffer): RemindersListParams {
+        return RemindersListParams(
+            FfiConverterTypeReminderStatus.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: RemindersListParams) = (
+            FfiConverterTypeReminderStatus.allocationSize(value.`status`) +
+            FfiConverterUInt.allocationSize(value.`limit`)
+    )
+
+    override fun write(value: RemindersListParams, buf: ByteBuffer) {
+            FfiConverterTypeReminderStatus.write(value.`status`, buf)
+            FfiConverterUInt.write(value.`limit`, buf)
+    }
+}
+
+
+
+/**
+ * `screen.record` params, defaults and clamps applied (iOS: screen 0, mp4).
+ */
+data class ScreenRecordParams (
+    /**
+     * Screen index (always 0).
+     */
+    var `screenIndex`: kotlin.UInt
+    , 
+    /**
+     * Length (default 10000, 250..60000).
+     */
+    var `durationMs`: kotlin.ULong
+    , 
+    /**
+     * Frames per second (default 10, 1..30).
+     */
+    var `fps`: kotlin.Double
+    , 
+    /**
+     * Record audio (default true).
+     */
+    var `includeAudio`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeScreenRecordParams: FfiConverterRustBuffer<ScreenRecordParams> {
+    override fun read(buf: ByteBuffer): ScreenRecordParams {
+        return ScreenRecordParams(
+            FfiConverterUInt.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterDouble.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ScreenRecordParams) = (
+            FfiConverterUInt.allocationSize(value.`screenIndex`) +
+            FfiConverterULong.allocationSize(value.`durationMs`) +
+            FfiConverterDouble.allocationSize(value.`fps`) +
+            FfiConverterBoolean.allocationSize(value.`includeAudio`)
+    )
+
+    override fun write(value: ScreenRecordParams, buf: ByteBuffer) {
+            FfiConverterUInt.write(value.`screenIndex`, buf)
+            FfiConverterULong.write(value.`durationMs`, buf)
+            FfiConverterDouble.write(value.`fps`, buf)
+            FfiConverterBoolean.write(value.`includeAudio`, buf)
+    }
+}
+
+
+
+/**
+ * `sms.search` params.
+ */
+data class SmsSearchParams (
+    /**
+     * From (epoch ms).
+     */
+    var `startTime`: kotlin.Long?
+    , 
+    /**
+     * Until (epoch ms).
+     */
+    var `endTime`: kotlin.Long?
+    , 
+    /**
+     * Contact name (needs the contacts permission).
+     */
+    var `contactName`: kotlin.String?
+    , 
+    /**
+     * Phone number.
+     */
+    var `phoneNumber`: kotlin.String?
+    , 
+    /**
+     * Text to match.
+     */
+    var `keyword`: kotlin.String?
+    , 
+    /**
+     * Android message type (1 inbox, 2 sent, 3 draft, …).
+     */
+    var `kind`: kotlin.Long?
+    , 
+    /**
+     * Read state.
+     */
+    var `isRead`: kotlin.Boolean?
+    , 
+    /**
+     * Most results (default 25, 1..200).
+     */
+    var `limit`: kotlin.UInt
+    , 
+    /**
+     * Results to skip.
+     */
+    var `offset`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSmsSearchParams: FfiConverterRustBuffer<SmsSearchParams> {
+    override fun read(buf: ByteBuffer): SmsSearchParams {
+        return SmsSearchParams(
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalBoolean.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: SmsSearchParams) = (
+            FfiConverterOptionalLong.allocationSize(value.`startTime`) +
+            FfiConverterOptionalLong.allocationSize(value.`endTime`) +
+            FfiConverterOptionalString.allocationSize(value.`contactName`) +
+            FfiConverterOptionalString.allocationSize(value.`phoneNumber`) +
+            FfiConverterOptionalString.allocationSize(value.`keyword`) +
+            FfiConverterOptionalLong.allocationSize(value.`kind`) +
+            FfiConverterOptionalBoolean.allocationSize(value.`isRead`) +
+            FfiConverterUInt.allocationSize(value.`limit`) +
+            FfiConverterULong.allocationSize(value.`offset`)
+    )
+
+    override fun write(value: SmsSearchParams, buf: ByteBuffer) {
+            FfiConverterOptionalLong.write(value.`startTime`, buf)
+            FfiConverterOptionalLong.write(value.`endTime`, buf)
+            FfiConverterOptionalString.write(value.`contactName`, buf)
+            FfiConverterOptionalString.write(value.`phoneNumber`, buf)
+            FfiConverterOptionalString.write(value.`keyword`, buf)
+            FfiConverterOptionalLong.write(value.`kind`, buf)
+            FfiConverterOptionalBoolean.write(value.`isRead`, buf)
+            FfiConverterUInt.write(value.`limit`, buf)
+            FfiConverterULong.write(value.`offset`, buf)
+    }
+}
+
+
+
+/**
+ * `sms.send` params.
+ */
+data class SmsSendParams (
+    /**
+     * Recipient number.
+     */
+    var `to`: kotlin.String
+    , 
+    /**
+     * Text.
+     */
+    var `message`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSmsSendParams: FfiConverterRustBuffer<SmsSendParams> {
+    override fun read(buf: ByteBuffer): SmsSendParams {
+        return SmsSendParams(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: SmsSendParams) = (
+            FfiConverterString.allocationSize(value.`to`) +
+            FfiConverterString.allocationSize(value.`message`)
+    )
+
+    override fun write(value: SmsSendParams, buf: ByteBuffer) {
+            FfiConverterString.write(value.`to`, buf)
+            FfiConverterString.write(value.`message`, buf)
+    }
+}
+
+
+
+/**
  * `camera.snap` / `camera.clip` `facing`.
  */
 
@@ -5007,6 +5747,193 @@ sealed class CatalogParams {
     }
     
     /**
+     * `screen.record`.
+     */
+    data class ScreenRecord(
+        /**
+         * The params.
+         */
+        val `params`: ai.openclaw.clawnode.ffi.ScreenRecordParams) : CatalogParams()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * `contacts.search`.
+     */
+    data class ContactsSearch(
+        /**
+         * The params.
+         */
+        val `params`: ai.openclaw.clawnode.ffi.ContactsSearchParams) : CatalogParams()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * `contacts.add`.
+     */
+    data class ContactsAdd(
+        /**
+         * The params.
+         */
+        val `params`: ai.openclaw.clawnode.ffi.ContactsAddParams) : CatalogParams()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * `calendar.events`.
+     */
+    data class CalendarEvents(
+        /**
+         * The params.
+         */
+        val `params`: ai.openclaw.clawnode.ffi.CalendarEventsParams) : CatalogParams()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * `calendar.add`.
+     */
+    data class CalendarAdd(
+        /**
+         * The params.
+         */
+        val `params`: ai.openclaw.clawnode.ffi.CalendarAddParams) : CatalogParams()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * `reminders.list`.
+     */
+    data class RemindersList(
+        /**
+         * The params.
+         */
+        val `params`: ai.openclaw.clawnode.ffi.RemindersListParams) : CatalogParams()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * `reminders.add`.
+     */
+    data class RemindersAdd(
+        /**
+         * The params.
+         */
+        val `params`: ai.openclaw.clawnode.ffi.RemindersAddParams) : CatalogParams()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * `motion.activity`.
+     */
+    data class MotionActivity(
+        /**
+         * The params.
+         */
+        val `params`: ai.openclaw.clawnode.ffi.MotionParams) : CatalogParams()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * `motion.pedometer`.
+     */
+    data class MotionPedometer(
+        /**
+         * The params.
+         */
+        val `params`: ai.openclaw.clawnode.ffi.MotionParams) : CatalogParams()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * `notifications.actions`.
+     */
+    data class NotificationsActions(
+        /**
+         * The params.
+         */
+        val `params`: ai.openclaw.clawnode.ffi.NotificationActionParams) : CatalogParams()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * `sms.send`.
+     */
+    data class SmsSend(
+        /**
+         * The params.
+         */
+        val `params`: ai.openclaw.clawnode.ffi.SmsSendParams) : CatalogParams()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * `sms.search`.
+     */
+    data class SmsSearch(
+        /**
+         * The params.
+         */
+        val `params`: ai.openclaw.clawnode.ffi.SmsSearchParams) : CatalogParams()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A catalog command without params (`camera.list`, `device.*`, `notifications.list`,
+     * `talk.ptt.*`): params are ignored.
+     */
+    object NoParams : CatalogParams()
+    
+    
+    /**
      * Any other command: its params JSON as the handler received it.
      */
     data class Json(
@@ -5052,7 +5979,44 @@ public object FfiConverterTypeCatalogParams : FfiConverterRustBuffer<CatalogPara
             5 -> CatalogParams.PhotosLatest(
                 FfiConverterTypePhotosLatestParams.read(buf),
                 )
-            6 -> CatalogParams.Json(
+            6 -> CatalogParams.ScreenRecord(
+                FfiConverterTypeScreenRecordParams.read(buf),
+                )
+            7 -> CatalogParams.ContactsSearch(
+                FfiConverterTypeContactsSearchParams.read(buf),
+                )
+            8 -> CatalogParams.ContactsAdd(
+                FfiConverterTypeContactsAddParams.read(buf),
+                )
+            9 -> CatalogParams.CalendarEvents(
+                FfiConverterTypeCalendarEventsParams.read(buf),
+                )
+            10 -> CatalogParams.CalendarAdd(
+                FfiConverterTypeCalendarAddParams.read(buf),
+                )
+            11 -> CatalogParams.RemindersList(
+                FfiConverterTypeRemindersListParams.read(buf),
+                )
+            12 -> CatalogParams.RemindersAdd(
+                FfiConverterTypeRemindersAddParams.read(buf),
+                )
+            13 -> CatalogParams.MotionActivity(
+                FfiConverterTypeMotionParams.read(buf),
+                )
+            14 -> CatalogParams.MotionPedometer(
+                FfiConverterTypeMotionParams.read(buf),
+                )
+            15 -> CatalogParams.NotificationsActions(
+                FfiConverterTypeNotificationActionParams.read(buf),
+                )
+            16 -> CatalogParams.SmsSend(
+                FfiConverterTypeSmsSendParams.read(buf),
+                )
+            17 -> CatalogParams.SmsSearch(
+                FfiConverterTypeSmsSearchParams.read(buf),
+                )
+            18 -> CatalogParams.NoParams
+            19 -> CatalogParams.Json(
                 FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
@@ -5095,6 +6059,96 @@ public object FfiConverterTypeCatalogParams : FfiConverterRustBuffer<CatalogPara
                 + FfiConverterTypePhotosLatestParams.allocationSize(value.`params`)
             )
         }
+        is CatalogParams.ScreenRecord -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeScreenRecordParams.allocationSize(value.`params`)
+            )
+        }
+        is CatalogParams.ContactsSearch -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeContactsSearchParams.allocationSize(value.`params`)
+            )
+        }
+        is CatalogParams.ContactsAdd -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeContactsAddParams.allocationSize(value.`params`)
+            )
+        }
+        is CatalogParams.CalendarEvents -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeCalendarEventsParams.allocationSize(value.`params`)
+            )
+        }
+        is CatalogParams.CalendarAdd -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeCalendarAddParams.allocationSize(value.`params`)
+            )
+        }
+        is CatalogParams.RemindersList -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeRemindersListParams.allocationSize(value.`params`)
+            )
+        }
+        is CatalogParams.RemindersAdd -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeRemindersAddParams.allocationSize(value.`params`)
+            )
+        }
+        is CatalogParams.MotionActivity -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeMotionParams.allocationSize(value.`params`)
+            )
+        }
+        is CatalogParams.MotionPedometer -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeMotionParams.allocationSize(value.`params`)
+            )
+        }
+        is CatalogParams.NotificationsActions -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeNotificationActionParams.allocationSize(value.`params`)
+            )
+        }
+        is CatalogParams.SmsSend -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeSmsSendParams.allocationSize(value.`params`)
+            )
+        }
+        is CatalogParams.SmsSearch -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeSmsSearchParams.allocationSize(value.`params`)
+            )
+        }
+        is CatalogParams.NoParams -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
         is CatalogParams.Json -> {
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
@@ -5131,8 +6185,72 @@ public object FfiConverterTypeCatalogParams : FfiConverterRustBuffer<CatalogPara
                 FfiConverterTypePhotosLatestParams.write(value.`params`, buf)
                 Unit
             }
-            is CatalogParams.Json -> {
+            is CatalogParams.ScreenRecord -> {
                 buf.putInt(6)
+                FfiConverterTypeScreenRecordParams.write(value.`params`, buf)
+                Unit
+            }
+            is CatalogParams.ContactsSearch -> {
+                buf.putInt(7)
+                FfiConverterTypeContactsSearchParams.write(value.`params`, buf)
+                Unit
+            }
+            is CatalogParams.ContactsAdd -> {
+                buf.putInt(8)
+                FfiConverterTypeContactsAddParams.write(value.`params`, buf)
+                Unit
+            }
+            is CatalogParams.CalendarEvents -> {
+                buf.putInt(9)
+                FfiConverterTypeCalendarEventsParams.write(value.`params`, buf)
+                Unit
+            }
+            is CatalogParams.CalendarAdd -> {
+                buf.putInt(10)
+                FfiConverterTypeCalendarAddParams.write(value.`params`, buf)
+                Unit
+            }
+            is CatalogParams.RemindersList -> {
+                buf.putInt(11)
+                FfiConverterTypeRemindersListParams.write(value.`params`, buf)
+                Unit
+            }
+            is CatalogParams.RemindersAdd -> {
+                buf.putInt(12)
+                FfiConverterTypeRemindersAddParams.write(value.`params`, buf)
+                Unit
+            }
+            is CatalogParams.MotionActivity -> {
+                buf.putInt(13)
+                FfiConverterTypeMotionParams.write(value.`params`, buf)
+                Unit
+            }
+            is CatalogParams.MotionPedometer -> {
+                buf.putInt(14)
+                FfiConverterTypeMotionParams.write(value.`params`, buf)
+                Unit
+            }
+            is CatalogParams.NotificationsActions -> {
+                buf.putInt(15)
+                FfiConverterTypeNotificationActionParams.write(value.`params`, buf)
+                Unit
+            }
+            is CatalogParams.SmsSend -> {
+                buf.putInt(16)
+                FfiConverterTypeSmsSendParams.write(value.`params`, buf)
+                Unit
+            }
+            is CatalogParams.SmsSearch -> {
+                buf.putInt(17)
+                FfiConverterTypeSmsSearchParams.write(value.`params`, buf)
+                Unit
+            }
+            is CatalogParams.NoParams -> {
+                buf.putInt(18)
+                Unit
+            }
+            is CatalogParams.Json -> {
+                buf.putInt(19)
                 FfiConverterString.write(value.`paramsJson`, buf)
                 Unit
             }
@@ -6158,6 +7276,53 @@ public object FfiConverterTypeNodeState : FfiConverterRustBuffer<NodeState>{
 
 
 /**
+ * `notifications.actions` `action`.
+ */
+
+enum class NotificationAction {
+    
+    /**
+     * Open it.
+     */
+    OPEN,
+    /**
+     * Dismiss it.
+     */
+    DISMISS,
+    /**
+     * Reply with `reply_text`.
+     */
+    REPLY;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeNotificationAction: FfiConverterRustBuffer<NotificationAction> {
+    override fun read(buf: ByteBuffer) = try {
+        NotificationAction.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: NotificationAction) = 4UL
+
+    override fun write(value: NotificationAction, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * `system.notify` `priority`.
  */
 
@@ -6533,6 +7698,53 @@ public object FfiConverterTypePresenceTrigger: FfiConverterRustBuffer<PresenceTr
 
 
 
+/**
+ * `reminders.list` `status`.
+ */
+
+enum class ReminderStatus {
+    
+    /**
+     * Open reminders (default).
+     */
+    INCOMPLETE,
+    /**
+     * Completed reminders.
+     */
+    COMPLETED,
+    /**
+     * Both.
+     */
+    ALL;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeReminderStatus: FfiConverterRustBuffer<ReminderStatus> {
+    override fun read(buf: ByteBuffer) = try {
+        ReminderStatus.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: ReminderStatus) = 4UL
+
+    override fun write(value: ReminderStatus, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
 
 
 /**
@@ -6630,6 +7842,38 @@ public object FfiConverterOptionalULong: FfiConverterRustBuffer<kotlin.ULong?> {
         } else {
             buf.put(1)
             FfiConverterULong.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalLong: FfiConverterRustBuffer<kotlin.Long?> {
+    override fun read(buf: ByteBuffer): kotlin.Long? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterLong.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.Long?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterLong.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.Long?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterLong.write(value, buf)
         }
     }
 }
