@@ -43,7 +43,7 @@ pub fn render(report: &Value, out: &Path) -> Result<(), String> {
         .margin(20)
         .x_label_area_size(40)
         .y_label_area_size(140)
-        .build_cartesian_2d((min..4.0f64).log_scale(), (0..bars.len()).into_segmented())
+        .build_cartesian_2d((min..4.0f64).log_scale(), (0..bars.len().saturating_sub(1)).into_segmented())
         .map_err(|e| e.to_string())?;
     chart
         .configure_mesh()
