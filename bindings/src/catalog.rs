@@ -488,7 +488,8 @@ pub fn typed_params(command: String, params_json: String) -> Result<CatalogParam
         "location.get" => CatalogParams::LocationGet { params: de(&v)? },
         "system.notify" => {
             let mut params: NotifyParams = de(&v)?;
-            params.sound = !matches!(v.get("sound").and_then(|s| s.as_str()), Some("none" | "silent"));
+            let core: commands::SystemNotifyParams = de(&v)?;
+            params.sound = core.sound != commands::NotifySound::Silent;
             CatalogParams::SystemNotify { params }
         }
         "photos.latest" => CatalogParams::PhotosLatest { params: de(&v)? },

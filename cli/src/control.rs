@@ -57,45 +57,22 @@ impl Policy {
 
 const PLATFORM_DEFAULTS: &[&str] = &["system.notify", "computer.act"];
 const PLUGIN_DEFAULTS: &[&str] = &["camera.list", "location.get"];
-const DESKTOP_HOST: &[&str] = &[
-    "system.run.prepare",
-    "system.run",
-    "system.which",
-    "system.execApprovals.get",
-    "system.execApprovals.set",
-    "fs.listDir",
-    "terminal.upload",
-    "browser.proxy",
-    "browser.proxy.upload.v1",
-    "mcp.tools.call.v1",
-    "agent.cli.claude.run.v1",
-    "screen.snapshot",
-    "desktop.stream",
-];
-/// DEFAULT_DANGEROUS plus the linux-node plugin's dangerous registrations.
-const DANGEROUS: &[&str] = &[
-    "camera.snap",
-    "camera.clip",
-    "camera.ptz.control",
-    "screen.record",
-    "contacts.add",
-    "calendar.add",
-    "reminders.add",
-    "sms.send",
-    "sms.search",
-    "health.summary",
-];
+/// Dangerous commands outside the typed catalog (the catalog's own `dangerous` flags cover
+/// camera.snap/clip, screen.record, contacts.add, calendar.add, reminders.add, sms.*).
+const DANGEROUS_OUTSIDE_CATALOG: &[&str] = &["camera.ptz.control", "health.summary"];
 
 /// Classifies `command` per the 2026.9.6 Linux policy. `dangerous` marks commands the
 /// node itself declares dangerous (custom commands with `dangerous = true`).
 pub fn classify(command: &str, dangerous: bool) -> Policy {
-    if dangerous || DANGEROUS.contains(&command) {
+    let catalog_dangerous = clawnode::commands::spec(command).is_some_and(|s| s.dangerous);
+    if dangerous || catalog_dangerous || DANGEROUS_OUTSIDE_CATALOG.contains(&command) {
         Policy::Dangerous
     } else if PLATFORM_DEFAULTS.contains(&command) {
         Policy::PlatformDefault
     } else if PLUGIN_DEFAULTS.contains(&command) {
         Policy::PluginDefault
-    } else if DESKTOP_HOST.contains(&command) {
+    } else if crate::linux::LINUX_DEFAULT_ALLOWED.contains(&command) {
+        // The rest of the Linux default list is the desktop-host set.
         Policy::DesktopHost
     } else {
         Policy::NeedsAllow
@@ -424,7 +401,6 @@ mod tests {
         for c in crate::linux::LINUX_DEFAULT_ALLOWED {
             assert!(!matches!(classify(c, false), Policy::Dangerous | Policy::NeedsAllow), "{c}");
         }
-        assert_eq!(PLATFORM_DEFAULTS.len() + PLUGIN_DEFAULTS.len() + DESKTOP_HOST.len(), 17);
     }
 
     #[test]

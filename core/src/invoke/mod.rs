@@ -337,7 +337,7 @@ impl InvokeRouter {
             return Some(Err(CommandError::unavailable("command not supported")));
         };
         let (handler, spec) = (entry.handler.clone(), entry.spec);
-        if self.is_background() && registry.needs_foreground_on(&req.command, self.platform) {
+        if self.is_background() && entry.needs_foreground_on(self.platform) {
             self.stats.background_refused.fetch_add(1, Ordering::Relaxed);
             return Some(Err(background_unavailable(&req.command)));
         }

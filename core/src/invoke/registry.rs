@@ -53,6 +53,13 @@ pub(crate) struct Entry {
     pub(crate) spec: Option<&'static CommandSpec>,
 }
 
+impl Entry {
+    /// Explicitly marked, or the catalog's rule for `platform` (commands.md §4).
+    pub(crate) fn needs_foreground_on(&self, platform: PlatformFamily) -> bool {
+        self.needs_foreground || self.spec.is_some_and(|s| s.needs_foreground(platform))
+    }
+}
+
 /// The set of commands a node offers.
 #[derive(Clone, Default)]
 pub struct CommandRegistry {
