@@ -328,7 +328,25 @@ fn init_tracing() {
         .init();
 }
 
+/// The per-run exec reaper: this binary re-executed in its hidden mode, resolved once.
+fn exec_reaper() -> Option<clawnode::exec::reaper::ReaperCommand> {
+    match std::env::current_exe() {
+        Ok(exe) => Some(clawnode::exec::reaper::ReaperCommand::subcommand_of(exe)),
+        Err(e) => {
+            tracing::warn!(error = %e, "own executable unknown: system.run timeouts kill the process group only");
+            None
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    // Hidden mode (not a clap subcommand, not in --help): the exec runner starts one reaper
+    // per `system.run` as `clawnode __exec-reaper <program> <argv0> <args>…`.
+    let mut raw = std::env::args_os().skip(1);
+    if raw.next().is_some_and(|a| a == clawnode::exec::reaper::REAPER_SUBCOMMAND) {
+        let args: Vec<std::ffi::OsString> = raw.collect();
+        return ExitCode::from(u8::try_from(clawnode::exec::reaper::reaper_main(&args)).unwrap_or(u8::MAX));
+    }
     let cli = Cli::parse();
     init_tracing();
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
@@ -1019,7 +1037,9 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
         instance_id: instance.clone(),
     };
     let selected = args.commands.clone().or(file.node.commands.clone());
-    let exec_host = clawnode::exec::ExecHost::new(clawnode::exec::ExecConfig::in_state_dir(&state_dir));
+    let mut exec_cfg = clawnode::exec::ExecConfig::in_state_dir(&state_dir);
+    exec_cfg.reaper = exec_reaper();
+    let exec_host = clawnode::exec::ExecHost::new(exec_cfg);
     let reserved: Vec<&str> = BUILTIN.iter().chain(linux::LINUX_DEFAULT_ALLOWED).copied().collect();
     let customs = custom::validate(&file.commands, &reserved, config_path.parent()).map_err(|e| e.to_string())?;
     for c in customs.iter().filter(|c| c.dangerous) {
