@@ -193,6 +193,34 @@ async fn cancel_and_drop_kill_setsid_and_double_forked_descendants() {
     }
 }
 
+/// The node dies (crash, SIGKILL): its end of the control socket closes and the reaper
+/// kills the tree on its own. Simulated by driving the reaper directly and dropping the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reaper_kills_the_tree_when_the_node_goes_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("pids");
+    let r = reaper().unwrap();
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+    let mut reaper = std::process::Command::new(&r.program)
+        .args(&r.args)
+        .args(["/bin/sh", "sh", "-c", &escaping_tree(&pidfile)])
+        .env_clear()
+        .stdin(std::os::fd::OwnedFd::from(theirs))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pids = read_pids(&pidfile, 2).await;
+    drop(ours);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while reaper.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the reaper did not finish");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for pid in pids {
+        assert!(dies_within(pid, Duration::from_millis(200)).await, "descendant {pid} survived the node");
+    }
+}
+
 /// Concurrent runs: one run's timeout kills its own tree only.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_runs_are_contained_separately() {
