@@ -69,6 +69,16 @@ fn reserved(name: &str) -> bool {
         || RESERVED_ENV_PREFIXES.iter().any(|p| upper.starts_with(p))
 }
 
+/// Whether `name` is one of the node's own keys ([`RESERVED_ENV_PREFIXES`]): a process the
+/// node starts that must keep the rest of its environment (`ssh`, `notify-send`) is given
+/// everything but these.
+pub fn is_node_private(name: &std::ffi::OsStr) -> bool {
+    name.to_str().is_none_or(|n| {
+        let upper = n.to_ascii_uppercase();
+        RESERVED_ENV_PREFIXES.iter().any(|p| upper.starts_with(p))
+    })
+}
+
 /// The override names this module refuses (sorted, deduplicated).
 pub fn reserved_keys<'a>(keys: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     let mut out: Vec<String> = keys.into_iter().filter(|k| reserved(k)).map(str::to_string).collect();
