@@ -916,7 +916,34 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
         };
         status::line(&format!("starting ssh tunnel to {origin}"));
         let target = spec.target.clone();
-        match tunnel::Tunnel::start(spec).await {
+        let started = match tunnel::Tunnel::spawn(spec) {
+            Ok((t, mut events)) => {
+                // Until ssh serves the socket; SIGTERM/SIGINT meanwhile stop ssh too.
+                let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+                let first = tokio::select! {
+                    r = tunnel::Tunnel::first_up(&mut events, |ev| {
+                        if let tunnel::TunnelEvent::Restarting { error, delay } = ev {
+                            status::line(&format!("ssh tunnel down: {error}; restarting in {delay:?}"));
+                        }
+                    }) => Some(r),
+                    _ = term.recv() => None,
+                    _ = tokio::signal::ctrl_c() => None,
+                };
+                match first {
+                    Some(Ok(())) => Ok((t, events)),
+                    Some(Err(e)) => {
+                        t.shutdown().await;
+                        Err(Some(e))
+                    }
+                    None => {
+                        t.shutdown().await;
+                        Err(None)
+                    }
+                }
+            }
+            Err(e) => Err(Some(e)),
+        };
+        match started {
             Ok((t, events)) => {
                 status::line(&format!("ssh tunnel up: {} → {origin} (ssh pid {})", t.socket.display(), t.pid()));
                 // The logical target on the remote loopback; the bytes go through the socket.
@@ -926,9 +953,13 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 tunnel_events = Some(events);
                 (endpoint, credentials, "--ssh")
             }
-            Err(e) => {
+            Err(Some(e)) => {
                 status::line(&format!("paused: ssh tunnel: {e}"));
                 return Ok(ExitCode::from(EXIT_PAUSED));
+            }
+            Err(None) => {
+                status::line("stopped");
+                return Ok(ExitCode::SUCCESS);
             }
         }
     } else {

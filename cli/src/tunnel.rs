@@ -277,42 +277,33 @@ pub struct Tunnel {
 }
 
 impl Tunnel {
-    /// Starts the manager; events arrive on the returned channel. Resolves once the
-    /// first attempt is up, or with its error if that failed terminally.
-    pub async fn start(spec: TunnelSpec) -> Result<(Tunnel, mpsc::UnboundedReceiver<TunnelEvent>), TunnelError> {
+    /// Prepares the socket directory and starts the manager; events arrive on the returned
+    /// channel (wait for the first [`TunnelEvent::Up`] with [`Tunnel::first_up`]).
+    pub fn spawn(spec: TunnelSpec) -> Result<(Tunnel, mpsc::UnboundedReceiver<TunnelEvent>), TunnelError> {
         socket::prepare(&spec.socket).map_err(TunnelError::SocketDir)?;
         let socket = spec.socket.clone();
-        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::unbounded_channel();
         let (stop, stop_rx) = watch::channel(false);
         let pid = Arc::new(AtomicU32::new(0));
         let task = tokio::spawn(manage(spec, tx, stop_rx, pid.clone()));
-        let tunnel = Tunnel { socket, pid, stop, task };
-        // Wait for the first outcome; forward it to the caller's stream too.
-        let (out_tx, out_rx) = mpsc::unbounded_channel();
+        Ok((Tunnel { socket, pid, stop, task }, rx))
+    }
+
+    /// Waits until ssh first serves the socket, handing the events before that (restarts)
+    /// to `seen`; the error when the tunnel paused first. Cancel-safe: dropping it leaves
+    /// the tunnel to [`Tunnel::shutdown`].
+    pub async fn first_up(
+        events: &mut mpsc::UnboundedReceiver<TunnelEvent>,
+        mut seen: impl FnMut(&TunnelEvent),
+    ) -> Result<(), TunnelError> {
         loop {
-            match rx.recv().await {
-                Some(TunnelEvent::Paused(e)) => {
-                    tunnel.shutdown().await;
-                    return Err(e);
-                }
-                Some(ev @ TunnelEvent::Up { .. }) => {
-                    let _ = out_tx.send(ev);
-                    break;
-                }
-                Some(ev) => {
-                    let _ = out_tx.send(ev);
-                }
+            match events.recv().await {
+                Some(TunnelEvent::Up { .. }) => return Ok(()),
+                Some(TunnelEvent::Paused(e)) => return Err(e),
+                Some(ev) => seen(&ev),
                 None => return Err(TunnelError::NotReady(READY_TIMEOUT)),
             }
         }
-        tokio::spawn(async move {
-            while let Some(ev) = rx.recv().await {
-                if out_tx.send(ev).is_err() {
-                    break;
-                }
-            }
-        });
-        Ok((tunnel, out_rx))
     }
 
     /// The current ssh pid (0 while down).
