@@ -12,6 +12,7 @@
 //! - `--ssh` and `[ssh]` never take `OPENCLAW_GATEWAY_TOKEN`: exit 78 before ssh starts.
 //! - ssh's environment carries no `OPENCLAW_*`/`CLAWNODE_*` variable.
 //! - `service install --ssh --token …` hands the token over as a 0600 `--token-file`.
+//! - The transport refuses a tunnel socket whose listener runs as another user (as root).
 
 use std::net::IpAddr;
 use std::os::unix::fs::PermissionsExt as _;
@@ -327,4 +328,56 @@ async fn service_install_ssh_passes_a_token_file() {
     assert!(unit.contains(&format!("--token-file {}", token_file.display())), "{unit}");
     assert_eq!(std::fs::read_to_string(&token_file).unwrap().trim(), "svc-s3cret-9a");
     assert_eq!(std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777, 0o600);
+}
+
+/// The transport's own check on every connect through a tunnel socket: a socket whose
+/// listener runs as another user is refused (`ForeignSocket`, terminal) before a byte is
+/// written. The other user's listener is a `clawnode run` started as `nobody` (its control
+/// socket). Needs root and `setpriv`; skipped otherwise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transport_refuses_a_socket_of_another_user() {
+    let root = std::process::Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
+    if !root || !Path::new("/usr/bin/setpriv").exists() {
+        eprintln!("skipped: needs root and setpriv");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = dir.path().join("clawnode");
+    std::fs::copy(clawnode_testkit::clawnode_bin().unwrap(), &bin).unwrap();
+    let state = dir.path().join("nobody-state");
+    std::fs::create_dir(&state).unwrap();
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::os::unix::fs::chown(&state, Some(65534), Some(65534)).unwrap();
+    let mut other = std::process::Command::new("/usr/bin/setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(&bin)
+        .args(["run", "--url", "ws://127.0.0.1:9", "--token", "x", "--on-pause", "wait", "--state-dir"])
+        .arg(&state)
+        .env_remove("OPENCLAW_GATEWAY_TOKEN")
+        .env("HOME", &state)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let sock = state.join("control.sock");
+    let deadline = Instant::now() + T;
+    while !sock.exists() {
+        assert!(Instant::now() < deadline, "the other user's node did not bind its socket");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let cfg = clawnode::transport::TransportConfig {
+        unix_socket: Some(sock.clone()),
+        ..clawnode::transport::TransportConfig::default()
+    };
+    let ep = clawnode::endpoint::Endpoint::parse("ws://127.0.0.1:18789").unwrap();
+    let r = clawnode::transport::open_stream(&ep, &cfg).await;
+    let _ = other.kill();
+    let _ = other.wait();
+    match r {
+        Err(e @ clawnode::transport::TransportError::ForeignSocket { uid: 65534, .. }) => assert!(e.is_terminal()),
+        Err(e) => panic!("expected ForeignSocket, got {e}"),
+        Ok(_) => panic!("a socket of another user was accepted"),
+    }
 }
