@@ -623,8 +623,16 @@ fn service_cmd(args: ServiceArgs) -> Result<ExitCode, Box<dyn std::error::Error>
                 (None, Some(p)) => Some(config::read_secret_file(&p)?.expose().to_string()),
                 _ => None,
             };
-            if let Some(t) = secret {
-                vars.push(("OPENCLAW_GATEWAY_TOKEN", t));
+            match secret {
+                // A tunnel target never takes env credentials (remote-access.md §4): the
+                // token goes to a 0600 file in the state directory that the unit names.
+                Some(t) if ssh.is_some() => {
+                    let path = state_dir.join("ssh-gateway-token");
+                    write_private(&path, t.as_bytes())?;
+                    run_args.extend(["--token-file".into(), path.to_string_lossy().into_owned()]);
+                }
+                Some(t) => vars.push(("OPENCLAW_GATEWAY_TOKEN", t)),
+                None => {}
             }
             let spec = service::UnitSpec {
                 exe,
@@ -891,7 +899,8 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
                     return Err(format!("ssh option {bad:?} must look like KEY=VALUE").into());
                 }
                 let program = std::env::var_os("CLAWNODE_SSH").map(PathBuf::from).unwrap_or_else(|| "ssh".into());
-                Some(tunnel::TunnelSpec { target, identity, options, program })
+                let socket = tunnel::socket_path(&state_dir);
+                Some(tunnel::TunnelSpec { target, identity, options, program, socket })
             }
             None => None,
         }
@@ -900,40 +909,75 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let mut tunnel_events: Option<tokio::sync::mpsc::UnboundedReceiver<tunnel::TunnelEvent>> = None;
     let (endpoint, credentials, source) = if let Some(spec) = ssh_spec {
         let origin = clawnode::endpoint::GatewayOrigin::SshTunnel(spec.target.clone()).to_string();
-        let token = match (&args.token, &args.token_file) {
-            (Some(t), _) => Some(Secret::new(t.trim())),
-            (None, Some(p)) => Some(config::read_secret_file(p)?),
-            _ => None,
+        // Explicit credentials only (never the environment or openclaw.json), checked
+        // before ssh starts; exit 78 (EX_CONFIG) so a unit does not restart in a loop.
+        let explicit = Explicit {
+            url: None,
+            token: match (&args.token, &args.token_file) {
+                (Some(t), _) => Some(Secret::new(t.trim())),
+                (None, Some(p)) => Some(config::read_secret_file(p)?),
+                _ => None,
+            },
+            password: match (&args.password, &args.password_file) {
+                (Some(t), _) => Some(Secret::new(t.trim())),
+                (None, Some(p)) => Some(config::read_secret_file(p)?),
+                _ => None,
+            },
         };
-        let password = match (&args.password, &args.password_file) {
-            (Some(t), _) => Some(Secret::new(t.trim())),
-            (None, Some(p)) => Some(config::read_secret_file(p)?),
-            _ => None,
-        };
-        // The service's environment file carries the token as OPENCLAW_GATEWAY_TOKEN.
-        let token = token.or_else(|| {
-            std::env::var("OPENCLAW_GATEWAY_TOKEN").ok().filter(|t| !t.trim().is_empty()).map(|t| Secret::new(t.trim()))
-        });
         let key = TokenKey { origin: origin.clone(), device_id: identity.device_id().into(), role: Role::Node };
-        if token.is_none() && password.is_none() && !matches!(store.load_token(&key), Ok(Some(_))) {
-            return Err(format!(
-                "--ssh needs credentials for {origin}: pass --token/--token-file or --password (no stored device token for it)"
-            )
-            .into());
-        }
+        let credentials = match tunnel::credentials(&explicit, matches!(store.load_token(&key), Ok(Some(_))), &origin) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("clawnode: {e}");
+                return Ok(ExitCode::from(EXIT_PAUSED));
+            }
+        };
         status::line(&format!("starting ssh tunnel to {origin}"));
         let target = spec.target.clone();
-        match tunnel::Tunnel::start(spec).await {
+        let started = match tunnel::Tunnel::spawn(spec) {
+            Ok((t, mut events)) => {
+                // Until ssh serves the socket; SIGTERM/SIGINT meanwhile stop ssh too.
+                let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+                let first = tokio::select! {
+                    r = tunnel::Tunnel::first_up(&mut events, |ev| {
+                        if let tunnel::TunnelEvent::Restarting { error, delay } = ev {
+                            status::line(&format!("ssh tunnel down: {error}; restarting in {delay:?}"));
+                        }
+                    }) => Some(r),
+                    _ = term.recv() => None,
+                    _ = tokio::signal::ctrl_c() => None,
+                };
+                match first {
+                    Some(Ok(())) => Ok((t, events)),
+                    Some(Err(e)) => {
+                        t.shutdown().await;
+                        Err(Some(e))
+                    }
+                    None => {
+                        t.shutdown().await;
+                        Err(None)
+                    }
+                }
+            }
+            Err(e) => Err(Some(e)),
+        };
+        match started {
             Ok((t, events)) => {
-                status::line(&format!("ssh tunnel up: 127.0.0.1:{} → {origin} (ssh pid {})", t.local_port, t.pid()));
-                let endpoint = Endpoint::parse(&format!("ws://127.0.0.1:{}", t.local_port))?.via_tunnel(target);
+                status::line(&format!("ssh tunnel up: {} → {origin} (ssh pid {})", t.socket.display(), t.pid()));
+                // The logical target on the remote loopback; the bytes go through the socket.
+                let endpoint = Endpoint::parse(&format!("ws://127.0.0.1:{}", target.remote_port))?.via_tunnel(target);
+                transport.unix_socket = Some(t.socket.clone());
                 tunnel_handle = Some(t);
                 tunnel_events = Some(events);
-                (endpoint, Credentials { shared_token: token, password, bootstrap_token: None }, "--ssh")
+                (endpoint, credentials, "--ssh")
             }
-            Err(e) => {
+            Err(Some(e)) => {
                 status::line(&format!("paused: ssh tunnel: {e}"));
                 return Ok(ExitCode::from(EXIT_PAUSED));
+            }
+            Err(None) => {
+                status::line("stopped");
+                return Ok(ExitCode::SUCCESS);
             }
         }
     } else {
