@@ -242,23 +242,22 @@ fn analyse_into(
         let written = basename(arg0);
         let canonical_name = exe.canonical.file_name().and_then(|n| n.to_str()).unwrap_or("");
         // The program's identity: the canonical binary, or a multi-call binary's applet.
-        let (name, args, applet): (&str, &[String], bool) =
-            if MULTICALL.contains(&canonical_name) || MULTICALL.contains(&written) {
-                if MULTICALL.contains(&written) {
-                    match argv.get(1) {
-                        Some(a) if !a.starts_with('-') && !a.is_empty() => (a.as_str(), &argv[2..], true),
-                        _ => (written, &argv[1..], false),
-                    }
-                } else {
-                    (written, &argv[1..], true)
+        let (name, args, applet): (&str, &[String], bool) = if MULTICALL.contains(&canonical_name) {
+            if MULTICALL.contains(&written) {
+                match argv.get(1) {
+                    Some(a) if !a.starts_with('-') && !a.is_empty() => (a.as_str(), &argv[2..], true),
+                    _ => (written, &argv[1..], false),
                 }
-            } else if special(canonical_name) {
-                (canonical_name, &argv[1..], false)
-            } else if special(written) {
-                return Err(other(format!("`{}` resolves to {}", shown(arg0), exe.canonical.display())));
             } else {
-                (written, &argv[1..], false)
-            };
+                (written, &argv[1..], true) // a symlink named after the applet
+            }
+        } else if special(canonical_name) {
+            (canonical_name, &argv[1..], false)
+        } else if special(written) {
+            return Err(other(format!("`{}` resolves to {}", shown(arg0), exe.canonical.display())));
+        } else {
+            (written, &argv[1..], false)
+        };
         match category(name, args) {
             Category::Refused(why) => return Err(other(format!("{name} is refused: {why}"))),
             Category::OtherShell => {

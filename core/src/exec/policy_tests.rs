@@ -218,6 +218,11 @@ fn symlink_named_like_a_wrapper_is_refused() {
     let fake_env = dir.path().join("env");
     let (ok, why) = verdict(&p, &[fake_env.to_str().unwrap(), "uname"], None);
     assert!(!ok && why.contains("resolves to"), "{why}");
+    // A `busybox` that is not busybox is not analysed as applets.
+    std::os::unix::fs::symlink(which("id", DEFAULT_PATH).unwrap(), dir.path().join("busybox")).unwrap();
+    let fake_bb = dir.path().join("busybox");
+    let (ok, why) = verdict(&p, &[fake_bb.to_str().unwrap(), "uname"], None);
+    assert!(!ok && why.contains("resolves to"), "{why}");
 }
 
 #[test]
