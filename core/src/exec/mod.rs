@@ -637,6 +637,11 @@ mod tests {
             "agents": {"*": {"allowlist": [{"pattern": "uname"}]}}})));
         assert!(matches!(decide(&h, json!({"command": ["uname", "-a"]})), Decision::Allow { persist: None }));
         assert_eq!(denied_reason(decide(&h, json!({"command": ["id"]}))), "allowlist-miss");
+        // A refused shape says why.
+        let Decision::Deny(d) = decide(&h, json!({"command": ["flock", "--wait", "5", "uname", "-c", "id"]})) else {
+            panic!("flock -c allowed")
+        };
+        assert!(d.error.message().starts_with("allowlist miss (flock -c"), "{}", d.error.message());
         // Gateway-side security can only narrow.
         assert_eq!(denied_reason(decide(&h, json!({"command": ["uname"], "security": "deny"}))), "security=deny");
         assert!(matches!(decide(&h, json!({"command": ["uname"], "security": "full"})), Decision::Allow { .. }));
