@@ -61,6 +61,8 @@ fn attack_table() {
         ("env --split-string=", &["env", "--split-string=sh -c id", "uname"], false, "split-string"),
         ("env --sp= abbreviation", &["env", "--sp=sh -c 'id'", "uname"], false, ""),
         ("env --ignore abbreviation", &["env", "--ignore", "uname"], false, ""),
+        ("env --block-signal LD_PRELOAD", &["env", "--block-signal", "LD_PRELOAD=/x.so", "uname"], false, "LD_PRELOAD"),
+        ("env --ignore-signal=INT LD_", &["env", "--ignore-signal=INT", "LD_AUDIT=/x.so", "uname"], false, "LD_AUDIT"),
         ("env -C", &["env", "-C", "/tmp", "uname"], false, "chdir"),
         ("env --chdir=", &["env", "--chdir=/tmp", "uname"], false, "chdir"),
         ("env -P", &["env", "-P", "/tmp", "uname"], false, "PATH"),

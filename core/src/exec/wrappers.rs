@@ -95,6 +95,8 @@ pub enum Dispatch<'a> {
 enum Kind {
     Flag,
     Value,
+    /// A long option whose value is optional: only `--name=VALUE` gives it one.
+    OptValue,
     Refuse(&'static str),
 }
 
@@ -113,6 +115,10 @@ const fn value(short: Option<char>, long: &'static [&'static str], id: &'static 
     Opt { short, long, kind: Kind::Value, id }
 }
 
+const fn opt_value(long: &'static [&'static str], id: &'static str) -> Opt {
+    Opt { short: None, long, kind: Kind::OptValue, id }
+}
+
 const fn refuse(short: Option<char>, long: &'static [&'static str], why: &'static str) -> Opt {
     Opt { short, long, kind: Kind::Refuse(why), id: "" }
 }
@@ -122,6 +128,8 @@ const ENV: &[Opt] = &[
     flag(Some('0'), &["null"], "0"),
     flag(Some('v'), &["debug"], "v"),
     value(Some('u'), &["unset"], "u"),
+    opt_value(&["block-signal", "default-signal", "ignore-signal"], "signal"),
+    flag(None, &["list-signal-handling"], "list-signal-handling"),
     refuse(Some('C'), &["chdir"], "env -C/--chdir: the inner command would resolve in another directory"),
     refuse(Some('S'), &["split-string"], "env -S/--split-string re-splits a string into a command line"),
     refuse(Some('P'), &[], "env -P: another lookup PATH"),
@@ -222,6 +230,7 @@ fn parse_options<'a>(name: &str, spec: &[Opt], argv: &'a [String]) -> Parsed<'a>
                 Kind::Refuse(why) => return Parsed::Refused(why),
                 Kind::Flag if inline.is_some() => return Parsed::Opaque,
                 Kind::Flag => opts.push((o.id, None)),
+                Kind::OptValue => opts.push((o.id, inline)),
                 Kind::Value => match inline {
                     Some(v) => opts.push((o.id, Some(v))),
                     None => {
@@ -242,7 +251,7 @@ fn parse_options<'a>(name: &str, spec: &[Opt], argv: &'a [String]) -> Parsed<'a>
             let Some(o) = spec.iter().find(|o| o.short == Some(c)) else { return Parsed::Opaque };
             match o.kind {
                 Kind::Refuse(why) => return Parsed::Refused(why),
-                Kind::Flag => opts.push((o.id, None)),
+                Kind::Flag | Kind::OptValue => opts.push((o.id, None)),
                 Kind::Value => {
                     let rest = &cluster[pos + c.len_utf8()..];
                     if rest.is_empty() {
