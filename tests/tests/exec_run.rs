@@ -7,7 +7,10 @@
 //!   refused;
 //! - 200 kB+ of output is cut at 200 000 bytes with the truncation marker;
 //! - `timeoutMs` kills the whole process tree (a grandchild's pid is checked);
-//! - `exec.approvals.node.get/set` round trip through the Gateway, a stale `baseHash` refused.
+//! - `exec.approvals.node.get/set` round trip through the Gateway, a stale `baseHash` refused;
+//! - issue #12: the walk-arounds of the exec policy (`env BASH_FUNC_…`, `env -S` variants,
+//!   `flock --wait … -c`, `..` paths, `TAR_OPTIONS`/`GIT_CONFIG_*`, `sh -ec`, `sudo`) are
+//!   refused and their marker file never appears.
 
 use std::path::Path;
 use std::time::Duration;
@@ -210,6 +213,78 @@ async fn system_run_with_exec_approvals() {
         assert_eq!(mode & 0o777, 0o600);
     }
 
+    walkarounds_are_refused(&op, &node_id, work.path()).await;
+
     node.terminate().await.unwrap();
     op.close().await;
+}
+
+/// Issue #12: with harmless entries (`uname`, `tar`, `git` + `^status$`, `<work>/tools/**`)
+/// every way around the policy is refused with `SYSTEM_RUN_DENIED`, and the marker file the
+/// attacks try to create never appears.
+async fn walkarounds_are_refused(op: &Operator, node_id: &str, work: &Path) {
+    let tools = work.join("tools");
+    std::fs::create_dir(&tools).unwrap();
+    let marker = work.join("MARKER");
+    let mk = marker.to_str().unwrap().to_string();
+    let g = op.request("exec.approvals.node.get", json!({"nodeId": node_id})).await.unwrap();
+    let file = json!({"version": 1, "defaults": {"security": "allowlist", "ask": "off"},
+    "agents": {"*": {"allowlist": [
+        {"pattern": "uname"}, {"pattern": "tar"}, {"pattern": "git", "argPattern": "^status$"},
+        {"pattern": format!("{}/**", tools.display())},
+    ]}}});
+    op.request("exec.approvals.node.set", json!({"nodeId": node_id, "file": file, "baseHash": g["hash"]}))
+        .await
+        .unwrap();
+    let depth = tools.components().count();
+    let dotdot = format!("{}/{}usr/bin/touch", tools.display(), "../".repeat(depth));
+    let touch = format!("touch {mk}");
+    let fn_def = format!("() {{ touch {mk}; }}");
+    let cases: Vec<(&str, Value)> = vec![
+        ("env BASH_FUNC_", json!({"command": ["env", format!("BASH_FUNC_uname%%={fn_def}"), "bash", "-c", "uname"]})),
+        ("env LD_PRELOAD", json!({"command": ["env", "LD_PRELOAD=/nonexistent.so", "uname"]})),
+        ("env -iS", json!({"command": ["env", format!("-iSsh -c '{touch}'"), "uname"]})),
+        ("env --sp=", json!({"command": ["env", format!("--sp=sh -c '{touch}'"), "uname"]})),
+        ("env -S", json!({"command": ["env", "-S", format!("sh -c '{touch}'"), "uname"]})),
+        (
+            "flock --wait",
+            json!({"command": ["flock", "--wait", "5", "uname", "-c", touch], "cwd": work.to_str().unwrap()}),
+        ),
+        ("dotdot path", json!({"command": [dotdot, mk]})),
+        ("sh -ec", json!({"command": ["sh", "-ec", touch]})),
+        ("bash -p -c", json!({"command": ["bash", "-p", "-c", format!("uname; {touch}")]})),
+        ("sudo", json!({"command": ["sudo", "-n", "touch", mk]})),
+        (
+            "TAR_OPTIONS",
+            json!({"command": ["tar", "-cf", "/dev/null", "/dev/null"],
+                "env": {"TAR_OPTIONS": format!("--checkpoint=1 --checkpoint-action=exec={touch}")}}),
+        ),
+        (
+            "env TAR_OPTIONS",
+            json!({"command": ["env", format!("TAR_OPTIONS=--checkpoint=1 --checkpoint-action=exec={touch}"),
+                "tar", "-cf", "/dev/null", "/dev/null"]}),
+        ),
+        (
+            "GIT_CONFIG_*",
+            json!({"command": ["git", "status"], "cwd": work.to_str().unwrap(), "env": {"GIT_CONFIG_COUNT": "1",
+                "GIT_CONFIG_KEY_0": "core.fsmonitor", "GIT_CONFIG_VALUE_0": touch}}),
+        ),
+    ];
+    for (attack, params) in cases {
+        let e = op.node_invoke(node_id, "system.run", params, 15_000).await;
+        let e = e.expect_err(attack);
+        let (code, message) = node_error(&e);
+        assert!(code == "SYSTEM_RUN_DENIED" || message.contains("SYSTEM_RUN_DENIED"), "{attack}: {code} {message}");
+        assert!(!marker.exists(), "{attack}: the marker was created");
+    }
+    // The harmless forms still run.
+    for argv in [
+        json!(["env", "LANG=C", "uname", "-s"]),
+        json!(["bash", "-ec", "uname -s"]),
+        json!(["nice", "-n", "5", "uname", "-s"]),
+    ] {
+        let r = op.node_invoke(node_id, "system.run", json!({"command": argv}), 15_000).await.unwrap();
+        assert_eq!(r["payload"]["stdout"], "Linux\n", "{argv}: {r}");
+    }
+    assert!(!marker.exists());
 }

@@ -95,7 +95,7 @@ impl Ask {
 pub struct AllowEntry {
     /// Resolved-path glob (`/usr/bin/*`, `~/bin/rg`) or bare command-name glob (`uname`).
     pub pattern: String,
-    /// Regex over the space-joined arguments (argv[1..]); `None` = any arguments.
+    /// Regex over a rendering of the arguments (see [`super::arg_pattern`]); `None` = any arguments.
     pub arg_pattern: Option<String>,
 }
 

@@ -4,8 +4,10 @@
 //! A host enables them with [`ExecHost::register`]. Nothing here is specific to one
 //! platform's UI: the approvals document lives in a file the host names, and commands run
 //! as argv (a shell only when the caller's argv is itself a shell wrapper, which the
-//! allowlist analyses segment by segment), each in its own process group so that a timeout
-//! or a cancellation kills the whole tree.
+//! allowlist analyses segment by segment), from a cleared environment ([`child_env`]).
+//! On a timeout or a cancellation every descendant dies (a per-run [`reaper`] when the host
+//! provides one, else the process group) and the answer goes out within `timeoutMs` + 1 s;
+//! what a command that exited normally left in the background is left alone.
 //!
 //! Policy (deny by default): an absent document or absent `security` means `deny`.
 //! `security=full` runs everything; `allowlist` runs what matches; `ask` (`on-miss`,
@@ -13,10 +15,16 @@
 //! `systemRunPlan`), and without one `askFallback` decides (capped by `security`).
 
 pub mod approvals;
+pub mod arg_pattern;
 pub mod child_env;
+pub mod env_keys;
+pub mod glob;
 pub mod policy;
 pub mod reaper;
+pub mod resolve;
 pub mod runner;
+pub mod shell;
+pub mod wrappers;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -164,11 +172,15 @@ impl RunParams {
             }
             Some(_) => return Err(CommandError::invalid_request("env must be an object")),
         }
-        let blocked = policy::blocked_env_keys(env.keys().map(String::as_str));
+        // `params.env` and the `NAME=VALUE` operands of `env` in argv: one set of rules.
+        let argv_keys = policy::argv_env_keys(&command);
+        let blocked =
+            policy::blocked_env_keys(env.keys().map(String::as_str).chain(argv_keys.iter().map(String::as_str)));
         if !blocked.is_empty() {
+            let shown: Vec<String> = blocked.iter().map(|k| k.escape_debug().to_string()).collect();
             return Err(CommandError::invalid_request(format!(
-                "SYSTEM_RUN_DENIED: environment override rejected (blocked override keys: {})",
-                blocked.join(", ")
+                "SYSTEM_RUN_DENIED: {}",
+                policy::Refusal::EnvKeys(shown)
             )));
         }
         let timeout_ms = match params.get("timeoutMs") {
@@ -352,11 +364,16 @@ impl ExecHost {
                 ));
             }
             let persist = if p.approval_decision.as_deref() == Some("allow-always") {
-                match (check.analysable, check.commands.len(), check.executables.first()) {
-                    (true, 1, Some(exe)) => Some((
-                        exe.to_string_lossy().into_owned(),
-                        policy::exact_arg_pattern(check.commands[0].get(1..).unwrap_or(&[])),
-                    )),
+                match check.analysed.as_slice() {
+                    [cmd] if check.analysable => match policy::allow_always_entry(cmd) {
+                        Some(entry) => Some(entry),
+                        None => {
+                            return Decision::Deny(deny(
+                                "approval requires a stable executable path",
+                                "approval-required",
+                            ));
+                        }
+                    },
                     _ => {
                         return Decision::Deny(deny("approval requires a stable executable path", "approval-required"));
                     }
@@ -379,7 +396,11 @@ impl ExecHost {
         if allowlisted {
             Decision::Allow { persist: None }
         } else {
-            Decision::Deny(deny("allowlist miss", "allowlist-miss"))
+            match &check.refusal {
+                Some(r @ policy::Refusal::EnvKeys(_)) => Decision::Deny(deny(&r.to_string(), "allowlist-miss")),
+                Some(r) => Decision::Deny(deny(&format!("allowlist miss ({r})"), "allowlist-miss")),
+                None => Decision::Deny(deny("allowlist miss", "allowlist-miss")),
+            }
         }
     }
 
@@ -470,8 +491,9 @@ impl ExecHost {
         let policy = self.load_policy(&p).map_err(|d| d.error)?;
         let cwd = Self::cwd(&p);
         let check = policy::check_allowlist(&policy, &p.command, cwd.as_deref(), &self.cfg.path_env);
-        let patterns: Vec<String> = check.executables.iter().map(|e| e.to_string_lossy().into_owned()).collect();
-        let complete = check.analysable && patterns.len() == check.commands.len() && !patterns.is_empty();
+        let entries: Vec<Option<(String, String)>> = check.analysed.iter().map(policy::allow_always_entry).collect();
+        let patterns: Vec<String> = entries.iter().flatten().map(|(p, _)| p.clone()).collect();
+        let complete = check.analysable && patterns.len() == check.analysed.len() && !patterns.is_empty();
         Ok(json!({
             "plan": {
                 "argv": p.command,
@@ -599,6 +621,18 @@ mod tests {
             e.to_wire().message,
             "INVALID_REQUEST: SYSTEM_RUN_DENIED: environment override rejected (blocked override keys: LD_PRELOAD, PATH)"
         );
+        // `env NAME=VALUE` in argv: the same rules and the same message as params.env.
+        let e = RunParams::parse(&json!({"command": ["env", "LD_PRELOAD=/x.so", "uname"]})).unwrap_err();
+        assert_eq!(
+            e.to_wire().message,
+            "INVALID_REQUEST: SYSTEM_RUN_DENIED: environment override rejected (blocked override keys: LD_PRELOAD)"
+        );
+        let e = RunParams::parse(&json!({"command": ["env", "BASH_FUNC_uname%%=() { id; }", "bash", "-c", "uname"]}))
+            .unwrap_err();
+        assert!(e.message().contains("blocked override keys: BASH_FUNC_uname%%"), "{}", e.message());
+        let e = RunParams::parse(&json!({"command": ["ls"], "env": {"GIT_CONFIG_COUNT": "1", "TAR_OPTIONS": "x"}}))
+            .unwrap_err();
+        assert!(e.message().contains("blocked override keys: GIT_CONFIG_COUNT, TAR_OPTIONS"), "{}", e.message());
         let p = params(json!({"command": ["ls"], "timeoutMs": 0}));
         assert_eq!(p.timeout_ms, None);
         assert!(RunParams::parse(&json!({"command": "ls"})).is_err());
@@ -612,6 +646,11 @@ mod tests {
             "agents": {"*": {"allowlist": [{"pattern": "uname"}]}}})));
         assert!(matches!(decide(&h, json!({"command": ["uname", "-a"]})), Decision::Allow { persist: None }));
         assert_eq!(denied_reason(decide(&h, json!({"command": ["id"]}))), "allowlist-miss");
+        // A refused shape says why.
+        let Decision::Deny(d) = decide(&h, json!({"command": ["flock", "--wait", "5", "uname", "-c", "id"]})) else {
+            panic!("flock -c allowed")
+        };
+        assert!(d.error.message().starts_with("allowlist miss (flock -c"), "{}", d.error.message());
         // Gateway-side security can only narrow.
         assert_eq!(denied_reason(decide(&h, json!({"command": ["uname"], "security": "deny"}))), "security=deny");
         assert!(matches!(decide(&h, json!({"command": ["uname"], "security": "full"})), Decision::Allow { .. }));

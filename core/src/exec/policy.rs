@@ -1,69 +1,41 @@
-//! Allowlist evaluation: executable resolution, globs, `argPattern`, dispatch wrappers,
-//! shell payload segments, blocked environment overrides and the `rawCommand` contract.
+//! Allowlist evaluation (the entry point of the exec policy).
+//!
+//! A command is analysed into the commands that will really run:
+//! 1. `argv[0]` is resolved ([`resolve`]): PATH lookup in the host's sanitised PATH, paths
+//!    with `.`/`..` components refused, symlinks followed to a canonical path;
+//! 2. the program is identified by its canonical name (or, for `busybox`/`toybox`, the
+//!    applet); when `argv[0]` names a wrapper or shell but resolves to something else, the
+//!    command is refused;
+//! 3. dispatch wrappers are unwrapped by their exact grammar ([`wrappers`]), `env`'s
+//!    `NAME=VALUE` operands checked with the same key rules as `params.env`
+//!    ([`env_keys`]); privilege changers and command-line builders are refused;
+//! 4. a POSIX shell with `-c` anywhere in its options has its payload split into segments
+//!    ([`shell`]), each analysed again (a nested shell payload is refused); a shell with a
+//!    script operand is just a command.
+//!
+//! Every analysed command must match an allowlist entry: a path glob ([`glob`]) against the
+//! canonical path (or the resolved path when it has no `..`), a bare-name glob against the
+//! name when `argv[0]` had no `/` and was found in the PATH, then `argPattern`
+//! ([`arg_pattern`]) against its arguments.
 
 use std::path::{Path, PathBuf};
 
 use super::approvals::{AllowEntry, ResolvedPolicy};
+pub use super::arg_pattern::{arg_pattern_matches, exact_arg_pattern};
+pub use super::env_keys::{BlockedKey, blocked_env_keys, check_override_key};
+pub use super::glob::{glob_escape, glob_match};
+pub use super::resolve::{DEFAULT_PATH, ResolveError, Resolved, basename, resolve, resolve_executable, which};
+pub use super::shell::shell_segments;
+use super::shell::{OTHER_SHELLS, SHELLS, STATEFUL_BUILTINS, ShellInvocation, parse_shell_args};
+pub use super::wrappers::{DISPATCH_WRAPPERS, unwrap};
+use super::wrappers::{Dispatch, MULTICALL, refused_dispatcher};
 
-/// The sanitized PATH used for lookups and for children when the host gives none.
-pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-/// Wrappers whose inner command is what the allowlist sees (commands.md §5.6).
-pub const DISPATCH_WRAPPERS: &[&str] = &["env", "flock", "nice", "nohup", "stdbuf", "timeout"];
-
-const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "ksh", "mksh", "ash"];
-
-/// Environment keys (exact) that reject a run when overridden.
-const BLOCKED_ENV: &[&str] = &[
-    "PATH",
-    "NODE_OPTIONS",
-    "NODE_PATH",
-    "PYTHONPATH",
-    "PYTHONHOME",
-    "PYTHONSTARTUP",
-    "PYTHONINSPECT",
-    "BASH_ENV",
-    "ENV",
-    "ZDOTDIR",
-    "SHELLOPTS",
-    "BASHOPTS",
-    "PS4",
-    "PROMPT_COMMAND",
-    "IFS",
-    "PERL5LIB",
-    "PERL5OPT",
-    "PERLLIB",
-    "RUBYLIB",
-    "RUBYOPT",
-    "GLIBC_TUNABLES",
-    "JAVA_TOOL_OPTIONS",
-    "_JAVA_OPTIONS",
-    "JDK_JAVA_OPTIONS",
-    "GIT_EXEC_PATH",
-    "GIT_SSH_COMMAND",
-    "HOME",
-];
-
-/// Environment key prefixes that reject a run when overridden.
-const BLOCKED_ENV_PREFIXES: &[&str] = &["LD_", "DYLD_", "BASH_FUNC_"];
+/// How many wrappers/shell levels one analysis follows before refusing.
+const MAX_DEPTH: usize = 16;
 
 /// Keys a shell wrapper keeps from the overrides (everything else is dropped).
 fn shell_safe_env(key: &str) -> bool {
     matches!(key, "TERM" | "LANG" | "COLORTERM" | "NO_COLOR" | "FORCE_COLOR") || key.starts_with("LC_")
-}
-
-/// The overrides that are not allowed, sorted.
-pub fn blocked_env_keys<'a>(keys: impl Iterator<Item = &'a str>) -> Vec<String> {
-    let mut out: Vec<String> = keys
-        .filter(|k| {
-            let u = k.to_ascii_uppercase();
-            BLOCKED_ENV.contains(&u.as_str()) || BLOCKED_ENV_PREFIXES.iter().any(|p| u.starts_with(p))
-        })
-        .map(str::to_string)
-        .collect();
-    out.sort();
-    out.dedup();
-    out
 }
 
 /// Keeps the overrides a shell wrapper may receive.
@@ -71,19 +43,19 @@ pub fn filter_shell_env(env: Vec<(String, String)>) -> Vec<(String, String)> {
     env.into_iter().filter(|(k, _)| shell_safe_env(k)).collect()
 }
 
-/// The basename of an argv[0].
-pub fn basename(arg0: &str) -> &str {
-    arg0.rsplit('/').next().unwrap_or(arg0)
-}
-
-/// `sh -c PAYLOAD …` (also `-lc`/`-cl`): the payload.
+/// The shell payload of `argv` (`sh -c PAYLOAD`, `bash -ec`, `busybox sh -c`, …), by the
+/// shell's option grammar and the basename of `argv[0]` (no file system access).
 pub fn shell_payload(argv: &[String]) -> Option<&str> {
-    let shell = basename(argv.first()?);
+    let name = basename(argv.first()?);
+    let (shell, args) =
+        if MULTICALL.contains(&name) { (argv.get(1)?.as_str(), argv.get(2..)?) } else { (name, &argv[1..]) };
     if !SHELLS.contains(&shell) {
         return None;
     }
-    let flag = argv.get(1)?;
-    if matches!(flag.as_str(), "-c" | "-lc" | "-cl") { argv.get(2).map(String::as_str) } else { None }
+    match parse_shell_args(args) {
+        ShellInvocation::Payload(p) => Some(p),
+        _ => None,
+    }
 }
 
 fn needs_quotes(a: &str) -> bool {
@@ -106,85 +78,18 @@ pub fn raw_command_matches(raw: &str, argv: &[String]) -> bool {
     raw == format_argv(argv) || raw == argv.join(" ") || shell_payload(argv).is_some_and(|p| p.trim() == raw)
 }
 
-/// Looks `name` up in `path_env` (names with `/` are not looked up).
-pub fn which(name: &str, path_env: &str) -> Option<PathBuf> {
-    if name.is_empty() || name.contains('/') {
-        return None;
-    }
-    path_env.split(':').filter(|d| !d.is_empty()).map(|d| Path::new(d).join(name)).find(|p| is_executable(p))
-}
-
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-/// The executable a command resolves to: a path (relative to `cwd`) or a PATH lookup.
-pub fn resolve_executable(arg0: &str, cwd: Option<&Path>, path_env: &str) -> Option<PathBuf> {
-    if arg0.contains('/') {
-        let p = Path::new(arg0);
-        let p = if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            match cwd {
-                Some(c) => c.join(p),
-                None => std::env::current_dir().ok()?.join(p),
-            }
-        };
-        is_executable(&p).then_some(p)
-    } else {
-        which(arg0, path_env)
-    }
-}
-
-/// Skips a dispatch wrapper and returns the inner argv (`None` when `argv` is not a
-/// wrapper, or the wrapper's shape is not understood).
+/// Skips one dispatch wrapper (by the basename of `argv[0]`, no file system access) and
+/// returns the inner argv; `None` when `argv` is not a wrapper or is not unwrapped.
 pub fn unwrap_dispatch(argv: &[String]) -> Option<&[String]> {
-    let name = basename(argv.first()?);
-    if !DISPATCH_WRAPPERS.contains(&name) {
-        return None;
+    match unwrap(basename(argv.first()?), argv) {
+        Dispatch::Inner { inner, .. } => Some(inner),
+        _ => None,
     }
-    let mut i = 1;
-    // Options that take a separate value, per wrapper.
-    let with_value: &[&str] = match name {
-        "nice" => &["-n", "--adjustment"],
-        "stdbuf" => &["-i", "-o", "-e", "--input", "--output", "--error"],
-        "timeout" => &["-s", "--signal", "-k", "--kill-after"],
-        "flock" => &["-w", "--timeout", "-E", "--conflict-exit-code"],
-        "env" => &["-u", "--unset", "-C", "--chdir"],
-        _ => &[],
-    };
-    while let Some(a) = argv.get(i) {
-        if a == "--" {
-            i += 1;
-            break;
-        }
-        if name == "env" && !a.starts_with('-') && a.contains('=') {
-            i += 1;
-            continue;
-        }
-        if !a.starts_with('-') || a == "-" {
-            break;
-        }
-        // `env -S`/`--split-string` re-parses a string: not a plain dispatch.
-        if name == "env" && (a == "-S" || a.starts_with("--split-string") || a.starts_with("-S")) {
-            return None;
-        }
-        i += if with_value.contains(&a.as_str()) { 2 } else { 1 };
-    }
-    // Positional operands before the command.
-    match name {
-        "timeout" => i += 1,
-        "flock" => i += 1,
-        _ => {}
-    }
-    let inner = argv.get(i..)?;
-    (!inner.is_empty()).then_some(inner)
 }
 
-/// Strips every leading dispatch wrapper.
+/// Strips every leading dispatch wrapper (syntactically, see [`unwrap_dispatch`]).
 pub fn innermost(mut argv: &[String]) -> &[String] {
-    for _ in 0..8 {
+    for _ in 0..MAX_DEPTH {
         match unwrap_dispatch(argv) {
             Some(inner) => argv = inner,
             None => break,
@@ -193,133 +98,210 @@ pub fn innermost(mut argv: &[String]) -> &[String] {
     argv
 }
 
-/// Splits a shell payload into the argv of each top-level segment (`&&`, `||`, `;`, `|`,
-/// newlines). `None` for anything this host will not analyse: substitutions (`$(…)`,
-/// backticks, `$VAR` outside single quotes), redirections, subshells, background `&`,
-/// unbalanced quotes. Such payloads never match an allowlist.
-pub fn shell_segments(payload: &str) -> Option<Vec<Vec<String>>> {
-    let mut segments: Vec<Vec<String>> = Vec::new();
-    let mut words: Vec<String> = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut chars = payload.chars().peekable();
-    let end_word = |words: &mut Vec<String>, word: &mut String, in_word: &mut bool| {
-        if *in_word {
-            words.push(std::mem::take(word));
-            *in_word = false;
+/// The keys of `env NAME=VALUE` operands in the leading wrapper chain of `argv` (and of
+/// the segments of a shell payload it wraps), syntactically.
+pub fn argv_env_keys(argv: &[String]) -> Vec<String> {
+    fn walk(mut argv: &[String], out: &mut Vec<String>, depth: usize) {
+        for _ in 0..MAX_DEPTH {
+            let Some(arg0) = argv.first() else { return };
+            match unwrap(basename(arg0), argv) {
+                Dispatch::Inner { inner, env_keys, .. } => {
+                    out.extend(env_keys.into_iter().map(str::to_string));
+                    argv = inner;
+                }
+                _ => break,
+            }
         }
-    };
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next()? {
-                        '\'' => break,
-                        ch => word.push(ch),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next()? {
-                        '"' => break,
-                        '$' | '`' => return None,
-                        '\\' => {
-                            let n = chars.next()?;
-                            if !matches!(n, '"' | '\\' | '$' | '`' | '\n') {
-                                word.push('\\');
-                            }
-                            if n != '\n' {
-                                word.push(n);
-                            }
-                        }
-                        ch => word.push(ch),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                let n = chars.next()?;
-                if n != '\n' {
-                    word.push(n);
-                }
-            }
-            '$' | '`' | '>' | '<' | '(' | ')' | '{' | '}' | '*' | '?' | '[' | '~' | '#' => {
-                if c == '#' && in_word {
-                    word.push(c);
-                    continue;
-                }
-                return None;
-            }
-            ' ' | '\t' => end_word(&mut words, &mut word, &mut in_word),
-            ';' | '\n' | '|' | '&' => {
-                end_word(&mut words, &mut word, &mut in_word);
-                if c == '&' {
-                    if chars.peek() != Some(&'&') {
-                        return None; // background job
-                    }
-                    chars.next();
-                } else if c == '|' && chars.peek() == Some(&'|') {
-                    chars.next();
-                }
-                if words.is_empty() {
-                    if c == ';' || c == '\n' {
-                        continue;
-                    }
-                    return None;
-                }
-                segments.push(std::mem::take(&mut words));
-            }
-            ch => {
-                in_word = true;
-                word.push(ch);
+        if depth == 0 {
+            return;
+        }
+        if let Some(segs) = shell_payload(argv).and_then(shell_segments) {
+            for s in &segs {
+                walk(s, out, depth - 1);
             }
         }
     }
-    end_word(&mut words, &mut word, &mut in_word);
-    if !words.is_empty() {
-        segments.push(words);
-    }
-    (!segments.is_empty()).then_some(segments)
+    let mut out = Vec::new();
+    walk(argv, &mut out, 2);
+    out
 }
 
-/// Glob match: `**` any characters, `*` any but `/`, `?` one but `/`; ASCII
-/// case-insensitive.
-pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.to_lowercase().chars().collect();
-    let t: Vec<char> = text.to_lowercase().chars().collect();
-    fn rec(p: &[char], t: &[char], budget: &mut u32) -> bool {
-        if *budget == 0 {
-            return false;
-        }
-        *budget -= 1;
-        match p.first() {
-            None => t.is_empty(),
-            Some('*') if p.get(1) == Some(&'*') => {
-                let rest = &p[2..];
-                (0..=t.len()).any(|i| rec(rest, &t[i..], budget))
-                    || (rest.first() == Some(&'/') && rec(&rest[1..], t, budget))
-            }
-            Some('*') => {
-                let rest = &p[1..];
-                for i in 0..=t.len() {
-                    if rec(rest, &t[i..], budget) {
-                        return true;
-                    }
-                    if t.get(i) == Some(&'/') {
-                        break;
-                    }
-                }
-                false
-            }
-            Some('?') => t.first().is_some_and(|c| *c != '/') && rec(&p[1..], &t[1..], budget),
-            Some(c) => t.first() == Some(c) && rec(&p[1..], &t[1..], budget),
-        }
+/// One command that will run, as analysed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Analysed {
+    /// The name bare-name entries see (`argv[0]` as written, or the busybox applet).
+    pub name: String,
+    /// Its arguments (what `argPattern` sees).
+    pub args: Vec<String>,
+    /// The executable.
+    pub exe: Resolved,
+    /// A `busybox`/`toybox` applet (`exe` is the multi-call binary).
+    pub applet: bool,
+}
+
+/// Why a command cannot be allowed by any allowlist.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// `env NAME=VALUE` with keys the override rules refuse.
+    #[error("environment override rejected (blocked override keys: {})", .0.join(", "))]
+    EnvKeys(Vec<String>),
+    /// Anything else, with the reason.
+    #[error("{0}")]
+    Other(String),
+}
+
+fn other(s: impl Into<String>) -> Refusal {
+    Refusal::Other(s.into())
+}
+
+/// Display of a key for a message (control characters escaped).
+fn shown(key: &str) -> String {
+    key.escape_debug().to_string()
+}
+
+struct Ctx<'a> {
+    cwd: Option<&'a Path>,
+    path_env: &'a str,
+}
+
+enum Category {
+    Plain,
+    Wrapper,
+    Shell,
+    OtherShell,
+    Refused(&'static str),
+}
+
+fn category(name: &str, args: &[String]) -> Category {
+    if let Some(why) = refused_dispatcher(name, args) {
+        Category::Refused(why)
+    } else if DISPATCH_WRAPPERS.contains(&name) {
+        Category::Wrapper
+    } else if SHELLS.contains(&name) {
+        Category::Shell
+    } else if OTHER_SHELLS.contains(&name) {
+        Category::OtherShell
+    } else {
+        Category::Plain
     }
-    let mut budget = 100_000;
-    rec(&p, &t, &mut budget)
+}
+
+fn special(name: &str) -> bool {
+    !matches!(category(name, &[]), Category::Plain) || name == "find" || MULTICALL.contains(&name)
+}
+
+/// Analyses `argv` into the commands that will run, or refuses it.
+pub fn analyse(argv: &[String], cwd: Option<&Path>, path_env: &str) -> Result<Vec<Analysed>, Refusal> {
+    if argv.iter().any(|a| a.contains('\0')) {
+        return Err(other("NUL byte in an argument"));
+    }
+    let mut out = Vec::new();
+    analyse_into(argv, &Ctx { cwd, path_env }, false, false, 0, &mut out)?;
+    if out.is_empty() {
+        return Err(other("no command"));
+    }
+    Ok(out)
+}
+
+fn analyse_into(
+    mut argv: &[String],
+    ctx: &Ctx<'_>,
+    mut path_cleared: bool,
+    in_payload: bool,
+    mut depth: usize,
+    out: &mut Vec<Analysed>,
+) -> Result<(), Refusal> {
+    loop {
+        depth += 1;
+        if depth > MAX_DEPTH {
+            return Err(other("too many nested wrappers"));
+        }
+        let Some(arg0) = argv.first().filter(|a| !a.is_empty()) else { return Err(other("empty command")) };
+        if in_payload {
+            if arg0.contains('=') {
+                return Err(other("variable assignment in a shell payload"));
+            }
+            if STATEFUL_BUILTINS.contains(&arg0.as_str()) {
+                return Err(other(format!("shell builtin `{arg0}` changes the shell's state")));
+            }
+            if arg0 == "printf" && argv.get(1).is_some_and(|a| a.starts_with("-v")) {
+                return Err(other("printf -v assigns a shell variable"));
+            }
+        }
+        if let Category::Refused(why) = category(basename(arg0), &argv[1..]) {
+            return Err(other(format!("{} is refused: {why}", basename(arg0))));
+        }
+        if path_cleared && !arg0.contains('/') {
+            return Err(other(format!(
+                "`{}` after env cleared PATH: the lookup would not use the host's PATH",
+                shown(arg0)
+            )));
+        }
+        let exe = resolve(arg0, ctx.cwd, ctx.path_env).map_err(|e| other(format!("{}: {e}", shown(arg0))))?;
+        let written = basename(arg0);
+        let canonical_name = exe.canonical.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        // The program's identity: the canonical binary, or a multi-call binary's applet.
+        let (name, args, applet): (&str, &[String], bool) = if MULTICALL.contains(&canonical_name) {
+            if MULTICALL.contains(&written) {
+                match argv.get(1) {
+                    Some(a) if !a.starts_with('-') && !a.is_empty() => (a.as_str(), &argv[2..], true),
+                    _ => (written, &argv[1..], false),
+                }
+            } else {
+                (written, &argv[1..], true) // a symlink named after the applet
+            }
+        } else if special(canonical_name) {
+            (canonical_name, &argv[1..], false)
+        } else if special(written) {
+            return Err(other(format!("`{}` resolves to {}", shown(arg0), exe.canonical.display())));
+        } else {
+            (written, &argv[1..], false)
+        };
+        match category(name, args) {
+            Category::Refused(why) => return Err(other(format!("{name} is refused: {why}"))),
+            Category::OtherShell => {
+                return Err(other(format!("{name}: a shell whose options this host does not parse")));
+            }
+            Category::Wrapper if applet => {
+                return Err(other(format!("{name} applet: wrappers are not analysed as applets")));
+            }
+            Category::Wrapper => match unwrap(name, argv) {
+                Dispatch::Inner { inner, env_keys, path_cleared: cleared } => {
+                    let blocked = blocked_env_keys(env_keys.into_iter());
+                    if !blocked.is_empty() {
+                        return Err(Refusal::EnvKeys(blocked.iter().map(|k| shown(k)).collect()));
+                    }
+                    path_cleared |= cleared;
+                    argv = inner;
+                    continue;
+                }
+                Dispatch::Refused(why) => return Err(other(why)),
+                Dispatch::Opaque | Dispatch::NotWrapper => {}
+            },
+            Category::Shell => match parse_shell_args(args) {
+                ShellInvocation::Payload(p) => {
+                    if in_payload {
+                        return Err(other("a shell payload inside a shell payload is not analysed"));
+                    }
+                    let segs = shell_segments(p).ok_or_else(|| {
+                        other("shell payload not analysable (substitutions, variables, redirections, globs, background jobs or unbalanced quotes)")
+                    })?;
+                    for s in &segs {
+                        analyse_into(s, ctx, path_cleared, true, depth, out)?;
+                    }
+                    return Ok(());
+                }
+                ShellInvocation::Refused(why) => return Err(other(format!("{name}: {why}"))),
+                ShellInvocation::Script => {}
+            },
+            Category::Plain => {}
+        }
+        // Bare-name entries see the name as written (`sh`, not `dash`), or the applet.
+        let shown_name = if applet { name } else { written };
+        out.push(Analysed { name: shown_name.to_string(), args: args.to_vec(), exe, applet });
+        return Ok(());
+    }
 }
 
 fn expand_home(pattern: &str) -> String {
@@ -337,27 +319,22 @@ pub fn is_path_pattern(pattern: &str) -> bool {
     pattern.contains('/') || pattern.starts_with('~')
 }
 
-/// One command (argv with wrappers already stripped) against one entry.
-pub fn entry_matches(entry: &AllowEntry, argv: &[String], resolved: &Path) -> bool {
-    let Some(arg0) = argv.first() else { return false };
-    let name_ok = if is_path_pattern(&entry.pattern) {
-        let pat = expand_home(&entry.pattern);
-        let r = resolved.to_string_lossy();
-        glob_match(&pat, &r) || std::fs::canonicalize(resolved).is_ok_and(|c| glob_match(&pat, &c.to_string_lossy()))
-    } else {
-        // Bare names only match PATH lookups.
-        !arg0.contains('/') && glob_match(&entry.pattern, arg0)
-    };
-    if !name_ok {
+/// One analysed command against one entry.
+pub fn entry_matches(entry: &AllowEntry, cmd: &Analysed) -> bool {
+    let pattern = entry.pattern.trim();
+    if pattern.is_empty() {
         return false;
     }
-    match &entry.arg_pattern {
-        None => true,
-        Some(re) => match regex_lite::Regex::new(re) {
-            Ok(re) => re.is_match(&argv[1..].join(" ")),
-            Err(_) => false,
-        },
-    }
+    let name_ok = if is_path_pattern(pattern) {
+        let pat = expand_home(pattern);
+        let resolved = cmd.exe.path.to_string_lossy();
+        glob_match(&pat, &cmd.exe.canonical.to_string_lossy())
+            || (!super::resolve::has_dot_component(&resolved) && glob_match(&pat, &resolved))
+    } else {
+        // Bare names only match PATH lookups.
+        cmd.exe.bare && glob_match(pattern, &cmd.name)
+    };
+    name_ok && entry.arg_pattern.as_deref().is_none_or(|re| arg_pattern_matches(re, &cmd.args))
 }
 
 /// The outcome of checking a command against the allowlist.
@@ -365,148 +342,53 @@ pub fn entry_matches(entry: &AllowEntry, argv: &[String], resolved: &Path) -> bo
 pub struct AllowlistCheck {
     /// Every analysed command matched an entry.
     pub satisfied: bool,
-    /// The executables of the analysed commands (resolved where possible).
+    /// The canonical executables of the analysed commands.
     pub executables: Vec<PathBuf>,
-    /// The inner argv of each analysed command.
+    /// The argv (`name` + args) of each analysed command.
     pub commands: Vec<Vec<String>>,
-    /// Whether the shape could be analysed (a shell payload with substitutions cannot).
+    /// The analysed commands.
+    pub analysed: Vec<Analysed>,
+    /// Whether the shape could be analysed (`refusal` is `None`).
     pub analysable: bool,
+    /// Why no allowlist can allow it.
+    pub refusal: Option<Refusal>,
 }
 
-/// Checks `argv` (possibly a shell wrapper, possibly behind dispatch wrappers) against the
-/// policy's allowlist: every command must resolve to an executable and match an entry.
+/// Checks `argv` against the policy's allowlist: every analysed command must match an entry.
 pub fn check_allowlist(policy: &ResolvedPolicy, argv: &[String], cwd: Option<&Path>, path_env: &str) -> AllowlistCheck {
-    let inner = innermost(argv);
-    let commands: Option<Vec<Vec<String>>> = match shell_payload(inner) {
-        Some(payload) => shell_segments(payload).map(|segs| segs.iter().map(|s| innermost(s).to_vec()).collect()),
-        None => Some(vec![inner.to_vec()]),
-    };
-    let Some(commands) = commands else {
-        return AllowlistCheck { satisfied: false, executables: vec![], commands: vec![], analysable: false };
-    };
-    let mut satisfied = !commands.is_empty();
-    let mut executables = Vec::new();
-    for c in &commands {
-        // A shell nested in a payload is not analysed further.
-        if shell_payload(c).is_some() {
-            satisfied = false;
-            continue;
-        }
-        let Some(arg0) = c.first() else {
-            satisfied = false;
-            continue;
-        };
-        match resolve_executable(arg0, cwd, path_env) {
-            Some(exe) => {
-                if !policy.allowlist.iter().any(|e| entry_matches(e, c, &exe)) {
-                    satisfied = false;
-                }
-                executables.push(exe);
-            }
-            None => satisfied = false,
-        }
+    match analyse(argv, cwd, path_env) {
+        Err(r) => AllowlistCheck {
+            satisfied: false,
+            executables: vec![],
+            commands: vec![],
+            analysed: vec![],
+            analysable: false,
+            refusal: Some(r),
+        },
+        Ok(analysed) => AllowlistCheck {
+            satisfied: analysed.iter().all(|c| policy.allowlist.iter().any(|e| entry_matches(e, c))),
+            executables: analysed.iter().map(|c| c.exe.canonical.clone()).collect(),
+            commands: analysed
+                .iter()
+                .map(|c| std::iter::once(c.name.clone()).chain(c.args.iter().cloned()).collect())
+                .collect(),
+            analysed,
+            analysable: true,
+            refusal: None,
+        },
     }
-    AllowlistCheck { satisfied, executables, commands, analysable: true }
 }
 
-/// An `argPattern` matching exactly these arguments.
-pub fn exact_arg_pattern(args: &[String]) -> String {
-    format!("^{}$", regex_lite::escape(&args.join(" ")))
+/// The allow-always entry for an analysed command: its canonical path as an escaped glob
+/// and an exact `argPattern`; `None` for an applet (the binary would allow every applet).
+pub fn allow_always_entry(cmd: &Analysed) -> Option<(String, String)> {
+    if cmd.applet {
+        return None;
+    }
+    let path = cmd.exe.canonical.to_str()?;
+    Some((glob_escape(path), exact_arg_pattern(&cmd.args)))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::exec::approvals::{Ask, Security};
-
-    fn v(a: &[&str]) -> Vec<String> {
-        a.iter().map(|s| s.to_string()).collect()
-    }
-
-    fn policy(entries: &[(&str, Option<&str>)]) -> ResolvedPolicy {
-        ResolvedPolicy {
-            security: Security::Allowlist,
-            ask: Ask::Off,
-            ask_fallback: Security::Deny,
-            allowlist: entries
-                .iter()
-                .map(|(p, a)| AllowEntry { pattern: p.to_string(), arg_pattern: a.map(str::to_string) })
-                .collect(),
-        }
-    }
-
-    #[test]
-    fn globs() {
-        assert!(glob_match("/usr/bin/*", "/usr/bin/uname"));
-        assert!(!glob_match("/usr/*", "/usr/bin/uname"));
-        assert!(glob_match("/usr/**", "/usr/bin/uname"));
-        assert!(glob_match("/opt/**/bin/rg", "/opt/bin/rg"));
-        assert!(glob_match("/opt/**/bin/rg", "/opt/a/b/bin/rg"));
-        assert!(glob_match("UNAME", "uname"));
-        assert!(glob_match("un?me", "uname"));
-        assert!(!glob_match("echo", "echo2"));
-    }
-
-    #[test]
-    fn wrappers() {
-        assert_eq!(innermost(&v(&["env", "A=1", "nice", "-n", "5", "uname", "-a"])), &v(&["uname", "-a"])[..]);
-        assert_eq!(innermost(&v(&["timeout", "-s", "KILL", "5", "ls"])), &v(&["ls"])[..]);
-        assert_eq!(innermost(&v(&["flock", "/tmp/l", "ls"])), &v(&["ls"])[..]);
-        assert_eq!(innermost(&v(&["nohup", "ls"])), &v(&["ls"])[..]);
-        assert_eq!(innermost(&v(&["env", "-S", "ls -l"])), &v(&["env", "-S", "ls -l"])[..]);
-    }
-
-    #[test]
-    fn shell_parsing() {
-        assert_eq!(
-            shell_segments("uname -a && echo 'a b' | wc -c; ls").unwrap(),
-            vec![v(&["uname", "-a"]), v(&["echo", "a b"]), v(&["wc", "-c"]), v(&["ls"])]
-        );
-        assert_eq!(shell_segments("echo \"x y\"\\ z").unwrap(), vec![v(&["echo", "x y z"])]);
-        for bad in ["echo $(id)", "echo `id`", "echo $HOME", "ls > f", "sleep 1 &", "(ls)", "echo 'open"] {
-            assert!(shell_segments(bad).is_none(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn raw_command_contract() {
-        let argv = v(&["/bin/echo", "a b", "c"]);
-        assert!(raw_command_matches("/bin/echo \"a b\" c", &argv));
-        assert!(raw_command_matches("/bin/echo a b c", &argv));
-        assert!(!raw_command_matches("/bin/echo c", &argv));
-        assert!(raw_command_matches("ls -l", &v(&["sh", "-c", "ls -l"])));
-    }
-
-    #[test]
-    fn env_blocking() {
-        let keys = ["LANG", "PATH", "LD_PRELOAD", "ld_library_path", "FOO"];
-        assert_eq!(blocked_env_keys(keys.into_iter()), v(&["LD_PRELOAD", "PATH", "ld_library_path"]));
-        assert_eq!(
-            filter_shell_env(vec![("LANG".into(), "C".into()), ("FOO".into(), "1".into())]),
-            vec![("LANG".to_string(), "C".to_string())]
-        );
-    }
-
-    #[test]
-    fn allowlist_checks() {
-        let sh = which("sh", DEFAULT_PATH).unwrap();
-        let uname = which("uname", DEFAULT_PATH).unwrap();
-        let p = policy(&[(&uname.to_string_lossy(), None), ("echo", Some("^hello( world)?$"))]);
-        assert!(check_allowlist(&p, &v(&["uname", "-a"]), None, DEFAULT_PATH).satisfied);
-        assert!(check_allowlist(&p, &v(&[&uname.to_string_lossy(), "-a"]), None, DEFAULT_PATH).satisfied);
-        assert!(check_allowlist(&p, &v(&["echo", "hello"]), None, DEFAULT_PATH).satisfied);
-        assert!(!check_allowlist(&p, &v(&["echo", "bye"]), None, DEFAULT_PATH).satisfied);
-        assert!(check_allowlist(&p, &v(&["env", "LANG=C", "uname"]), None, DEFAULT_PATH).satisfied);
-        assert!(check_allowlist(&p, &v(&["sh", "-c", "uname -a && echo hello"]), None, DEFAULT_PATH).satisfied);
-        assert!(!check_allowlist(&p, &v(&["sh", "-c", "uname -a; id"]), None, DEFAULT_PATH).satisfied);
-        assert!(!check_allowlist(&p, &v(&["sh", "-c", "uname $(id)"]), None, DEFAULT_PATH).satisfied);
-        // The shell itself being allowlisted does not let any payload through.
-        let p = policy(&[(&sh.to_string_lossy(), None)]);
-        assert!(!check_allowlist(&p, &v(&["sh", "-c", "id"]), None, DEFAULT_PATH).satisfied);
-        // Bare names do not match explicit paths.
-        let p = policy(&[("uname", None)]);
-        assert!(!check_allowlist(&p, &v(&[&uname.to_string_lossy()]), None, DEFAULT_PATH).satisfied);
-        let re = regex_lite::Regex::new(&exact_arg_pattern(&v(&["-a", "x.y"]))).unwrap();
-        assert!(re.is_match("-a x.y") && !re.is_match("-a xzy") && !re.is_match("-a x.y z"));
-    }
-}
+#[path = "policy_tests.rs"]
+mod tests;
