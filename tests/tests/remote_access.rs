@@ -353,11 +353,8 @@ async fn plaintext_refused_before_any_io() {
         tokio::time::sleep(Duration::from_secs(2)).await;
         assert_eq!(node.connect_attempts(), 1, "terminal: no retry");
         assert_eq!(dialer.0.load(Ordering::SeqCst), 0, "{url}: no socket may be opened");
-        if url.contains("example.test") {
-            assert_eq!(resolver.1.load(Ordering::SeqCst), 1, "the name was checked by resolving it once");
-        } else {
-            assert_eq!(resolver.1.load(Ordering::SeqCst), 0);
-        }
+        // Default policy: a name other than localhost is refused lexically, never resolved.
+        assert_eq!(resolver.1.load(Ordering::SeqCst), 0, "{url}: no lookup");
         node.stop().await;
     }
     // The CLI: exit 78 right away, with the remediation.
@@ -372,4 +369,37 @@ async fn plaintext_refused_before_any_io() {
     // The break-glass variable does not admit TEST-NET/public addresses either.
     let mut p = ClawnodeProcess::spawn(&args, &[("OPENCLAW_ALLOW_INSECURE_PRIVATE_WS", "1")]).unwrap();
     assert_eq!(p.wait_exit(Duration::from_secs(30)).await.unwrap().code(), Some(78));
+}
+
+/// Attack (issue #12): `clawnode run --url ws://gateway.example.invalid:18789` without the
+/// break-glass variable resolved the name and retried forever on "could not resolve". Now:
+/// refused lexically (no lookup, so no "could not resolve"), exit 78 at once, remedy shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_plaintext_dns_name_cli_exits_78_without_resolving() {
+    let state = tempfile::tempdir().unwrap();
+    let token = state.path().join("token");
+    std::fs::write(&token, "secret-token\n").unwrap();
+    let dir = state.path().join("state");
+    let args = [
+        "run",
+        "--url",
+        "ws://gateway.example.invalid:18789",
+        "--token-file",
+        token.to_str().unwrap(),
+        "--state-dir",
+        dir.to_str().unwrap(),
+    ];
+    let started = std::time::Instant::now();
+    let mut p = ClawnodeProcess::spawn(&args, &[]).unwrap();
+    let st = p.wait_exit(Duration::from_secs(20)).await.unwrap();
+    let lines = p.lines();
+    assert_eq!(st.code(), Some(78), "{lines:?}");
+    assert!(started.elapsed() < Duration::from_secs(10), "not quick: {:?}", started.elapsed());
+    let all = lines.join("\n");
+    assert!(all.contains("refusing plaintext ws:// to gateway.example.invalid"), "{all}");
+    for remedy in ["wss://", "--ssh", "OPENCLAW_ALLOW_INSECURE_PRIVATE_WS=1"] {
+        assert!(all.contains(remedy), "remedy {remedy} missing: {all}");
+    }
+    assert!(!all.contains("could not resolve"), "the name must not be resolved: {all}");
+    assert!(!all.contains("retrying") && !all.contains("backing off"), "{all}");
 }
