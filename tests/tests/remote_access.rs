@@ -389,6 +389,7 @@ async fn attack_plaintext_dns_name_cli_exits_78_without_resolving() {
         "--state-dir",
         dir.to_str().unwrap(),
     ];
+    clawnode_testkit::clawnode_bin().unwrap(); // built before the clock starts
     let started = std::time::Instant::now();
     let mut p = ClawnodeProcess::spawn(&args, &[]).unwrap();
     let st = p.wait_exit(Duration::from_secs(20)).await.unwrap();
