@@ -29,7 +29,8 @@ pub enum PrivateDirError {
     /// It belongs to another user: whoever owns it can read or replace the secrets.
     #[error(
         "state directory {path} is owned by uid {owner}, not by this process (euid {euid}); refusing to keep secrets \
-         there: use a directory you own (--state-dir) or fix its owner"
+         there: run as its owner (e.g. `sudo -u clawnode …` for the service's state), use a directory you own \
+         (--state-dir), or fix its owner"
     )]
     ForeignOwner {
         /// The directory.
