@@ -636,7 +636,7 @@ fn service_cmd(args: ServiceArgs) -> Result<ExitCode, Box<dyn std::error::Error>
                 Some(user) if !no_start => service_account::ensure(user, &state_dir)?,
                 Some(user) => println!(
                     "note: the unit runs as {user}; create it before starting: {}",
-                    service_account::useradd_command(user, &state_dir).join(" ")
+                    service_account::shell_line(&service_account::useradd_command(user, &state_dir))
                 ),
                 None => clawnode::store::ensure_private_dir(&state_dir)?,
             }

@@ -61,6 +61,21 @@ pub fn useradd_command(user: &str, home: &Path) -> Vec<String> {
     .collect()
 }
 
+/// `argv` as a line to paste into a shell (arguments with other than `[A-Za-z0-9/._:=@,+-]`
+/// single-quoted).
+pub fn shell_line(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| {
+            if !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "/._:=@,+-".contains(c)) {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// `(uid, gid)` from a `getent passwd` line.
 pub fn parse_passwd(user: &str, line: &str) -> Result<(u32, u32), AccountError> {
     let bad = || AccountError::Passwd { user: user.to_string(), line: line.to_string() };
@@ -99,7 +114,7 @@ pub fn ensure(user: &str, state_dir: &Path) -> Result<(), AccountError> {
             let out = run(&argv)?;
             if !out.status.success() {
                 return Err(AccountError::Command {
-                    command: argv.join(" "),
+                    command: shell_line(&argv),
                     message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
                 });
             }
@@ -133,15 +148,44 @@ mod tests {
     fn useradd_line_and_passwd_parsing() {
         let c = useradd_command("clawnode", Path::new("/var/lib/clawnode"));
         assert_eq!(
-            c.join(" "),
+            shell_line(&c),
             "useradd --system --user-group --no-create-home --home-dir /var/lib/clawnode --shell /usr/sbin/nologin \
-             --comment ClawNode node host clawnode"
+             --comment 'ClawNode node host' clawnode"
         );
+        assert_eq!(shell_line(&["a b".into(), "it's".into(), "".into()]), r"'a b' 'it'\''s' ''");
         assert_eq!(
             parse_passwd("clawnode", "clawnode:x:998:997:ClawNode:/var/lib/clawnode:/usr/sbin/nologin\n").unwrap(),
             (998, 997)
         );
         assert!(parse_passwd("clawnode", "other:x:1:1::/:/bin/sh").is_err());
         assert!(parse_passwd("clawnode", "clawnode:x:a:1::/:/bin/sh").is_err());
+    }
+
+    /// The state directory handed to an existing user (`nobody` stands in for `clawnode`:
+    /// no account is created on the test machine): created 0700, owned by it; an existing
+    /// wider one is tightened; a symlink is refused. Needs root for chown.
+    #[test]
+    fn state_dir_is_handed_to_the_service_user() {
+        use std::os::unix::fs::MetadataExt as _;
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("note: state_dir_is_handed_to_the_service_user skipped (needs root)");
+            return;
+        }
+        let Ok(Some((uid, gid))) = lookup("nobody") else {
+            eprintln!("note: no `nobody` user here; skipped");
+            return;
+        };
+        let d = tempfile::tempdir().unwrap();
+        let state = d.path().join("lib/clawnode");
+        ensure("nobody", &state).unwrap();
+        let m = std::fs::metadata(&state).unwrap();
+        assert_eq!((m.uid(), m.gid(), m.mode() & 0o7777), (uid, gid, 0o700));
+        std::fs::set_permissions(&state, <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o755))
+            .unwrap();
+        ensure("nobody", &state).unwrap();
+        assert_eq!(std::fs::metadata(&state).unwrap().mode() & 0o7777, 0o700);
+        let link = d.path().join("link");
+        std::os::unix::fs::symlink(&state, &link).unwrap();
+        assert!(matches!(ensure("nobody", &link), Err(AccountError::UnsafeStateDir(_))));
     }
 }
