@@ -407,9 +407,9 @@ mkdir -p /run/systemd/system
 export XDG_RUNTIME_DIR={rt}
 /lib/systemd/systemd --user >/dev/null 2>&1 &
 pid=$!
+trap 'kill $pid 2>/dev/null' EXIT
 i=0; while {{ [ ! -S {rt}/systemd/private ] || [ ! -S {rt}/bus ]; }} && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
 systemd-run --user --quiet --wait --property=EnvironmentFile={env} --property=StandardOutput=file:{out} /usr/bin/env -0
-kill $pid
 "#,
             rt = rt.display(),
             env = env_file.display(),
