@@ -633,7 +633,9 @@ fn service_cmd(args: ServiceArgs) -> Result<ExitCode, Box<dyn std::error::Error>
                 service_user: service_user.clone(),
             };
             match &service_user {
-                Some(user) if !no_start => service_account::ensure(user, &state_dir)?,
+                Some(user) if !no_start => {
+                    service_account::ensure(user, &state_dir)?;
+                }
                 Some(user) => println!(
                     "note: the unit runs as {user}; create it before starting: {}",
                     service_account::shell_line(&service_account::useradd_command(user, &state_dir))

@@ -106,7 +106,9 @@ fn lookup(user: &str) -> Result<Option<(u32, u32)>, AccountError> {
 }
 
 /// Creates `user` if missing, then makes `state_dir` exist as a 0700 directory owned by it.
-pub fn ensure(user: &str, state_dir: &Path) -> Result<(), AccountError> {
+/// Returns the user's `(uid, gid)`: any file the installer (root) puts into the state
+/// directory for the service (e.g. a `--token-file`) must be chowned to it.
+pub fn ensure(user: &str, state_dir: &Path) -> Result<(u32, u32), AccountError> {
     let (uid, gid) = match lookup(user)? {
         Some(ids) => ids,
         None => {
@@ -137,7 +139,7 @@ pub fn ensure(user: &str, state_dir: &Path) -> Result<(), AccountError> {
     std::os::unix::fs::lchown(state_dir, Some(uid), Some(gid)).map_err(io)?;
     std::fs::set_permissions(state_dir, <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700))
         .map_err(io)?;
-    Ok(())
+    Ok((uid, gid))
 }
 
 #[cfg(test)]
