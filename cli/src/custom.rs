@@ -15,6 +15,8 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use clawnode::exec::child_env;
+use clawnode::exec::policy::DEFAULT_PATH;
 use clawnode::{CommandError, InvokeContext};
 use serde::Deserialize;
 use serde_json::Value;
@@ -173,8 +175,14 @@ fn kill_group(pid: Option<u32>) {
 /// Runs one invoke of `cmd`.
 pub async fn invoke(cmd: Arc<CustomCommand>, ctx: InvokeContext) -> Result<Value, CommandError> {
     let Some(program) = cmd.argv.first() else { return Err(CommandError::unavailable("empty argv")) };
+    // The same cleared environment as a `system.run` child: the node's credentials and
+    // settings (`OPENCLAW_*`, `CLAWNODE_*`, a service's env file) never reach the command.
+    let env = child_env::build(std::env::vars_os(), DEFAULT_PATH, &[])
+        .map_err(|e| CommandError::unavailable(format!("cannot start {program}: {e}")))?;
     let mut child = tokio::process::Command::new(program)
         .args(&cmd.argv[1..])
+        .env_clear()
+        .envs(env)
         .env("CLAWNODE_COMMAND", &cmd.name)
         .env("CLAWNODE_INVOKE_ID", &ctx.id)
         .stdin(Stdio::piped())

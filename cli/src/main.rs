@@ -337,7 +337,25 @@ fn init_tracing() {
         .init();
 }
 
+/// The per-run exec reaper: this binary re-executed in its hidden mode, resolved once.
+fn exec_reaper() -> Option<clawnode::exec::reaper::ReaperCommand> {
+    match std::env::current_exe() {
+        Ok(exe) => Some(clawnode::exec::reaper::ReaperCommand::subcommand_of(exe)),
+        Err(e) => {
+            tracing::warn!(error = %e, "own executable unknown: system.run timeouts kill the process group only");
+            None
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    // Hidden mode (not a clap subcommand, not in --help): the exec runner starts one reaper
+    // per `system.run` as `clawnode __exec-reaper <program> <argv0> <args>…`.
+    let mut raw = std::env::args_os().skip(1);
+    if raw.next().is_some_and(|a| a == clawnode::exec::reaper::REAPER_SUBCOMMAND) {
+        let args: Vec<std::ffi::OsString> = raw.collect();
+        return ExitCode::from(u8::try_from(clawnode::exec::reaper::reaper_main(&args)).unwrap_or(u8::MAX));
+    }
     let cli = Cli::parse();
     init_tracing();
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
@@ -619,8 +637,18 @@ fn service_cmd(args: ServiceArgs) -> Result<ExitCode, Box<dyn std::error::Error>
                 (None, Some(p)) => Some(config::read_secret_file(&p)?),
                 _ => None,
             };
-            if let Some(t) = &secret {
-                vars.push(("OPENCLAW_GATEWAY_TOKEN", t.expose().to_string()));
+            // A tunnel target never takes env credentials (remote-access.md §4): its token
+            // goes to a 0600 file in the state directory that the unit names (written below,
+            // once the state directory is set up, and owned by the service user).
+            let mut ssh_token: Option<(PathBuf, Secret)> = None;
+            match secret {
+                Some(t) if ssh.is_some() => {
+                    let path = state_dir.join("ssh-gateway-token");
+                    run_args.extend(["--token-file".into(), path.to_string_lossy().into_owned()]);
+                    ssh_token = Some((path, t));
+                }
+                Some(t) => vars.push(("OPENCLAW_GATEWAY_TOKEN", t.expose().to_string())),
+                None => {}
             }
             let env_text = service::env_text(&vars)?;
             let spec = service::UnitSpec {
@@ -632,15 +660,26 @@ fn service_cmd(args: ServiceArgs) -> Result<ExitCode, Box<dyn std::error::Error>
                 profile: exec_profile,
                 service_user: service_user.clone(),
             };
-            match &service_user {
-                Some(user) if !no_start => {
-                    service_account::ensure(user, &state_dir)?;
+            let owner = match &service_user {
+                Some(user) if !no_start => Some(service_account::ensure(user, &state_dir)?),
+                Some(user) => {
+                    println!(
+                        "note: the unit runs as {user}; before starting, create it ({}) and give it {} (chown -R {user}: …, mode 0700)",
+                        service_account::shell_line(&service_account::useradd_command(user, &state_dir)),
+                        state_dir.display()
+                    );
+                    None
                 }
-                Some(user) => println!(
-                    "note: the unit runs as {user}; create it before starting: {}",
-                    service_account::shell_line(&service_account::useradd_command(user, &state_dir))
-                ),
-                None => clawnode::store::ensure_private_dir(&state_dir)?,
+                None => {
+                    clawnode::store::ensure_private_dir(&state_dir)?;
+                    None
+                }
+            };
+            if let Some((path, token)) = &ssh_token {
+                clawnode::store::write_private_atomic(path, token.expose().as_bytes())?;
+                if let Some((uid, gid)) = owner {
+                    std::os::unix::fs::chown(path, Some(uid), Some(gid))?;
+                }
             }
             std::fs::create_dir_all(&unit_dir)?;
             clawnode::store::write_private_atomic(&env_path, env_text.as_bytes())?;
@@ -904,7 +943,8 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
                     return Err(format!("ssh option {bad:?} must look like KEY=VALUE").into());
                 }
                 let program = std::env::var_os("CLAWNODE_SSH").map(PathBuf::from).unwrap_or_else(|| "ssh".into());
-                Some(tunnel::TunnelSpec { target, identity, options, program })
+                let socket = tunnel::socket_path(&state_dir);
+                Some(tunnel::TunnelSpec { target, identity, options, program, socket })
             }
             None => None,
         }
@@ -914,40 +954,75 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let mut tunnel_events: Option<tokio::sync::mpsc::UnboundedReceiver<tunnel::TunnelEvent>> = None;
     let (endpoint, credentials, source) = if let Some(spec) = ssh_spec {
         let origin = clawnode::endpoint::GatewayOrigin::SshTunnel(spec.target.clone()).to_string();
-        let token = match (&args.token, &args.token_file) {
-            (Some(t), _) => Some(Secret::new(t.trim())),
-            (None, Some(p)) => Some(config::read_secret_file(p)?),
-            _ => None,
+        // Explicit credentials only (never the environment or openclaw.json), checked
+        // before ssh starts; exit 78 (EX_CONFIG) so a unit does not restart in a loop.
+        let explicit = Explicit {
+            url: None,
+            token: match (&args.token, &args.token_file) {
+                (Some(t), _) => Some(Secret::new(t.trim())),
+                (None, Some(p)) => Some(config::read_secret_file(p)?),
+                _ => None,
+            },
+            password: match (&args.password, &args.password_file) {
+                (Some(t), _) => Some(Secret::new(t.trim())),
+                (None, Some(p)) => Some(config::read_secret_file(p)?),
+                _ => None,
+            },
         };
-        let password = match (&args.password, &args.password_file) {
-            (Some(t), _) => Some(Secret::new(t.trim())),
-            (None, Some(p)) => Some(config::read_secret_file(p)?),
-            _ => None,
-        };
-        // The service's environment file carries the token as OPENCLAW_GATEWAY_TOKEN.
-        let token = token.or_else(|| {
-            std::env::var("OPENCLAW_GATEWAY_TOKEN").ok().filter(|t| !t.trim().is_empty()).map(|t| Secret::new(t.trim()))
-        });
         let key = TokenKey { origin: origin.clone(), device_id: identity.device_id().into(), role: Role::Node };
-        if token.is_none() && password.is_none() && !matches!(store.load_token(&key), Ok(Some(_))) {
-            return Err(format!(
-                "--ssh needs credentials for {origin}: pass --token/--token-file or --password (no stored device token for it)"
-            )
-            .into());
-        }
+        let credentials = match tunnel::credentials(&explicit, matches!(store.load_token(&key), Ok(Some(_))), &origin) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("clawnode: {e}");
+                return Ok(ExitCode::from(EXIT_PAUSED));
+            }
+        };
         status::line(&format!("starting ssh tunnel to {origin}"));
         let target = spec.target.clone();
-        match tunnel::Tunnel::start(spec).await {
+        let started = match tunnel::Tunnel::spawn(spec) {
+            Ok((t, mut events)) => {
+                // Until ssh serves the socket; SIGTERM/SIGINT meanwhile stop ssh too.
+                let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+                let first = tokio::select! {
+                    r = tunnel::Tunnel::first_up(&mut events, |ev| {
+                        if let tunnel::TunnelEvent::Restarting { error, delay } = ev {
+                            status::line(&format!("ssh tunnel down: {error}; restarting in {delay:?}"));
+                        }
+                    }) => Some(r),
+                    _ = term.recv() => None,
+                    _ = tokio::signal::ctrl_c() => None,
+                };
+                match first {
+                    Some(Ok(())) => Ok((t, events)),
+                    Some(Err(e)) => {
+                        t.shutdown().await;
+                        Err(Some(e))
+                    }
+                    None => {
+                        t.shutdown().await;
+                        Err(None)
+                    }
+                }
+            }
+            Err(e) => Err(Some(e)),
+        };
+        match started {
             Ok((t, events)) => {
-                status::line(&format!("ssh tunnel up: 127.0.0.1:{} → {origin} (ssh pid {})", t.local_port, t.pid()));
-                let endpoint = Endpoint::parse(&format!("ws://127.0.0.1:{}", t.local_port))?.via_tunnel(target);
+                status::line(&format!("ssh tunnel up: {} → {origin} (ssh pid {})", t.socket.display(), t.pid()));
+                // The logical target on the remote loopback; the bytes go through the socket.
+                let endpoint = Endpoint::parse(&format!("ws://127.0.0.1:{}", target.remote_port))?.via_tunnel(target);
+                transport.unix_socket = Some(t.socket.clone());
                 tunnel_handle = Some(t);
                 tunnel_events = Some(events);
-                (endpoint, Credentials { shared_token: token, password, bootstrap_token: None }, "--ssh")
+                (endpoint, credentials, "--ssh")
             }
-            Err(e) => {
+            Err(Some(e)) => {
                 status::line(&format!("paused: ssh tunnel: {e}"));
                 return Ok(ExitCode::from(EXIT_PAUSED));
+            }
+            Err(None) => {
+                status::line("stopped");
+                return Ok(ExitCode::SUCCESS);
             }
         }
     } else {
@@ -1066,7 +1141,9 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
         instance_id: instance.clone(),
     };
     let selected = args.commands.clone().or(file.node.commands.clone());
-    let exec_host = clawnode::exec::ExecHost::new(clawnode::exec::ExecConfig::in_state_dir(&state_dir));
+    let mut exec_cfg = clawnode::exec::ExecConfig::in_state_dir(&state_dir);
+    exec_cfg.reaper = exec_reaper();
+    let exec_host = clawnode::exec::ExecHost::new(exec_cfg);
     let reserved: Vec<&str> = BUILTIN.iter().chain(linux::LINUX_DEFAULT_ALLOWED).copied().collect();
     let customs = custom::validate(&file.commands, &reserved, config_path.parent()).map_err(|e| e.to_string())?;
     for c in customs.iter().filter(|c| c.dangerous) {

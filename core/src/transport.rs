@@ -1,7 +1,12 @@
-//! Transport: endpoint → plaintext policy → resolve → TCP → (TLS) → WebSocket.
+//! Transport: endpoint → plaintext policy → resolve → TCP (or a Unix socket) → (TLS) →
+//! WebSocket.
 //!
 //! The policy check happens before any socket is opened, and the socket connects to the
-//! exact address that was checked (no second lookup). `wss://` runs over rustls with the
+//! exact address that was checked (no second lookup). With
+//! [`TransportConfig::unix_socket`] (the local end of a managed SSH tunnel) the endpoint
+//! still names the logical target (policy check, `Host` header, TLS name) but the bytes go
+//! to that socket, which must be served by this process's own uid (`SO_PEERCRED`); no TCP
+//! socket is opened. `wss://` runs over rustls with the
 //! ring provider only: a pinned endpoint trusts exactly its leaf certificate (SHA-256 of
 //! the DER, compared in constant time; chain and hostname ignored, handshake signatures
 //! still verified); an unpinned one uses the platform verifier (system trust). A pin
@@ -12,6 +17,8 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+#[cfg(unix)]
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -23,47 +30,70 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+#[cfg(unix)]
+use tokio::net::UnixStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::endpoint::{Endpoint, Host, NetworkClass, PlaintextPolicy, TlsPin, classify_ip, classify_name};
 
-/// The byte stream under the WebSocket: plain TCP or TLS over TCP.
+/// The byte stream under the WebSocket: plain TCP, TLS over TCP, or (a managed SSH
+/// tunnel's local end) the same over a Unix socket.
 #[derive(Debug)]
 pub enum TransportStream {
     /// `ws://`.
     Plain(TcpStream),
     /// `wss://`.
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    /// `ws://` through [`TransportConfig::unix_socket`].
+    #[cfg(unix)]
+    Unix(UnixStream),
+    /// `wss://` through [`TransportConfig::unix_socket`].
+    #[cfg(unix)]
+    UnixTls(Box<tokio_rustls::client::TlsStream<UnixStream>>),
+}
+
+/// Forwards a poll call to whichever stream the variant holds.
+macro_rules! each_stream {
+    ($self:expr, $s:ident => $call:expr) => {
+        match $self.get_mut() {
+            TransportStream::Plain($s) => {
+                let $s = Pin::new($s);
+                $call
+            }
+            TransportStream::Tls($s) => {
+                let $s = Pin::new($s.as_mut());
+                $call
+            }
+            #[cfg(unix)]
+            TransportStream::Unix($s) => {
+                let $s = Pin::new($s);
+                $call
+            }
+            #[cfg(unix)]
+            TransportStream::UnixTls($s) => {
+                let $s = Pin::new($s.as_mut());
+                $call
+            }
+        }
+    };
 }
 
 impl AsyncRead for TransportStream {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            TransportStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            TransportStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
+        each_stream!(self, s => s.poll_read(cx, buf))
     }
 }
 
 impl AsyncWrite for TransportStream {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            TransportStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            TransportStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
+        each_stream!(self, s => s.poll_write(cx, buf))
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            TransportStream::Plain(s) => Pin::new(s).poll_flush(cx),
-            TransportStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
+        each_stream!(self, s => s.poll_flush(cx))
     }
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            TransportStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            TransportStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
+        each_stream!(self, s => s.poll_shutdown(cx))
     }
 }
 
@@ -122,6 +152,14 @@ pub struct TransportConfig {
     pub resolver: Arc<dyn Resolver>,
     /// TCP connects.
     pub dialer: Arc<dyn Dialer>,
+    /// Dial this Unix socket instead of TCP (the local end of a managed SSH tunnel). The
+    /// endpoint still names the logical target: its plaintext policy is checked, its
+    /// host and port go in the `Host` header (and the TLS name for `wss://`), and no TCP
+    /// socket is opened. The socket must be served by this process's effective uid
+    /// (checked with `SO_PEERCRED` before a byte is written), else
+    /// [`TransportError::ForeignSocket`].
+    #[cfg(unix)]
+    pub unix_socket: Option<PathBuf>,
 }
 
 impl Default for TransportConfig {
@@ -134,6 +172,8 @@ impl Default for TransportConfig {
             max_inbound_message: 32 * 1024 * 1024,
             resolver: Arc::new(SystemResolver),
             dialer: Arc::new(TcpDialer),
+            #[cfg(unix)]
+            unix_socket: None,
         }
     }
 }
@@ -191,6 +231,14 @@ pub enum TransportError {
     /// The TLS handshake failed for another reason.
     #[error("TLS handshake failed: {0}")]
     Tls(String),
+    /// The Unix socket to dial is served by another user: nothing was written. Terminal.
+    #[error("refusing {path}: it is served by uid {uid}, not by this process's user; nothing was sent")]
+    ForeignSocket {
+        /// The socket path.
+        path: String,
+        /// The uid of the process that listens on it.
+        uid: u32,
+    },
     /// The upgrade was answered with a redirect, which is never followed. Terminal.
     #[error("the gateway answered the WebSocket upgrade with a redirect ({status}); redirects are not followed")]
     Redirect {
@@ -230,6 +278,7 @@ impl TransportError {
                 | TransportError::PinMismatch(_)
                 | TransportError::Untrusted { .. }
                 | TransportError::TlsSetup(_)
+                | TransportError::ForeignSocket { .. }
                 | TransportError::Redirect { .. }
         )
     }
@@ -322,6 +371,39 @@ async fn dial(addrs: Vec<SocketAddr>, cfg: &TransportConfig) -> Result<TcpStream
         Some((addr, message)) => Err(TransportError::Connect { addr: addr.to_string(), message }),
         None => Err(TransportError::Timeout("connect")),
     }
+}
+
+/// Connects to a Unix socket and checks that our own uid serves it.
+#[cfg(unix)]
+async fn dial_unix(path: &Path, cfg: &TransportConfig) -> Result<UnixStream, TransportError> {
+    let addr = || path.display().to_string();
+    let s = match tokio::time::timeout(cfg.connect_timeout, UnixStream::connect(path)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return Err(TransportError::Connect { addr: addr(), message: e.to_string() }),
+        Err(_) => return Err(TransportError::Timeout("connect")),
+    };
+    let peer = s.peer_cred().map_err(|e| TransportError::Connect { addr: addr(), message: e.to_string() })?;
+    if peer.uid() != rustix::process::geteuid().as_raw() {
+        return Err(TransportError::ForeignSocket { path: addr(), uid: peer.uid() });
+    }
+    Ok(s)
+}
+
+/// The connected socket before TLS.
+enum Socket {
+    Tcp(TcpStream),
+    #[cfg(unix)]
+    Unix(UnixStream),
+}
+
+/// Policy check, then the configured Unix socket or TCP to the admitted addresses.
+async fn connect_socket(endpoint: &Endpoint, cfg: &TransportConfig) -> Result<Socket, TransportError> {
+    let addrs = admitted_addresses(endpoint, cfg.plaintext, cfg.resolver.as_ref()).await?;
+    #[cfg(unix)]
+    if let Some(path) = &cfg.unix_socket {
+        return dial_unix(path, cfg).await.map(Socket::Unix);
+    }
+    dial(addrs, cfg).await.map(Socket::Tcp)
 }
 
 fn server_name(host: &Host) -> Result<ServerName<'static>, TransportError> {
@@ -473,12 +555,12 @@ fn client_config(
     Ok(cfg)
 }
 
-async fn tls_handshake(
-    tcp: TcpStream,
+async fn tls_handshake<S: AsyncRead + AsyncWrite + Unpin>(
+    io: S,
     endpoint: &Endpoint,
     mode: VerifyMode,
     cfg: &TransportConfig,
-) -> (Result<tokio_rustls::client::TlsStream<TcpStream>, TransportError>, Arc<ClawVerifier>) {
+) -> (Result<tokio_rustls::client::TlsStream<S>, TransportError>, Arc<ClawVerifier>) {
     let provider = crypto_provider();
     let system = match system_verifier(&provider) {
         Ok(s) => s,
@@ -502,7 +584,7 @@ async fn tls_handshake(
         Err(e) => return (Err(e), verifier),
     };
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let r = match tokio::time::timeout(cfg.tls_timeout, connector.connect(name, tcp)).await {
+    let r = match tokio::time::timeout(cfg.tls_timeout, connector.connect(name, io)).await {
         Ok(Ok(s)) => Ok(s),
         Ok(Err(e)) => Err(TransportError::Tls(e.to_string())),
         Err(_) => Err(TransportError::Timeout("TLS handshake")),
@@ -547,21 +629,32 @@ impl ServerCertVerifier for NeverTrusted {
     }
 }
 
-/// Opens TCP (and TLS for `wss://`) to `endpoint` after the policy check; nothing of the
-/// WebSocket upgrade is written yet.
+/// Opens TCP or the configured Unix socket (and TLS for `wss://`) to `endpoint` after the
+/// policy check; nothing of the WebSocket upgrade is written yet.
 pub async fn open_stream(endpoint: &Endpoint, cfg: &TransportConfig) -> Result<TransportStream, TransportError> {
-    let addrs = admitted_addresses(endpoint, cfg.plaintext, cfg.resolver.as_ref()).await?;
-    let tcp = dial(addrs, cfg).await?;
-    if !endpoint.tls {
-        return Ok(TransportStream::Plain(tcp));
+    match connect_socket(endpoint, cfg).await? {
+        Socket::Tcp(tcp) if !endpoint.tls => Ok(TransportStream::Plain(tcp)),
+        Socket::Tcp(tcp) => secure(tcp, endpoint, cfg).await.map(|s| TransportStream::Tls(Box::new(s))),
+        #[cfg(unix)]
+        Socket::Unix(unix) if !endpoint.tls => Ok(TransportStream::Unix(unix)),
+        #[cfg(unix)]
+        Socket::Unix(unix) => secure(unix, endpoint, cfg).await.map(|s| TransportStream::UnixTls(Box::new(s))),
     }
+}
+
+/// The TLS handshake for `wss://` (pinned or system trust), with a mismatch reported as such.
+async fn secure<S: AsyncRead + AsyncWrite + Unpin>(
+    io: S,
+    endpoint: &Endpoint,
+    cfg: &TransportConfig,
+) -> Result<tokio_rustls::client::TlsStream<S>, TransportError> {
     let mode = match endpoint.pin {
         Some(p) => VerifyMode::Pinned(p),
         None => VerifyMode::System,
     };
-    let (r, verifier) = tls_handshake(tcp, endpoint, mode, cfg).await;
+    let (r, verifier) = tls_handshake(io, endpoint, mode, cfg).await;
     match r {
-        Ok(s) => Ok(TransportStream::Tls(Box::new(s))),
+        Ok(s) => Ok(s),
         Err(e) => {
             let (leaf, system) = verifier.observed();
             match (mode, leaf, system) {
@@ -618,9 +711,17 @@ pub async fn probe_tls(endpoint: &Endpoint, cfg: &TransportConfig) -> Result<Tls
     if !endpoint.tls {
         return Err(TransportError::Tls("the first-use probe needs a wss:// endpoint".into()));
     }
-    let addrs = admitted_addresses(endpoint, cfg.plaintext, cfg.resolver.as_ref()).await?;
-    let tcp = dial(addrs, cfg).await?;
-    let (r, verifier) = tls_handshake(tcp, endpoint, VerifyMode::Probe, cfg).await;
+    let (r, verifier) = match connect_socket(endpoint, cfg).await? {
+        Socket::Tcp(tcp) => {
+            let (r, v) = tls_handshake(tcp, endpoint, VerifyMode::Probe, cfg).await;
+            (r.map(drop), v)
+        }
+        #[cfg(unix)]
+        Socket::Unix(unix) => {
+            let (r, v) = tls_handshake(unix, endpoint, VerifyMode::Probe, cfg).await;
+            (r.map(drop), v)
+        }
+    };
     if let Err(e @ TransportError::TlsSetup(_)) = r {
         return Err(e);
     }
@@ -835,6 +936,61 @@ mod tests {
         let err = open(&e, &TransportConfig::default()).await.unwrap_err();
         assert!(matches!(err, TransportError::Connect { .. }), "{err}");
         assert!(!err.is_terminal());
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn unix_socket_dial_opens_no_tcp_and_keeps_the_logical_host() {
+        use tokio::io::AsyncReadExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gateway.sock");
+        let listener = tokio::net::UnixListener::bind(&path).unwrap();
+        let dialer = Arc::new(CountingDialer::default());
+        let cfg = TransportConfig {
+            dialer: dialer.clone(),
+            unix_socket: Some(path.clone()),
+            upgrade_timeout: Duration::from_millis(300),
+            ..TransportConfig::default()
+        };
+        let server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            let n = s.read(&mut buf).await.unwrap();
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        });
+        let e = Endpoint::parse("ws://127.0.0.1:18789").unwrap();
+        // The stand-in server never answers the upgrade: the request is what matters.
+        let _ = open(&e, &cfg).await;
+        let request = server.await.unwrap();
+        assert!(request.starts_with("GET / HTTP/1.1"), "{request}");
+        assert!(request.to_ascii_lowercase().contains("host: 127.0.0.1:18789"), "{request}");
+        assert_eq!(dialer.0.load(Ordering::SeqCst), 0, "no TCP connect through a Unix socket transport");
+        // The stream type is the Unix one.
+        let l2 = tokio::net::UnixListener::bind(dir.path().join("b.sock")).unwrap();
+        let cfg = TransportConfig { unix_socket: Some(dir.path().join("b.sock")), ..cfg };
+        let s = open_stream(&e, &cfg).await.unwrap();
+        assert!(matches!(s, TransportStream::Unix(_)));
+        drop(l2);
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn unix_socket_dial_still_applies_the_plaintext_policy() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gateway.sock");
+        let listener = tokio::net::UnixListener::bind(&path).unwrap();
+        let cfg = TransportConfig { unix_socket: Some(path), ..TransportConfig::default() };
+        let e = Endpoint::parse("ws://192.0.2.1:18789").unwrap();
+        let err = open_stream(&e, &cfg).await.unwrap_err();
+        assert!(matches!(err, TransportError::PlaintextRefused { .. }), "{err}");
+        let accepted = tokio::time::timeout(Duration::from_millis(200), listener.accept()).await;
+        assert!(accepted.is_err(), "nothing may connect to the socket after a refusal");
+        // A missing socket is a retryable connect error.
+        let cfg = TransportConfig { unix_socket: Some(dir.path().join("absent.sock")), ..TransportConfig::default() };
+        let err = open_stream(&Endpoint::parse("ws://127.0.0.1:1").unwrap(), &cfg).await.unwrap_err();
+        assert!(matches!(err, TransportError::Connect { .. }), "{err}");
+        assert!(!err.is_terminal());
+        assert!(TransportError::ForeignSocket { path: "/x".into(), uid: 1 }.is_terminal());
     }
 
     #[test]

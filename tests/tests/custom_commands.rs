@@ -23,7 +23,7 @@ fn write_script(dir: &Path, name: &str, body: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn config_declared_commands() {
     let gw = Gateway::builder()
-        .allow_commands(&["demo.echo", "demo.fail", "demo.slow"])
+        .allow_commands(&["demo.echo", "demo.fail", "demo.slow", "demo.env"])
         .start()
         .await
         .expect("gateway starts");
@@ -38,6 +38,12 @@ async fn config_declared_commands() {
     );
     write_script(dir.path(), "fail.sh", "echo 'some noise' >&2; echo 'DEMO_BROKEN: the demo is broken' >&2; exit 3");
     write_script(dir.path(), "slow.sh", "sleep 30");
+    // The node's own keys never reach a command (the attack: a command that reads them).
+    write_script(
+        dir.path(),
+        "env.sh",
+        "if env | grep -q leak-marker; then l=true; else l=false; fi; printf '{\"leaked\":%s,\"path\":\"%s\"}' $l \"$PATH\"",
+    );
     let config = dir.path().join("config.toml");
     std::fs::write(
         &config,
@@ -55,19 +61,24 @@ dangerous = true
 name = "demo.slow"
 argv = ["./slow.sh"]
 timeout = 1
+
+[[commands]]
+name = "demo.env"
+argv = ["./env.sh"]
 "#,
     )
     .unwrap();
     let url = gw.ws_url();
     let cfg = config.to_str().unwrap();
     let args = ["run", "--url", &url, "--token", gw.token(), "--state-dir", state_dir, "--config", cfg];
-    let mut node = ClawnodeProcess::spawn(&args, &[]).unwrap();
+    let secrets = [("OPENCLAW_GATEWAY_TOKEN", "leak-marker-1"), ("CLAWNODE_EXTRA", "leak-marker-2")];
+    let mut node = ClawnodeProcess::spawn(&args, &secrets).unwrap();
     node.wait_line("demo.fail is marked dangerous", T).await.unwrap();
     node.wait_line("commands await approval", T).await.unwrap();
     let surface = op.wait_for_pending_node(T).await.unwrap();
     let node_id = surface["nodeId"].as_str().unwrap().to_string();
     let declared: Vec<&str> = surface["commands"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
-    for c in ["demo.echo", "demo.fail", "demo.slow"] {
+    for c in ["demo.echo", "demo.fail", "demo.slow", "demo.env"] {
         assert!(declared.contains(&c), "{declared:?}");
     }
     op.node_pair_approve(surface["requestId"].as_str().unwrap()).await.unwrap();
@@ -78,6 +89,10 @@ timeout = 1
     let r = op.node_invoke(&node_id, "demo.echo", Value::Null, 10_000).await.unwrap();
     let p = &r["payload"]["params"];
     assert!(p.is_null() || *p == json!({}), "{r}");
+
+    let r = op.node_invoke(&node_id, "demo.env", json!({}), 10_000).await.unwrap();
+    assert_eq!(r["payload"]["leaked"], false, "the node's environment reached a command: {r}");
+    assert_eq!(r["payload"]["path"], clawnode::exec::policy::DEFAULT_PATH, "{r}");
 
     let e = op.node_invoke(&node_id, "demo.fail", json!({}), 10_000).await.unwrap_err();
     let shape = e.shape().unwrap();

@@ -2,8 +2,10 @@
 //! openssh-server, started here on a loopback port with generated host and user keys) to
 //! the real Gateway (`openclaw@2026.9.6`):
 //!
-//! - the node pairs and serves invokes through the tunnel; its device token is bound to
-//!   the tunnel's remote target, not to the random local port, and is used on restart;
+//! - the node pairs and serves invokes through the tunnel; ssh forwards a Unix socket in
+//!   the state directory's 0700 `tunnel/` (no local TCP port: argv has `-L
+//!   <state>/tunnel/gateway.sock:127.0.0.1:<port>` and nothing listens on TCP for it); its
+//!   device token is bound to the tunnel's remote target and is used on restart;
 //! - killing the `ssh` process is survived (the tunnel restarts, the node reconnects);
 //! - a wrong user key gives the authentication error and a pause (exit 78), no retries.
 //!
@@ -147,10 +149,33 @@ async fn node_through_managed_ssh_tunnel() {
         v.extend(extra.iter().map(|s| s.to_string()));
         v
     };
+    // A wrapper that records ssh's argv and execs the real ssh (same pid: the listener
+    // must be the process clawnode started).
+    let wrapper = dir.path().join("ssh-wrapper");
+    let argv_log = dir.path().join("ssh-argv");
+    std::fs::write(&wrapper, format!("#!/bin/sh\nprintf '%s\\n' \"$@\" > {}\nexec ssh \"$@\"\n", argv_log.display()))
+        .unwrap();
+    std::fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let ssh_env = [("CLAWNODE_SSH", wrapper.to_str().unwrap())];
     let args = with(&["--ssh-identity", &key_s, "--token", gw.token()]);
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut node = ClawnodeProcess::spawn(&argv, &[]).unwrap();
-    node.wait_line("ssh tunnel up: 127.0.0.1:", T).await.unwrap();
+    let mut node = ClawnodeProcess::spawn(&argv, &ssh_env).unwrap();
+    let sock = state.join("tunnel").join("gateway.sock");
+    let up = node.wait_line("ssh tunnel up: ", T).await.unwrap();
+    assert!(up.contains(&format!("ssh tunnel up: {} → ssh://", sock.display())), "{up}");
+    let ssh_argv: Vec<String> = std::fs::read_to_string(&argv_log).unwrap().lines().map(String::from).collect();
+    let forwards: Vec<&String> =
+        ssh_argv.iter().zip(ssh_argv.iter().skip(1)).filter(|(a, _)| *a == "-L").map(|(_, f)| f).collect();
+    assert_eq!(forwards, [&format!("{}:127.0.0.1:{remote}", sock.display())], "{ssh_argv:?}");
+    assert!(!ssh_argv.iter().any(|a| a.starts_with("127.0.0.1:")), "no TCP forward: {ssh_argv:?}");
+    {
+        use std::os::unix::fs::{FileTypeExt as _, PermissionsExt as _};
+        let m = std::fs::symlink_metadata(&sock).unwrap();
+        assert!(m.file_type().is_socket());
+        assert_eq!(m.permissions().mode() & 0o777, 0o600, "StreamLocalBindMask=0177");
+        let d = std::fs::metadata(state.join("tunnel")).unwrap();
+        assert_eq!(d.permissions().mode() & 0o7777, 0o700);
+    }
     node.wait_line("commands await approval", T).await.unwrap();
     let surface = op.wait_for_pending_node(T).await.unwrap();
     let node_id = surface["nodeId"].as_str().unwrap().to_string();
@@ -176,8 +201,9 @@ async fn node_through_managed_ssh_tunnel() {
     assert!(r["payload"]["bins"]["sh"].is_string(), "{r}");
     let st = node.terminate().await.unwrap();
     assert!(st.success(), "{st:?}");
+    assert!(!sock.exists(), "the socket is removed with the tunnel");
 
-    // Restarted without --token (a new local port): the stored device token is used.
+    // Restarted without --token (a new ssh, a new socket): the stored device token is used.
     let args = with(&["--ssh-identity", &key_s]);
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut node = ClawnodeProcess::spawn(&argv, &[]).unwrap();

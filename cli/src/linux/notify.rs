@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use clawnode::exec::child_env;
 use serde_json::{Value, json};
 
 use super::LinuxCommandError;
@@ -135,7 +136,13 @@ fn find_notify_send() -> Option<PathBuf> {
 
 /// Runs `program` with the notification arguments, killing it after `timeout`.
 async fn send(program: &Path, notification: &Notification, timeout: Duration) -> Result<(), LinuxCommandError> {
-    let child = tokio::process::Command::new(program)
+    let mut cmd = tokio::process::Command::new(program);
+    // notify-send needs the session's environment (D-Bus address, display), never the
+    // node's own keys.
+    for (key, _) in std::env::vars_os().filter(|(k, _)| child_env::is_node_private(k)) {
+        cmd.env_remove(key);
+    }
+    let child = cmd
         .args(notify_send_args(notification))
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -13,7 +13,9 @@
 //! `systemRunPlan`), and without one `askFallback` decides (capped by `security`).
 
 pub mod approvals;
+pub mod child_env;
 pub mod policy;
+pub mod reaper;
 pub mod runner;
 
 use std::collections::BTreeMap;
@@ -50,6 +52,9 @@ pub struct ExecConfig {
     pub max_output: usize,
     /// How long to wait for the Gateway's ack of an exec event.
     pub event_timeout: Duration,
+    /// The per-run reaper that kills every descendant on timeout and cancellation
+    /// ([`reaper`]); `None` (the default): process-group containment only.
+    pub reaper: Option<reaper::ReaperCommand>,
 }
 
 impl ExecConfig {
@@ -60,6 +65,7 @@ impl ExecConfig {
             path_env: policy::DEFAULT_PATH.to_string(),
             max_output: MAX_OUTPUT_BYTES,
             event_timeout: Duration::from_secs(5),
+            reaper: None,
         }
     }
 }
@@ -427,6 +433,7 @@ impl ExecHost {
             path_env: self.cfg.path_env.clone(),
             timeout: p.timeout_ms.map(Duration::from_millis),
             max_output: self.cfg.max_output,
+            reaper: self.cfg.reaper.clone(),
         };
         Ok(runner::run(spec, cancel).await)
     }
