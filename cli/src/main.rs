@@ -14,8 +14,10 @@ mod control;
 mod custom;
 mod import;
 mod linux;
+mod pairing;
 mod sdnotify;
 mod service;
+mod service_account;
 mod status;
 mod tunnel;
 
@@ -123,10 +125,12 @@ enum ServiceAction {
         /// Gateway URL (goes to the environment file as OPENCLAW_GATEWAY_URL).
         #[arg(long, conflicts_with = "ssh")]
         url: Option<String>,
-        /// Shared Gateway token (goes to the environment file only).
+        /// Shared Gateway token (goes to the environment file only). Visible in `ps` while
+        /// the installer runs: prefer --token-file.
         #[arg(long, conflicts_with = "token_file")]
         token: Option<String>,
-        /// File holding the shared Gateway token (its content goes to the environment file).
+        /// File holding the shared Gateway token (its content goes to the 0600 environment
+        /// file, never to the unit or a command line).
         #[arg(long)]
         token_file: Option<PathBuf>,
         /// Managed SSH tunnel target, as for `run --ssh`.
@@ -141,10 +145,15 @@ enum ServiceAction {
         /// ClawNode config file for the service.
         #[arg(long)]
         config: Option<PathBuf>,
-        /// State directory (writable for the service; created 0700).
+        /// State directory (writable for the service; created 0700). Default for a system
+        /// unit: /var/lib/clawnode (StateDirectory=, owned by the `clawnode` user).
         #[arg(long)]
         state_dir: Option<PathBuf>,
-        /// Write the files only (no systemctl).
+        /// A system unit that runs as root instead of the dedicated `clawnode` user: every
+        /// system.run child then runs as root. Only with --exec-profile host.
+        #[arg(long)]
+        run_as_root: bool,
+        /// Write the files only (no systemctl, no user creation).
         #[arg(long)]
         no_start: bool,
     },
@@ -394,7 +403,7 @@ fn main() -> ExitCode {
 }
 
 fn identity(json: bool, state_dir: Option<PathBuf>) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    let store = FileStore::new(state_dir.unwrap_or_else(default_state_dir));
+    let store = FileStore::open(state_dir.unwrap_or_else(default_state_dir))?;
     let now = clawnode::clock::Clock::now_ms(&clawnode::clock::SystemClock);
     let id = clawnode::store::load_or_create_identity(&store, &clawnode::clock::SystemRandom::new(), now)?;
     if json {
@@ -435,7 +444,7 @@ fn import_cmd(
             "the node host config names no Gateway: pass --url (the Gateway its device token belongs to)".into()
         );
     }
-    let store = FileStore::new(&state_dir);
+    let store = FileStore::open(&state_dir)?;
     match store.load_identity()? {
         Some(existing) if existing.device_id() != device_id && !force => {
             return Err(format!(
@@ -473,7 +482,7 @@ fn import_cmd(
         let saved = state_dir.join("endpoint.json");
         if force || !saved.exists() {
             let ep = SavedEndpoint { url: Endpoint::parse(u)?.origin().to_string(), tls_fingerprint: None };
-            write_private(&saved, &serde_json::to_vec_pretty(&ep)?)?;
+            clawnode::store::write_private_atomic(&saved, &serde_json::to_vec_pretty(&ep)?)?;
         }
         println!("next: stop `openclaw node run`, then `clawnode run --url {u} --state-dir {}`", state_dir.display());
     }
@@ -513,7 +522,7 @@ async fn trust(args: TrustArgs) -> Result<ExitCode, Box<dyn std::error::Error>> 
     if !endpoint.tls {
         return Err("clawnode trust needs a wss:// URL (plaintext endpoints have no certificate to pin)".into());
     }
-    let store = FileStore::new(args.state_dir.unwrap_or_else(default_state_dir));
+    let store = FileStore::open(args.state_dir.unwrap_or_else(default_state_dir))?;
     let origin = endpoint.origin().to_string();
     let transport = TransportConfig { plaintext: plaintext_policy(), ..TransportConfig::default() };
     let probe = clawnode::transport::probe_tls(&endpoint, &transport).await?;
@@ -591,15 +600,19 @@ fn service_cmd(args: ServiceArgs) -> Result<ExitCode, Box<dyn std::error::Error>
             remote_port,
             config,
             state_dir,
+            run_as_root,
             no_start,
         } => {
+            warn_secret_flag("--token", token.is_some(), "--token-file");
+            if run_as_root && (args.user || exec_profile != service::ExecProfile::Host) {
+                return Err("--run-as-root is for a system unit with --exec-profile host only".into());
+            }
+            let service_user = (!args.user && !run_as_root).then(|| service::SERVICE_USER.to_string());
             let exe = std::env::current_exe()?;
             let exe = std::fs::canonicalize(&exe).unwrap_or(exe);
-            let state_dir = absolute(&state_dir.unwrap_or_else(default_state_dir));
-            let mut b = std::fs::DirBuilder::new();
-            b.recursive(true);
-            std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-            b.create(&state_dir)?;
+            let state_dir = absolute(&state_dir.unwrap_or_else(|| {
+                if args.user { default_state_dir() } else { PathBuf::from(service::SYSTEM_STATE_DIR) }
+            }));
             let mut run_args: Vec<String> = vec!["--state-dir".into(), state_dir.to_string_lossy().into_owned()];
             if let Some(c) = config {
                 run_args.extend(["--config".into(), absolute(&c).to_string_lossy().into_owned()]);
@@ -618,32 +631,58 @@ fn service_cmd(args: ServiceArgs) -> Result<ExitCode, Box<dyn std::error::Error>
                 Endpoint::parse(&u)?;
                 vars.push(("OPENCLAW_GATEWAY_URL", u));
             }
+            // The secret goes to the 0600 environment file only: never the unit, never argv.
             let secret = match (token, token_file) {
-                (Some(t), _) => Some(t.trim().to_string()),
-                (None, Some(p)) => Some(config::read_secret_file(&p)?.expose().to_string()),
+                (Some(t), _) => Some(Secret::new(t.trim())),
+                (None, Some(p)) => Some(config::read_secret_file(&p)?),
                 _ => None,
             };
+            // A tunnel target never takes env credentials (remote-access.md §4): its token
+            // goes to a 0600 file in the state directory that the unit names (written below,
+            // once the state directory is set up, and owned by the service user).
+            let mut ssh_token: Option<(PathBuf, Secret)> = None;
             match secret {
-                // A tunnel target never takes env credentials (remote-access.md §4): the
-                // token goes to a 0600 file in the state directory that the unit names.
                 Some(t) if ssh.is_some() => {
                     let path = state_dir.join("ssh-gateway-token");
-                    write_private(&path, t.as_bytes())?;
                     run_args.extend(["--token-file".into(), path.to_string_lossy().into_owned()]);
+                    ssh_token = Some((path, t));
                 }
-                Some(t) => vars.push(("OPENCLAW_GATEWAY_TOKEN", t)),
+                Some(t) => vars.push(("OPENCLAW_GATEWAY_TOKEN", t.expose().to_string())),
                 None => {}
             }
+            let env_text = service::env_text(&vars)?;
             let spec = service::UnitSpec {
                 exe,
                 run_args,
-                state_dir,
+                state_dir: state_dir.clone(),
                 env_file: absolute(&env_path),
                 user: args.user,
                 profile: exec_profile,
+                service_user: service_user.clone(),
             };
+            let owner = match &service_user {
+                Some(user) if !no_start => Some(service_account::ensure(user, &state_dir)?),
+                Some(user) => {
+                    println!(
+                        "note: the unit runs as {user}; before starting, create it ({}) and give it {} (chown -R {user}: …, mode 0700)",
+                        service_account::shell_line(&service_account::useradd_command(user, &state_dir)),
+                        state_dir.display()
+                    );
+                    None
+                }
+                None => {
+                    clawnode::store::ensure_private_dir(&state_dir)?;
+                    None
+                }
+            };
+            if let Some((path, token)) = &ssh_token {
+                clawnode::store::write_private_atomic(path, token.expose().as_bytes())?;
+                if let Some((uid, gid)) = owner {
+                    std::os::unix::fs::chown(path, Some(uid), Some(gid))?;
+                }
+            }
             std::fs::create_dir_all(&unit_dir)?;
-            write_private(&env_path, service::env_text(&vars).as_bytes())?;
+            clawnode::store::write_private_atomic(&env_path, env_text.as_bytes())?;
             std::fs::write(&unit_path, service::unit_text(&spec))?;
             println!("wrote {} and {} (0600)", unit_path.display(), env_path.display());
             if !no_start {
@@ -684,6 +723,7 @@ fn service_cmd(args: ServiceArgs) -> Result<ExitCode, Box<dyn std::error::Error>
 fn exec_cmd(args: ExecArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     use clawnode::exec::approvals;
     let state_dir = args.state_dir.unwrap_or_else(default_state_dir);
+    clawnode::store::ensure_private_dir(&state_dir)?;
     let store = clawnode::exec::ApprovalsStore::in_state_dir(&state_dir);
     match args.action {
         ExecAction::Allow { pattern, arg_pattern, agent } => {
@@ -859,6 +899,8 @@ fn hostname() -> Option<String> {
 }
 
 async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    warn_secret_flag("--token", args.token.is_some(), "--token-file");
+    warn_secret_flag("--password", args.password.is_some(), "--password-file");
     // Config files.
     let (config_path, config_required) = match &args.config {
         Some(p) => (p.clone(), true),
@@ -876,7 +918,9 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
         _ => None,
     };
     let state_dir = args.state_dir.clone().or(file.node.state_dir.clone()).unwrap_or_else(default_state_dir);
-    let file_store = Arc::new(FileStore::new(&state_dir));
+    // The state directory is checked here, once: created 0700 or tightened, refused if it
+    // is a symlink or another user's.
+    let file_store = Arc::new(FileStore::open(&state_dir)?);
     let store: Arc<dyn CredentialStore> = file_store.clone();
     let mut transport = TransportConfig { plaintext: plaintext_policy(), ..TransportConfig::default() };
 
@@ -905,6 +949,7 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
             None => None,
         }
     };
+    let mut pending_pairing: Option<pairing::Pending> = None;
     let mut tunnel_handle: Option<tunnel::Tunnel> = None;
     let mut tunnel_events: Option<tokio::sync::mpsc::UnboundedReceiver<tunnel::TunnelEvent>> = None;
     let (endpoint, credentials, source) = if let Some(spec) = ssh_spec {
@@ -983,8 +1028,28 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     } else {
         match &args.setup_code {
             Some(code) => {
-                // A setup code: no config or env credentials, the bootstrap token only.
-                let code = clawnode::setup_code::decode(code, now)?;
+                // A setup code: no config or env credentials, the bootstrap token only. Its pin
+                // is used in memory and stored only after hello-ok on that origin
+                // (`pending_pin`); a different pin stored earlier (`clawnode trust`) is never
+                // replaced: refused before any I/O.
+                let mut code = clawnode::setup_code::decode(code, now)?;
+                for e in &mut code.endpoints {
+                    let origin = e.origin().to_string();
+                    let stored = if e.tls { file_store.load_pin(&origin)? } else { None };
+                    match (e.pin, stored) {
+                        (Some(code_pin), Some(stored)) if !code_pin.ct_eq(&stored) => {
+                            status::line(&format!(
+                                "paused: pinned endpoint conflict: the setup code pins sha256:{code_pin} for {origin}, \
+                                 but sha256:{stored} is pinned there (clawnode trust); nothing was sent. If the Gateway's \
+                                 certificate really changed, verify it out of band and run `clawnode trust --url {}`, then pair again",
+                                e.url()
+                            ));
+                            return Ok(ExitCode::from(EXIT_PAUSED));
+                        }
+                        (None, Some(stored)) => *e = e.clone().with_pin(Some(stored))?,
+                        _ => {}
+                    }
+                }
                 let endpoint = match clawnode::setup_code::select_endpoint(&code, &transport).await {
                     Ok(e) => e,
                     Err(errors) => {
@@ -998,12 +1063,7 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
                         code.primary().cloned().ok_or("the setup code has no endpoint")?
                     }
                 };
-                let origin = endpoint.origin().to_string();
-                if let Some(pin) = endpoint.pin {
-                    file_store.save_pin(&origin, &pin)?;
-                }
-                let saved = SavedEndpoint { url: origin, tls_fingerprint: endpoint.pin.map(|p| p.to_hex()) };
-                write_private(&state_dir.join("endpoint.json"), &serde_json::to_vec_pretty(&saved)?)?;
+                pending_pairing = Some(pairing::Pending::new(&endpoint));
                 let creds = Credentials { bootstrap_token: Some(code.bootstrap_token.clone()), ..Default::default() };
                 (endpoint, creds, "setup code")
             }
@@ -1196,9 +1256,15 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
                         break ExitCode::from(EXIT_PAUSED);
                     }
                 }
-                if args.until_paired
-                    && matches!(s, clawnode::NodeState::Ready { .. } | clawnode::NodeState::AwaitingCommandApproval { .. })
-                {
+                let hello_ok =
+                    matches!(s, clawnode::NodeState::Ready { .. } | clawnode::NodeState::AwaitingCommandApproval { .. });
+                if hello_ok && let Some(p) = pending_pairing.take() {
+                    // hello-ok on the setup code's origin: now its pin and the endpoint are kept.
+                    if let Err(e) = p.persist(file_store.as_ref(), &state_dir) {
+                        status::line(&format!("paired, but saving the endpoint failed: {e}"));
+                    }
+                }
+                if args.until_paired && hello_ok {
                     status::line(&format!(
                         "paired with {}; `clawnode run` now uses this saved endpoint",
                         endpoint.origin()
@@ -1257,24 +1323,17 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     Ok(code)
 }
 
-/// Writes a private file (0600) atomically: temp file, fsync, rename.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+/// A secret given as a flag value is readable by every local user (`ps`, `/proc/<pid>/cmdline`)
+/// for as long as the process runs: warn and name the file flag.
+fn warn_secret_flag(flag: &str, given: bool, file_flag: &str) {
+    if given {
+        eprintln!("{}", secret_flag_warning(flag, file_flag));
     }
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let r = (|| {
-        let mut f = opts.open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if r.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    r
+}
+
+fn secret_flag_warning(flag: &str, file_flag: &str) -> String {
+    format!(
+        "clawnode: warning: {flag} puts the secret on the command line, where other local users can read it \
+         (ps, /proc/<pid>/cmdline); use {file_flag} <file> (mode 0600) instead"
+    )
 }

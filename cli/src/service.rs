@@ -6,11 +6,25 @@
 //! `system.run` child (read-only system, no privilege gain, private /tmp); `host` keeps
 //! only what does not change what children can do, for nodes whose commands must write to
 //! the system or use sudo.
+//!
+//! A system unit runs as the dedicated user `clawnode` ([`SERVICE_USER`], created by the
+//! installer with `useradd --system`), with its state in `/var/lib/clawnode`
+//! (`StateDirectory=clawnode`, mode 0700, owned by that user). Root only with
+//! `--exec-profile host --run-as-root`: then every `system.run` child runs as root.
+//!
+//! The environment file is written in systemd's EnvironmentFile syntax ([`env_text`]), not
+//! in unit-file syntax: EnvironmentFile knows no `%` specifiers and no `$$`.
 
 use std::path::{Path, PathBuf};
 
 /// The unit name.
 pub const UNIT_NAME: &str = "clawnode.service";
+
+/// The dedicated user (and group) of a system unit.
+pub const SERVICE_USER: &str = "clawnode";
+
+/// A system unit's default state directory (`StateDirectory=clawnode`).
+pub const SYSTEM_STATE_DIR: &str = "/var/lib/clawnode";
 
 /// How much the unit confines the node and its children.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,6 +52,9 @@ pub struct UnitSpec {
     pub user: bool,
     /// Hardening profile.
     pub profile: ExecProfile,
+    /// `User=`/`Group=` of a system unit (`None`: a user unit, or root by
+    /// `--exec-profile host --run-as-root`).
+    pub service_user: Option<String>,
 }
 
 fn quote(arg: &str) -> String {
@@ -79,6 +96,21 @@ pub fn unit_text(spec: &UnitSpec) -> String {
         env = spec.env_file.display(),
         state_q = quote(&state),
     );
+    match &spec.service_user {
+        Some(user) => {
+            u.push_str(&format!(
+                "# A dedicated unprivileged user: system.run children get its rights, not root's.\n\
+                 User={user}\nGroup={user}\n"
+            ));
+            if spec.state_dir == Path::new(SYSTEM_STATE_DIR) {
+                u.push_str("StateDirectory=clawnode\nStateDirectoryMode=0700\n");
+            }
+        }
+        None if !spec.user => {
+            u.push_str("# --run-as-root (with --exec-profile host): the node and every system.run child run as root.\n")
+        }
+        None => {}
+    }
     if spec.profile == ExecProfile::Confined {
         u.push_str(
             "# --exec-profile confined: these also confine system.run children.\n\
@@ -108,13 +140,62 @@ pub fn unit_text(spec: &UnitSpec) -> String {
     u
 }
 
-/// The environment file text (`KEY=value` lines; values quoted for systemd).
-pub fn env_text(vars: &[(&str, String)]) -> String {
-    let mut s = String::from("# clawnode service secrets (mode 0600)\n");
-    for (k, v) in vars {
-        s.push_str(&format!("{k}={}\n", quote(v)));
+/// Why a variable cannot go into the environment file.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EnvFileError {
+    /// Not a valid variable name (`[A-Za-z_][A-Za-z0-9_]*`).
+    #[error("{0:?} is not a valid environment variable name")]
+    BadKey(String),
+    /// The value holds a NUL byte, which no environment can carry.
+    #[error("the value of {0} contains a NUL byte")]
+    Nul(String),
+    /// The value holds a newline or carriage return (both end an EnvironmentFile line).
+    #[error("the value of {0} contains a line break")]
+    LineBreak(String),
+}
+
+/// One value in systemd's EnvironmentFile syntax (systemd.exec(5), `load_env_file()`):
+/// single quotes when the value has none (everything up to the closing `'` is literal: no
+/// escapes, no `$` or `%` expansion); otherwise double quotes, where a backslash before
+/// `"`, `\`, `` ` `` or `$` yields that character (and before anything else stays a
+/// backslash). Quoting also keeps leading/trailing blanks and a leading `#`/`;`.
+pub fn env_value(key: &str, value: &str) -> Result<String, EnvFileError> {
+    let mut chars = key.chars();
+    let key_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !key_ok {
+        return Err(EnvFileError::BadKey(key.to_string()));
     }
-    s
+    if value.contains('\0') {
+        return Err(EnvFileError::Nul(key.to_string()));
+    }
+    if value.contains(['\n', '\r']) {
+        return Err(EnvFileError::LineBreak(key.to_string()));
+    }
+    if !value.contains('\'') {
+        return Ok(format!("'{value}'"));
+    }
+    let mut out = String::with_capacity(value.len() + 8);
+    out.push('"');
+    for c in value.chars() {
+        if matches!(c, '"' | '\\' | '`' | '$') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    Ok(out)
+}
+
+/// The environment file text: a comment, then `KEY=value` lines in EnvironmentFile syntax
+/// ([`env_value`]).
+pub fn env_text(vars: &[(&str, String)]) -> Result<String, EnvFileError> {
+    let mut s = String::from("# clawnode service secrets (mode 0600); systemd EnvironmentFile syntax\n");
+    for (k, v) in vars {
+        s.push_str(&format!("{k}={}\n", env_value(k, v)?));
+    }
+    Ok(s)
 }
 
 /// Default unit directory.
@@ -159,16 +240,21 @@ pub fn paths(unit_dir: &Path) -> (PathBuf, PathBuf) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn unit_has_the_hardening_and_no_secret() {
-        let spec = UnitSpec {
+    fn spec() -> UnitSpec {
+        UnitSpec {
             exe: "/usr/local/bin/clawnode".into(),
             run_args: vec!["--url".into(), "ws://127.0.0.1:18789".into()],
-            state_dir: "/var/lib/clawnode".into(),
+            state_dir: SYSTEM_STATE_DIR.into(),
             env_file: "/etc/systemd/system/clawnode.env".into(),
             user: false,
             profile: ExecProfile::Confined,
-        };
+            service_user: Some(SERVICE_USER.into()),
+        }
+    }
+
+    #[test]
+    fn unit_has_the_hardening_and_no_secret() {
+        let spec = spec();
         let u = unit_text(&spec);
         for line in [
             "Type=notify",
@@ -183,13 +269,173 @@ mod tests {
         ] {
             assert!(u.lines().any(|l| l == line), "{line} missing:\n{u}");
         }
-        let host = unit_text(&UnitSpec { profile: ExecProfile::Host, user: true, ..spec });
+        let host = unit_text(&UnitSpec { profile: ExecProfile::Host, user: true, service_user: None, ..spec });
         assert!(!host.contains("NoNewPrivileges"));
         assert!(host.contains("WantedBy=default.target"));
+        assert!(!host.contains("User="), "{host}");
         assert_eq!(quote("a b$%"), "\"a b$$%%\"");
-        assert_eq!(
-            env_text(&[("OPENCLAW_GATEWAY_TOKEN", "t\"x".into())]).lines().nth(1),
-            Some("OPENCLAW_GATEWAY_TOKEN=\"t\\\"x\"")
+    }
+
+    /// Attack (issue #12): system units had no `User=`, so the node and every `system.run`
+    /// child ran as root.
+    #[test]
+    fn attack_system_unit_runs_as_root() {
+        let u = unit_text(&spec());
+        for line in ["User=clawnode", "Group=clawnode", "StateDirectory=clawnode", "StateDirectoryMode=0700"] {
+            assert!(u.lines().any(|l| l == line), "{line} missing:\n{u}");
+        }
+        // Another state dir: still the dedicated user, no StateDirectory= (the installer owns it).
+        let other = unit_text(&UnitSpec { state_dir: "/srv/clawnode".into(), ..spec() });
+        assert!(other.lines().any(|l| l == "User=clawnode") && !other.contains("StateDirectory="), "{other}");
+        // Root only when asked for (host profile + --run-as-root): said in the unit.
+        let root = unit_text(&UnitSpec { profile: ExecProfile::Host, service_user: None, ..spec() });
+        assert!(!root.contains("User=") && root.contains("--run-as-root"), "{root}");
+    }
+
+    /// What systemd's EnvironmentFile parser (`load_env_file()`, systemd 252
+    /// src/basic/env-file.c) returns for a line, for the quoting `env_value` emits: single
+    /// quotes (literal up to the next `'`) and double quotes (`\` before `"\`$` yields it,
+    /// before anything else stays). Written from systemd.exec(5) and checked against a real
+    /// systemd in `env_file_round_trips_through_systemd`.
+    fn parse_line(line: &str) -> (String, String) {
+        let (k, rest) = line.split_once('=').unwrap();
+        let mut out = String::new();
+        let mut it = rest.chars().peekable();
+        while let Some(c) = it.next() {
+            match c {
+                '\'' => {
+                    for c in it.by_ref() {
+                        if c == '\'' {
+                            break;
+                        }
+                        out.push(c);
+                    }
+                }
+                '"' => {
+                    while let Some(c) = it.next() {
+                        match c {
+                            '"' => break,
+                            '\\' => match it.next() {
+                                Some(n) if "\"\\`$".contains(n) => out.push(n),
+                                Some(n) => {
+                                    out.push('\\');
+                                    out.push(n);
+                                }
+                                None => {}
+                            },
+                            c => out.push(c),
+                        }
+                    }
+                }
+                c => panic!("unquoted {c:?} in {line}"),
+            }
+        }
+        (k.to_string(), out)
+    }
+
+    /// The values the round trip covers: `$`, `%`, `\`, both quotes, blanks, `#`, `;`,
+    /// unit-file escapes that must stay literal, non-ASCII.
+    const TABLE: &[&str] = &[
+        "plain",
+        "",
+        "a b",
+        "  lead and trail  ",
+        "$HOME ${HOME} $$",
+        "100% %h %%",
+        r"back\slash\\ \n \t \",
+        "it's",
+        "say \"hi\"",
+        "both ' and \"",
+        "'",
+        "\"",
+        "`id`",
+        "# not a comment",
+        "; not a comment",
+        "=leading=equals=",
+        r#"mix '$x' "%y" \z `w`"#,
+        "tøken-ünïcode",
+        "tab\there",
+    ];
+
+    /// Attack (issue #12): the env file got unit-file escaping (`$$`, `%%`) that
+    /// EnvironmentFile does not undo, so a token with `$` or `%` reached the node altered.
+    #[test]
+    fn attack_env_file_unit_escaping_round_trip_table() {
+        for v in TABLE {
+            let text = env_text(&[("OPENCLAW_GATEWAY_TOKEN", v.to_string())]).unwrap();
+            let line = text.lines().nth(1).unwrap();
+            assert_eq!(parse_line(line), ("OPENCLAW_GATEWAY_TOKEN".to_string(), v.to_string()), "{line}");
+        }
+        assert_eq!(env_value("K", "a$b%c").unwrap(), "'a$b%c'");
+        assert_eq!(env_value("K", "it's $x").unwrap(), "\"it's \\$x\"");
+        assert_eq!(env_value("K", "a\nb"), Err(EnvFileError::LineBreak("K".into())));
+        assert_eq!(env_value("K", "a\rb"), Err(EnvFileError::LineBreak("K".into())));
+        assert_eq!(env_value("K", "a\0b"), Err(EnvFileError::Nul("K".into())));
+        for bad in ["", "1A", "A-B", "A B", "A=B"] {
+            assert_eq!(env_value(bad, "v"), Err(EnvFileError::BadKey(bad.into())));
+        }
+    }
+
+    /// The same table through systemd itself: a private `systemd --user` manager (in a
+    /// private mount namespace, where `/run/systemd/system` makes it believe it was booted
+    /// with systemd) runs a transient unit with `EnvironmentFile=` and `env -0`. Needs root,
+    /// `unshare` and systemd; skipped (with a note) where one is missing.
+    #[test]
+    fn env_file_round_trips_through_systemd() {
+        let have = |p: &str| Path::new(p).exists();
+        if !rustix::process::geteuid().is_root()
+            || !have("/lib/systemd/systemd")
+            || !have("/usr/bin/systemd-run")
+            || !have("/usr/bin/unshare")
+        {
+            eprintln!("note: env_file_round_trips_through_systemd skipped (needs root, unshare and systemd)");
+            return;
+        }
+        let d = tempfile::tempdir().unwrap();
+        let vars: Vec<(String, String)> =
+            TABLE.iter().enumerate().map(|(i, v)| (format!("CLAWNODE_T{i}"), v.to_string())).collect();
+        let refs: Vec<(&str, String)> = vars.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        let env_file = d.path().join("t.env");
+        std::fs::write(&env_file, env_text(&refs).unwrap()).unwrap();
+        let rt = d.path().join("rt");
+        std::fs::create_dir(&rt).unwrap();
+        let out = d.path().join("out");
+        let script = format!(
+            r#"set -e
+mount -t tmpfs tmpfs /run/systemd 2>/dev/null || {{ mkdir -p /run/systemd; mount -t tmpfs tmpfs /run/systemd; }}
+mkdir -p /run/systemd/system
+export XDG_RUNTIME_DIR={rt}
+/lib/systemd/systemd --user >/dev/null 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null' EXIT
+i=0; while {{ [ ! -S {rt}/systemd/private ] || [ ! -S {rt}/bus ]; }} && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+systemd-run --user --quiet --wait --property=EnvironmentFile={env} --property=StandardOutput=file:{out} /usr/bin/env -0
+"#,
+            rt = rt.display(),
+            env = env_file.display(),
+            out = out.display()
         );
+        let run = std::process::Command::new("timeout")
+            .args(["60", "unshare", "-m", "--propagation", "private", "sh", "-c", &script])
+            .output()
+            .unwrap();
+        if !out.exists() {
+            eprintln!(
+                "note: env_file_round_trips_through_systemd: no private systemd manager here ({}: {}); skipped",
+                run.status,
+                String::from_utf8_lossy(&run.stderr).trim()
+            );
+            return;
+        }
+        let got = std::fs::read(&out).unwrap();
+        let env: std::collections::HashMap<String, String> = got
+            .split(|b| *b == 0)
+            .filter_map(|e| String::from_utf8(e.to_vec()).ok())
+            .filter_map(|e| e.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+            .collect();
+        for (k, v) in &vars {
+            assert_eq!(env.get(k), Some(v), "{k}: systemd read back {:?}, want {v:?}", env.get(k));
+        }
+        eprintln!("env_file_round_trips_through_systemd: {} values read back exactly by systemd", vars.len());
     }
 }

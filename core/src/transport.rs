@@ -195,15 +195,18 @@ pub struct PinMismatch {
 pub enum TransportError {
     /// Plaintext to this destination is not allowed. Terminal: reconnecting cannot help.
     #[error(
-        "refusing plaintext ws:// to {host} ({class:?} address): credentials would cross the network unencrypted. \
-         Use wss:// (with a pinned certificate), an SSH tunnel (ssh -N -L 18789:127.0.0.1:18789 user@host, then ws://127.0.0.1:18789), \
-         Tailscale Serve, or for a trusted private network set OPENCLAW_ALLOW_INSECURE_PRIVATE_WS=1"
+        "refusing plaintext ws:// to {host} ({}): credentials would cross the network unencrypted. \
+         Use wss:// (with a pinned certificate), an SSH tunnel (`clawnode run --ssh user@host`, or \
+         ssh -N -L 18789:127.0.0.1:18789 user@host, then ws://127.0.0.1:18789), Tailscale Serve, \
+         or for a trusted private network set OPENCLAW_ALLOW_INSECURE_PRIVATE_WS=1",
+        match .class { Some(c) => format!("{c:?} address"), None => "a DNS name other than localhost, not resolved".to_string() }
     )]
     PlaintextRefused {
         /// The refused host.
         host: String,
-        /// How it was classified.
-        class: NetworkClass,
+        /// How it was classified; `None`: a DNS name refused lexically, before any
+        /// resolution (the default policy admits only `localhost` and loopback literals).
+        class: Option<NetworkClass>,
     },
     /// The Gateway's certificate does not match the pin. Terminal until the app decides.
     #[error(
@@ -287,12 +290,18 @@ pub fn crypto_provider() -> Arc<CryptoProvider> {
 }
 
 /// Resolves `endpoint` to the addresses the policy admits (checked before any socket opens).
+///
+/// `ws://` under [`PlaintextPolicy::LoopbackOnly`] (the default): loopback literals and the
+/// name `localhost` (exact, case-insensitive, one trailing dot allowed) only; any other name
+/// is refused *before* the resolver is called. Under the break-glass
+/// [`PlaintextPolicy::PrivateNetwork`] a name without a lexical class is resolved and admitted
+/// only if every address is. `wss://` is not subject to the plaintext policy.
 pub async fn admitted_addresses(
     endpoint: &Endpoint,
     policy: PlaintextPolicy,
     resolver: &dyn Resolver,
 ) -> Result<Vec<SocketAddr>, TransportError> {
-    let refuse = |class| TransportError::PlaintextRefused { host: endpoint.host.to_string(), class };
+    let refuse = |class| TransportError::PlaintextRefused { host: endpoint.host.to_string(), class: Some(class) };
     match &endpoint.host {
         Host::Ip(ip) => {
             let class = classify_ip(*ip);
@@ -310,6 +319,11 @@ pub async fn admitted_addresses(
                 && !policy.allows(class)
             {
                 return Err(refuse(class));
+            }
+            // Default policy (remote-access.md §5): only `localhost` passes among names;
+            // every other name is refused lexically, before any resolution.
+            if !endpoint.tls && policy == PlaintextPolicy::LoopbackOnly && name_class != Some(NetworkClass::Loopback) {
+                return Err(TransportError::PlaintextRefused { host: name.clone(), class: None });
             }
             let addrs = resolver
                 .resolve(name, endpoint.port)
@@ -807,7 +821,9 @@ mod tests {
             ("ws://mixed.test:1", PrivateNetwork, None),
             ("ws://tailnet.test:1", PrivateNetwork, Some(&["100.101.102.103"])),
             ("ws://tailnet.test:1", LoopbackOnly, None),
-            ("ws://loop.test:1", LoopbackOnly, Some(&["127.0.0.2"])),
+            // Default policy: a name other than localhost is refused even if it resolves to loopback.
+            ("ws://loop.test:1", LoopbackOnly, None),
+            ("ws://loop.test:1", PrivateNetwork, Some(&["127.0.0.2"])),
             // localhost keeps only its loopback addresses.
             ("ws://localhost:1", LoopbackOnly, Some(&["127.0.0.1"])),
             ("ws://unspecified.test:1", PrivateNetwork, None),
@@ -833,6 +849,53 @@ mod tests {
         let e = Endpoint::parse("ws://8.8.8.8:1").unwrap();
         assert!(admitted_addresses(&e, PrivateNetwork, &r).await.is_err());
         assert_eq!(r.1.load(Ordering::SeqCst), before);
+    }
+
+    /// Attack (issue #12): `clawnode run --url ws://gateway.example.invalid:18789` without
+    /// break-glass resolved the name and retried forever on "could not resolve". Under the
+    /// default policy every name but `localhost` is refused lexically: zero resolutions,
+    /// terminal, with the remedy in the message.
+    #[tokio::test]
+    async fn attack_plaintext_dns_name_refused_before_resolution() {
+        let r = resolver();
+        for url in [
+            "ws://gateway.example.invalid:18789",
+            "ws://public.test:1",
+            "ws://loop.test:1",
+            "ws://nas:18789",
+            "ws://nas.home.arpa:1",
+            "ws://foo.localhost:1",
+            "ws://localhost.example:1",
+        ] {
+            let e = Endpoint::parse(url).unwrap();
+            let err = admitted_addresses(&e, PlaintextPolicy::LoopbackOnly, &r).await.unwrap_err();
+            assert!(matches!(err, TransportError::PlaintextRefused { class: None, .. }), "{url}: {err}");
+            assert!(err.is_terminal(), "{url}");
+            let msg = err.to_string();
+            for remedy in ["wss://", "--ssh", "OPENCLAW_ALLOW_INSECURE_PRIVATE_WS=1"] {
+                assert!(msg.contains(remedy), "{url}: {remedy} missing in {msg}");
+            }
+        }
+        assert_eq!(r.1.load(Ordering::SeqCst), 0, "no name may be resolved under the default policy");
+        // localhost (any case, one trailing dot) and loopback literals still pass.
+        for url in
+            ["ws://localhost:1", "ws://LocalHost.:1", "ws://127.0.0.5:1", "ws://[::1]:1", "ws://[::ffff:127.0.0.1]:1"]
+        {
+            let e = Endpoint::parse(url).unwrap();
+            assert!(admitted_addresses(&e, PlaintextPolicy::LoopbackOnly, &r).await.is_ok(), "{url}");
+        }
+        // Break-glass keeps resolve-then-check: the name is resolved.
+        let before = r.1.load(Ordering::SeqCst);
+        let e = Endpoint::parse("ws://nas.home.arpa:1").unwrap();
+        assert!(admitted_addresses(&e, PlaintextPolicy::PrivateNetwork, &r).await.is_ok());
+        assert_eq!(r.1.load(Ordering::SeqCst), before + 1);
+        // The full transport opens no socket for it either.
+        let dialer = Arc::new(CountingDialer::default());
+        let cfg =
+            TransportConfig { resolver: Arc::new(resolver()), dialer: dialer.clone(), ..TransportConfig::default() };
+        let e = Endpoint::parse("ws://gateway.example.invalid:18789").unwrap();
+        assert!(open(&e, &cfg).await.unwrap_err().is_terminal());
+        assert_eq!(dialer.0.load(Ordering::SeqCst), 0);
     }
 
     #[tokio::test]

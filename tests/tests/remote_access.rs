@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use clawnode::endpoint::{Endpoint, TlsPin};
-use clawnode::store::FileStore;
+use clawnode::store::{FileStore, PinStore};
 use clawnode::transport::{BoxFuture, Dialer, Resolver, TcpDialer, TransportConfig};
 use clawnode::{ClientDescriptor, CommandRegistry, Credentials, Node, NodeConfig, NodeState, PauseKind};
 use clawnode_testkit::{ClawnodeProcess, Gateway, Operator};
@@ -202,6 +202,32 @@ async fn tls_pinning_probe_and_refusals() {
     let mut bad = ClawnodeProcess::spawn(&args, &[]).unwrap();
     assert_eq!(bad.wait_exit(T).await.unwrap().code(), Some(2));
     assert!(bad.lines().join("\n").contains("requires a wss://"), "{:?}", bad.lines());
+
+    // 3b. A setup code for the wss:// endpoint carrying the pin: `clawnode pair` connects
+    //     with the pin in memory and stores it (and the endpoint) only after hello-ok.
+    let setup =
+        op.request("device.pair.setupCode", json!({"bootstrapProfile": "node", "publicUrl": url})).await.unwrap();
+    let code = setup["setupCode"].as_str().expect("setupCode");
+    let now = clawnode::clock::Clock::now_ms(&clawnode::clock::SystemClock);
+    let decoded = clawnode::setup_code::decode(code, now).expect("the Gateway's code decodes");
+    let code_pin = decoded.tls_fingerprint;
+    assert!(code_pin.is_none() || code_pin == Some(pin), "the Gateway's code pins {code_pin:?}");
+    let code = setup_code_for(&url, decoded.bootstrap_token.expose(), Some(&pin));
+    let fresh = tempfile::tempdir().unwrap();
+    let fresh_dir = fresh.path().to_str().unwrap().to_string();
+    let mut pair = ClawnodeProcess::spawn(&["pair", &code, "--state-dir", &fresh_dir], &[]).unwrap();
+    let st = pair.wait_exit(T).await.unwrap();
+    assert!(st.success(), "{:?}", pair.lines());
+    let origin = format!("wss://127.0.0.1:{}", gw.port());
+    assert_eq!(FileStore::open(fresh.path()).unwrap().load_pin(&origin).unwrap(), Some(pin));
+    let saved: Value = serde_json::from_slice(&std::fs::read(fresh.path().join("endpoint.json")).unwrap()).unwrap();
+    assert_eq!(saved, json!({"url": origin}), "the pin lives in the pin store only");
+    // `clawnode run` with no target: the saved endpoint and the stored pin.
+    let mut node = ClawnodeProcess::spawn(&["run", "--state-dir", &fresh_dir], &[]).unwrap();
+    node.wait_line(&format!("pinned sha256:{pin}"), T).await.unwrap();
+    let ready = node.wait_line("ready: node", T).await.unwrap();
+    assert!(ready.contains("auth: device-token"), "{ready}");
+    node.terminate().await.unwrap();
     op.close().await;
 }
 
@@ -353,11 +379,8 @@ async fn plaintext_refused_before_any_io() {
         tokio::time::sleep(Duration::from_secs(2)).await;
         assert_eq!(node.connect_attempts(), 1, "terminal: no retry");
         assert_eq!(dialer.0.load(Ordering::SeqCst), 0, "{url}: no socket may be opened");
-        if url.contains("example.test") {
-            assert_eq!(resolver.1.load(Ordering::SeqCst), 1, "the name was checked by resolving it once");
-        } else {
-            assert_eq!(resolver.1.load(Ordering::SeqCst), 0);
-        }
+        // Default policy: a name other than localhost is refused lexically, never resolved.
+        assert_eq!(resolver.1.load(Ordering::SeqCst), 0, "{url}: no lookup");
         node.stop().await;
     }
     // The CLI: exit 78 right away, with the remediation.
@@ -369,7 +392,117 @@ async fn plaintext_refused_before_any_io() {
     assert_eq!(st.code(), Some(78), "{:?}", p.lines());
     assert!(p.lines().iter().any(|l| l.contains("refusing plaintext ws://")), "{:?}", p.lines());
     assert!(!p.lines().iter().any(|l| l.contains("disconnected")), "{:?}", p.lines());
+    // Attack (issue #12, tokens visible in `ps`): --token warns and names --token-file.
+    assert!(
+        p.lines()
+            .iter()
+            .any(|l| l.contains("warning: --token puts the secret on the command line") && l.contains("--token-file")),
+        "{:?}",
+        p.lines()
+    );
     // The break-glass variable does not admit TEST-NET/public addresses either.
     let mut p = ClawnodeProcess::spawn(&args, &[("OPENCLAW_ALLOW_INSECURE_PRIVATE_WS", "1")]).unwrap();
     assert_eq!(p.wait_exit(Duration::from_secs(30)).await.unwrap().code(), Some(78));
+}
+
+/// Attack (issue #12): `clawnode run --url ws://gateway.example.invalid:18789` without the
+/// break-glass variable resolved the name and retried forever on "could not resolve". Now:
+/// refused lexically (no lookup, so no "could not resolve"), exit 78 at once, remedy shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_plaintext_dns_name_cli_exits_78_without_resolving() {
+    let state = tempfile::tempdir().unwrap();
+    let token = state.path().join("token");
+    std::fs::write(&token, "secret-token\n").unwrap();
+    let dir = state.path().join("state");
+    let args = [
+        "run",
+        "--url",
+        "ws://gateway.example.invalid:18789",
+        "--token-file",
+        token.to_str().unwrap(),
+        "--state-dir",
+        dir.to_str().unwrap(),
+    ];
+    clawnode_testkit::clawnode_bin().unwrap(); // built before the clock starts
+    let started = std::time::Instant::now();
+    let mut p = ClawnodeProcess::spawn(&args, &[]).unwrap();
+    let st = p.wait_exit(Duration::from_secs(20)).await.unwrap();
+    let lines = p.lines();
+    assert_eq!(st.code(), Some(78), "{lines:?}");
+    assert!(started.elapsed() < Duration::from_secs(10), "not quick: {:?}", started.elapsed());
+    let all = lines.join("\n");
+    assert!(all.contains("refusing plaintext ws:// to gateway.example.invalid"), "{all}");
+    for remedy in ["wss://", "--ssh", "OPENCLAW_ALLOW_INSECURE_PRIVATE_WS=1"] {
+        assert!(all.contains(remedy), "remedy {remedy} missing: {all}");
+    }
+    assert!(!all.contains("could not resolve"), "the name must not be resolved: {all}");
+    assert!(!all.contains("warning: --token"), "--token-file needs no warning: {all}");
+    assert!(!all.contains("retrying") && !all.contains("backing off"), "{all}");
+}
+
+/// A setup code (`oc-pair://` body) for `url` with `pin`.
+fn setup_code_for(url: &str, token: &str, pin: Option<&TlsPin>) -> String {
+    use base64::Engine as _;
+    let mut v = json!({"url": url, "bootstrapToken": token});
+    if let Some(p) = pin {
+        v["tlsFingerprint"] = json!(p.to_string());
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&v).unwrap())
+}
+
+/// A `wss://` origin where nothing listens (the port was bound, then released).
+fn closed_wss_origin() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    format!("wss://127.0.0.1:{port}")
+}
+
+/// Attack (issue #12): `clawnode pair <code>` stored the code's TLS pin for its origin before
+/// connecting, even when the connection failed. Now nothing is stored until hello-ok.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_setup_code_pin_stored_before_connecting() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = state.path().join("state");
+    let origin = closed_wss_origin();
+    let pin = TlsPin::of_der(b"a certificate nobody presents");
+    let code = setup_code_for(&origin, "bootstrap-secret", Some(&pin));
+    let mut p = ClawnodeProcess::spawn(&["pair", &code, "--state-dir", dir.to_str().unwrap()], &[]).unwrap();
+    // The node retries an unreachable endpoint; by then it has tried at least once.
+    p.wait_line("disconnected", T).await.unwrap();
+    assert!(!dir.join("tls-pins.json").exists(), "pin stored before hello-ok: {:?}", p.lines());
+    assert!(!dir.join("endpoint.json").exists(), "endpoint saved before hello-ok");
+    p.terminate().await.unwrap();
+    assert!(!dir.join("tls-pins.json").exists());
+    assert_eq!(FileStore::open(&dir).unwrap().load_pin(&origin).unwrap(), None);
+}
+
+/// Attack (issue #12): a setup code replaced a pin set earlier with `clawnode trust`. Now a
+/// different pin is refused before any I/O (exit 78, "pinned endpoint conflict"), and the
+/// stored pin is unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attack_setup_code_replaces_trusted_pin() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = state.path().join("state");
+    // Something listens at the origin: it must see no connection at all.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let origin = format!("wss://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let trusted = TlsPin::of_der(b"the certificate the user verified");
+    let other = TlsPin::of_der(b"the certificate in the code");
+    FileStore::open(&dir).unwrap().save_pin(&origin, &trusted).unwrap();
+    let code = setup_code_for(&origin, "bootstrap-secret", Some(&other));
+    let mut p = ClawnodeProcess::spawn(&["pair", &code, "--state-dir", dir.to_str().unwrap()], &[]).unwrap();
+    let st = p.wait_exit(T).await.unwrap();
+    let all = p.lines().join("\n");
+    assert_eq!(st.code(), Some(78), "{all}");
+    assert!(all.contains("pinned endpoint conflict") && all.contains("clawnode trust --url"), "{all}");
+    assert!(all.contains(&trusted.to_string()) && all.contains(&other.to_string()), "{all}");
+    assert_eq!(FileStore::open(&dir).unwrap().load_pin(&origin).unwrap(), Some(trusted));
+    assert!(!dir.join("endpoint.json").exists());
+    assert!(listener.accept().is_err(), "nothing may be sent to the endpoint");
+    // The same pin as the stored one is no conflict (it goes on to connect).
+    let code = setup_code_for(&origin, "bootstrap-secret", Some(&trusted));
+    let mut p = ClawnodeProcess::spawn(&["pair", &code, "--state-dir", dir.to_str().unwrap()], &[]).unwrap();
+    p.wait_line("connecting", T).await.unwrap();
+    assert!(!p.lines().join("\n").contains("pinned endpoint conflict"));
+    p.terminate().await.unwrap();
 }

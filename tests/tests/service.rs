@@ -19,7 +19,14 @@ async fn unit_verifies_and_keeps_secrets_out() {
     let dir = tempfile::tempdir().unwrap();
     let units = dir.path().join("units");
     let state = dir.path().join("state");
+    let token_file = dir.path().join("token");
+    // `$`, `%` and a quote: EnvironmentFile must carry them unaltered.
+    let secret = "s3cret-token-value$HOME%h'x";
+    std::fs::write(&token_file, format!("{secret}\n")).unwrap();
     for profile in ["confined", "host"] {
+        // confined: the secret from --token-file; host: from --token (warned).
+        let (flag, value) =
+            if profile == "confined" { ("--token-file", token_file.to_str().unwrap()) } else { ("--token", secret) };
         let args = [
             "service",
             "install",
@@ -30,17 +37,23 @@ async fn unit_verifies_and_keeps_secrets_out() {
             profile,
             "--url",
             "ws://127.0.0.1:18789",
-            "--token",
-            "s3cret-token-value",
+            flag,
+            value,
             "--state-dir",
             state.to_str().unwrap(),
         ];
         let mut p = ClawnodeProcess::spawn(&args, &[]).unwrap();
         let st = p.wait_exit(Duration::from_secs(30)).await.unwrap();
         assert!(st.success(), "{:?}", p.lines());
+        let warned = p.lines().iter().any(|l| l.contains("warning: --token puts the secret on the command line"));
+        assert_eq!(warned, flag == "--token", "{:?}", p.lines());
         let unit_path = units.join("clawnode.service");
         let unit = std::fs::read_to_string(&unit_path).unwrap();
         assert!(!unit.contains("s3cret"), "{unit}");
+        // A system unit runs as the dedicated user, never root by default.
+        for line in ["User=clawnode", "Group=clawnode"] {
+            assert!(unit.lines().any(|l| l == line), "{line}\n{unit}");
+        }
         for line in ["Type=notify", "Restart=on-failure", "RestartPreventExitStatus=78", "PrivateTmp=yes"] {
             assert!(unit.lines().any(|l| l == line), "{line}\n{unit}");
         }
@@ -48,7 +61,7 @@ async fn unit_verifies_and_keeps_secrets_out() {
         assert_eq!(unit.contains("NoNewPrivileges=yes"), profile == "confined");
         assert_eq!(unit.contains("ProtectSystem=strict"), profile == "confined");
         let env = std::fs::read_to_string(units.join("clawnode.env")).unwrap();
-        assert!(env.contains("OPENCLAW_GATEWAY_TOKEN=s3cret-token-value"), "{env}");
+        assert!(env.lines().any(|l| l == "OPENCLAW_GATEWAY_TOKEN=\"s3cret-token-value\\$HOME%h'x\""), "{env}");
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(units.join("clawnode.env")).unwrap().permissions().mode();
@@ -62,6 +75,16 @@ async fn unit_verifies_and_keeps_secrets_out() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success() && stderr.trim().is_empty(), "systemd-analyze verify ({profile}): {stderr}");
     }
+    // Root only with --exec-profile host --run-as-root.
+    let base = ["service", "install", "--unit-dir", units.to_str().unwrap(), "--no-start", "--state-dir"];
+    let mut p =
+        ClawnodeProcess::spawn(&[&base[..], &[state.to_str().unwrap(), "--run-as-root"]].concat(), &[]).unwrap();
+    assert_eq!(p.wait_exit(Duration::from_secs(30)).await.unwrap().code(), Some(2), "{:?}", p.lines());
+    let args = [&base[..], &[state.to_str().unwrap(), "--run-as-root", "--exec-profile", "host"]].concat();
+    let mut p = ClawnodeProcess::spawn(&args, &[]).unwrap();
+    assert!(p.wait_exit(Duration::from_secs(30)).await.unwrap().success(), "{:?}", p.lines());
+    let unit = std::fs::read_to_string(units.join("clawnode.service")).unwrap();
+    assert!(!unit.contains("User=") && unit.contains("--run-as-root"), "{unit}");
     let mut p =
         ClawnodeProcess::spawn(&["service", "uninstall", "--no-stop", "--unit-dir", units.to_str().unwrap()], &[])
             .unwrap();

@@ -6,7 +6,6 @@
 //! `autoAllowSkills`, entries' `lastUsed*`, …) survive a round trip. Typed views are read
 //! from it when a command is evaluated.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -359,7 +358,7 @@ impl ApprovalsStore {
         let mut bytes = serde_json::to_vec_pretty(file)
             .map_err(|e| ApprovalsError::Invalid { path: self.path.display().to_string(), reason: e.to_string() })?;
         bytes.push(b'\n');
-        write_private_atomic(&self.path, &bytes).map_err(|e| self.io(e))
+        crate::store::write_private_atomic(&self.path, &bytes).map_err(|e| self.io(e))
     }
 }
 
@@ -415,40 +414,6 @@ pub fn remove_allow_entries(file: &mut Value, pattern: &str) -> usize {
         }
     }
     removed
-}
-
-/// Writes a private file (0600) atomically: temp file, fsync, rename, directory fsync.
-pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        let mut b = std::fs::DirBuilder::new();
-        b.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-        b.create(dir)?;
-    }
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let r = (|| {
-        let mut f = opts.open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)?;
-        if let Some(dir) = path.parent()
-            && let Ok(d) = std::fs::File::open(dir)
-        {
-            d.sync_all()?;
-        }
-        Ok(())
-    })();
-    if r.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    r
 }
 
 #[cfg(test)]

@@ -3,7 +3,6 @@
 //! so a crash never loses or corrupts a token.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -65,9 +64,18 @@ struct TokenEntry {
 }
 
 impl FileStore {
-    /// A store in `dir` (created on first write, mode 0700).
+    /// A store in `dir` (created on first write, mode 0700, checked like [`FileStore::open`]).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         FileStore { dir: dir.into(), lock: Mutex::new(()) }
+    }
+
+    /// A store in `dir`, checked now: created with mode 0700, or tightened to 0700 when it
+    /// exists with wider bits; refused ([`StoreError::StateDir`]) when it is a symlink or
+    /// owned by another user. Call this once where a program picks its state directory.
+    pub fn open(dir: impl Into<PathBuf>) -> Result<Self, StoreError> {
+        let store = Self::new(dir);
+        store.ensure_dir()?;
+        Ok(store)
     }
 
     /// The state directory.
@@ -93,38 +101,15 @@ impl FileStore {
     }
 
     fn ensure_dir(&self) -> Result<(), StoreError> {
-        let mut b = std::fs::DirBuilder::new();
-        b.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-        b.create(&self.dir).map_err(|e| Self::io(&self.dir, e))
+        Ok(super::ensure_private_dir(&self.dir)?)
     }
 
-    /// Atomic replace: write a temp file (0600), fsync it, rename over the target, fsync
-    /// the directory.
+    /// Atomic replace through [`super::write_private_atomic`] (random-named `O_EXCL|O_NOFOLLOW`
+    /// temp file, 0600, fsync, rename, directory fsync).
     fn write_atomic(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
         self.ensure_dir()?;
         let target = self.path(name);
-        let tmp = self.path(&format!(".{name}.tmp-{}", std::process::id()));
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        let result = (|| {
-            let mut f = opts.open(&tmp)?;
-            f.write_all(bytes)?;
-            f.sync_all()?;
-            drop(f);
-            std::fs::rename(&tmp, &target)?;
-            if let Ok(d) = std::fs::File::open(&self.dir) {
-                d.sync_all()?;
-            }
-            Ok(())
-        })();
-        result.map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Self::io(&target, e)
-        })
+        super::write_private_atomic(&target, bytes).map_err(|e| Self::io(&target, e))
     }
 
     fn read_tokens(&self) -> Result<TokensFile, StoreError> {

@@ -4,9 +4,11 @@
 
 mod file;
 mod memory;
+mod private;
 
 pub use file::FileStore;
 pub use memory::MemoryStore;
+pub use private::{PrivateDirError, ensure_private_dir, write_private_atomic};
 
 use crate::clock::RandomSource;
 use crate::endpoint::TlsPin;
@@ -73,6 +75,10 @@ pub enum StoreError {
     /// The host's secure storage failed.
     #[error("secure storage failed: {0}")]
     Backend(String),
+    /// The state directory is unsafe (a symlink, or owned by another user) or cannot be made
+    /// private.
+    #[error(transparent)]
+    StateDir(#[from] PrivateDirError),
 }
 
 /// Persistent storage for the device identity and device tokens.
