@@ -338,9 +338,9 @@ fn init_tracing() {
 }
 
 /// The per-run exec reaper: this binary re-executed in its hidden mode, resolved once.
-fn exec_reaper() -> Option<clawnode::exec::reaper::ReaperCommand> {
+fn exec_reaper() -> Option<clawnode_exec::reaper::ReaperCommand> {
     match std::env::current_exe() {
-        Ok(exe) => Some(clawnode::exec::reaper::ReaperCommand::subcommand_of(exe)),
+        Ok(exe) => Some(clawnode_exec::reaper::ReaperCommand::subcommand_of(exe)),
         Err(e) => {
             tracing::warn!(error = %e, "own executable unknown: system.run timeouts kill the process group only");
             None
@@ -352,9 +352,9 @@ fn main() -> ExitCode {
     // Hidden mode (not a clap subcommand, not in --help): the exec runner starts one reaper
     // per `system.run` as `clawnode __exec-reaper <program> <argv0> <args>…`.
     let mut raw = std::env::args_os().skip(1);
-    if raw.next().is_some_and(|a| a == clawnode::exec::reaper::REAPER_SUBCOMMAND) {
+    if raw.next().is_some_and(|a| a == clawnode_exec::reaper::REAPER_SUBCOMMAND) {
         let args: Vec<std::ffi::OsString> = raw.collect();
-        return ExitCode::from(u8::try_from(clawnode::exec::reaper::reaper_main(&args)).unwrap_or(u8::MAX));
+        return ExitCode::from(u8::try_from(clawnode_exec::reaper::reaper_main(&args)).unwrap_or(u8::MAX));
     }
     let cli = Cli::parse();
     init_tracing();
@@ -721,10 +721,10 @@ fn service_cmd(args: ServiceArgs) -> Result<ExitCode, Box<dyn std::error::Error>
 
 /// `clawnode exec allow|list|remove`.
 fn exec_cmd(args: ExecArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    use clawnode::exec::approvals;
+    use clawnode_exec::approvals;
     let state_dir = args.state_dir.unwrap_or_else(default_state_dir);
     clawnode::store::ensure_private_dir(&state_dir)?;
-    let store = clawnode::exec::ApprovalsStore::in_state_dir(&state_dir);
+    let store = clawnode_exec::ApprovalsStore::in_state_dir(&state_dir);
     match args.action {
         ExecAction::Allow { pattern, arg_pattern, agent } => {
             if pattern.trim().is_empty() {
@@ -735,7 +735,7 @@ fn exec_cmd(args: ExecArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
             }
             let snap = store
                 .update(|f| approvals::add_allow_entry(f, &agent, pattern.trim(), arg_pattern.as_deref(), None))?;
-            let p = snap.policy(if agent == "*" { clawnode::exec::DEFAULT_AGENT } else { &agent });
+            let p = snap.policy(if agent == "*" { clawnode_exec::DEFAULT_AGENT } else { &agent });
             println!(
                 "allowed {}{} for agent {agent} (security {}, ask {}); {}",
                 pattern.trim(),
@@ -744,7 +744,7 @@ fn exec_cmd(args: ExecArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 p.ask.as_str(),
                 store.path().display()
             );
-            if !clawnode::exec::policy::is_path_pattern(pattern.trim()) {
+            if !clawnode_exec::policy::is_path_pattern(pattern.trim()) {
                 println!(
                     "note: a bare name matches PATH lookups only (`{}`, not `/usr/bin/{}`)",
                     pattern.trim(),
@@ -763,7 +763,7 @@ fn exec_cmd(args: ExecArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 store.path().display(),
                 if snap.exists { "" } else { " (absent: every command is denied)" }
             );
-            let mut agents: Vec<String> = vec![clawnode::exec::DEFAULT_AGENT.to_string()];
+            let mut agents: Vec<String> = vec![clawnode_exec::DEFAULT_AGENT.to_string()];
             if let Some(a) = snap.file.get("agents").and_then(serde_json::Value::as_object) {
                 agents.extend(a.keys().filter(|k| k.as_str() != "main").cloned());
             }
@@ -802,7 +802,7 @@ fn exec_cmd(args: ExecArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
 
 fn regex_check(re: &str) -> Result<(), Box<dyn std::error::Error>> {
     let doc = serde_json::json!({"version": 1, "agents": {"x": {"allowlist": [{"pattern": "x", "argPattern": re}]}}});
-    clawnode::exec::approvals::validate(&doc).map_err(|e| e.into())
+    clawnode_exec::approvals::validate(&doc).map_err(|e| e.into())
 }
 
 /// Built-in commands: the Linux ones and the exec host's.
@@ -821,7 +821,7 @@ const BUILTIN: &[&str] = &[
 fn registry(
     selected: Option<&[String]>,
     info_ctx: linux::DeviceInfoContext,
-    exec: &Arc<clawnode::exec::ExecHost>,
+    exec: &Arc<clawnode_exec::ExecHost>,
     customs: &[custom::CustomCommand],
 ) -> Result<CommandRegistry, String> {
     let wanted: Vec<String> = match selected {
@@ -1141,9 +1141,9 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
         instance_id: instance.clone(),
     };
     let selected = args.commands.clone().or(file.node.commands.clone());
-    let mut exec_cfg = clawnode::exec::ExecConfig::in_state_dir(&state_dir);
+    let mut exec_cfg = clawnode_exec::ExecConfig::in_state_dir(&state_dir);
     exec_cfg.reaper = exec_reaper();
-    let exec_host = clawnode::exec::ExecHost::new(exec_cfg);
+    let exec_host = clawnode_exec::ExecHost::new(exec_cfg);
     let reserved: Vec<&str> = BUILTIN.iter().chain(linux::LINUX_DEFAULT_ALLOWED).copied().collect();
     let customs = custom::validate(&file.commands, &reserved, config_path.parent()).map_err(|e| e.to_string())?;
     for c in customs.iter().filter(|c| c.dangerous) {

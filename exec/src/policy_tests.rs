@@ -1,7 +1,7 @@
 //! The attack table of issue #12 (exec policy), and the positives that must keep working.
 
 use super::*;
-use crate::exec::approvals::{Ask, Security};
+use crate::approvals::{Ask, Security};
 
 fn v(a: &[&str]) -> Vec<String> {
     a.iter().map(|s| s.to_string()).collect()

@@ -14,6 +14,9 @@
 //! `always`) needs an approval the Gateway carries in (`approved` + a matching
 //! `systemRunPlan`), and without one `askFallback` decides (capped by `security`).
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 pub mod approvals;
 pub mod arg_pattern;
 pub mod child_env;
@@ -33,8 +36,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::events::{ExecEvent, NodeEvent};
-use crate::invoke::{CommandError, CommandRegistry, InvokeContext, RegistryError};
+use clawnode::events::{ExecEvent, NodeEvent};
+use clawnode::invoke::{CommandError, CommandRegistry, InvokeContext, RegistryError};
 
 pub use approvals::{
     ANY_AGENT, APPROVALS_FILE, AllowEntry, ApprovalsError, ApprovalsSnapshot, ApprovalsStore, Ask, DEFAULT_AGENT,
