@@ -125,6 +125,12 @@ fn attack_table() {
         ("payload env LD_PRELOAD", &["sh", "-c", "env LD_PRELOAD=/x.so uname"], false, "LD_PRELOAD"),
         ("payload backslash tricks", &["sh", "-c", "\\i\\d"], false, ""),
         ("payload trailing backslash", &["sh", "-c", "uname \\"], false, "not analysable"),
+        // Attack: `set -k` (bash/ksh "keyword") makes every `NAME=VALUE` argument an
+        // environment assignment: `uname LD_PRELOAD=/x.so` passes the key rules as an argument.
+        ("bash -k makes args env", &["bash", "-k", "-c", "uname LD_PRELOAD=/x.so"], false, "-k"),
+        ("bash -ek combined", &["bash", "-ek", "-c", "uname LD_PRELOAD=/x.so"], false, "-k"),
+        ("bash -o keyword", &["bash", "-o", "keyword", "-c", "uname LD_PRELOAD=/x.so"], false, "-k"),
+        ("bash -co keyword", &["bash", "-co", "keyword", "uname LD_PRELOAD=/x.so"], false, "-k"),
         ("fish", &["fish", "-c", "uname"], false, ""),
         ("NUL byte", &["uname", "-a\u{0}x"], false, "NUL"),
         ("dot component", &["/usr/bin/../bin/uname"], false, "`.`/`..`"),
