@@ -255,6 +255,22 @@ fn path_entries_and_merged_usr() {
 }
 
 #[test]
+fn allow_always_of_a_path_with_edge_whitespace_does_not_cover_its_trimmed_twin() {
+    // Attack: approving (allow-always) `<dir>/uname ` (trailing space; a harmless copy)
+    // stored a pattern that entries trim to `<dir>/uname`: a planted `<dir>/uname` ran.
+    let dir = tempfile::tempdir().unwrap();
+    let spaced = dir.path().join("uname ");
+    std::fs::copy(which("uname", DEFAULT_PATH).unwrap(), &spaced).unwrap();
+    let twin = dir.path().join("uname");
+    std::fs::copy(which("id", DEFAULT_PATH).unwrap(), &twin).unwrap();
+    let c = check(&policy(&[]), &[spaced.to_str().unwrap()]);
+    if let Some((pattern, args)) = allow_always_entry(&c.analysed[0]) {
+        let p = policy(&[(&pattern, Some(&args))]);
+        assert!(!check(&p, &[twin.to_str().unwrap()]).satisfied, "{pattern:?} covers {}", twin.display());
+    }
+}
+
+#[test]
 fn allow_always_escapes_glob_metacharacters() {
     let dir = tempfile::tempdir().unwrap();
     let star = dir.path().join("*");
