@@ -226,6 +226,11 @@ impl RunParams {
     fn agent(&self) -> &str {
         self.agent_id.as_deref().unwrap_or(DEFAULT_AGENT)
     }
+
+    /// An approval the Gateway carried in (`approved` / `approvalDecision`).
+    fn carries_approval(&self) -> bool {
+        self.approved || self.approval_decision.is_some()
+    }
 }
 
 /// A refusal: the error returned to the caller and the `exec.denied` reason.
@@ -316,7 +321,9 @@ impl ExecHost {
         if let Some(s) = p.security {
             policy.security = policy.security.min(s);
         }
-        if let Some(a) = p.ask {
+        // A caller-raised `ask` never makes a carried approval answerable: such a request is
+        // judged by the owner's `ask` (see `decide`).
+        if let Some(a) = p.ask.filter(|_| !p.carries_approval()) {
             policy.ask = policy.ask.max(a);
         }
         Ok(policy)
@@ -342,7 +349,7 @@ impl ExecHost {
         // An approval the Gateway carried in, bound to a plan. Only a policy that asks can be
         // answered: with `ask=off` the owner's allowlist is the whole decision (the caller
         // controls `approved` and can mirror its own params into a plan).
-        if (p.approved || p.approval_decision.is_some()) && policy.ask != Ask::Off {
+        if p.carries_approval() && policy.ask != Ask::Off {
             let Some(plan) = &p.system_run_plan else {
                 return Decision::Deny(deny("execution plan mismatch", "execution-plan-miss"));
             };
@@ -706,6 +713,11 @@ mod tests {
                 "systemRunPlan": prep["plan"].clone()});
             assert_eq!(denied_reason(decide(&h, run)), "allowlist-miss", "{decision}");
         }
+        // Raising `ask` in the params (prepare and run alike) does not open that path.
+        let prep = h.prepare(&json!({"command": ["id"], "ask": "always"})).unwrap();
+        let run = json!({"command": ["id"], "ask": "always", "approved": true,
+            "approvalDecision": "allow-always", "systemRunPlan": prep["plan"].clone()});
+        assert_eq!(denied_reason(decide(&h, run)), "allowlist-miss");
         // An allowlisted command still runs, approval or not (and nothing is persisted).
         let prep = h.prepare(&json!({"command": ["uname"]})).unwrap();
         let run = json!({"command": ["uname"], "approved": true, "approvalDecision": "allow-always",
