@@ -10,7 +10,8 @@
 //! - `exec.approvals.node.get/set` round trip through the Gateway, a stale `baseHash` refused;
 //! - issue #12: the walk-arounds of the exec policy (`env BASH_FUNC_…`, `env -S` variants,
 //!   `flock --wait … -c`, `..` paths, `TAR_OPTIONS`/`GIT_CONFIG_*`, `sh -ec`, `sudo`) are
-//!   refused and their marker file never appears.
+//!   refused and their marker file never appears; so are `bash -k`/`-o keyword` (arguments
+//!   that become assignments) and `GIT_TEST_FSMONITOR` under an allowlisted `git status`.
 
 use std::path::Path;
 use std::time::Duration;
@@ -240,6 +241,12 @@ async fn walkarounds_are_refused(op: &Operator, node_id: &str, work: &Path) {
     let dotdot = format!("{}/{}usr/bin/touch", tools.display(), "../".repeat(depth));
     let touch = format!("touch {mk}");
     let fn_def = format!("() {{ touch {mk}; }}");
+    let repo = work.join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    let init = std::process::Command::new("git").args(["init", "-q"]).current_dir(&repo).status().unwrap();
+    assert!(init.success());
+    let keyword_tar =
+        format!("tar -cf /dev/null /dev/null TAR_OPTIONS=\"--checkpoint=1 --checkpoint-action=exec='{touch}'\"");
     let cases: Vec<(&str, Value)> = vec![
         ("env BASH_FUNC_", json!({"command": ["env", format!("BASH_FUNC_uname%%={fn_def}"), "bash", "-c", "uname"]})),
         ("env LD_PRELOAD", json!({"command": ["env", "LD_PRELOAD=/nonexistent.so", "uname"]})),
@@ -268,6 +275,15 @@ async fn walkarounds_are_refused(op: &Operator, node_id: &str, work: &Path) {
             "GIT_CONFIG_*",
             json!({"command": ["git", "status"], "cwd": work.to_str().unwrap(), "env": {"GIT_CONFIG_COUNT": "1",
                 "GIT_CONFIG_KEY_0": "core.fsmonitor", "GIT_CONFIG_VALUE_0": touch}}),
+        ),
+        // `set -k`: the quoted assignment after the arguments becomes tar's environment.
+        ("bash -k TAR_OPTIONS", json!({"command": ["bash", "-k", "-c", keyword_tar]})),
+        ("bash -o keyword", json!({"command": ["bash", "-o", "keyword", "-c", keyword_tar]})),
+        // Release git runs GIT_TEST_FSMONITOR through `sh -c` when core.fsmonitor is unset.
+        (
+            "GIT_TEST_FSMONITOR",
+            json!({"command": ["git", "status"], "cwd": repo.to_str().unwrap(),
+                "env": {"GIT_TEST_FSMONITOR": touch}}),
         ),
     ];
     for (attack, params) in cases {
