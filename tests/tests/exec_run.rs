@@ -304,3 +304,45 @@ async fn walkarounds_are_refused(op: &Operator, node_id: &str, work: &Path) {
     }
     assert!(!marker.exists());
 }
+
+/// Attack (security=full, i.e. any command): the child reads the node's own initial
+/// environment from `/proc/<node pid>/environ` (same uid) and prints
+/// `OPENCLAW_GATEWAY_TOKEN`, although the child's environment never holds it. The node
+/// marks itself non-dumpable, so that file (and `mem`, ptrace) is closed to its children.
+/// Root reads any process's `environ` (CAP_SYS_PTRACE): the check is made for other users.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn child_cannot_read_the_node_environment_from_proc() {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let euid = status.lines().find_map(|l| l.strip_prefix("Uid:")).and_then(|r| r.split_whitespace().nth(1));
+    if euid == Some("0") {
+        eprintln!("skipped: running as root, which reads every process's environ");
+        return;
+    }
+    let gw = Gateway::builder().start().await.expect("gateway starts");
+    let op = Operator::connect(&gw.ws_url(), gw.token()).await.expect("operator connects");
+    let state = tempfile::tempdir().unwrap();
+    let state_dir = state.path().to_str().unwrap().to_string();
+    let url = gw.ws_url();
+    // The token reaches the node by its environment (an explicit `--url` would not take it).
+    let args = ["run", "--state-dir", &state_dir, "--display-name", "environ-node"];
+    let envs = [("OPENCLAW_GATEWAY_URL", url.as_str()), ("OPENCLAW_GATEWAY_TOKEN", gw.token())];
+    let mut node = ClawnodeProcess::spawn(&args, &envs).unwrap();
+    node.wait_line("commands await approval", T).await.unwrap();
+    let surface = op.wait_for_pending_node(T).await.unwrap();
+    let node_id = surface["nodeId"].as_str().unwrap().to_string();
+    op.node_pair_approve(surface["requestId"].as_str().unwrap()).await.unwrap();
+    node.wait_line("ready: node", T).await.unwrap();
+    let g = op.request("exec.approvals.node.get", json!({"nodeId": node_id})).await.unwrap();
+    let file = json!({"version": 1, "defaults": {"security": "full", "ask": "off"}});
+    op.request("exec.approvals.node.set", json!({"nodeId": node_id, "file": file, "baseHash": g["hash"]}))
+        .await
+        .unwrap();
+    // Walk up from the child (reaper, then the node) and read every ancestor's environ.
+    let script = "p=$$; for i in 1 2 3 4; do p=$(cut -d' ' -f4 /proc/$p/stat); \
+                  tr '\\0' '\\n' < /proc/$p/environ 2>/dev/null; done; true";
+    let r = op.node_invoke(&node_id, "system.run", json!({"command": ["sh", "-c", script]}), 15_000).await.unwrap();
+    let out = r["payload"]["stdout"].as_str().unwrap_or_default();
+    assert!(!out.contains(gw.token()), "the Gateway token was read from /proc: {r}");
+    assert_eq!(r["payload"]["exitCode"], 0, "{r}");
+    drop(node);
+}
