@@ -326,7 +326,7 @@ async fn child_cannot_read_the_node_environment_from_proc() {
     // The token reaches the node by its environment (an explicit `--url` would not take it).
     let args = ["run", "--state-dir", &state_dir, "--display-name", "environ-node"];
     let envs = [("OPENCLAW_GATEWAY_URL", url.as_str()), ("OPENCLAW_GATEWAY_TOKEN", gw.token())];
-    let mut node = ClawnodeProcess::spawn(&args, &envs).unwrap();
+    let node = ClawnodeProcess::spawn(&args, &envs).unwrap();
     node.wait_line("commands await approval", T).await.unwrap();
     let surface = op.wait_for_pending_node(T).await.unwrap();
     let node_id = surface["nodeId"].as_str().unwrap().to_string();
