@@ -356,6 +356,11 @@ fn main() -> ExitCode {
         let args: Vec<std::ffi::OsString> = raw.collect();
         return ExitCode::from(u8::try_from(clawnode_exec::reaper::reaper_main(&args)).unwrap_or(u8::MAX));
     }
+    // Not dumpable: a process of the same uid (every `system.run` child, any local process
+    // of the service account) cannot read `/proc/<node>/environ` (the Gateway token), `mem`,
+    // nor ptrace the node; no core dump holds its secrets. A child's `execve` resets it, so
+    // the children (and the reaper) are unaffected. Root (CAP_SYS_PTRACE) still can.
+    let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     let cli = Cli::parse();
     init_tracing();
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
