@@ -6,7 +6,8 @@
 //!   followed (the open fails and another name is drawn); a symlink at the target itself is
 //!   replaced by `rename`, not followed.
 //! - [`ensure_private_dir`]: the state directory is created 0700, or tightened to 0700 when it
-//!   exists with wider bits, and refused when it is a symlink or owned by another user.
+//!   exists with wider bits, and refused when it is a symlink, owned by another user, or holds
+//!   an entry owned by another user (planted while it was open to others).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -40,6 +41,23 @@ pub enum PrivateDirError {
         /// This process's effective uid.
         euid: u32,
     },
+    /// An entry in it belongs to another user: it was planted while the directory was open to
+    /// others (a policy, a pin or a key they chose), so nothing in it can be trusted.
+    #[error(
+        "state directory {path} holds {entry}, owned by uid {owner}, not by this process (euid {euid}); another \
+         user could write there before it was made private, so its contents cannot be trusted: inspect and remove \
+         what you did not create, or use a fresh directory (--state-dir)"
+    )]
+    ForeignEntry {
+        /// The directory.
+        path: PathBuf,
+        /// The entry's name.
+        entry: String,
+        /// Its owner.
+        owner: u32,
+        /// This process's effective uid.
+        euid: u32,
+    },
     /// It is a symlink (whoever can change the link chooses where the secrets go).
     #[error("state directory {path} is a symlink; refusing it: pass the real directory (--state-dir)")]
     Symlink {
@@ -56,8 +74,9 @@ pub enum PrivateDirError {
 
 /// Creates `dir` (and missing parents) with mode 0700, or checks an existing one: refused if
 /// it is a symlink, not a directory or owned by another user than the effective uid;
-/// tightened to 0700 if group or others have any bit. The checks run on a descriptor opened
-/// `O_DIRECTORY|O_NOFOLLOW`, so the directory checked is the one tightened.
+/// tightened to 0700 if group or others have any bit; then refused if any entry in it (not
+/// following symlinks) belongs to another user. The checks run on a descriptor opened
+/// `O_DIRECTORY|O_NOFOLLOW`, so the directory checked is the one tightened and scanned.
 pub fn ensure_private_dir(dir: &Path) -> Result<(), PrivateDirError> {
     let io = |source| PrivateDirError::Io { path: dir.to_path_buf(), source };
     match std::fs::symlink_metadata(dir) {
@@ -94,6 +113,37 @@ pub fn ensure_private_dir(dir: &Path) -> Result<(), PrivateDirError> {
         }
         if m.mode() & 0o077 != 0 {
             f.set_permissions(std::fs::Permissions::from_mode(m.mode() & 0o700)).map_err(io)?;
+        }
+        // Now that no one else can add entries: anything another user put here while it was
+        // open (a policy, a pin, a key, a symlink to their file) is refused, never trusted.
+        refuse_foreign_entries(&f, dir, euid)?;
+    }
+    Ok(())
+}
+
+/// Fails with [`PrivateDirError::ForeignEntry`] when an entry of the open directory `fd`
+/// (checked without following symlinks) is owned by another uid than `euid`.
+#[cfg(unix)]
+fn refuse_foreign_entries(fd: &std::fs::File, dir: &Path, euid: u32) -> Result<(), PrivateDirError> {
+    let io = |e: rustix::io::Errno| PrivateDirError::Io { path: dir.to_path_buf(), source: e.into() };
+    for entry in rustix::fs::Dir::read_from(fd).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let name = entry.file_name();
+        if matches!(name.to_bytes(), b"." | b"..") {
+            continue;
+        }
+        let st = match rustix::fs::statat(fd, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => st,
+            Err(rustix::io::Errno::NOENT) => continue,
+            Err(e) => return Err(io(e)),
+        };
+        if st.st_uid != euid {
+            return Err(PrivateDirError::ForeignEntry {
+                path: dir.to_path_buf(),
+                entry: name.to_string_lossy().into_owned(),
+                owner: st.st_uid,
+                euid,
+            });
         }
     }
     Ok(())
@@ -255,5 +305,45 @@ mod tests {
         }
         // A refused directory is not touched.
         assert_eq!(mode(&foreign), 0o755);
+    }
+
+    /// Attack: a state directory that was once open to others (the case "tightened to 0700"
+    /// exists for) may already hold files another user planted: an `exec-approvals.json`
+    /// with `security: full`, a `tls-pins.json` pinning their certificate, an
+    /// `identity.json` whose key they know, or a symlink to their own file. Tightening the
+    /// mode leaves those in place, owned by them, and the node would read and trust them.
+    /// Any entry owned by another uid is refused. Needs root to plant a foreign-owned entry
+    /// (the test suite runs as root in CI and here); otherwise only the clean case runs.
+    #[test]
+    fn attack_state_dir_with_entries_planted_by_another_user_is_refused() {
+        use std::os::unix::fs::MetadataExt as _;
+        let d = tempfile::tempdir().unwrap();
+        // Our own entries pass.
+        let clean = d.path().join("clean");
+        ensure_private_dir(&clean).unwrap();
+        write_private_atomic(&clean.join("identity.json"), b"{}").unwrap();
+        ensure_private_dir(&clean).unwrap();
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("note: planted-entry rows skipped (need root to chown)");
+            return;
+        }
+        for (name, symlink) in [("exec-approvals.json", false), ("tls-pins.json", false), ("identity.json", true)] {
+            let open = d.path().join(format!("open-{name}"));
+            std::fs::create_dir(&open).unwrap();
+            std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+            let planted = open.join(name);
+            if symlink {
+                let theirs = d.path().join(format!("theirs-{name}"));
+                std::fs::write(&theirs, b"{}").unwrap();
+                std::os::unix::fs::symlink(&theirs, &planted).unwrap();
+            } else {
+                std::fs::write(&planted, br#"{"defaults":{"security":"full"}}"#).unwrap();
+            }
+            std::os::unix::fs::lchown(&planted, Some(65534), Some(65534)).unwrap();
+            let err = ensure_private_dir(&open).unwrap_err();
+            assert!(matches!(err, PrivateDirError::ForeignEntry { owner: 65534, .. }), "{name}: {err}");
+            assert!(err.to_string().contains(name), "{err}");
+            assert_eq!(std::fs::symlink_metadata(&planted).unwrap().uid(), 65534, "never deleted or chowned");
+        }
     }
 }
