@@ -7,7 +7,8 @@
 //!   replaced by `rename`, not followed.
 //! - [`ensure_private_dir`]: the state directory is created 0700, or tightened to 0700 when it
 //!   exists with wider bits, and refused when it is a symlink, owned by another user, or holds
-//!   an entry owned by another user (planted while it was open to others).
+//!   an entry owned by another user (planted while it was open to others), or when another
+//!   user can change a directory above it (and so swap it after the check).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -58,6 +59,21 @@ pub enum PrivateDirError {
         /// This process's effective uid.
         euid: u32,
     },
+    /// A directory on its path (or a symlink the path goes through) can be changed by
+    /// another user, who could then swap the state directory for one of theirs after it was
+    /// checked.
+    #[error(
+        "state directory {path} lies under {ancestor}, which {reason}; another user could swap the state directory \
+         after it is checked: use a directory whose parents only you or root can change (--state-dir)"
+    )]
+    UnsafeAncestor {
+        /// The state directory.
+        path: PathBuf,
+        /// The ancestor (or symlink) at fault.
+        ancestor: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// It is a symlink (whoever can change the link chooses where the secrets go).
     #[error("state directory {path} is a symlink; refusing it: pass the real directory (--state-dir)")]
     Symlink {
@@ -75,7 +91,8 @@ pub enum PrivateDirError {
 /// Creates `dir` (and missing parents) with mode 0700, or checks an existing one: refused if
 /// it is a symlink, not a directory or owned by another user than the effective uid;
 /// tightened to 0700 if group or others have any bit; then refused if any entry in it (not
-/// following symlinks) belongs to another user. The checks run on a descriptor opened
+/// following symlinks) belongs to another user, or if another user could change a
+/// directory above it (or a symlink on its path) and swap it after this check. The checks run on a descriptor opened
 /// `O_DIRECTORY|O_NOFOLLOW`, so the directory checked is the one tightened and scanned.
 pub fn ensure_private_dir(dir: &Path) -> Result<(), PrivateDirError> {
     let io = |source| PrivateDirError::Io { path: dir.to_path_buf(), source };
@@ -111,12 +128,45 @@ pub fn ensure_private_dir(dir: &Path) -> Result<(), PrivateDirError> {
         if m.uid() != euid {
             return Err(PrivateDirError::ForeignOwner { path: dir.to_path_buf(), owner: m.uid(), euid });
         }
+        refuse_unsafe_ancestors(dir, euid)?;
         if m.mode() & 0o077 != 0 {
             f.set_permissions(std::fs::Permissions::from_mode(m.mode() & 0o700)).map_err(io)?;
         }
         // Now that no one else can add entries: anything another user put here while it was
         // open (a policy, a pin, a key, a symlink to their file) is refused, never trusted.
         refuse_foreign_entries(&f, dir, euid)?;
+    }
+    Ok(())
+}
+
+/// Fails with [`PrivateDirError::UnsafeAncestor`] when another user could swap `dir` after
+/// it is checked: a directory above it (on the path as given and on its canonical path)
+/// that is owned by another uid than `euid` or root, or is writable by group or others
+/// without the sticky bit; or a symlink on the path as given that another uid owns.
+#[cfg(unix)]
+fn refuse_unsafe_ancestors(dir: &Path, euid: u32) -> Result<(), PrivateDirError> {
+    use std::os::unix::fs::MetadataExt as _;
+    let io = |source| PrivateDirError::Io { path: dir.to_path_buf(), source };
+    let given = std::path::absolute(dir).map_err(io)?;
+    let canonical = std::fs::canonicalize(dir).map_err(io)?;
+    for path in [&given, &canonical] {
+        for ancestor in path.ancestors().skip(1) {
+            let m = std::fs::symlink_metadata(ancestor).map_err(io)?;
+            let reason = if m.uid() != euid && m.uid() != 0 {
+                Some(format!("belongs to uid {}", m.uid()))
+            } else if !m.file_type().is_symlink() && m.mode() & 0o022 != 0 && m.mode() & 0o1000 == 0 {
+                Some(format!("others may write to (mode {:04o}, not sticky)", m.mode() & 0o7777))
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
+                return Err(PrivateDirError::UnsafeAncestor {
+                    path: dir.to_path_buf(),
+                    ancestor: ancestor.to_path_buf(),
+                    reason,
+                });
+            }
+        }
     }
     Ok(())
 }
@@ -345,5 +395,43 @@ mod tests {
             assert!(err.to_string().contains(name), "{err}");
             assert_eq!(std::fs::symlink_metadata(&planted).unwrap().uid(), 65534, "never deleted or chowned");
         }
+    }
+
+    /// Attack: a state directory under a directory another user can change (theirs, or
+    /// writable by others without the sticky bit; or reached through their symlink). The
+    /// state directory itself passes every check, and afterwards they rename it away and put
+    /// their own in its place (with `exec-approvals.json`, `tls-pins.json`), which the node
+    /// then reads by path. Refused when the store is opened; a sticky `/tmp`-like parent is
+    /// fine (others cannot rename what is ours there).
+    #[test]
+    fn attack_state_dir_under_a_parent_others_can_change_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let open = d.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let err = ensure_private_dir(&open.join("state")).unwrap_err();
+        assert!(matches!(err, PrivateDirError::UnsafeAncestor { ref ancestor, .. } if *ancestor == open), "{err}");
+        let sticky = d.path().join("sticky");
+        std::fs::create_dir(&sticky).unwrap();
+        std::fs::set_permissions(&sticky, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        ensure_private_dir(&sticky.join("state")).unwrap();
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("note: foreign-owner rows skipped (need root to chown)");
+            return;
+        }
+        // A parent owned by another user (mode 0755: only they can change it).
+        let theirs = d.path().join("theirs");
+        std::fs::create_dir(&theirs).unwrap();
+        std::os::unix::fs::lchown(&theirs, Some(65534), Some(65534)).unwrap();
+        let err = ensure_private_dir(&theirs.join("state")).unwrap_err();
+        assert!(matches!(err, PrivateDirError::UnsafeAncestor { ref ancestor, .. } if *ancestor == theirs), "{err}");
+        // A path through another user's symlink (in a sticky directory) to a safe place.
+        let safe = d.path().join("safe");
+        std::fs::create_dir(&safe).unwrap();
+        let link = sticky.join("link");
+        std::os::unix::fs::symlink(&safe, &link).unwrap();
+        std::os::unix::fs::lchown(&link, Some(65534), Some(65534)).unwrap();
+        let err = ensure_private_dir(&link.join("state")).unwrap_err();
+        assert!(matches!(err, PrivateDirError::UnsafeAncestor { ref ancestor, .. } if *ancestor == link), "{err}");
     }
 }
