@@ -7,8 +7,9 @@
 //!   replaced by `rename`, not followed.
 //! - [`ensure_private_dir`]: the state directory is created 0700, or tightened to 0700 when it
 //!   exists with wider bits, and refused when it is a symlink, owned by another user, or holds
-//!   an entry owned by another user (planted while it was open to others), or when another
-//!   user can change a directory above it (and so swap it after the check).
+//!   an entry owned by another user (planted while it was open to others).
+//! - [`refuse_unsafe_ancestors`]: refused when another user can change a directory above it
+//!   (and so swap it after the check); [`super::FileStore::open`] applies it.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -91,8 +92,7 @@ pub enum PrivateDirError {
 /// Creates `dir` (and missing parents) with mode 0700, or checks an existing one: refused if
 /// it is a symlink, not a directory or owned by another user than the effective uid;
 /// tightened to 0700 if group or others have any bit; then refused if any entry in it (not
-/// following symlinks) belongs to another user, or if another user could change a
-/// directory above it (or a symlink on its path) and swap it after this check. The checks run on a descriptor opened
+/// following symlinks) belongs to another user. (Its parents: [`refuse_unsafe_ancestors`].) The checks run on a descriptor opened
 /// `O_DIRECTORY|O_NOFOLLOW`, so the directory checked is the one tightened and scanned.
 pub fn ensure_private_dir(dir: &Path) -> Result<(), PrivateDirError> {
     let io = |source| PrivateDirError::Io { path: dir.to_path_buf(), source };
@@ -128,7 +128,6 @@ pub fn ensure_private_dir(dir: &Path) -> Result<(), PrivateDirError> {
         if m.uid() != euid {
             return Err(PrivateDirError::ForeignOwner { path: dir.to_path_buf(), owner: m.uid(), euid });
         }
-        refuse_unsafe_ancestors(dir, euid)?;
         if m.mode() & 0o077 != 0 {
             f.set_permissions(std::fs::Permissions::from_mode(m.mode() & 0o700)).map_err(io)?;
         }
@@ -139,13 +138,17 @@ pub fn ensure_private_dir(dir: &Path) -> Result<(), PrivateDirError> {
     Ok(())
 }
 
-/// Fails with [`PrivateDirError::UnsafeAncestor`] when another user could swap `dir` after
-/// it is checked: a directory above it (on the path as given and on its canonical path)
-/// that is owned by another uid than `euid` or root, or is writable by group or others
-/// without the sticky bit; or a symlink on the path as given that another uid owns.
+/// Fails with [`PrivateDirError::UnsafeAncestor`] when another user could swap the existing
+/// directory `dir` after it is checked: a directory above it (on the path as given and on
+/// its canonical path) that is owned by another uid than the effective uid or root, or is
+/// writable by group or others without the sticky bit; or a symlink on the path as given
+/// that another uid owns. For programs that pick a state directory on a multi-user system
+/// (the CLI, through [`super::FileStore::open`]); not for mobile app sandboxes, whose
+/// parents belong to the platform (Android's `/data/user/0` is `system`'s, mode 0771).
 #[cfg(unix)]
-fn refuse_unsafe_ancestors(dir: &Path, euid: u32) -> Result<(), PrivateDirError> {
+pub fn refuse_unsafe_ancestors(dir: &Path) -> Result<(), PrivateDirError> {
     use std::os::unix::fs::MetadataExt as _;
+    let euid = rustix::process::geteuid().as_raw();
     let io = |source| PrivateDirError::Io { path: dir.to_path_buf(), source };
     let given = std::path::absolute(dir).map_err(io)?;
     let canonical = std::fs::canonicalize(dir).map_err(io)?;
@@ -405,16 +408,20 @@ mod tests {
     /// fine (others cannot rename what is ours there).
     #[test]
     fn attack_state_dir_under_a_parent_others_can_change_is_refused() {
+        let checked = |p: &Path| ensure_private_dir(p).and_then(|()| refuse_unsafe_ancestors(p));
         let d = tempfile::tempdir().unwrap();
         let open = d.path().join("open");
         std::fs::create_dir(&open).unwrap();
         std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let err = ensure_private_dir(&open.join("state")).unwrap_err();
+        let err = checked(&open.join("state")).unwrap_err();
         assert!(matches!(err, PrivateDirError::UnsafeAncestor { ref ancestor, .. } if *ancestor == open), "{err}");
+        // The CLI's entry point applies it.
+        let err = crate::store::FileStore::open(open.join("state2")).unwrap_err();
+        assert!(matches!(err, crate::store::StoreError::StateDir(PrivateDirError::UnsafeAncestor { .. })), "{err}");
         let sticky = d.path().join("sticky");
         std::fs::create_dir(&sticky).unwrap();
         std::fs::set_permissions(&sticky, std::fs::Permissions::from_mode(0o1777)).unwrap();
-        ensure_private_dir(&sticky.join("state")).unwrap();
+        checked(&sticky.join("state")).unwrap();
         if !rustix::process::geteuid().is_root() {
             eprintln!("note: foreign-owner rows skipped (need root to chown)");
             return;
@@ -423,7 +430,7 @@ mod tests {
         let theirs = d.path().join("theirs");
         std::fs::create_dir(&theirs).unwrap();
         std::os::unix::fs::lchown(&theirs, Some(65534), Some(65534)).unwrap();
-        let err = ensure_private_dir(&theirs.join("state")).unwrap_err();
+        let err = checked(&theirs.join("state")).unwrap_err();
         assert!(matches!(err, PrivateDirError::UnsafeAncestor { ref ancestor, .. } if *ancestor == theirs), "{err}");
         // A path through another user's symlink (in a sticky directory) to a safe place.
         let safe = d.path().join("safe");
@@ -431,7 +438,7 @@ mod tests {
         let link = sticky.join("link");
         std::os::unix::fs::symlink(&safe, &link).unwrap();
         std::os::unix::fs::lchown(&link, Some(65534), Some(65534)).unwrap();
-        let err = ensure_private_dir(&link.join("state")).unwrap_err();
+        let err = checked(&link.join("state")).unwrap_err();
         assert!(matches!(err, PrivateDirError::UnsafeAncestor { ref ancestor, .. } if *ancestor == link), "{err}");
     }
 }
