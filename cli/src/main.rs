@@ -240,6 +240,11 @@ struct RunArgs {
     /// digits or 32 colon-separated pairs, optional `sha256:` prefix.
     #[arg(long)]
     tls_fingerprint: Option<String>,
+    /// A local user (name or uid) besides this node's own and root whose listener may serve
+    /// a plaintext loopback Gateway, e.g. the account a Gateway runs as when the node is a
+    /// system service (repeatable; `any` turns the check off).
+    #[arg(long = "gateway-user", value_name = "USER")]
+    gateway_users: Vec<String>,
     /// Pair with a setup code (`oc-pair://…` or bare) instead of --url and credentials.
     #[arg(long, conflicts_with_all = ["url", "token", "token_file", "password", "password_file", "tls_fingerprint"])]
     setup_code: Option<String>,
@@ -381,6 +386,7 @@ fn main() -> ExitCode {
         Command::Pair(p) => rt.block_on(run(RunArgs {
             url: None,
             tls_fingerprint: None,
+            gateway_users: vec![],
             setup_code: Some(p.code),
             token: None,
             token_file: None,
@@ -927,7 +933,16 @@ async fn run(args: RunArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     // is a symlink or another user's.
     let file_store = Arc::new(FileStore::open(&state_dir)?);
     let store: Arc<dyn CredentialStore> = file_store.clone();
-    let mut transport = TransportConfig { plaintext: plaintext_policy(), ..TransportConfig::default() };
+    let users = if args.gateway_users.is_empty() {
+        file.gateway.users.clone().unwrap_or_default()
+    } else {
+        args.gateway_users.clone()
+    };
+    let mut transport = TransportConfig {
+        plaintext: plaintext_policy(),
+        loopback_listeners: config::loopback_listeners(&users)?,
+        ..TransportConfig::default()
+    };
 
     let now = clawnode::clock::Clock::now_ms(&clawnode::clock::SystemClock);
     let identity =
