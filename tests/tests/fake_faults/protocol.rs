@@ -91,7 +91,7 @@ async fn handshake_timeouts_close_and_retry() {
         other => panic!("expected close 1008, got {other:?}"),
     }
     let waited = t0.elapsed();
-    assert!(waited >= Duration::from_millis(280) && waited < Duration::from_millis(1500), "{waited:?}");
+    assert!(waited >= Duration::from_millis(280) && waited < Duration::from_millis(3000), "{waited:?}");
     assert!(wire.log.is_empty(), "nothing sent without a challenge");
 
     // Second attempt: send a challenge by hand, then never answer `connect`.
@@ -111,7 +111,7 @@ async fn handshake_timeouts_close_and_retry() {
         }
         other => panic!("expected close 4000, got {other:?}"),
     }
-    assert!(sent.elapsed() < Duration::from_millis(1500), "{:?}", sent.elapsed());
+    assert!(sent.elapsed() < Duration::from_millis(3000), "{:?}", sent.elapsed());
     let _third = fake.next_conn(STEP).await.expect("the node retries again");
     stop(&node).await;
     let n = fake.accepted_count();
@@ -144,7 +144,7 @@ async fn websocket_upgrade_deadline() {
     eventually("a second attempt", STEP, || accepts.lock().unwrap().len() >= 2).await;
     let t = accepts.lock().unwrap().clone();
     let gap = t[1] - t[0];
-    assert!(gap >= Duration::from_millis(380) && gap < Duration::from_millis(1500), "{gap:?}");
+    assert!(gap >= Duration::from_millis(380) && gap < Duration::from_millis(3000), "{gap:?}");
     stop(&node).await;
     server.abort();
 }
