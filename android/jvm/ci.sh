@@ -4,7 +4,8 @@
 # generated bindings + the wrapper and runs the JUnit tests against the real Gateway.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/target-dir.sh
 cargo build --quiet -p clawnode-ffi
 mvn -B -ntp -f android/jvm/pom.xml test \
-  -Dclawnode.lib.dir="$PWD/target/debug" \
-  -Dclawnode.gateway.fixture="$PWD/target/debug/gateway-fixture"
+  -Dclawnode.lib.dir="$TARGET_DIR/debug" \
+  -Dclawnode.gateway.fixture="$TARGET_DIR/debug/gateway-fixture"

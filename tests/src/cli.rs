@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::error::TestkitError;
-use crate::provision::workspace_root;
+use crate::workspace::{target_dir, workspace_root};
 
 /// Path of the debug `clawnode` binary, built once per test process with
 /// `cargo build -p clawnode-cli` (or `$CLAWNODE_BIN` when set).
@@ -26,8 +26,7 @@ pub fn clawnode_bin() -> Result<PathBuf, TestkitError> {
         if !out.status.success() {
             return Err(format!("cargo build -p clawnode-cli failed: {}", String::from_utf8_lossy(&out.stderr)));
         }
-        let target =
-            std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"));
+        let target = target_dir().map_err(|e| e.to_string())?;
         Ok(target.join("debug").join("clawnode"))
     });
     r.clone().map_err(TestkitError::Provision)

@@ -33,6 +33,9 @@ pub enum TestkitError {
     /// Provisioning went wrong in a way not covered by [`TestkitError::Command`].
     #[error("provisioning: {0}")]
     Provision(String),
+    /// `cargo metadata` could not tell the workspace's target directory.
+    #[error("target directory: {0}")]
+    TargetDir(String),
     /// The real Gateway failed to start, exited, or misbehaved.
     #[error("gateway: {message}\ngateway log: {}\n--- gateway log tail ---\n{log_tail}", log_path.display())]
     Gateway {

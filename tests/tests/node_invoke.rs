@@ -16,27 +16,12 @@ use clawnode::store::MemoryStore;
 use clawnode::{
     ClientDescriptor, CommandError, CommandRegistry, Credentials, InvokeContext, Node, NodeConfig, NodeState,
 };
-use clawnode_testkit::{Gateway, Operator};
+use clawnode_testkit::{Gateway, Operator, eventually, wait_state};
 use serde_json::{Value, json};
 
 const T: Duration = Duration::from_secs(60);
-
-async fn wait_state(node: &Node, what: &str, pred: impl Fn(&NodeState) -> bool) -> NodeState {
-    let mut rx = node.subscribe_state();
-    let r = tokio::time::timeout(T, async {
-        loop {
-            let s = rx.borrow_and_update().clone();
-            if pred(&s) {
-                return s;
-            }
-            if rx.changed().await.is_err() {
-                return NodeState::Stopped;
-            }
-        }
-    })
-    .await;
-    r.unwrap_or_else(|_| panic!("timed out waiting for {what}; state is {:?}", node.state()))
-}
+/// Bound for `eventually` (10 s: what the file's own copy polled for).
+const EVENTUALLY: Duration = Duration::from_secs(10);
 
 #[derive(Default)]
 struct Probes {
@@ -70,16 +55,6 @@ fn registry(p: Arc<Probes>) -> CommandRegistry {
     r
 }
 
-async fn eventually(what: &str, f: impl Fn() -> bool) {
-    for _ in 0..200 {
-        if f() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handler_errors_timeouts_and_gateway_restart() {
     let mut gw = Gateway::builder()
@@ -99,10 +74,10 @@ async fn handler_errors_timeouts_and_gateway_restart() {
     node.start();
 
     // Loopback device pairing is silent by default; the surface still needs approval.
-    wait_state(&node, "awaiting command approval", |s| matches!(s, NodeState::AwaitingCommandApproval { .. })).await;
+    wait_state(&node, "awaiting command approval", T, |s| matches!(s, NodeState::AwaitingCommandApproval { .. })).await;
     let surface = op.wait_for_pending_node(T).await.unwrap();
     op.node_pair_approve(surface["requestId"].as_str().unwrap()).await.unwrap();
-    wait_state(&node, "ready", |s| matches!(s, NodeState::Ready { .. })).await;
+    wait_state(&node, "ready", T, |s| matches!(s, NodeState::Ready { .. })).await;
 
     let r = op.node_invoke(&device_id, "test.echo", json!({"x": 1, "s": "é"}), 10_000).await.unwrap();
     assert_eq!(r["payload"], json!({"echo": {"x": 1, "s": "é"}}));
@@ -129,11 +104,11 @@ async fn handler_errors_timeouts_and_gateway_restart() {
     assert_eq!(shape.code, "UNAVAILABLE", "{shape}");
     assert!(shape.message.starts_with("TIMEOUT"), "{shape}");
     assert_eq!(shape.details.clone().unwrap()["nodeError"]["code"], "TIMEOUT");
-    eventually("slow handler cancelled", || probes.slow_cancelled.load(Ordering::SeqCst) == 1).await;
+    eventually("slow handler cancelled", EVENTUALLY, || probes.slow_cancelled.load(Ordering::SeqCst) == 1).await;
     assert_eq!(probes.slow_finished.load(Ordering::SeqCst), 0);
     assert_eq!(stats.succeeded.load(Ordering::SeqCst), succeeded_before);
     // The router records the outcome just after the handler observed the cancellation.
-    eventually("router counted the timeout", || {
+    eventually("router counted the timeout", EVENTUALLY, || {
         stats.timed_out.load(Ordering::SeqCst) + stats.cancelled.load(Ordering::SeqCst) == 1
     })
     .await;
@@ -143,13 +118,15 @@ async fn handler_errors_timeouts_and_gateway_restart() {
     let op_for_slow = Operator::connect(&gw.ws_url(), gw.token()).await.unwrap();
     let id = device_id.clone();
     let slow = tokio::spawn(async move { op_for_slow.node_invoke(&id, "test.slow", Value::Null, 25_000).await });
-    eventually("second slow handler started", || probes.slow_started.load(Ordering::SeqCst) == 2).await;
+    eventually("second slow handler started", EVENTUALLY, || probes.slow_started.load(Ordering::SeqCst) == 2).await;
     op.close().await;
     gw.restart().await.expect("gateway restarts");
     assert!(slow.await.unwrap().is_err(), "the operator's invoke dies with the gateway");
-    eventually("running handler cancelled by the session end", || probes.slow_cancelled.load(Ordering::SeqCst) == 2)
-        .await;
-    let ready = wait_state(&node, "ready after restart", |s| matches!(s, NodeState::Ready { .. })).await;
+    eventually("running handler cancelled by the session end", EVENTUALLY, || {
+        probes.slow_cancelled.load(Ordering::SeqCst) == 2
+    })
+    .await;
+    let ready = wait_state(&node, "ready after restart", T, |s| matches!(s, NodeState::Ready { .. })).await;
     assert!(node.connect_attempts() > attempts_before, "{ready:?}");
     let op = Operator::connect(&gw.ws_url(), gw.token()).await.unwrap();
     op.wait_for_node_connected(&device_id, T).await.unwrap();

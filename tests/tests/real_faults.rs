@@ -18,27 +18,10 @@ use clawnode::store::{CredentialStore as _, MemoryStore};
 use clawnode::{
     ClientDescriptor, CommandRegistry, Credentials, InvokeContext, Node, NodeConfig, NodeNotice, NodeState,
 };
-use clawnode_testkit::{Gateway, Operator};
+use clawnode_testkit::{Gateway, Operator, wait_state};
 use serde_json::json;
 
 const T: Duration = Duration::from_secs(60);
-
-async fn wait_state(node: &Node, what: &str, timeout: Duration, pred: impl Fn(&NodeState) -> bool) -> NodeState {
-    let mut rx = node.subscribe_state();
-    let r = tokio::time::timeout(timeout, async {
-        loop {
-            let s = rx.borrow_and_update().clone();
-            if pred(&s) {
-                return s;
-            }
-            if rx.changed().await.is_err() {
-                return NodeState::Stopped;
-            }
-        }
-    })
-    .await;
-    r.unwrap_or_else(|_| panic!("timed out waiting for {what}; state is {:?}", node.state()))
-}
 
 fn registry() -> CommandRegistry {
     let mut r = CommandRegistry::new();

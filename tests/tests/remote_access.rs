@@ -23,27 +23,10 @@ use clawnode::endpoint::{Endpoint, TlsPin};
 use clawnode::store::{FileStore, PinStore};
 use clawnode::transport::{BoxFuture, Dialer, Resolver, TcpDialer, TransportConfig};
 use clawnode::{ClientDescriptor, CommandRegistry, Credentials, Node, NodeConfig, NodeState, PauseKind};
-use clawnode_testkit::{ClawnodeProcess, Gateway, Operator};
+use clawnode_testkit::{ClawnodeProcess, Gateway, Operator, wait_state};
 use serde_json::{Value, json};
 
 const T: Duration = Duration::from_secs(60);
-
-async fn wait_state(node: &Node, what: &str, pred: impl Fn(&NodeState) -> bool) -> NodeState {
-    let mut rx = node.subscribe_state();
-    let r = tokio::time::timeout(T, async {
-        loop {
-            let s = rx.borrow_and_update().clone();
-            if pred(&s) {
-                return s;
-            }
-            if rx.changed().await.is_err() {
-                return NodeState::Stopped;
-            }
-        }
-    })
-    .await;
-    r.unwrap_or_else(|_| panic!("timed out waiting for {what}; state is {:?}", node.state()))
-}
 
 fn cert_pin(path: &Path) -> TlsPin {
     TlsPin::of_der(&clawnode_testkit::tls::first_cert_der(path).expect("gateway cert readable"))
@@ -126,7 +109,7 @@ async fn tls_pinning_probe_and_refusals() {
     cfg.credentials = Credentials { shared_token: Some(gw.token().into()), ..Default::default() };
     let n = Node::new(cfg, CommandRegistry::new(), mem).unwrap();
     n.start();
-    let s = wait_state(&n, "pin mismatch pause", |s| matches!(s, NodeState::Paused(_))).await;
+    let s = wait_state(&n, "pin mismatch pause", T, |s| matches!(s, NodeState::Paused(_))).await;
     let NodeState::Paused(p) = s else { unreachable!() };
     let PauseKind::PinMismatch(m) = &p.kind else { panic!("{p:?}") };
     assert_eq!((m.expected, m.observed, m.system_trusted), (wrong, pin, false));
@@ -135,7 +118,7 @@ async fn tls_pinning_probe_and_refusals() {
     assert_eq!(pending_devices(&op.device_pair_list().await.unwrap()), 0);
     n.trust_pin(m.observed).unwrap();
     assert_eq!(n.endpoint().pin, Some(pin));
-    wait_state(&n, "pairing required after accepting the pin", |s| {
+    wait_state(&n, "pairing required after accepting the pin", T, |s| {
         matches!(s, NodeState::AwaitingDeviceApproval { .. })
     })
     .await;
@@ -303,7 +286,7 @@ async fn setup_code_pairs_single_use_and_tokens_stay_with_their_endpoint() {
     let n = Node::new(cfg, CommandRegistry::new(), store.clone()).unwrap();
     assert_eq!(n.device_id(), node_id);
     n.start();
-    let s = wait_state(&n, "a refusal at the other origin", |s| {
+    let s = wait_state(&n, "a refusal at the other origin", T, |s| {
         matches!(s, NodeState::Paused(_) | NodeState::Ready { .. } | NodeState::AwaitingDeviceApproval { .. })
     })
     .await;
@@ -316,7 +299,7 @@ async fn setup_code_pairs_single_use_and_tokens_stay_with_their_endpoint() {
     let cfg = NodeConfig::new(Endpoint::parse(&gw.ws_url()).unwrap(), ClientDescriptor::linux_node_host("0.1.0-test"));
     let n = Node::new(cfg, CommandRegistry::new(), store).unwrap();
     n.start();
-    let s = wait_state(&n, "ready at the issuing origin", |s| {
+    let s = wait_state(&n, "ready at the issuing origin", T, |s| {
         matches!(s, NodeState::Ready { .. } | NodeState::Paused(_) | NodeState::AwaitingCommandApproval { .. })
     })
     .await;
@@ -371,7 +354,7 @@ async fn plaintext_refused_before_any_io() {
         cfg.credentials = Credentials { shared_token: Some("secret-token".into()), ..Default::default() };
         let node = Node::new(cfg, CommandRegistry::new(), Arc::new(clawnode::store::MemoryStore::default())).unwrap();
         node.start();
-        let s = wait_state(&node, "plaintext refusal", |s| matches!(s, NodeState::Paused(_))).await;
+        let s = wait_state(&node, "plaintext refusal", T, |s| matches!(s, NodeState::Paused(_))).await;
         let NodeState::Paused(p) = s else { unreachable!() };
         assert_eq!(p.kind, PauseKind::Configuration, "{p:?}");
         assert!(p.message.contains("refusing plaintext ws://"), "{}", p.message);

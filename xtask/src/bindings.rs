@@ -28,9 +28,9 @@ const TARGETS: &[Target] = &[
     Target { language: "swift", config: None, dest: "ios/Sources/ClawNodeFFI/generated" },
 ];
 
-fn lib_path(root: &Path) -> PathBuf {
+fn lib_path(target: &Path) -> PathBuf {
     let name = if cfg!(target_os = "macos") { "libclawnode_ffi.dylib" } else { "libclawnode_ffi.so" };
-    root.join("target/debug").join(name)
+    target.join("debug").join(name)
 }
 
 fn run(cmd: &mut Command) -> Result<(), String> {
@@ -66,8 +66,9 @@ fn generate_into(root: &Path, out: &Path) -> Result<(), String> {
         "-p",
         "uniffi-bindgen",
     ]))?;
-    let bindgen = root.join("target/debug/uniffi-bindgen");
-    let lib = lib_path(root);
+    let target = crate::target_dir()?;
+    let bindgen = target.join("debug/uniffi-bindgen");
+    let lib = lib_path(&target);
     for t in TARGETS {
         let dest = out.join(t.dest);
         let _ = std::fs::remove_dir_all(&dest);
@@ -119,20 +120,22 @@ pub fn bindings(root: &Path, check: bool) -> Result<(), String> {
     }
 }
 
-/// Steps appended to `cargo xtask test`. Each provisions its own tools (a venv under
-/// `target/`, Maven Central through `mvn`).
-pub fn test_steps(root: &Path) -> Vec<(&'static str, Command)> {
+/// Steps appended to `cargo xtask test`. Each provisions its own tools (a venv under the
+/// target dir, Maven Central through `mvn`). The scripts get the resolved target dir as
+/// `$CLAWNODE_TARGET_DIR` ([`clawnode_testkit::workspace::TARGET_DIR_ENV`]).
+pub fn test_steps(root: &Path, target: &Path) -> Vec<(&'static str, Command)> {
+    use clawnode_testkit::workspace::TARGET_DIR_ENV;
     let xtask = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("xtask"));
     let mut check = Command::new(xtask);
     check.current_dir(root).args(["bindings", "--check"]);
     let mut fixture = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     fixture.current_dir(root).args(["build", "--quiet", "-p", "clawnode-testkit", "--bin", "gateway-fixture"]);
     let mut python = Command::new("bash");
-    python.current_dir(root).arg("bindings/python/ci.sh");
+    python.current_dir(root).env(TARGET_DIR_ENV, target).arg("bindings/python/ci.sh");
     let mut jvm = Command::new("bash");
-    jvm.current_dir(root).arg("android/jvm/ci.sh");
+    jvm.current_dir(root).env(TARGET_DIR_ENV, target).arg("android/jvm/ci.sh");
     let mut swift = Command::new("bash");
-    swift.current_dir(root).arg("ios/ci-parse.sh");
+    swift.current_dir(root).env(TARGET_DIR_ENV, target).arg("ios/ci-parse.sh");
     let mut steps = vec![
         ("bindings: drift check (cargo xtask bindings --check)", check),
         ("bindings: build gateway-fixture", fixture),

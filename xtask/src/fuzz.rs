@@ -7,8 +7,8 @@
 //! cargo-fuzz passes are accepted by the stable compiler), keeping AddressSanitizer on.
 //! cargo-fuzz is installed when missing, pinned (`cargo install cargo-fuzz --version
 //! 0.13.1 --locked`, about 70 s on a 2-core machine). Fuzz artefacts go to the shared
-//! target dir (`target/fuzz`), corpora to `target/fuzz-corpus/<target>` (seeded from
-//! `fuzz/seeds/<target>`).
+//! target dir (`<target dir>/fuzz`, the target dir as cargo resolves it), corpora to
+//! `<target dir>/fuzz-corpus/<target>` (seeded from `fuzz/seeds/<target>`).
 
 use std::path::Path;
 use std::process::Command;
@@ -46,7 +46,8 @@ fn fuzz_cmd(root: &Path) -> Command {
 /// Builds all targets, then runs each for `seconds`. Fails on the first crash.
 pub fn run(root: &Path, seconds: u64) -> Result<(), String> {
     ensure_cargo_fuzz()?;
-    let target_dir = root.join("target/fuzz");
+    let shared = crate::target_dir()?;
+    let target_dir = shared.join("fuzz");
     let st = fuzz_cmd(root)
         .args(["fuzz", "build", "-O", "--target-dir"])
         .arg(&target_dir)
@@ -57,7 +58,7 @@ pub fn run(root: &Path, seconds: u64) -> Result<(), String> {
     }
     let mut summary = Vec::new();
     for t in TARGETS {
-        let corpus = root.join("target/fuzz-corpus").join(t);
+        let corpus = shared.join("fuzz-corpus").join(t);
         std::fs::create_dir_all(&corpus).map_err(|e| format!("create {}: {e}", corpus.display()))?;
         let seeds = root.join("fuzz/seeds").join(t);
         let mut c = fuzz_cmd(root);

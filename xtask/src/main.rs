@@ -67,7 +67,13 @@ fn bench_entry() -> ExitCode {
         eprintln!("xtask bench: {e}");
         return ExitCode::FAILURE;
     }
-    let exe = workspace_root().join("target/release/xtask");
+    let exe = match target_dir() {
+        Ok(t) => t.join("release/xtask"),
+        Err(e) => {
+            eprintln!("xtask bench: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let status = Command::new(exe).arg("bench-run").status();
     match status {
         Ok(s) if s.success() => ExitCode::SUCCESS,
@@ -125,9 +131,12 @@ else
   exit 1
 fi"#;
 
-fn workspace_root() -> std::path::PathBuf {
-    let here = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    here.parent().map(|p| p.to_path_buf()).unwrap_or(here)
+use clawnode_testkit::workspace::workspace_root;
+
+/// The target directory as cargo resolves it (`CARGO_TARGET_DIR`, `build.target-dir`), asked
+/// once through the testkit's one helper.
+pub(crate) fn target_dir() -> Result<std::path::PathBuf, String> {
+    clawnode_testkit::workspace::target_dir().map_err(|e| e.to_string())
 }
 
 fn cargo() -> Command {
@@ -150,6 +159,13 @@ fn step(name: &str, cmd: &mut Command) -> Result<Duration, String> {
 
 fn test(extra: &[String]) -> ExitCode {
     let start = Instant::now();
+    let target = match target_dir() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("xtask test: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let mut test_cmd = cargo();
     test_cmd.args(["test", "--workspace"]).args(extra);
     let mut steps: Vec<(&str, Command)> = vec![
@@ -194,7 +210,7 @@ fn test(extra: &[String]) -> ExitCode {
         c
     }));
     // Python, Kotlin/JVM and Swift bindings (bindings/, android/, ios/).
-    steps.extend(bindings::test_steps(&workspace_root()));
+    steps.extend(bindings::test_steps(&workspace_root(), &target));
     let mut timings = Vec::new();
     for (name, mut cmd) in steps {
         match step(name, &mut cmd) {

@@ -24,7 +24,12 @@ fn e<E: std::fmt::Display>(x: E) -> String {
 }
 
 fn root() -> PathBuf {
-    clawnode_testkit::provision::workspace_root()
+    clawnode_testkit::workspace::workspace_root()
+}
+
+/// The target directory as cargo resolves it.
+fn target() -> R<PathBuf> {
+    crate::target_dir()
 }
 
 fn pct(v: &mut [f64], p: f64) -> f64 {
@@ -89,7 +94,8 @@ impl Host {
     /// `clawnode status --json` of a running clawnode host.
     fn status(&self) -> Option<Value> {
         let dir = self.status_dir.as_ref()?;
-        let out = Command::new(clawnode_release()).args(["status", "--json", "--state-dir"]).arg(dir).output().ok()?;
+        let out =
+            Command::new(clawnode_release().ok()?).args(["status", "--json", "--state-dir"]).arg(dir).output().ok()?;
         serde_json::from_slice(&out.stdout).ok()
     }
 
@@ -306,8 +312,8 @@ async fn measure_both(op: &Arc<Operator>, hosts: &mut [(&mut Host, &str); 2]) ->
     Ok(figs)
 }
 
-fn clawnode_release() -> PathBuf {
-    root().join("target/release/clawnode")
+fn clawnode_release() -> R<PathBuf> {
+    Ok(target()?.join("release/clawnode"))
 }
 
 async fn side_by_side(prov: &Provisioned) -> R<Value> {
@@ -320,7 +326,7 @@ async fn side_by_side(prov: &Provisioned) -> R<Value> {
     let ts_state = tmp.path().join("ts");
     std::fs::create_dir_all(ts_state.join("home")).map_err(e)?;
 
-    let bin = clawnode_release();
+    let bin = clawnode_release()?;
     let (u, t, s) = (url.clone(), token.clone(), cn_state.clone());
     let mut cn = Host {
         name: "clawnode",
@@ -690,9 +696,9 @@ fn micro() -> R<Value> {
 
 fn sizes() -> Value {
     let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).ok();
-    let mut v = json!({"clawnodeBinaryBytes": size(&clawnode_release())});
-    let ffi = root().join("target/release-ffi/libclawnode_ffi.so");
-    if ffi.exists() {
+    let mut v = json!({"clawnodeBinaryBytes": clawnode_release().ok().and_then(|p| size(&p))});
+    let ffi = target().map(|t| t.join("release-ffi/libclawnode_ffi.so")).unwrap_or_default();
+    if ffi.is_file() {
         let stripped = std::env::temp_dir().join("libclawnode_ffi.stripped.so");
         let ok = std::fs::copy(&ffi, &stripped).is_ok()
             && Command::new("strip").arg(&stripped).status().is_ok_and(|s| s.success());
