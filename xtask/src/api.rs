@@ -524,8 +524,8 @@ fn ty(t: &Value) -> String {
         "qualified_path" => {
             let self_ty = ty(&v["self_type"]);
             let name = v["name"].as_str().unwrap_or("?");
-            match v.get("trait") {
-                Some(tr) if !tr.is_null() => format!("<{self_ty} as {}>::{name}", path_ty(tr)),
+            match v.get("trait").map(path_ty) {
+                Some(tr) if !tr.is_empty() && tr != "?" => format!("<{self_ty} as {tr}>::{name}"),
                 _ => format!("{self_ty}::{name}"),
             }
         }
