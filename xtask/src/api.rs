@@ -59,7 +59,11 @@ pub fn main(root: &Path, check: bool) -> Result<(), String> {
     for added in new.difference(&old) {
         eprintln!("+ {added}");
     }
-    Err(format!("the public API of `clawnode` differs from {LISTING}: if intended, run `cargo xtask api` and commit"))
+    Err(format!(
+        "the public API of `clawnode` differs from {LISTING} (rendered from rustdoc JSON format {}): \
+         if intended, run `cargo xtask api` and commit",
+        json["format_version"]
+    ))
 }
 
 /// The target directory, asked of cargo (it honours `CARGO_TARGET_DIR` and config).
@@ -537,5 +541,61 @@ fn ty(t: &Value) -> String {
         }
         "infer" => "_".into(),
         other => format!("<{other}>"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A crate root with a private module whose items are re-exported, a public module, a
+    /// `#[non_exhaustive]` enum and a function: every public path is listed, with the
+    /// signature, and nothing of the private module under its own path.
+    #[test]
+    fn lists_reachable_paths_with_signatures() {
+        let string = json!({"resolved_path": {"path": "std::string::String", "id": 90, "args": null}});
+        let doc = json!({
+            "root": 0,
+            "format_version": 0,
+            "index": {
+                "0": {"id": 0, "name": "clawnode", "visibility": "public", "attrs": [],
+                      "inner": {"module": {"is_crate": true, "items": [1, 2, 5], "is_stripped": false}}},
+                "1": {"id": 1, "name": null, "visibility": "public", "attrs": [],
+                      "inner": {"use": {"source": "inner::Thing", "name": "Thing", "id": 3, "is_glob": false}}},
+                "2": {"id": 2, "name": "store", "visibility": "public", "attrs": [],
+                      "inner": {"module": {"is_crate": false, "items": [4], "is_stripped": false}}},
+                "3": {"id": 3, "name": "Thing", "visibility": "public", "attrs": [{"other": "#[non_exhaustive]"}],
+                      "inner": {"enum": {"generics": {"params": [], "where_predicates": []},
+                                         "has_stripped_variants": false, "variants": [6], "impls": []}}},
+                "4": {"id": 4, "name": "load", "visibility": "public", "attrs": [],
+                      "inner": {"function": {
+                          "sig": {"inputs": [["path", {"borrowed_ref": {"lifetime": null, "is_mutable": false,
+                                                        "type": {"primitive": "str"}}}]],
+                                  "output": {"resolved_path": {"path": "Option", "id": 91, "args": {"angle_bracketed": {
+                                      "args": [{"type": string}], "constraints": []}}}},
+                                  "is_c_variadic": false},
+                          "generics": {"params": [], "where_predicates": []},
+                          "header": {"is_const": false, "is_unsafe": false, "is_async": true, "abi": "Rust"},
+                          "has_body": true}}},
+                "5": {"id": 5, "name": "VERSION", "visibility": "public", "attrs": [],
+                      "inner": {"constant": {"type": {"primitive": "u16"}, "const": {"expr": "1", "value": null, "is_literal": true}}}},
+                "6": {"id": 6, "name": "Named", "visibility": "default", "attrs": [],
+                      "inner": {"variant": {"kind": {"tuple": [7]}, "discriminant": null}}},
+                "7": {"id": 7, "name": "0", "visibility": "default", "attrs": [],
+                      "inner": {"struct_field": string}}
+            }
+        });
+        let listing = render(&doc).unwrap();
+        assert_eq!(
+            listing.lines().collect::<Vec<_>>(),
+            vec![
+                "#[non_exhaustive] pub enum clawnode::Thing",
+                "pub clawnode::Thing::Named(String)",
+                "pub const clawnode::VERSION: u16",
+                "pub mod clawnode::store",
+                "pub async fn clawnode::store::load(path: &str) -> Option<String>",
+            ]
+        );
     }
 }
