@@ -5,7 +5,7 @@
 //! reconnecting supervisor. No FFI and no CLI code lives here: the host (CLI, mobile app
 //! through the bindings) supplies command handlers, a credential store and a listener.
 //!
-//! Data flows one way: [`transport`] → [`session`] → [`invoke`] → host handler → back.
+//! Data flows one way: [`transport`] → the session → [`invoke`] → host handler → back.
 //!
 //! ## The public API
 //!
