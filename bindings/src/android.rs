@@ -10,6 +10,7 @@ use jni::{Env, EnvUnowned};
 
 /// `ai.openclaw.clawnode.android.ClawNodeAndroid.nativeInit(context: Context)`.
 /// Throws a `RuntimeException` in the app when the initialisation fails.
+#[allow(unsafe_code, reason = "the JNI entry point must keep its exported name")]
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_ai_openclaw_clawnode_android_ClawNodeAndroid_nativeInit<'caller>(
     mut unowned_env: EnvUnowned<'caller>,

@@ -46,7 +46,7 @@ impl From<clawnode::NodeError> for NodeError {
             clawnode::NodeError::PinOnPlaintext => NodeError::InvalidConfig { detail: e.to_string() },
             clawnode::NodeError::Request(r) => {
                 let code = match &r {
-                    clawnode::session::RequestError::Rejected(shape) => Some(shape.code.clone()),
+                    clawnode::RequestError::Rejected(shape) => Some(shape.code.clone()),
                     _ => None,
                 };
                 NodeError::Request { code, detail: r.to_string() }

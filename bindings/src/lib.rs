@@ -18,6 +18,9 @@
 //! (or the app) down. The crate must be built with `panic = "unwind"` (profile `release-ffi`
 //! or `dev`); it refuses to compile with `panic = "abort"` (the CLI's `release` profile).
 
+// A library inside apps: no `unwrap`/`expect` outside tests, no printing.
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, clippy::print_stderr)]
+
 #[cfg(panic = "abort")]
 compile_error!(
     "clawnode-ffi needs panic = \"unwind\" so a Rust panic becomes an error in the host app: \

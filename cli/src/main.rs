@@ -8,6 +8,7 @@
 //! `clawnode status` asks a running node over its control socket; `clawnode import-openclaw`
 //! takes over the official `openclaw node run` identity and device token.
 #![forbid(unsafe_code)]
+#![warn(clippy::unwrap_used, clippy::expect_used)]
 
 mod config;
 mod control;
@@ -26,11 +27,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use clawnode::HostStatsProvider;
 use clawnode::endpoint::{Endpoint, TlsPin};
 use clawnode::events::HostStats;
 use clawnode::protocol::Role;
 use clawnode::store::{CredentialStore, FileStore, PinStore, TokenKey};
-use clawnode::supervisor::HostStatsProvider;
 use clawnode::transport::TransportConfig;
 use clawnode::{
     ClientDescriptor, CommandError, CommandRegistry, Credentials, InvokeContext, Node, NodeConfig, PauseKind,

@@ -1,12 +1,11 @@
 //! Micro-benchmarks: frame decode/encode, connect signing, setup-code decode.
 //! Run through `cargo xtask bench` (or `cargo bench -p clawnode --bench micro`).
+#![allow(missing_docs, reason = "`criterion_group!` defines an undocumented `pub fn benches`")]
 
 use std::hint::black_box;
 
-use clawnode::identity::{DeviceIdentity, SignatureInput};
-use clawnode::protocol::{
-    ClientId, ClientMode, InboundFrame, InvokeRequest, InvokeResultParams, RequestFrame, Role, names,
-};
+use clawnode::identity::DeviceIdentity;
+use clawnode::protocol::{InboundFrame, InvokeRequest, InvokeResultParams, RequestFrame, names};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 const INVOKE: &str = r#"{"type":"event","event":"node.invoke.request","payload":{"id":"ea1f2531-b286-4dce-9a32-57dec53086ca","nodeId":"816d2bfbde9e","command":"system.which","paramsJSON":"{\"bins\":[\"ls\"]}","timeoutMs":9993,"idempotencyKey":"k-1795516167750"}}"#;
@@ -42,23 +41,13 @@ fn frames(c: &mut Criterion) {
 
 fn signing(c: &mut Criterion) {
     let id = DeviceIdentity::from_seed([7u8; 32]).expect("seed");
-    c.bench_function("sign v3 connect payload", |b| {
-        b.iter(|| {
-            let input = SignatureInput {
-                device_id: id.device_id(),
-                client_id: ClientId::NodeHost,
-                client_mode: ClientMode::Node,
-                role: Role::Node,
-                scopes: &[],
-                signed_at_ms: 1_737_264_000_000,
-                token: "UBaH3HQRy8bBogWBonlVae8O7fmErdNB06i2ls9EX6o",
-                nonce: "0f8e2c1a-6b6e-4c2f-9a51-3d4e5f607182",
-                platform: Some("linux"),
-                device_family: Some("Linux"),
-            };
-            black_box(id.sign(&input.v3()))
-        })
-    });
+    // The v3 payload (pairing.md §2.2) the node signs on connect: deviceId, client id and
+    // mode, role, scopes, signedAt, token, nonce, platform, device family.
+    let payload = format!(
+        "v3|{}|node-host|node|node||1737264000000|UBaH3HQRy8bBogWBonlVae8O7fmErdNB06i2ls9EX6o|0f8e2c1a-6b6e-4c2f-9a51-3d4e5f607182|linux|linux",
+        id.device_id()
+    );
+    c.bench_function("sign v3 connect payload", |b| b.iter(|| black_box(id.sign(black_box(&payload)))));
 }
 
 fn setup_codes(c: &mut Criterion) {

@@ -13,6 +13,7 @@ use crate::clock::RandomSource;
 
 /// Jitter mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Jitter {
     /// Exact delays (what the official clients do).
     #[default]
@@ -111,11 +112,6 @@ impl AttemptBudget {
             self.recent.pop_front();
         }
     }
-
-    /// Attempts recorded within the window ending at `now`.
-    pub fn in_window(&self, now: Instant) -> usize {
-        self.recent.iter().filter(|t| now.saturating_duration_since(**t) < self.window).count()
-    }
 }
 
 /// Backoff state.
@@ -148,6 +144,7 @@ impl Backoff {
     }
 
     /// The cap of this schedule.
+    #[cfg(test)]
     pub fn cap(&self) -> Duration {
         self.cfg.max
     }

@@ -8,6 +8,7 @@ pub const DEFAULT_PORT: u16 = 18789;
 
 /// Why a URL is not a usable Gateway endpoint.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EndpointError {
     /// Not a URL at all.
     #[error("invalid gateway URL: {0}")]
@@ -38,6 +39,7 @@ pub enum EndpointError {
 
 /// Why a TLS fingerprint string was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PinError {
     /// Not 64 hex digits or 32 colon-separated hex pairs (after an optional `sha256:`).
     #[error(
@@ -360,7 +362,7 @@ impl Endpoint {
 /// The normalised form of a gateway URL as setup codes carry it (pairing.md §4.1,
 /// transport.md §3): `http(s)` mapped to `ws(s)`, an explicit port kept, a bare `/` path
 /// dropped; userinfo, query and fragment rejected.
-pub fn normalize_gateway_url(input: &str) -> Result<String, EndpointError> {
+pub(crate) fn normalize_gateway_url(input: &str) -> Result<String, EndpointError> {
     let url = url::Url::parse(input.trim()).map_err(|e| EndpointError::Invalid(e.to_string()))?;
     let scheme = match url.scheme() {
         "ws" | "http" => "ws",
@@ -415,7 +417,7 @@ pub enum PlaintextPolicy {
 }
 
 /// Classifies an IP address.
-pub fn classify_ip(ip: IpAddr) -> NetworkClass {
+pub(crate) fn classify_ip(ip: IpAddr) -> NetworkClass {
     match ip {
         IpAddr::V4(v4) => classify_v4(v4),
         IpAddr::V6(v6) => {
@@ -449,7 +451,7 @@ fn classify_v4(v4: Ipv4Addr) -> NetworkClass {
 
 /// Classifies a host name without resolving it (`None`: only resolution can tell).
 /// `localhost` is matched exactly (not `*.localhost`, transport.md §2.1).
-pub fn classify_name(name: &str) -> Option<NetworkClass> {
+pub(crate) fn classify_name(name: &str) -> Option<NetworkClass> {
     let n = name.trim_end_matches('.').to_ascii_lowercase();
     if n == "localhost" {
         Some(NetworkClass::Loopback)
@@ -463,7 +465,8 @@ pub fn classify_name(name: &str) -> Option<NetworkClass> {
 }
 
 /// Classifies a parsed host lexically (`None`: a DNS name only resolution can tell).
-pub fn classify_host(host: &Host) -> Option<NetworkClass> {
+#[cfg(test)]
+pub(crate) fn classify_host(host: &Host) -> Option<NetworkClass> {
     match host {
         Host::Ip(ip) => Some(classify_ip(*ip)),
         Host::Name(n) => classify_name(n),

@@ -200,6 +200,7 @@ pub struct ExecEvent {
 
 /// A `node.event` a node can send.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum NodeEvent {
     /// `node.host.stats`.
     HostStats(HostStats),
@@ -280,7 +281,7 @@ impl NodeEvent {
 }
 
 /// Sends a `node.event` and parses `{handled, reason}`.
-pub async fn send_node_event(
+pub(crate) async fn send_node_event(
     session: &SessionHandle,
     event: &NodeEvent,
     timeout: Duration,

@@ -14,6 +14,7 @@ const PKCS8_PREFIX: [u8; 16] =
 
 /// Why an identity could not be built, imported or generated.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum IdentityError {
     /// The seed/private key is not a valid Ed25519 seed.
     #[error("invalid Ed25519 private key: {0}")]
@@ -138,7 +139,7 @@ impl DeviceIdentity {
 }
 
 /// Lowercase hex SHA-256 of a raw public key.
-pub fn device_id_for(public_key: &[u8]) -> String {
+pub(crate) fn device_id_for(public_key: &[u8]) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, public_key);
     digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -162,7 +163,7 @@ fn public_from_spki(der: &[u8]) -> Result<[u8; 32], IdentityError> {
 }
 
 /// Canonical PEM: standard base64 in lines of 64 chars, `\n` endings, trailing `\n`.
-pub fn pem_encode(label: &str, der: &[u8]) -> String {
+pub(crate) fn pem_encode(label: &str, der: &[u8]) -> String {
     let b64 = STANDARD.encode(der);
     let mut out = format!("-----BEGIN {label}-----\n");
     for chunk in b64.as_bytes().chunks(64) {
@@ -185,7 +186,7 @@ fn pem_decode(label: &str, pem: &str) -> Result<Vec<u8>, IdentityError> {
 
 /// Trims like ECMAScript `String.prototype.trim` (WhiteSpace + LineTerminator, incl. U+FEFF,
 /// excluding U+0085 which Rust's `trim` would remove).
-pub fn js_trim(s: &str) -> &str {
+pub(crate) fn js_trim(s: &str) -> &str {
     s.trim_matches(is_js_whitespace)
 }
 
@@ -207,13 +208,13 @@ fn is_js_whitespace(c: char) -> bool {
 
 /// Metadata normalisation for v3 (`normalizeDeviceMetadataForAuth`): JS trim, then ASCII
 /// A–Z lowercasing only.
-pub fn normalize_metadata(value: Option<&str>) -> String {
+pub(crate) fn normalize_metadata(value: Option<&str>) -> String {
     value.map(|v| js_trim(v).to_ascii_lowercase()).unwrap_or_default()
 }
 
 /// The fields that a connect signature binds (pairing.md §2.2).
 #[derive(Debug, Clone)]
-pub struct SignatureInput<'a> {
+pub(crate) struct SignatureInput<'a> {
     /// `device.id`.
     pub device_id: &'a str,
     /// `client.id`.
@@ -262,6 +263,7 @@ impl SignatureInput<'_> {
     }
 
     /// The v2 payload string (what OpenClawKit signs).
+    #[cfg(test)]
     pub fn v2(&self) -> String {
         self.v2_fields("v2")
     }

@@ -17,6 +17,7 @@ pub const MAX_URLS: usize = 8;
 
 /// Why a setup code was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SetupCodeError {
     /// Nothing to decode.
     #[error("the setup code is empty")]

@@ -19,7 +19,7 @@ pub use listener::LoopbackListeners;
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 #[cfg(unix)]
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -42,6 +42,9 @@ use crate::endpoint::{Endpoint, Host, NetworkClass, PlaintextPolicy, TlsPin, cla
 
 /// The byte stream under the WebSocket: plain TCP, TLS over TCP, or (a managed SSH
 /// tunnel's local end) the same over a Unix socket.
+///
+/// Not API (hidden): public only for [`open_stream`]'s integration test.
+#[doc(hidden)]
 #[derive(Debug)]
 pub enum TransportStream {
     /// `ws://`.
@@ -101,7 +104,7 @@ impl AsyncWrite for TransportStream {
 }
 
 /// The WebSocket stream type the session runs on.
-pub type WsStream = WebSocketStream<TransportStream>;
+pub(crate) type WsStream = WebSocketStream<TransportStream>;
 
 /// A boxed future returned by the [`Resolver`] and [`Dialer`] seams.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -199,6 +202,7 @@ pub struct PinMismatch {
 
 /// Transport failures.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TransportError {
     /// Plaintext to this destination is not allowed. Terminal: reconnecting cannot help.
     #[error(
@@ -305,7 +309,7 @@ impl TransportError {
 }
 
 /// The single crypto provider (ring) used for TLS and handshake signatures.
-pub fn crypto_provider() -> Arc<CryptoProvider> {
+pub(crate) fn crypto_provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
@@ -316,7 +320,7 @@ pub fn crypto_provider() -> Arc<CryptoProvider> {
 /// is refused *before* the resolver is called. Under the break-glass
 /// [`PlaintextPolicy::PrivateNetwork`] a name without a lexical class is resolved and admitted
 /// only if every address is. `wss://` is not subject to the plaintext policy.
-pub async fn admitted_addresses(
+pub(crate) async fn admitted_addresses(
     endpoint: &Endpoint,
     policy: PlaintextPolicy,
     resolver: &dyn Resolver,
@@ -651,6 +655,10 @@ impl ServerCertVerifier for NeverTrusted {
 
 /// Opens TCP or the configured Unix socket (and TLS for `wss://`) to `endpoint` after the
 /// policy check; nothing of the WebSocket upgrade is written yet.
+///
+/// Not API (hidden): public only so an integration test can check the Unix socket owner
+/// check (`tests/tests/ssh_tunnel_race.rs`) without a whole session.
+#[doc(hidden)]
 pub async fn open_stream(endpoint: &Endpoint, cfg: &TransportConfig) -> Result<TransportStream, TransportError> {
     match connect_socket(endpoint, cfg).await? {
         Socket::Tcp(tcp) if !endpoint.tls => {
@@ -703,7 +711,7 @@ async fn secure<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 /// Opens the WebSocket to `endpoint`.
-pub async fn open(endpoint: &Endpoint, cfg: &TransportConfig) -> Result<WsStream, TransportError> {
+pub(crate) async fn open(endpoint: &Endpoint, cfg: &TransportConfig) -> Result<WsStream, TransportError> {
     let stream = open_stream(endpoint, cfg).await?;
     let mut config = WebSocketConfig::default();
     // tungstenite zero-fills `read_buffer_size` bytes before every socket read (128 KiB by
@@ -774,21 +782,16 @@ pub async fn probe_tls(endpoint: &Endpoint, cfg: &TransportConfig) -> Result<Tls
 }
 
 /// Whether a host is loopback (a trusted endpoint for the one-shot device-token retry).
-pub fn is_loopback_host(host: &Host) -> bool {
+pub(crate) fn is_loopback_host(host: &Host) -> bool {
     match host {
         Host::Ip(ip) => classify_ip(*ip) == NetworkClass::Loopback,
         Host::Name(n) => classify_name(n) == Some(NetworkClass::Loopback),
     }
 }
 
-/// Whether an address is loopback.
-pub fn is_loopback_ip(ip: IpAddr) -> bool {
-    classify_ip(ip) == NetworkClass::Loopback
-}
-
 /// Whether `endpoint` is trusted for device credentials beyond their first use: loopback,
 /// or `wss://` with a pin (the one-shot device-token retry, hand-off tokens).
-pub fn is_trusted_for_device_retry(endpoint: &Endpoint) -> bool {
+pub(crate) fn is_trusted_for_device_retry(endpoint: &Endpoint) -> bool {
     is_loopback_host(&endpoint.host) || (endpoint.tls && endpoint.pin.is_some())
 }
 
@@ -796,6 +799,7 @@ pub fn is_trusted_for_device_retry(endpoint: &Endpoint) -> bool {
 mod tests {
     use super::*;
     use std::collections::HashMap;
+    use std::net::IpAddr;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// A resolver with a fixed table.

@@ -38,6 +38,6 @@ fuzz_target!(|data: &[u8]| {
             }
             payloads(r.payload.unwrap_or(Value::Null));
         }
-        Err(_) => {}
+        Ok(_) | Err(_) => {}
     }
 });

@@ -462,6 +462,7 @@ fn free_port() -> Result<u16, TestkitError> {
     Ok(port)
 }
 
+#[allow(unsafe_code, reason = "kill(2) on our own child's process group")]
 fn signal_group(pgid: i32, sig: i32) {
     if pgid > 0 {
         // SAFETY: kill(2) with a negative pid signals our own child's process group.
@@ -472,6 +473,7 @@ fn signal_group(pgid: i32, sig: i32) {
 }
 
 /// Whether any process (zombies included) is left in process group `pgid`.
+#[allow(unsafe_code, reason = "kill(2) with signal 0")]
 fn group_alive(pgid: i32) -> bool {
     // SAFETY: signal 0 only probes for existence.
     pgid > 0 && unsafe { libc::kill(-pgid, 0) } == 0
@@ -488,6 +490,7 @@ fn wait_group_gone(pgid: i32, max: Duration) {
 
 /// Whether the child `pid` has exited, without reaping it (`WNOWAIT`), so its pid and
 /// process-group id stay reserved until we `wait` for it.
+#[allow(unsafe_code, reason = "waitid(2) on our own child")]
 fn has_exited(pid: i32) -> bool {
     // SAFETY: waitid on our own child with a zeroed siginfo_t out-parameter.
     unsafe {

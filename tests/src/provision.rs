@@ -278,6 +278,7 @@ impl FileLock {
         let mut announced = false;
         loop {
             // SAFETY: flock on a valid, owned file descriptor.
+            #[allow(unsafe_code, reason = "flock(2)")]
             let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
             if rc == 0 {
                 return Ok(FileLock { file });
@@ -302,6 +303,7 @@ impl FileLock {
 }
 
 impl Drop for FileLock {
+    #[allow(unsafe_code, reason = "flock(2)")]
     fn drop(&mut self) {
         // SAFETY: unlocking our own valid descriptor; closing it would unlock too.
         unsafe {

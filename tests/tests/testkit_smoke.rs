@@ -246,6 +246,7 @@ fn gateway_dropped_during_panic_leaves_no_process() {
     // Killed group members are reaped by init asynchronously: allow a moment.
     let deadline = Instant::now() + Duration::from_secs(5);
     // SAFETY: probing (signal 0) the process group the gateway ran in.
+    #[allow(unsafe_code, reason = "kill(2) with signal 0")]
     while unsafe { libc::kill(-(pid as i32), 0) } == 0 {
         assert!(Instant::now() < deadline, "process group {pid} still alive");
         std::thread::sleep(Duration::from_millis(50));

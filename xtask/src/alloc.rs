@@ -1,4 +1,5 @@
 //! A counting global allocator (used by the benchmark child to report allocations per invoke).
+#![allow(unsafe_code, reason = "a `GlobalAlloc` impl is unsafe by definition")]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};

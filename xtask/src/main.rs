@@ -3,12 +3,17 @@
 //! - `demo`: provisions and starts the real Gateway on loopback, runs a `clawnode` node,
 //!   approves it as operator (device, then command surface), invokes `device.info`,
 //!   `system.which` and `device.status`, prints the results, and stops everything.
-//! - `test`: fmt check, clippy `-D warnings`, provisioning, unit and integration tests, then
-//!   the bindings: generated-code drift check, Python (pytest) and Kotlin/JVM (JUnit) against
-//!   the real Gateway, Swift syntax check.
+//! - `test`: fmt check, clippy `-D warnings`, the public API listing check, provisioning,
+//!   unit and integration tests, then the bindings: generated-code drift check, Python
+//!   (pytest) and Kotlin/JVM (JUnit) against the real Gateway, Swift syntax check.
 //! - `bindings [--check]`: regenerates the committed Kotlin and Swift bindings (or checks them).
+//! - `api [--check]`: regenerates the committed listing of the core's public API,
+//!   `core/public-api.txt` (or checks it).
+
+#![warn(clippy::unwrap_used, clippy::expect_used)]
 
 mod alloc;
+mod api;
 mod bench;
 mod fuzz;
 mod soak;
@@ -22,11 +27,16 @@ use std::time::{Duration, Instant};
 static GLOBAL: alloc::Counting = alloc::Counting;
 
 fn usage() -> ExitCode {
-    eprintln!("usage: cargo xtask <demo|test|bench|fuzz [--seconds N]|soak --minutes N>");
+    eprintln!(
+        "usage: cargo xtask <demo|test|bench|fuzz [--seconds N]|soak --minutes N|bindings [--check]|api [--check]>"
+    );
     ExitCode::from(2)
 }
 
 fn main() -> ExitCode {
+    if let Some(code) = api::rustdoc_wrapper() {
+        return code;
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
@@ -42,6 +52,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Some("api") => report(api::main(&workspace_root(), args.get(1).map(String::as_str) == Some("--check"))),
         Some("bench") => bench_entry(),
         Some("bench-run") => report(bench::run_impl()),
         Some("bench-render") => report(bench::render_only()),
@@ -177,6 +188,13 @@ fn test(extra: &[String]) -> ExitCode {
         ("cargo clippy -D warnings", {
             let mut c = cargo();
             c.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
+            c
+        }),
+        // The core's public API against the committed listing (rustdoc of one crate, after
+        // clippy has built its dependencies' metadata: seconds).
+        ("public API listing (core/public-api.txt)", {
+            let mut c = cargo();
+            c.args(["run", "--quiet", "-p", "xtask", "--", "api", "--check"]);
             c
         }),
         ("provision Node 24 + openclaw@2026.9.6", {

@@ -6,7 +6,7 @@ mod error;
 mod registry;
 mod turnaround;
 
-pub use context::{InvokeContext, InvokeInputChunk, MAX_PROGRESS_CHUNK_BYTES, ProgressSink, split_chunks};
+pub use context::{InvokeContext, InvokeInputChunk, MAX_PROGRESS_CHUNK_BYTES, ProgressSink};
 pub use error::CommandError;
 pub use registry::{CommandHandler, CommandRegistry, HandlerFuture, RegistryError};
 pub use turnaround::{Turnaround, TurnaroundSnapshot};
@@ -91,7 +91,7 @@ pub struct InvokeStats {
 }
 
 /// The error a foreground-only command gets while the app is backgrounded (commands.md §4).
-pub fn background_unavailable(command: &str) -> CommandError {
+pub(crate) fn background_unavailable(command: &str) -> CommandError {
     CommandError::new("NODE_BACKGROUND_UNAVAILABLE", format!("{command} requires the app in the foreground"))
 }
 
@@ -103,7 +103,7 @@ struct InFlight {
 type Key = (u64, String);
 
 /// Routes invoke traffic from sessions to handlers.
-pub struct InvokeRouter {
+pub(crate) struct InvokeRouter {
     registry: RwLock<Arc<CommandRegistry>>,
     permits: Arc<Semaphore>,
     queued: AtomicUsize,
@@ -152,12 +152,6 @@ impl std::fmt::Debug for InvokeRouter {
 }
 
 impl InvokeRouter {
-    /// A router over `registry`, with the catalog rules of no particular platform
-    /// ([`PlatformFamily::Other`]).
-    pub fn new(registry: CommandRegistry, cfg: InvokeConfig) -> Arc<Self> {
-        Self::for_platform(registry, cfg, PlatformFamily::Other)
-    }
-
     /// A router over `registry` applying `platform`'s catalog defaults, clamps and
     /// foreground rules (commands.md §3–4).
     pub fn for_platform(registry: CommandRegistry, cfg: InvokeConfig, platform: PlatformFamily) -> Arc<Self> {
@@ -174,11 +168,6 @@ impl InvokeRouter {
             platform,
             running: Arc::default(),
         })
-    }
-
-    /// The platform whose catalog rules apply.
-    pub fn platform(&self) -> PlatformFamily {
-        self.platform
     }
 
     /// Marks the app backgrounded (`true`) or foregrounded: while backgrounded, commands
@@ -242,11 +231,6 @@ impl InvokeRouter {
     /// Counters.
     pub fn stats(&self) -> &Arc<InvokeStats> {
         &self.stats
-    }
-
-    /// Number of invokes currently running or queued.
-    pub fn in_flight(&self) -> usize {
-        self.inflight.lock().map(|m| m.len()).unwrap_or(0)
     }
 
     /// Handler tasks still running (including ones cancelled but not yet stopped).

@@ -32,6 +32,7 @@ where
 
 /// Why a command could not be registered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RegistryError {
     /// Not a valid command name (`[a-z][a-zA-Z0-9._-]*`, ≤ 128 chars).
     #[error("invalid command name {0:?}")]

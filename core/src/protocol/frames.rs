@@ -60,6 +60,7 @@ pub struct EventFrame {
 
 /// Any frame a client can receive ([`InboundFrame::parse`]).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum InboundFrame {
     /// `type:"res"`.
     Response(ResponseFrame),
@@ -69,6 +70,7 @@ pub enum InboundFrame {
 
 /// Why an inbound text could not be used as a frame.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum FrameError {
     /// The text is not a JSON object with a known `type`.
     #[error("malformed frame: {0}")]

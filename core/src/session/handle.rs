@@ -17,6 +17,7 @@ use crate::protocol::{ErrorShape, RequestFrame};
 
 /// Why a request on a session failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RequestError {
     /// The session ended (before sending or before the answer).
     #[error("session closed")]

@@ -51,6 +51,7 @@ pub struct StoredToken {
 
 /// Store failures. Each variant says what the user must look at.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// Reading or writing a file failed.
     #[error("credential store I/O error at {path}: {source}")]
