@@ -253,6 +253,7 @@ pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 #[cfg(test)]
 #[cfg(unix)]
+#[allow(clippy::print_stderr, reason = "tests say why a row is skipped")]
 mod tests {
     use super::*;
     use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};

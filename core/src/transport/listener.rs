@@ -83,7 +83,7 @@ pub(crate) fn listener_uid(table: &str, local: SocketAddr, peer: SocketAddr) -> 
 fn same(a: SocketAddr, b: SocketAddr) -> bool {
     let canon = |ip: IpAddr| match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
+        v4 @ IpAddr::V4(_) => v4,
     };
     a.port() == b.port() && canon(a.ip()) == canon(b.ip())
 }
