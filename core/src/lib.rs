@@ -17,13 +17,13 @@ pub mod events;
 pub mod exec;
 pub mod identity;
 pub mod invoke;
+mod node;
 pub mod outbox;
 pub mod protocol;
 pub mod secret;
 pub mod session;
 pub mod setup_code;
 pub mod store;
-pub mod supervisor;
 pub mod transport;
 
 pub use secret::Secret;
@@ -31,7 +31,15 @@ pub use secret::Secret;
 pub use endpoint::{Endpoint, PlaintextPolicy, TlsPin};
 pub use events::NodeEvent;
 pub use invoke::{CommandError, CommandRegistry, InvokeContext};
-pub use supervisor::{
+pub use node::{
     AliveOutcome, ClientDescriptor, Credentials, EventDelivery, Node, NodeConfig, NodeError, NodeNotice, NodeState,
     PauseKind, PauseReason,
 };
+
+/// The node's former module path, kept so `clawnode::supervisor::…` paths keep compiling.
+pub mod supervisor {
+    pub use crate::node::{
+        AliveOutcome, ClientDescriptor, Credentials, EventDelivery, HostStatsProvider, Node, NodeConfig, NodeError,
+        NodeNotice, NodeState, PauseKind, PauseReason,
+    };
+}
