@@ -116,6 +116,11 @@ pub struct NodeConfig {
     pub outbox: OutboxConfig,
     /// Local throttle of `node.presence.alive` (the Gateway keeps one per 60 s).
     pub presence_throttle: Duration,
+    /// Cadence of the TCP reachability checks (connect and close: no WebSocket, no
+    /// credential) that gate the next handshake while the Gateway does not accept
+    /// connections. `None`: 200 ms for a loopback or Unix-socket (tunnel) target, 1 s for a
+    /// remote one; the battery profile sets 5 s.
+    pub reachability_interval: Option<Duration>,
 }
 
 impl std::fmt::Debug for NodeConfig {
@@ -149,14 +154,17 @@ impl NodeConfig {
             stable_session: Duration::from_secs(10),
             outbox: OutboxConfig::default(),
             presence_throttle: Duration::from_secs(60),
+            reachability_interval: None,
         }
     }
 
     /// The battery profile for mobile nodes: backoff capped at 5 minutes with full jitter
-    /// ([`BackoffConfig::battery`]) and at most 6 attempts per minute.
+    /// ([`BackoffConfig::battery`]), at most 6 attempts per minute and a reachability check
+    /// every 5 s while the Gateway is down.
     pub fn with_battery_profile(mut self) -> Self {
         self.backoff = BackoffConfig::battery();
         self.max_attempts_per_minute = 6;
+        self.reachability_interval = Some(Duration::from_secs(5));
         self
     }
 }

@@ -60,6 +60,27 @@ async fn probe(inner: &Inner, handle: &SessionHandle) -> Probe {
     }
 }
 
+/// The one transition to `Ready`: commands are live and the outbox flushes.
+fn become_ready(inner: &Arc<Inner>, handle: &SessionHandle, ready: &NodeState) {
+    inner.set_state(ready.clone());
+    inner.ready.store(true, Ordering::SeqCst);
+    spawn_flush(inner, handle);
+}
+
+/// Sends `node.host.stats` in the background (when the host supplies them).
+fn spawn_host_stats(inner: &Inner, handle: &SessionHandle) {
+    if let Some(p) = &inner.cfg.host_stats {
+        let ev = NodeEvent::HostStats(p());
+        let h = handle.clone();
+        tokio::spawn(async move {
+            if let Err(e) = send_node_event(&h, &ev, Duration::from_secs(15)).await {
+                debug!(error = %e, "node.host.stats failed");
+            }
+        });
+    }
+}
+
+/// Runs one live session from hello to its end.
 pub(super) async fn run_connected(inner: &Arc<Inner>, ws: transport::WsStream, hello: HelloOk) -> SessionEnd {
     let epoch = inner.epoch.fetch_add(1, Ordering::Relaxed) + 1;
     let node_id = inner.identity.device_id().to_string();
@@ -91,9 +112,7 @@ pub(super) async fn run_connected(inner: &Arc<Inner>, ws: transport::WsStream, h
 
     let mut awaiting = match probe(inner, &handle).await {
         Probe::Ready => {
-            inner.set_state(ready_state.clone());
-            inner.ready.store(true, Ordering::SeqCst);
-            spawn_flush(inner, &handle);
+            become_ready(inner, &handle, &ready_state);
             false
         }
         Probe::AwaitingApproval => {
@@ -147,19 +166,9 @@ pub(super) async fn run_connected(inner: &Arc<Inner>, ws: transport::WsStream, h
                         PairDecision::Approved => {
                             info!("command surface approved");
                             awaiting = false;
-                            inner.set_state(ready_state.clone());
-                            inner.ready.store(true, Ordering::SeqCst);
-                            spawn_flush(inner, &handle);
+                            become_ready(inner, &handle, &ready_state);
                             // The stats sent as the first probe were refused before approval.
-                            if let Some(p) = &inner.cfg.host_stats {
-                                let ev = NodeEvent::HostStats(p());
-                                let h = handle.clone();
-                                tokio::spawn(async move {
-                                    if let Err(e) = send_node_event(&h, &ev, Duration::from_secs(15)).await {
-                                        debug!(error = %e, "node.host.stats failed");
-                                    }
-                                });
-                            }
+                            spawn_host_stats(inner, &handle);
                         }
                         other => {
                             warn!(decision = ?other, "command surface not approved");
@@ -179,9 +188,7 @@ pub(super) async fn run_connected(inner: &Arc<Inner>, ws: transport::WsStream, h
                 match probe(inner, &handle).await {
                     Probe::Ready => {
                         awaiting = false;
-                        inner.set_state(ready_state.clone());
-                        inner.ready.store(true, Ordering::SeqCst);
-                        spawn_flush(inner, &handle);
+                        become_ready(inner, &handle, &ready_state);
                     }
                     Probe::AwaitingApproval => {}
                     Probe::Closed => break,
@@ -189,17 +196,7 @@ pub(super) async fn run_connected(inner: &Arc<Inner>, ws: transport::WsStream, h
                 approval_delay = (approval_delay * 2).min(inner.cfg.approval_retry_max);
                 approval_timer.as_mut().reset(tokio::time::Instant::now() + approval_delay);
             }
-            _ = stats_timer.tick(), if inner.cfg.host_stats.is_some() => {
-                if let Some(p) = &inner.cfg.host_stats {
-                    let ev = NodeEvent::HostStats(p());
-                    let h = handle.clone();
-                    tokio::spawn(async move {
-                        if let Err(e) = send_node_event(&h, &ev, Duration::from_secs(15)).await {
-                            debug!(error = %e, "node.host.stats failed");
-                        }
-                    });
-                }
-            }
+            _ = stats_timer.tick(), if inner.cfg.host_stats.is_some() => spawn_host_stats(inner, &handle),
             _ = inner.stop.cancelled(), if !stop_sent => {
                 stop_sent = true;
                 session.stop();

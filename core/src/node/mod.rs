@@ -8,24 +8,34 @@
 //! | [`Node::nudge`] | retry now (network regained, app foregrounded); does not lift a pause or a suspension |
 //! | [`Node::suspend`] / [`Node::unsuspend`] ([`Node::set_suspended`]) | no socket while suspended (iOS background, Linux sleep): the live session closes with 1000 and no attempt starts until unsuspended, which retries at once with a fresh backoff |
 //! | [`Node::pause`] | stop retrying with a [`PauseKind::Requested`] reason until [`Node::resume`] |
-//! | [`Node::resume`] | lifts a pause (terminal error or [`Node::pause`]) and retries now; it does **not** lift a suspension |
+//! | [`Node::resume`] | lifts a pause (terminal error or [`Node::pause`]) and retries now; it does **not** lift a suspension, nor a pin mismatch ([`Node::trust_pin`] does) |
 //! | [`Node::set_foreground`] | foreground gating and queued work (commands.md §4) |
+//!
+//! # Layout
+//!
+//! `policy` decides (a pure state machine: events in, effects and one action out, time
+//! passed in); `driver` performs its decisions; `connected` runs one live session; `auth`
+//! picks the credential and stores the hello's tokens; `pending` flushes the outbox and does
+//! the foreground work; `config` and `state` are the public types.
 //!
 //! # Bound on connection attempts
 //!
-//! Every attempt (a TCP connect) first asks an [`AttemptBudget`]: at most
-//! [`NodeConfig::max_attempts_per_minute`] (default 10, battery profile 6) attempts start in
+//! Every WebSocket handshake first asks an [`AttemptBudget`](crate::backoff::AttemptBudget):
+//! at most [`NodeConfig::max_attempts_per_minute`] (default 10, battery profile 6) start in
 //! any sliding 60-second window, whatever the failure mode — backoff, `retryAfterMs`,
 //! `restartExpectedMs`, nudges, wake-ups, a Gateway that closes every session right after
-//! hello. The backoff itself keeps the common case far lower (at most 6 attempts in the first
-//! minute of failures, then one per cap). A session that ends within
-//! [`NodeConfig::stable_session`] of its hello does not reset the backoff.
+//! hello. While the Gateway's port refuses, cheap TCP reachability checks
+//! ([`NodeConfig::reachability_interval`]; not handshakes, no credential) gate the next
+//! handshake, so the node is back as soon as the port accepts. A session ended by a Gateway
+//! restart or close does not grow the backoff; one that ends within
+//! [`NodeConfig::stable_session`] of its hello does not reset it.
 
 mod auth;
 mod config;
 mod connected;
 mod driver;
 mod pending;
+mod policy;
 mod state;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -53,7 +63,7 @@ use crate::protocol::{
 use crate::session::{RequestError, SessionHandle};
 use crate::store::{CredentialStore, StoreError, TokenKey, load_or_create_identity};
 use crate::transport;
-use driver::{Control, interrupted, supervise};
+use driver::{Control, supervise};
 use serde_json::json;
 
 /// Errors of the [`Node`] API.
@@ -202,7 +212,7 @@ impl Node {
         if !self.inner.router.wait_handlers_ended(grace).await {
             warn!(running = self.inner.router.running_handlers(), "handlers still running after stop");
         }
-        self.inner.state.send_replace(NodeState::Stopped);
+        self.inner.set_state(NodeState::Stopped);
     }
 
     /// Replaces the command registry (hosts that register handlers after building the node,
@@ -336,6 +346,7 @@ impl Node {
             *p = Some(pin);
         }
         info!(pin = %pin, "TLS pin replaced");
+        self.inner.ctl.send_modify(|c| c.pin_gen = c.pin_gen.wrapping_add(1));
         if matches!(self.state(), NodeState::Paused(_)) {
             self.resume();
         }
@@ -472,18 +483,6 @@ impl Inner {
             e.pin = Some(p);
         }
         e
-    }
-
-    /// Waits `delay`; a nudge (when `nudgeable`), a suspension or a pause request cut it
-    /// short. Returns false when stopping.
-    async fn wait(&self, delay: Duration, nudgeable: bool) -> bool {
-        let mut ctl = self.ctl.subscribe();
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => true,
-            _ = self.nudge.notified(), if nudgeable => true,
-            _ = interrupted(&mut ctl) => true,
-            _ = self.stop.cancelled() => false,
-        }
     }
 
     fn presence_due(&self) -> bool {
