@@ -279,3 +279,35 @@ async fn connect_once(inner: &Inner, req: &ConnectRequest) -> Result<(transport:
     let ws = transport::open(&inner.endpoint(), &inner.cfg.transport).await?;
     handshake(ws, &inner.identity, req, &inner.cfg.handshake).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::endpoint::Endpoint;
+    use crate::node::ClientDescriptor;
+
+    fn cfg(url: &str) -> NodeConfig {
+        NodeConfig::new(Endpoint::parse(url).unwrap(), ClientDescriptor::linux_node_host("0"))
+    }
+
+    #[test]
+    fn reachability_cadence_by_target_and_profile() {
+        assert_eq!(policy_config(&cfg("ws://127.0.0.1:18789")).probe_interval, Duration::from_millis(200));
+        assert_eq!(policy_config(&cfg("wss://gw.example.com")).probe_interval, Duration::from_secs(1));
+        let mut tunnel = cfg("ws://gw.example.com:18789");
+        tunnel.transport.unix_socket = Some("/run/t/gateway.sock".into());
+        assert_eq!(policy_config(&tunnel).probe_interval, Duration::from_millis(200));
+        let battery = cfg("ws://127.0.0.1:18789").with_battery_profile();
+        let p = policy_config(&battery);
+        assert_eq!((p.probe_interval, p.handshakes_per_minute), (Duration::from_secs(5), 6));
+    }
+
+    #[test]
+    fn control_changes_become_policy_events_in_order() {
+        let a = Control::default();
+        let b = Control { pause: Some("x".into()), resume_gen: 1, pin_gen: 1, suspended: true };
+        let names: Vec<String> = a.events_to(&b).iter().map(|e| format!("{e:?}")).collect();
+        assert_eq!(names, ["TrustPin", "Resume", "Pause(\"x\")", "Suspend"]);
+        assert!(b.events_to(&b).is_empty());
+    }
+}

@@ -306,7 +306,6 @@ impl Policy {
 
     /// Handshakes decided so far.
     #[cfg(test)]
-    #[allow(dead_code)]
     pub fn handshakes(&self) -> u64 {
         self.handshakes
     }
@@ -367,6 +366,7 @@ impl Policy {
                 Phase::Probing => self.probe_later(now),
                 _ => self.current(now),
             },
+            Event::StoreFailed(_) | Event::Connected { .. } if self.phase != Phase::Connecting => self.current(now),
             Event::StoreFailed(message) => self.pause(PauseReason {
                 kind: PauseKind::Storage,
                 code: None,
@@ -641,3 +641,7 @@ fn reason(kind: PauseKind, err: &ErrorShape, remediation: &str) -> PauseReason {
         remediation: err.details().remediation_hint.unwrap_or_else(|| remediation.to_string()),
     }
 }
+
+#[cfg(test)]
+#[path = "policy_tests.rs"]
+mod tests;

@@ -7,7 +7,7 @@ use crate::protocol::{NodeEventResult, PendingDrainItem};
 use crate::transport::PinMismatch;
 
 #[cfg(doc)]
-use super::Node;
+use super::{Node, NodeConfig};
 
 /// Why the node stopped retrying until someone acts.
 #[derive(Debug, Clone, PartialEq, Eq)]
