@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 static GLOBAL: alloc::Counting = alloc::Counting;
 
 fn usage() -> ExitCode {
-    eprintln!("usage: cargo xtask <demo|test|bench|fuzz [--seconds N]|soak --minutes N>");
+    eprintln!("usage: cargo xtask <demo|test|bench|bench-recovery|fuzz [--seconds N]|soak --minutes N>");
     ExitCode::from(2)
 }
 
@@ -45,6 +45,7 @@ fn main() -> ExitCode {
         Some("bench") => bench_entry(),
         Some("bench-run") => report(bench::run_impl()),
         Some("bench-render") => report(bench::render_only()),
+        Some("bench-recovery") => report(bench::recovery_only()),
         Some("bench-child") => report(bench::child::run(&args[1..])),
         _ => usage(),
     }

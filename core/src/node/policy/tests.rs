@@ -2,9 +2,13 @@
 //! property test over random event sequences.
 
 use super::*;
+use crate::backoff::BackoffConfig;
 use crate::clock::SeededRandom;
 use crate::endpoint::TlsPin;
+use crate::secret::Secret;
+use crate::session::HandshakeError;
 use crate::transport::PinMismatch;
+use crate::transport::TransportError;
 use serde_json::{Value, json};
 
 fn cfg() -> PolicyConfig {
