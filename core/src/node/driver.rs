@@ -27,6 +27,7 @@ pub(super) struct Control {
     pub(super) pause: Option<String>,
     pub(super) resume_gen: u64,
     pub(super) pin_gen: u64,
+    pub(super) foreground_gen: u64,
 }
 
 impl Control {
@@ -47,6 +48,9 @@ impl Control {
             && (self.pause.as_ref() != Some(m) || now.resume_gen != self.resume_gen)
         {
             out.push(Event::Pause(m.clone()));
+        }
+        if now.foreground_gen != self.foreground_gen {
+            out.push(Event::Foreground);
         }
         if now.suspended != self.suspended {
             out.push(if now.suspended { Event::Suspend } else { Event::Unsuspend });
@@ -305,9 +309,9 @@ mod tests {
     #[test]
     fn control_changes_become_policy_events_in_order() {
         let a = Control::default();
-        let b = Control { pause: Some("x".into()), resume_gen: 1, pin_gen: 1, suspended: true };
+        let b = Control { pause: Some("x".into()), resume_gen: 1, pin_gen: 1, suspended: true, foreground_gen: 1 };
         let names: Vec<String> = a.events_to(&b).iter().map(|e| format!("{e:?}")).collect();
-        assert_eq!(names, ["TrustPin", "Resume", "Pause(\"x\")", "Suspend"]);
+        assert_eq!(names, ["TrustPin", "Resume", "Pause(\"x\")", "Foreground", "Suspend"]);
         assert!(b.events_to(&b).is_empty());
     }
 }

@@ -43,6 +43,8 @@ pub(crate) enum Event {
     Timer,
     /// The app asked to retry now.
     Nudge,
+    /// The app came to the foreground: like a nudge (a backoff wait is cut short).
+    Foreground,
     /// The app suspended the node.
     Suspend,
     /// The app ended the suspension.

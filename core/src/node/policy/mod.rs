@@ -1,6 +1,7 @@
 //! The connection policy: a pure state machine that decides, and does nothing else.
 //!
-//! Inputs are [`Event`]s — the app's controls (nudge, suspend, pause, resume, trust a pin),
+//! Inputs are [`Event`]s — the app's controls (nudge, foreground, suspend, pause, resume,
+//! trust a pin),
 //! a fired timer, a reachability check's result, a connect's result (hello, or the shape of
 //! the failure), the end of a session (close code, `restartExpectedMs`) — each with the
 //! current [`Instant`]: the policy has no clock and performs no I/O. Outputs are a
@@ -123,7 +124,7 @@ impl Policy {
                 Phase::Waiting { until, then, .. } if now >= until => self.follow(now, then),
                 _ => self.current(now),
             },
-            Event::Nudge => match self.phase {
+            Event::Nudge | Event::Foreground => match self.phase {
                 Phase::Waiting { then, nudgeable: true, .. } => self.follow(now, then),
                 _ => self.current(now),
             },

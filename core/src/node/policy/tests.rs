@@ -232,9 +232,12 @@ fn gateway_down_is_watched_by_reachability_checks_not_handshakes() {
     assert_eq!(p.handle(t, Event::Timer).action, Action::Probe);
     assert_eq!(p.handle(t, Event::Reachable(true)).action, connect(), "the handshake follows the first accept");
     assert_eq!(p.handshakes(), 2);
-    // A nudge cuts the check interval short.
+    // The return to the foreground, or a nudge, cuts the check interval short.
     let s = p.handle(t, failure(FailureKind::Unreachable("refused".into())));
     assert_eq!(s.action, Action::Wait(Duration::from_millis(200)));
+    assert_eq!(p.handle(t, Event::Foreground).action, Action::Probe);
+    assert_eq!(p.handle(t, Event::Foreground).action, Action::Continue, "a check in flight continues");
+    assert_eq!(p.handle(t, Event::Reachable(false)).action, Action::Wait(Duration::from_millis(200)));
     assert_eq!(p.handle(t, Event::Nudge).action, Action::Probe);
 }
 
@@ -361,7 +364,7 @@ fn suspend_and_resume() {
     let s = p.handle(t, Event::Suspend);
     assert_eq!(s.action, Action::Hold);
     assert!(s.effects.contains(&Effect::State(NodeState::Suspended)));
-    for ev in [Event::Timer, Event::Nudge, Event::Resume, Event::TrustPin, Event::Reachable(true)] {
+    for ev in [Event::Timer, Event::Nudge, Event::Foreground, Event::Resume, Event::TrustPin, Event::Reachable(true)] {
         assert_eq!(p.handle(t + Duration::from_secs(90), ev).action, Action::Hold);
     }
     assert_eq!(p.handle(t + Duration::from_secs(91), Event::Unsuspend).action, connect(), "at once");
@@ -462,6 +465,7 @@ mod props {
     enum Gen {
         Timer,
         Nudge,
+        Foreground,
         Suspend,
         Unsuspend,
         Pause,
@@ -478,6 +482,7 @@ mod props {
         let g = prop_oneof![
             4 => Just(Gen::Timer),
             2 => Just(Gen::Nudge),
+            1 => Just(Gen::Foreground),
             1 => Just(Gen::Suspend),
             1 => Just(Gen::Unsuspend),
             1 => Just(Gen::Pause),
@@ -575,6 +580,7 @@ mod props {
                         t += Duration::from_millis(dt.into());
                         match other {
                             Gen::Nudge => Event::Nudge,
+                            Gen::Foreground => Event::Foreground,
                             Gen::Suspend => { suspended = true; Event::Suspend }
                             Gen::Unsuspend => { suspended = false; Event::Unsuspend }
                             Gen::Pause => { requested = true; Event::Pause("app".into()) }
