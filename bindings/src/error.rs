@@ -51,6 +51,7 @@ impl From<clawnode::NodeError> for NodeError {
                 };
                 NodeError::Request { code, detail: r.to_string() }
             }
+            other => NodeError::Request { code: None, detail: other.to_string() },
         }
     }
 }

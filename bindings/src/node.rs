@@ -80,6 +80,7 @@ impl From<clawnode::EventDelivery> for EventOutcome {
             clawnode::EventDelivery::Queued => {
                 EventOutcome { sent: false, handled: None, reason: Some("queued".into()) }
             }
+            other => EventOutcome { sent: false, handled: None, reason: Some(format!("{other:?}")) },
         }
     }
 }
@@ -294,6 +295,7 @@ impl Node {
                 clawnode::AliveOutcome::Throttled => {
                     EventOutcome { sent: false, handled: None, reason: Some("throttled".into()) }
                 }
+                other => EventOutcome { sent: false, handled: None, reason: Some(format!("{other:?}")) },
             })
         })
         .await

@@ -169,6 +169,7 @@ pub fn snapshot(shared: &Shared, state: &NodeState, stats: &InvokeStats, attempt
         NodeState::Paused(_) => ("paused", Value::Null),
         NodeState::Suspended => ("suspended", Value::Null),
         NodeState::Stopped => ("stopped", Value::Null),
+        _ => ("other", Value::Null),
     };
     let c = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
     let t = stats.turnaround.snapshot();

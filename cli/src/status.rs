@@ -57,6 +57,7 @@ impl Printer {
             }
             NodeState::Suspended => line("suspended: no connection until unsuspended (SIGUSR2 toggles)"),
             NodeState::Stopped => {}
+            other => line(&short(other)),
         }
     }
 }
@@ -78,5 +79,6 @@ pub fn short(state: &NodeState) -> String {
         NodeState::Paused(p) => format!("paused: {}", p.message),
         NodeState::Suspended => "suspended".into(),
         NodeState::Stopped => "stopped".into(),
+        other => format!("{other:?}"),
     }
 }

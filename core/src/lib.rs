@@ -32,17 +32,17 @@ pub mod endpoint;
 pub mod events;
 pub mod identity;
 pub mod invoke;
+pub(crate) mod node;
 pub(crate) mod outbox;
 pub mod protocol;
 pub(crate) mod secret;
 pub(crate) mod session;
 pub mod setup_code;
 pub mod store;
-pub(crate) mod supervisor;
 pub mod transport;
 
 // The node handle, its configuration, states, notices and errors.
-pub use supervisor::{
+pub use node::{
     AliveOutcome, ClientDescriptor, Credentials, EventDelivery, HostStatsProvider, Node, NodeConfig, NodeError,
     NodeNotice, NodeState, PauseKind, PauseReason,
 };

@@ -710,6 +710,14 @@ async fn secure<S: AsyncRead + AsyncWrite + Unpin>(
     }
 }
 
+/// A reachability check: the plaintext policy check, then a TCP connect through the
+/// configured resolver and dialer (or a connect to the configured Unix socket), closed at
+/// once. No TLS, no WebSocket, no credential: it only tells whether the Gateway's port
+/// accepts connections.
+pub async fn reachable(endpoint: &Endpoint, cfg: &TransportConfig) -> Result<(), TransportError> {
+    connect_socket(endpoint, cfg).await.map(drop)
+}
+
 /// Opens the WebSocket to `endpoint`.
 pub(crate) async fn open(endpoint: &Endpoint, cfg: &TransportConfig) -> Result<WsStream, TransportError> {
     let stream = open_stream(endpoint, cfg).await?;

@@ -28,7 +28,7 @@ static GLOBAL: alloc::Counting = alloc::Counting;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: cargo xtask <demo|test|bench|fuzz [--seconds N]|soak --minutes N|bindings [--check]|api [--check]>"
+        "usage: cargo xtask <demo|test|bench|bench-recovery|fuzz [--seconds N]|soak --minutes N|bindings [--check]|api [--check]>"
     );
     ExitCode::from(2)
 }
@@ -56,6 +56,7 @@ fn main() -> ExitCode {
         Some("bench") => bench_entry(),
         Some("bench-run") => report(bench::run_impl()),
         Some("bench-render") => report(bench::render_only()),
+        Some("bench-recovery") => report(bench::recovery_only()),
         Some("bench-child") => report(bench::child::run(&args[1..])),
         _ => usage(),
     }

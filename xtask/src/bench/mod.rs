@@ -5,6 +5,7 @@
 mod chart;
 pub mod child;
 mod procs;
+mod recovery;
 
 use std::collections::HashMap;
 use std::os::unix::process::CommandExt as _;
@@ -744,7 +745,8 @@ pub fn run_impl() -> R<()> {
         let ceiling = ceiling().await?;
         let large = large(&prov).await?;
         let side = side_by_side(&prov).await?;
-        R::Ok(json!({"ceiling": ceiling, "large": large, "sideBySide": side}))
+        let recovery = recovery::recovery(&prov).await?;
+        R::Ok(json!({"ceiling": ceiling, "large": large, "sideBySide": side, "recovery": recovery}))
     })?;
     let mut report = report;
     report["micro"] = micro().unwrap_or_else(|x| json!({"error": x}));
@@ -931,6 +933,15 @@ fn markdown(r: &Value) -> String {
         r["large"]["overLimitResult"].as_str().unwrap_or("?"),
         r["large"]["sessionAliveAfterOverLimit"]
     ));
+    if r.get("recovery").is_some() {
+        s.push_str(&format!(
+            "## Recovery\n\nNew Gateway ready (same port and state) → first invoke answered through the node, 5 runs each: after a restart (SIGTERM) median {:.0} ms, max {:.0} ms; after a crash (SIGKILL) median {:.0} ms, max {:.0} ms.\n\n",
+            f("/recovery/restart/medianMs"),
+            f("/recovery/restart/maxMs"),
+            f("/recovery/crash/medianMs"),
+            f("/recovery/crash/maxMs"),
+        ));
+    }
     s.push_str("## Micro-benchmarks (criterion)\n\n| Benchmark | time |\n|---|---|\n");
     for m in r["micro"].as_array().cloned().unwrap_or_default() {
         s.push_str(&format!(
@@ -954,6 +965,11 @@ fn markdown(r: &Value) -> String {
          [performance.md](performance.md).\n",
     );
     s
+}
+
+/// `cargo xtask bench-recovery`: the recovery section alone.
+pub fn recovery_only() -> R<()> {
+    recovery::run_only()
 }
 
 /// Re-renders `docs/benchmarks.{md,png}` from `docs/benchmarks.json` (no measuring).

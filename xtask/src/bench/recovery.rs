@@ -1,0 +1,187 @@
+//! Recovery: how long after a new Gateway is ready (same port and state) the node answers
+//! an invoke again — after a graceful restart (SIGTERM: `shutdown` + close 1012) and after
+//! a crash (SIGKILL: the socket just dies). The node is the core `Node` in process, holding
+//! only its stored device token, as `clawnode run` does after pairing.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clawnode::endpoint::Endpoint;
+use clawnode::store::MemoryStore;
+use clawnode::{ClientDescriptor, CommandRegistry, Credentials, InvokeContext, Node, NodeConfig, NodeState};
+use clawnode_testkit::{Gateway, Operator, Provisioned};
+use serde_json::{Value, json};
+
+use super::{R, e, pct};
+
+const RUNS: usize = 5;
+const T: Duration = Duration::from_secs(60);
+
+fn registry() -> CommandRegistry {
+    let mut r = CommandRegistry::new();
+    let _ = r.register("test.echo", |ctx: InvokeContext| async move { Ok(json!({ "echo": ctx.params })) });
+    r
+}
+
+fn node_cfg(gw: &Gateway, creds: Credentials) -> R<NodeConfig> {
+    let mut cfg =
+        NodeConfig::new(Endpoint::parse(&gw.ws_url()).map_err(e)?, ClientDescriptor::linux_node_host("0.1.0"));
+    cfg.client.display_name = Some("bench-recovery".into());
+    cfg.credentials = creds;
+    Ok(cfg)
+}
+
+async fn wait_ready(node: &Node, timeout: Duration) -> R<()> {
+    let mut rx = node.subscribe_state();
+    tokio::time::timeout(timeout, async {
+        loop {
+            if matches!(*rx.borrow_and_update(), NodeState::Ready { .. }) {
+                return;
+            }
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    })
+    .await
+    .map_err(|_| format!("node not ready within {timeout:?}: {:?}", node.state()))
+}
+
+/// From now: an operator connects and invokes until the node answers; the elapsed time and
+/// how long the operator's own connect took.
+async fn first_answer(gw: &Gateway, node_id: &str, timeout: Duration) -> R<(Duration, Duration)> {
+    let t0 = Instant::now();
+    while t0.elapsed() < timeout {
+        if let Ok(op) = Operator::connect(&gw.ws_url(), gw.token()).await {
+            let op_connected = t0.elapsed();
+            while t0.elapsed() < timeout {
+                match op.node_invoke(node_id, "test.echo", json!("r"), 2_000).await {
+                    Ok(r) if r["payload"] == json!({"echo": "r"}) => {
+                        let took = t0.elapsed();
+                        op.close().await;
+                        return Ok((took, op_connected));
+                    }
+                    Ok(_) | Err(_) if op.closed().is_some() => break,
+                    _ => tokio::time::sleep(Duration::from_millis(10)).await,
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Err(format!("no answered invoke within {timeout:?}"))
+}
+
+fn summary(ms: &mut [f64]) -> Value {
+    let max = ms.iter().copied().fold(f64::NAN, f64::max);
+    json!({"runsMs": ms.to_vec(), "medianMs": pct(ms, 50.0), "maxMs": max})
+}
+
+/// 5 restarts and 5 crashes of the real Gateway; median and max of ready → answered invoke.
+pub async fn recovery(prov: &Provisioned) -> R<Value> {
+    println!("\n## recovery: new Gateway ready → first answered invoke ({RUNS} restarts, {RUNS} crashes)");
+    let mut gw =
+        Gateway::builder().provisioned(prov.clone()).allow_commands(&["test.echo"]).start().await.map_err(e)?;
+    let store = Arc::new(MemoryStore::default());
+    // Pair once with the shared token; then run on the stored device token only.
+    let first = Node::new(
+        node_cfg(&gw, Credentials { shared_token: Some(gw.token().into()), ..Default::default() })?,
+        registry(),
+        store.clone(),
+    )
+    .map_err(e)?;
+    let node_id = first.device_id().to_string();
+    first.start();
+    let op = Operator::connect(&gw.ws_url(), gw.token()).await.map_err(e)?;
+    let surface = op.wait_for_pending_node(T).await.map_err(e)?;
+    op.node_pair_approve(surface["requestId"].as_str().unwrap_or_default()).await.map_err(e)?;
+    wait_ready(&first, T).await?;
+    first.stop().await;
+    op.close().await;
+    let node = Node::new(node_cfg(&gw, Credentials::default())?, registry(), store).map_err(e)?;
+    node.start();
+    wait_ready(&node, T).await?;
+    first_answer(&gw, &node_id, T).await?;
+
+    // When the node last became Ready (its hello plus the readiness probe).
+    let ready_at = Arc::new(std::sync::Mutex::new(None::<Instant>));
+    {
+        let mut rx = node.subscribe_state();
+        let ready_at = ready_at.clone();
+        tokio::spawn(async move {
+            while rx.changed().await.is_ok() {
+                if matches!(*rx.borrow_and_update(), NodeState::Ready { .. })
+                    && let Ok(mut r) = ready_at.lock()
+                {
+                    *r = Some(Instant::now());
+                }
+            }
+        });
+    }
+    let mut out = json!({});
+    for (name, crash) in [("restart", false), ("crash", true)] {
+        let mut ms = Vec::new();
+        let mut handshakes = Vec::new();
+        let mut node_ready = Vec::new();
+        let mut op_connect = Vec::new();
+        for run in 1..=RUNS {
+            let before = node.connect_attempts();
+            if crash {
+                gw.kill();
+            }
+            if let Ok(mut r) = ready_at.lock() {
+                *r = None;
+            }
+            gw.restart().await.map_err(e)?;
+            let gw_ready = Instant::now();
+            let (took, op_ms) = first_answer(&gw, &node_id, T).await?;
+            let n = node.connect_attempts() - before;
+            // Signed: negative when the node was back before the Gateway logged ready.
+            let node_ms = ready_at.lock().ok().and_then(|r| *r).map(|t| {
+                if t >= gw_ready {
+                    t.duration_since(gw_ready).as_secs_f64() * 1000.0
+                } else {
+                    -(gw_ready.duration_since(t).as_secs_f64() * 1000.0)
+                }
+            });
+            println!(
+                "  {name} {run}: answered {:.0} ms after ready (node Ready at {:+.0} ms, operator connected at {:.0} ms; {n} handshakes)",
+                took.as_secs_f64() * 1000.0,
+                node_ms.unwrap_or(f64::NAN),
+                op_ms.as_secs_f64() * 1000.0
+            );
+            ms.push(took.as_secs_f64() * 1000.0);
+            handshakes.push(n);
+            node_ready.push(node_ms);
+            op_connect.push(op_ms.as_secs_f64() * 1000.0);
+            // Let the session settle past `stable_session` as a long-running node would.
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+        let mut s = summary(&mut ms);
+        s["handshakes"] = json!(handshakes);
+        s["nodeReadyAfterGatewayReadyMs"] = json!(node_ready);
+        s["operatorConnectMs"] = json!(op_connect);
+        println!(
+            "  {name}: median {:.0} ms, max {:.0} ms",
+            s["medianMs"].as_f64().unwrap_or(f64::NAN),
+            s["maxMs"].as_f64().unwrap_or(f64::NAN)
+        );
+        out[name] = s;
+    }
+    node.stop().await;
+    gw.stop().await.map_err(e)?;
+    out["method"] = json!(
+        "core Node on its stored device token; the testkit's Gateway::restart on the same port and state (after SIGKILL for a crash); time from the Gateway's ready line to the first test.echo answered to a freshly connected operator"
+    );
+    Ok(out)
+}
+
+/// `cargo xtask bench-recovery`: only this section, printed as JSON.
+pub fn run_only() -> R<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(e)?;
+    let v = rt.block_on(async {
+        let prov = tokio::task::spawn_blocking(clawnode_testkit::provision).await.map_err(e)?.map_err(e)?;
+        recovery(&prov).await
+    })?;
+    println!("{}", serde_json::to_string_pretty(&v).map_err(e)?);
+    Ok(())
+}
