@@ -20,7 +20,8 @@
 //! (credential and pin stores, the private file writer), [`identity`], [`setup_code`],
 //! [`clock`] (time and randomness sources, injectable), [`protocol`] (the wire shapes),
 //! [`transport`] (transport options: resolver, dialer, Unix socket; the TLS probe),
-//! [`invoke`] (what a command handler sees) and [`exec`].
+//! [`invoke`] (what a command handler sees). The exec host (`system.run`) is the separate
+//! crate `clawnode-exec`.
 #![forbid(unsafe_code)]
 // A library: no `unwrap`/`expect` outside tests (typed errors), no printing (`tracing`).
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, clippy::print_stderr)]
