@@ -28,6 +28,7 @@
 
 pub(crate) mod backoff;
 pub mod clock;
+pub(crate) mod command_error;
 pub mod commands;
 pub mod endpoint;
 pub mod events;
@@ -39,6 +40,7 @@ pub mod protocol;
 pub(crate) mod secret;
 pub(crate) mod session;
 pub mod setup_code;
+pub(crate) mod stats;
 pub mod store;
 pub mod transport;
 

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::catalog::spec;
-use crate::invoke::CommandError;
+use crate::command_error::CommandError;
 
 /// `camera.snap`: the photo's base64 must stay under 5 MB, so at most 4 999 999 bytes.
 pub const SNAP_BASE64_MAX: usize = 4_999_999;

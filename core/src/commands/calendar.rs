@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::PlatformFamily;
 use super::params::{Fields, check_range, clamp_u32, parse_instant_ms};
 use super::vocab::ReminderStatus;
-use crate::invoke::CommandError;
+use crate::command_error::CommandError;
 
 /// `calendar.events`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

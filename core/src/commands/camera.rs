@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::params::{Fields, clamp_f64, clamp_u32, clamp_u64};
 use super::vocab::{CameraFacing, ImageFormat, VideoFormat, Vocabulary};
 use super::{NoParams, PlatformFamily};
-use crate::invoke::CommandError;
+use crate::command_error::CommandError;
 
 /// `camera.list`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::params::{Fields, clamp_u32, clamp_u64};
 use super::vocab::NotificationAction;
 use super::{NoParams, PlatformFamily};
-use crate::invoke::CommandError;
+use crate::command_error::CommandError;
 
 /// `notifications.list`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::invoke::CommandError;
+use crate::command_error::CommandError;
 
 /// Implements [`CatalogCommand`] for a marker whose params type has an inherent
 /// `parse(&Value, PlatformFamily)`.
@@ -32,7 +32,7 @@ macro_rules! catalog_command {
             fn parse(
                 params: &::serde_json::Value,
                 platform: $crate::commands::PlatformFamily,
-            ) -> ::std::result::Result<$params, $crate::invoke::CommandError> {
+            ) -> ::std::result::Result<$params, $crate::command_error::CommandError> {
                 <$params>::parse(params, platform)
             }
         }

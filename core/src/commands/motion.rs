@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::params::{Fields, check_range, clamp_u32};
 use super::{NoParams, PlatformFamily};
-use crate::invoke::CommandError;
+use crate::command_error::CommandError;
 
 /// `motion.activity`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -9,7 +9,7 @@
 use serde_json::{Map, Value};
 
 use super::vocab::Vocabulary;
-use crate::invoke::CommandError;
+use crate::command_error::CommandError;
 
 /// The fields of one params object.
 #[derive(Debug, Clone, Copy)]

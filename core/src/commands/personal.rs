@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::PlatformFamily;
 use super::params::{Fields, clamp_f64, clamp_u32};
-use crate::invoke::CommandError;
+use crate::command_error::CommandError;
 
 /// `photos.latest`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

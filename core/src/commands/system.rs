@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::PlatformFamily;
 use super::params::{Fields, clamp_u64};
 use super::vocab::{DesiredAccuracy, NotifyDelivery, NotifyPriority, NotifySound};
-use crate::invoke::CommandError;
+use crate::command_error::CommandError;
 
 /// `location.get`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -2,17 +2,15 @@
 //! `node.invoke.result` on the session that received the request.
 
 mod context;
-mod error;
 mod registry;
-mod turnaround;
 
+pub use crate::command_error::CommandError;
+pub use crate::stats::{InvokeStats, Turnaround, TurnaroundSnapshot};
 pub use context::{InvokeContext, InvokeInputChunk, MAX_PROGRESS_CHUNK_BYTES, ProgressSink};
-pub use error::CommandError;
 pub use registry::{CommandHandler, CommandRegistry, HandlerFuture, RegistryError};
-pub use turnaround::{Turnaround, TurnaroundSnapshot};
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -53,41 +51,6 @@ impl Default for InvokeConfig {
             result_ack_timeout: Duration::from_secs(15),
         }
     }
-}
-
-/// Counters of the router (monotonic).
-#[derive(Debug, Default)]
-pub struct InvokeStats {
-    /// Requests received.
-    pub received: AtomicU64,
-    /// Results sent with `ok:true`.
-    pub succeeded: AtomicU64,
-    /// Results sent with an error.
-    pub failed: AtomicU64,
-    /// Local deadline expiries.
-    pub timed_out: AtomicU64,
-    /// Cancelled invokes (no result sent).
-    pub cancelled: AtomicU64,
-    /// Duplicate invoke ids ignored.
-    pub duplicates: AtomicU64,
-    /// Results dropped because their session had ended.
-    pub dropped_results: AtomicU64,
-    /// Results the Gateway acked as `ignored` (late).
-    pub late_results: AtomicU64,
-    /// Results replaced by `PAYLOAD_TOO_LARGE`.
-    pub too_large: AtomicU64,
-    /// Requests refused because the queue was full.
-    pub busy: AtomicU64,
-    /// Handlers that panicked.
-    pub panicked: AtomicU64,
-    /// Requests refused with `NODE_BACKGROUND_UNAVAILABLE` (app in the background).
-    pub background_refused: AtomicU64,
-    /// Catalog commands refused with `INVALID_REQUEST` before the handler ran (bad params).
-    pub invalid_params: AtomicU64,
-    /// Catalog results over their size budget, answered `PAYLOAD_TOO_LARGE`.
-    pub over_budget: AtomicU64,
-    /// Node-side turnaround of answered invokes: request frame read → result frame written.
-    pub turnaround: Turnaround,
 }
 
 /// The error a foreground-only command gets while the app is backgrounded (commands.md §4).

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::context::InvokeContext;
-use super::error::CommandError;
+use crate::command_error::CommandError;
 use crate::commands::{self, CatalogCommand, CommandSpec, PlatformFamily};
 
 /// A boxed handler future.

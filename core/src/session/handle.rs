@@ -66,7 +66,7 @@ pub struct Timing {
     /// The request frame was read at this instant.
     pub since: Instant,
     /// The router's counters.
-    pub stats: Arc<crate::invoke::InvokeStats>,
+    pub stats: Arc<crate::stats::InvokeStats>,
 }
 
 type Pending = Mutex<HashMap<String, oneshot::Sender<Result<Value, ErrorShape>>>>;
