@@ -6,7 +6,9 @@ use std::path::Path;
 use serde_json::{Map, Value, json};
 
 use super::parse::{self, ThermalReading};
-use super::{LinuxCommandError, stats, sysfs};
+use clawnode::CommandError;
+
+use super::{stats, sysfs};
 
 /// Host-side facts `device.info` cannot read from the system.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,13 +29,11 @@ fn put<T: Into<Value>>(map: &mut Map<String, Value>, key: &str, value: Option<T>
 }
 
 /// Runs blocking system reads on the blocking pool.
-async fn blocking<F>(what: &str, f: F) -> Result<Value, LinuxCommandError>
+async fn blocking<F>(what: &str, f: F) -> Result<Value, CommandError>
 where
     F: FnOnce() -> Value + Send + 'static,
 {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| LinuxCommandError::unavailable(format!("{what} worker failed: {e}")))
+    tokio::task::spawn_blocking(f).await.map_err(|e| CommandError::unavailable(format!("{what} worker failed: {e}")))
 }
 
 /// `device.info`: params ignored → the iOS/Android `device.info` shape where it applies,
@@ -53,7 +53,7 @@ where
 pub fn device_info(
     _params: Value,
     ctx: &DeviceInfoContext,
-) -> impl Future<Output = Result<Value, LinuxCommandError>> + Send + use<> {
+) -> impl Future<Output = Result<Value, CommandError>> + Send + use<> {
     let ctx = ctx.clone();
     let locale = ["LC_ALL", "LANG"]
         .iter()
@@ -114,7 +114,7 @@ fn collect_device_info(ctx: &DeviceInfoContext, locale: Option<String>) -> Value
 ///
 /// Every section whose source is missing or unreadable is omitted; never fails except
 /// if the worker task dies (`UNAVAILABLE`).
-pub async fn device_status(_params: Value) -> Result<Value, LinuxCommandError> {
+pub async fn device_status(_params: Value) -> Result<Value, CommandError> {
     blocking("device.status", collect_device_status).await
 }
 
