@@ -9,6 +9,7 @@ use std::sync::Arc;
 use clawnode::Credentials;
 use clawnode::endpoint::{Endpoint, GatewayOrigin, SshTarget, TlsPin};
 use clawnode::protocol::Role;
+use clawnode::setup_code::EndpointChoiceError;
 use clawnode::store::{CredentialStore, FileStore, PinStore, TokenKey};
 use clawnode::transport::TransportConfig;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -236,17 +237,23 @@ async fn from_setup_code(code: &str, setup: &Setup) -> Resolution {
             _ => {}
         }
     }
-    let endpoint = match clawnode::setup_code::select_endpoint(&code, &setup.transport).await {
-        Ok(e) => e,
-        Err(errors) => {
-            for (e, err) in &errors {
-                status::line(&format!("setup code endpoint {e}: {err}"));
+    let endpoint = match clawnode::setup_code::choose_endpoint(&code, &setup.transport).await {
+        Ok(choice) => {
+            if !choice.reached {
+                for (e, err) in &choice.failures {
+                    status::line(&format!("setup code endpoint {e}: {err}"));
+                }
             }
-            if let Some((_, err)) = errors.iter().find(|(_, err)| err.is_terminal()) {
-                status::line(&format!("paused: {err}"));
-                return Ok(ControlFlow::Break(ExitCode::from(EXIT_PAUSED)));
+            choice.endpoint
+        }
+        Err(err) => {
+            if let EndpointChoiceError::Terminal { failures } = &err {
+                for (e, err) in failures {
+                    status::line(&format!("setup code endpoint {e}: {err}"));
+                }
             }
-            code.primary().cloned().ok_or("the setup code has no endpoint")?
+            status::line(&format!("paused: {err}"));
+            return Ok(ControlFlow::Break(ExitCode::from(EXIT_PAUSED)));
         }
     };
     let credentials = Credentials { bootstrap_token: Some(code.bootstrap_token.clone()), ..Default::default() };
