@@ -8,6 +8,7 @@ use clawnode::exec::child_env;
 use serde_json::{Value, json};
 
 use clawnode::CommandError;
+use clawnode::commands::{NotifyPriority, NotifySound, PlatformFamily, SystemNotifyParams};
 
 /// Longest accepted title, in characters.
 const MAX_TITLE_CHARS: usize = 256;
@@ -30,13 +31,12 @@ struct Notification {
 
 /// `system.notify`: params `{ title?, body?, sound?, priority?, delivery? }` → `{ "ok": true }`.
 ///
-/// - `title` / `body`: strings (absent or null = empty); at least one must be non-blank
-///   (`INVALID_REQUEST: empty notification`), at most 256 / 4096 characters.
-/// - `priority`: `passive` → `--urgency=low`, `active` (default) → `normal`,
-///   `timeSensitive` → `critical` (case-insensitive); other values are `INVALID_REQUEST`.
-/// - `sound`: `none|silent|off|false|0` (or boolean `false`) adds the
-///   `suppress-sound` hint; anything else uses the desktop's default sound.
-/// - `delivery` is macOS-only and ignored, as are unknown keys.
+/// The params are the core's [`SystemNotifyParams`] (the router has already validated and
+/// normalized them with the catalog's rules: strings, at least one of title/body non-blank,
+/// `priority` and `sound` vocabularies; `delivery` is macOS-only and ignored here). Linux
+/// adds what `notify-send` needs: at most 256 / 4096 characters of title / body and no NUL
+/// (an argv cannot carry one). `priority` maps to `--urgency`: `passive` → `low`, `active`
+/// → `normal`, `timeSensitive` → `critical`; a silent `sound` adds the `suppress-sound` hint.
 ///
 /// Runs `notify-send` found on `$PATH` with arguments passed directly (no shell),
 /// killed after 10 s. Errors: `NOTIFICATIONS_UNAVAILABLE` when `notify-send` is not
@@ -53,25 +53,10 @@ pub async fn system_notify(params: Value) -> Result<Value, CommandError> {
     Ok(json!({ "ok": true }))
 }
 
-/// Reads an optional string field; `null`/absent give `""`.
-fn optional_string(params: &Value, key: &str) -> Result<String, CommandError> {
-    match params.get(key) {
-        None | Some(Value::Null) => Ok(String::new()),
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(_) => Err(CommandError::invalid_request(format!("{key} must be a string"))),
-    }
-}
-
-/// Validates the params.
+/// The core's params parse, then the Linux limits.
 fn validate(params: &Value) -> Result<Notification, CommandError> {
-    if !params.is_object() {
-        return Err(CommandError::invalid_request("params must be an object with title and/or body"));
-    }
-    let title = optional_string(params, "title")?.trim().to_owned();
-    let body = optional_string(params, "body")?.trim().to_owned();
-    if title.is_empty() && body.is_empty() {
-        return Err(CommandError::invalid_request("empty notification"));
-    }
+    let SystemNotifyParams { title, body, sound, priority, .. } =
+        SystemNotifyParams::parse(params, PlatformFamily::Linux)?;
     if title.chars().count() > MAX_TITLE_CHARS {
         return Err(CommandError::invalid_request(format!("title is longer than {MAX_TITLE_CHARS} characters")));
     }
@@ -81,29 +66,12 @@ fn validate(params: &Value) -> Result<Notification, CommandError> {
     if title.contains('\0') || body.contains('\0') {
         return Err(CommandError::invalid_request("title and body must not contain NUL"));
     }
-    let urgency = match params.get("priority") {
-        None | Some(Value::Null) => "normal",
-        Some(Value::String(p)) => match p.to_ascii_lowercase().as_str() {
-            "passive" => "low",
-            "active" => "normal",
-            "timesensitive" => "critical",
-            _ => {
-                return Err(CommandError::invalid_request("priority must be passive, active or timeSensitive"));
-            }
-        },
-        Some(_) => {
-            return Err(CommandError::invalid_request("priority must be a string"));
-        }
+    let urgency = match priority {
+        NotifyPriority::Passive => "low",
+        NotifyPriority::TimeSensitive => "critical",
+        _ => "normal",
     };
-    let silent = match params.get("sound") {
-        Some(Value::Bool(false)) => true,
-        Some(Value::Number(n)) => n.as_f64() == Some(0.0),
-        Some(Value::String(s)) => {
-            matches!(s.trim().to_ascii_lowercase().as_str(), "none" | "silent" | "off" | "false" | "0")
-        }
-        _ => false,
-    };
-    Ok(Notification { title, body, urgency, silent })
+    Ok(Notification { title, body, urgency, silent: sound == NotifySound::Silent })
 }
 
 /// The `notify-send` arguments for a notification (summary is the title, or the body
@@ -217,6 +185,21 @@ mod tests {
         assert_eq!(validate(&json!({"title": "t", "priority": "passive"})).unwrap().urgency, "low");
         assert!(validate(&json!({"title": "t", "sound": false})).unwrap().silent);
         assert!(validate(&json!({"title": "t", "sound": 0})).unwrap().silent);
+    }
+
+    #[test]
+    fn reads_the_routers_normalized_form() {
+        // The router hands the handler the core's normalized params, not the raw ones.
+        for (raw, urgency, silent) in [
+            (json!({"title": "t", "priority": "TIME-SENSITIVE", "sound": false}), "critical", true),
+            (json!({"body": "b", "priority": "passive", "sound": "chime"}), "low", false),
+            (json!({"title": "t"}), "normal", false),
+        ] {
+            let normalized =
+                serde_json::to_value(SystemNotifyParams::parse(&raw, PlatformFamily::Linux).unwrap()).unwrap();
+            let n = validate(&normalized).unwrap();
+            assert_eq!((n.urgency, n.silent), (urgency, silent), "{raw} → {normalized}");
+        }
     }
 
     #[test]
