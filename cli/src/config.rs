@@ -521,9 +521,20 @@ pub struct SavedEndpoint {
 }
 
 impl SavedEndpoint {
+    /// `endpoint.json` in the state directory `dir`.
+    pub fn path(dir: &Path) -> PathBuf {
+        dir.join("endpoint.json")
+    }
+
+    /// Writes `endpoint.json` to `dir` (0600, atomically).
+    pub fn save(&self, dir: &Path) -> std::io::Result<()> {
+        let bytes = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+        clawnode::store::write_private_atomic(&Self::path(dir), &bytes)
+    }
+
     /// Loads `endpoint.json` from `dir` (`None` when absent).
     pub fn load(dir: &Path) -> Result<Option<Self>, ConfigError> {
-        let path = dir.join("endpoint.json");
+        let path = Self::path(dir);
         match std::fs::read(&path) {
             Ok(b) => serde_json::from_slice(&b)
                 .map(Some)

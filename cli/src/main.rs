@@ -15,6 +15,7 @@ mod control;
 mod custom;
 mod dirs;
 mod import;
+mod instance;
 mod linux;
 mod pairing;
 mod sdnotify;

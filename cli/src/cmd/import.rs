@@ -11,7 +11,7 @@ use clawnode::store::{CredentialStore, FileStore, TokenKey};
 use super::CmdResult;
 use crate::config::SavedEndpoint;
 use crate::dirs::{default_state_dir, openclaw_state_dir};
-use crate::import;
+use crate::{import, instance};
 
 /// `clawnode import-openclaw` flags.
 #[derive(clap::Args, Debug)]
@@ -83,16 +83,15 @@ pub fn import_openclaw(args: ImportArgs) -> CmdResult {
         _ => println!("device token: none stored by the node host (the device pairs on first connect)"),
     }
     if let Some(inst) = &imported.instance_id {
-        let path = state_dir.join("instance-id");
+        let path = instance::path(&state_dir);
         if force || !path.exists() {
             std::fs::write(&path, inst)?;
         }
     }
     if let Some(u) = &url {
-        let saved = state_dir.join("endpoint.json");
-        if force || !saved.exists() {
+        if force || !SavedEndpoint::path(&state_dir).exists() {
             let ep = SavedEndpoint { url: Endpoint::parse(u)?.origin().to_string(), tls_fingerprint: None };
-            clawnode::store::write_private_atomic(&saved, &serde_json::to_vec_pretty(&ep)?)?;
+            ep.save(&state_dir)?;
         }
         println!("next: stop `openclaw node run`, then `clawnode run --url {u} --state-dir {}`", state_dir.display());
     }

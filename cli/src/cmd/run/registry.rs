@@ -1,14 +1,13 @@
 //! `run`, step 2: the commands this node offers — the built-in Linux commands, the exec
 //! host's and the config-declared ones — and the facts the node describes itself with.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use clawnode::{CommandRegistry, InvokeContext};
 
 use super::RunArgs;
 use super::target::Setup;
-use crate::{custom, linux, status};
+use crate::{custom, instance, linux, status};
 
 /// Built-in commands: the Linux ones and the exec host's.
 const BUILTIN: &[&str] = &[
@@ -39,7 +38,7 @@ pub(super) struct Commands {
 pub(super) fn build(args: &RunArgs, setup: &Setup) -> Result<Commands, Box<dyn std::error::Error>> {
     let file = &setup.file;
     let display_name = args.display_name.clone().or(file.node.display_name.clone()).or_else(hostname);
-    let instance_id = instance_id(&setup.state_dir);
+    let instance_id = instance::load_or_create(&setup.state_dir);
     let info_ctx = linux::DeviceInfoContext {
         app_version: env!("CARGO_PKG_VERSION").to_string(),
         display_name: display_name.clone(),
@@ -140,18 +139,4 @@ fn exec_reaper() -> Option<clawnode::exec::reaper::ReaperCommand> {
 fn hostname() -> Option<String> {
     let n = rustix::system::uname().nodename().to_string_lossy().trim().to_string();
     (!n.is_empty()).then_some(n)
-}
-
-/// The persistent instance id in `dir/instance-id`, created on first use.
-fn instance_id(dir: &Path) -> Option<String> {
-    let path = dir.join("instance-id");
-    if let Ok(s) = std::fs::read_to_string(&path) {
-        let s = s.trim().to_string();
-        if !s.is_empty() {
-            return Some(s);
-        }
-    }
-    let id = clawnode::clock::uuid_v4(&clawnode::clock::SystemRandom::new()).ok()?;
-    std::fs::write(&path, &id).ok()?;
-    Some(id)
 }
