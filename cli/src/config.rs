@@ -59,6 +59,9 @@ pub enum ConfigError {
         "gateway url override requires explicit credentials: pass --token/--token-file or --password (no stored device token for {0})"
     )]
     ExplicitCredentialsRequired(String),
+    /// The explicit `--url` is not a valid gateway URL (the message never repeats user info).
+    #[error(transparent)]
+    Url(#[from] clawnode::endpoint::EndpointError),
     /// Both a token and a token file.
     #[error("{0}")]
     Conflict(String),
@@ -408,8 +411,11 @@ pub fn resolve(
 ) -> Result<Resolved, ConfigError> {
     // 1. --url: explicit credentials only (or a stored token for that exact origin).
     if let Some(url) = &explicit.url {
+        // Parsed first: a URL with user info is refused without being echoed, and the
+        // error below names the origin, never the text as given.
+        let origin = clawnode::endpoint::Endpoint::parse(url)?.origin().to_string();
         if explicit.token.is_none() && explicit.password.is_none() && !has_stored_token(url) {
-            return Err(ConfigError::ExplicitCredentialsRequired(url.clone()));
+            return Err(ConfigError::ExplicitCredentialsRequired(origin));
         }
         return Ok(Resolved {
             url: url.clone(),
@@ -585,6 +591,19 @@ mod tests {
         let ex = Explicit { url: Some("ws://127.0.0.1:2".into()), token: s("flag"), password: None };
         let r = resolve(&ex, &env, &file, None, None, None, NO).unwrap();
         assert_eq!((r.url.as_str(), tok(&r), pw(&r)), ("ws://127.0.0.1:2", Some("flag"), None));
+    }
+
+    /// Attack: `--url wss://user:SECRET@host/` without a token was answered with "no stored
+    /// device token for wss://user:SECRET@host/": the password in the URL reached stderr
+    /// (the journal, for a unit). A URL with user info is refused first, without echoing it.
+    #[test]
+    fn attack_explicit_url_with_userinfo_is_never_echoed() {
+        for url in ["wss://u:SECRETPW@gw.example:1/", "ws://SECRETPW@127.0.0.1:2"] {
+            let ex = Explicit { url: Some(url.into()), ..Default::default() };
+            let err = resolve(&ex, &Env::default(), &FileConfig::default(), None, None, None, NO).unwrap_err();
+            assert!(!err.to_string().contains("SECRETPW"), "{url}: {err}");
+            assert!(err.to_string().contains("user info"), "{url}: {err}");
+        }
     }
 
     #[test]

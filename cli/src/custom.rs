@@ -15,9 +15,9 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use clawnode::exec::child_env;
-use clawnode::exec::policy::DEFAULT_PATH;
 use clawnode::{CommandError, InvokeContext};
+use clawnode_exec::child_env;
+use clawnode_exec::policy::DEFAULT_PATH;
 use serde::Deserialize;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};

@@ -75,10 +75,15 @@ fn main() -> ExitCode {
     // Hidden mode (not a clap subcommand, not in --help): the exec runner starts one reaper
     // per `system.run` as `clawnode __exec-reaper <program> <argv0> <args>…`.
     let mut raw = std::env::args_os().skip(1);
-    if raw.next().is_some_and(|a| a == clawnode::exec::reaper::REAPER_SUBCOMMAND) {
+    if raw.next().is_some_and(|a| a == clawnode_exec::reaper::REAPER_SUBCOMMAND) {
         let args: Vec<std::ffi::OsString> = raw.collect();
-        return ExitCode::from(u8::try_from(clawnode::exec::reaper::reaper_main(&args)).unwrap_or(u8::MAX));
+        return ExitCode::from(u8::try_from(clawnode_exec::reaper::reaper_main(&args)).unwrap_or(u8::MAX));
     }
+    // Not dumpable: a process of the same uid (every `system.run` child, any local process
+    // of the service account) cannot read `/proc/<node>/environ` (the Gateway token), `mem`,
+    // nor ptrace the node; no core dump holds its secrets. A child's `execve` resets it, so
+    // the children (and the reaper) are unaffected. Root (CAP_SYS_PTRACE) still can.
+    let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     let cli = Cli::parse();
     init_tracing();
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {

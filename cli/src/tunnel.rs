@@ -323,7 +323,7 @@ impl Tunnel {
 /// token may be among them; ssh needs none of them).
 fn ssh_command(spec: &TunnelSpec) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(&spec.program);
-    for (k, _) in std::env::vars_os().filter(|(k, _)| clawnode::exec::child_env::is_node_private(k)) {
+    for (k, _) in std::env::vars_os().filter(|(k, _)| clawnode_exec::child_env::is_node_private(k)) {
         cmd.env_remove(&k);
     }
     cmd.args(ssh_args(spec));

@@ -14,7 +14,6 @@ pub mod clock;
 pub mod commands;
 pub mod endpoint;
 pub mod events;
-pub mod exec;
 pub mod identity;
 pub mod invoke;
 pub mod outbox;

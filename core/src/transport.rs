@@ -938,6 +938,35 @@ mod tests {
         assert!(!err.is_terminal());
     }
 
+    /// Attack (Gateway operator / network): the upgrade is answered with a redirect to
+    /// another origin, hoping the node re-sends there (and then offers that origin's
+    /// credentials, or this one's). Never followed: a terminal error, one request only.
+    #[tokio::test]
+    async fn attack_upgrade_redirect_to_another_origin_is_not_followed() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let mut requests = 0;
+            while let Ok(Ok((mut s, _))) = tokio::time::timeout(Duration::from_millis(500), listener.accept()).await {
+                requests += 1;
+                let mut buf = vec![0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let _ = s
+                    .write_all(
+                        b"HTTP/1.1 307 Temporary Redirect\r\nLocation: ws://127.0.0.1:1/\r\nContent-Length: 0\r\n\r\n",
+                    )
+                    .await;
+            }
+            requests
+        });
+        let e = Endpoint::parse(&format!("ws://127.0.0.1:{port}")).unwrap();
+        let err = open(&e, &TransportConfig::default()).await.unwrap_err();
+        assert!(matches!(err, TransportError::Redirect { status: 307 }), "{err}");
+        assert!(err.is_terminal());
+        assert_eq!(server.await.unwrap(), 1, "exactly one request, to the origin asked for");
+    }
+
     #[cfg(unix)]
     #[tokio::test]
     async fn unix_socket_dial_opens_no_tcp_and_keeps_the_logical_host() {

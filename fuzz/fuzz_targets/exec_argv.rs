@@ -10,8 +10,8 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
-use clawnode::exec::policy::{self, DEFAULT_PATH};
-use clawnode::exec::{AllowEntry, Ask, ResolvedPolicy, Security};
+use clawnode_exec::policy::{self, DEFAULT_PATH};
+use clawnode_exec::{AllowEntry, Ask, ResolvedPolicy, Security};
 use libfuzzer_sys::fuzz_target;
 
 fn fixed_policy() -> &'static (ResolvedPolicy, Option<std::path::PathBuf>) {

@@ -92,7 +92,7 @@ argv = ["./env.sh"]
 
     let r = op.node_invoke(&node_id, "demo.env", json!({}), 10_000).await.unwrap();
     assert_eq!(r["payload"]["leaked"], false, "the node's environment reached a command: {r}");
-    assert_eq!(r["payload"]["path"], clawnode::exec::policy::DEFAULT_PATH, "{r}");
+    assert_eq!(r["payload"]["path"], clawnode_exec::policy::DEFAULT_PATH, "{r}");
 
     let e = op.node_invoke(&node_id, "demo.fail", json!({}), 10_000).await.unwrap_err();
     let shape = e.shape().unwrap();

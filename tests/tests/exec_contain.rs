@@ -11,8 +11,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use clawnode::exec::reaper::ReaperCommand;
-use clawnode::exec::runner::{self, RunOutcome, RunSpec};
+use clawnode_exec::reaper::ReaperCommand;
+use clawnode_exec::runner::{self, RunOutcome, RunSpec};
 use clawnode_testkit::{ClawnodeProcess, Gateway, Operator, clawnode_bin};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -66,7 +66,7 @@ fn spec(argv: &[&str]) -> RunSpec {
         argv: argv.iter().map(|s| s.to_string()).collect(),
         cwd: None,
         env: vec![],
-        path_env: clawnode::exec::policy::DEFAULT_PATH.into(),
+        path_env: clawnode_exec::policy::DEFAULT_PATH.into(),
         timeout: None,
         max_output: runner::MAX_OUTPUT_BYTES,
         reaper: reaper(),
@@ -132,7 +132,7 @@ async fn reaper_passes_only_the_child_environment() {
     for k in &keys {
         assert!(allowed.contains(k) || k.starts_with("LC_"), "{k} leaked: {}", o.stdout);
     }
-    assert!(o.stdout.contains(&format!("PATH={}\n", clawnode::exec::policy::DEFAULT_PATH)), "{}", o.stdout);
+    assert!(o.stdout.contains(&format!("PATH={}\n", clawnode_exec::policy::DEFAULT_PATH)), "{}", o.stdout);
     assert!(o.stdout.contains("FOO=bar\n"));
 }
 
@@ -316,7 +316,7 @@ async fn gateway_setsid_timeout_and_cleared_environment() {
     assert!(!out.contains(&marker_secret), "CLAWNODE_ secret leaked: {out}");
     assert!(!out.contains("OPENCLAW_") && !out.contains("CLAWNODE_"), "{out}");
     let path: Vec<&str> = out.lines().filter(|l| l.starts_with("PATH=")).collect();
-    assert_eq!(path, [format!("PATH={}", clawnode::exec::policy::DEFAULT_PATH)], "{out}");
+    assert_eq!(path, [format!("PATH={}", clawnode_exec::policy::DEFAULT_PATH)], "{out}");
     // An override naming the node's keys never gets them in.
     let e = op
         .node_invoke(

@@ -10,7 +10,8 @@
 //! - `exec.approvals.node.get/set` round trip through the Gateway, a stale `baseHash` refused;
 //! - issue #12: the walk-arounds of the exec policy (`env BASH_FUNC_…`, `env -S` variants,
 //!   `flock --wait … -c`, `..` paths, `TAR_OPTIONS`/`GIT_CONFIG_*`, `sh -ec`, `sudo`) are
-//!   refused and their marker file never appears.
+//!   refused and their marker file never appears; so are `bash -k`/`-o keyword` (arguments
+//!   that become assignments) and `GIT_TEST_FSMONITOR` under an allowlisted `git status`.
 
 use std::path::Path;
 use std::time::Duration;
@@ -240,6 +241,12 @@ async fn walkarounds_are_refused(op: &Operator, node_id: &str, work: &Path) {
     let dotdot = format!("{}/{}usr/bin/touch", tools.display(), "../".repeat(depth));
     let touch = format!("touch {mk}");
     let fn_def = format!("() {{ touch {mk}; }}");
+    let repo = work.join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    let init = std::process::Command::new("git").args(["init", "-q"]).current_dir(&repo).status().unwrap();
+    assert!(init.success());
+    let keyword_tar =
+        format!("tar -cf /dev/null /dev/null TAR_OPTIONS=\"--checkpoint=1 --checkpoint-action=exec='{touch}'\"");
     let cases: Vec<(&str, Value)> = vec![
         ("env BASH_FUNC_", json!({"command": ["env", format!("BASH_FUNC_uname%%={fn_def}"), "bash", "-c", "uname"]})),
         ("env LD_PRELOAD", json!({"command": ["env", "LD_PRELOAD=/nonexistent.so", "uname"]})),
@@ -269,6 +276,15 @@ async fn walkarounds_are_refused(op: &Operator, node_id: &str, work: &Path) {
             json!({"command": ["git", "status"], "cwd": work.to_str().unwrap(), "env": {"GIT_CONFIG_COUNT": "1",
                 "GIT_CONFIG_KEY_0": "core.fsmonitor", "GIT_CONFIG_VALUE_0": touch}}),
         ),
+        // `set -k`: the quoted assignment after the arguments becomes tar's environment.
+        ("bash -k TAR_OPTIONS", json!({"command": ["bash", "-k", "-c", keyword_tar]})),
+        ("bash -o keyword", json!({"command": ["bash", "-o", "keyword", "-c", keyword_tar]})),
+        // Release git runs GIT_TEST_FSMONITOR through `sh -c` when core.fsmonitor is unset.
+        (
+            "GIT_TEST_FSMONITOR",
+            json!({"command": ["git", "status"], "cwd": repo.to_str().unwrap(),
+                "env": {"GIT_TEST_FSMONITOR": touch}}),
+        ),
     ];
     for (attack, params) in cases {
         let e = op.node_invoke(node_id, "system.run", params, 15_000).await;
@@ -287,4 +303,46 @@ async fn walkarounds_are_refused(op: &Operator, node_id: &str, work: &Path) {
         assert_eq!(r["payload"]["stdout"], "Linux\n", "{argv}: {r}");
     }
     assert!(!marker.exists());
+}
+
+/// Attack (security=full, i.e. any command): the child reads the node's own initial
+/// environment from `/proc/<node pid>/environ` (same uid) and prints
+/// `OPENCLAW_GATEWAY_TOKEN`, although the child's environment never holds it. The node
+/// marks itself non-dumpable, so that file (and `mem`, ptrace) is closed to its children.
+/// Root reads any process's `environ` (CAP_SYS_PTRACE): the check is made for other users.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn child_cannot_read_the_node_environment_from_proc() {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let euid = status.lines().find_map(|l| l.strip_prefix("Uid:")).and_then(|r| r.split_whitespace().nth(1));
+    if euid == Some("0") {
+        eprintln!("skipped: running as root, which reads every process's environ");
+        return;
+    }
+    let gw = Gateway::builder().start().await.expect("gateway starts");
+    let op = Operator::connect(&gw.ws_url(), gw.token()).await.expect("operator connects");
+    let state = tempfile::tempdir().unwrap();
+    let state_dir = state.path().to_str().unwrap().to_string();
+    let url = gw.ws_url();
+    // The token reaches the node by its environment (an explicit `--url` would not take it).
+    let args = ["run", "--state-dir", &state_dir, "--display-name", "environ-node"];
+    let envs = [("OPENCLAW_GATEWAY_URL", url.as_str()), ("OPENCLAW_GATEWAY_TOKEN", gw.token())];
+    let node = ClawnodeProcess::spawn(&args, &envs).unwrap();
+    node.wait_line("commands await approval", T).await.unwrap();
+    let surface = op.wait_for_pending_node(T).await.unwrap();
+    let node_id = surface["nodeId"].as_str().unwrap().to_string();
+    op.node_pair_approve(surface["requestId"].as_str().unwrap()).await.unwrap();
+    node.wait_line("ready: node", T).await.unwrap();
+    let g = op.request("exec.approvals.node.get", json!({"nodeId": node_id})).await.unwrap();
+    let file = json!({"version": 1, "defaults": {"security": "full", "ask": "off"}});
+    op.request("exec.approvals.node.set", json!({"nodeId": node_id, "file": file, "baseHash": g["hash"]}))
+        .await
+        .unwrap();
+    // Walk up from the child (reaper, then the node) and read every ancestor's environ.
+    let script = "p=$$; for i in 1 2 3 4; do p=$(cut -d' ' -f4 /proc/$p/stat); \
+                  tr '\\0' '\\n' < /proc/$p/environ 2>/dev/null; done; true";
+    let r = op.node_invoke(&node_id, "system.run", json!({"command": ["sh", "-c", script]}), 15_000).await.unwrap();
+    let out = r["payload"]["stdout"].as_str().unwrap_or_default();
+    assert!(!out.contains(gw.token()), "the Gateway token was read from /proc: {r}");
+    assert_eq!(r["payload"]["exitCode"], 0, "{r}");
+    drop(node);
 }

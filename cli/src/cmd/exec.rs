@@ -48,10 +48,10 @@ pub enum ExecAction {
 
 /// Runs one `clawnode exec` action.
 pub fn exec(args: ExecArgs) -> CmdResult {
-    use clawnode::exec::approvals;
+    use clawnode_exec::approvals;
     let state_dir = args.state_dir.unwrap_or_else(default_state_dir);
     clawnode::store::ensure_private_dir(&state_dir)?;
-    let store = clawnode::exec::ApprovalsStore::in_state_dir(&state_dir);
+    let store = clawnode_exec::ApprovalsStore::in_state_dir(&state_dir);
     match args.action {
         ExecAction::Allow { pattern, arg_pattern, agent } => {
             if pattern.trim().is_empty() {
@@ -62,7 +62,7 @@ pub fn exec(args: ExecArgs) -> CmdResult {
             }
             let snap = store
                 .update(|f| approvals::add_allow_entry(f, &agent, pattern.trim(), arg_pattern.as_deref(), None))?;
-            let p = snap.policy(if agent == "*" { clawnode::exec::DEFAULT_AGENT } else { &agent });
+            let p = snap.policy(if agent == "*" { clawnode_exec::DEFAULT_AGENT } else { &agent });
             println!(
                 "allowed {}{} for agent {agent} (security {}, ask {}); {}",
                 pattern.trim(),
@@ -71,7 +71,7 @@ pub fn exec(args: ExecArgs) -> CmdResult {
                 p.ask.as_str(),
                 store.path().display()
             );
-            if !clawnode::exec::policy::is_path_pattern(pattern.trim()) {
+            if !clawnode_exec::policy::is_path_pattern(pattern.trim()) {
                 println!(
                     "note: a bare name matches PATH lookups only (`{}`, not `/usr/bin/{}`)",
                     pattern.trim(),
@@ -90,7 +90,7 @@ pub fn exec(args: ExecArgs) -> CmdResult {
                 store.path().display(),
                 if snap.exists { "" } else { " (absent: every command is denied)" }
             );
-            let mut agents: Vec<String> = vec![clawnode::exec::DEFAULT_AGENT.to_string()];
+            let mut agents: Vec<String> = vec![clawnode_exec::DEFAULT_AGENT.to_string()];
             if let Some(a) = snap.file.get("agents").and_then(serde_json::Value::as_object) {
                 agents.extend(a.keys().filter(|k| k.as_str() != "main").cloned());
             }
@@ -130,5 +130,5 @@ pub fn exec(args: ExecArgs) -> CmdResult {
 /// Validates an argument pattern with the approvals file's own rule.
 fn regex_check(re: &str) -> Result<(), Box<dyn std::error::Error>> {
     let doc = serde_json::json!({"version": 1, "agents": {"x": {"allowlist": [{"pattern": "x", "argPattern": re}]}}});
-    clawnode::exec::approvals::validate(&doc).map_err(|e| e.into())
+    clawnode_exec::approvals::validate(&doc).map_err(|e| e.into())
 }

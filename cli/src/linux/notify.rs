@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use clawnode::exec::child_env;
+use clawnode_exec::child_env;
 use serde_json::{Value, json};
 
 use clawnode::CommandError;

@@ -70,11 +70,15 @@ impl FileStore {
     }
 
     /// A store in `dir`, checked now: created with mode 0700, or tightened to 0700 when it
-    /// exists with wider bits; refused ([`StoreError::StateDir`]) when it is a symlink or
-    /// owned by another user. Call this once where a program picks its state directory.
+    /// exists with wider bits; refused ([`StoreError::StateDir`]) when it is a symlink, owned
+    /// by another user, holds another user's entries, or lies under a directory another user
+    /// can change ([`super::refuse_unsafe_ancestors`]). Call this once where a program picks
+    /// its state directory (not in a mobile app sandbox: use [`FileStore::new`] there).
     pub fn open(dir: impl Into<PathBuf>) -> Result<Self, StoreError> {
         let store = Self::new(dir);
         store.ensure_dir()?;
+        #[cfg(unix)]
+        super::refuse_unsafe_ancestors(&store.dir)?;
         Ok(store)
     }
 

@@ -8,6 +8,8 @@ mod private;
 
 pub use file::FileStore;
 pub use memory::MemoryStore;
+#[cfg(unix)]
+pub use private::refuse_unsafe_ancestors;
 pub use private::{PrivateDirError, ensure_private_dir, write_private_atomic};
 
 use crate::clock::RandomSource;

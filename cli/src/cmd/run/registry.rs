@@ -45,9 +45,9 @@ pub(super) fn build(args: &RunArgs, setup: &Setup) -> Result<Commands, Box<dyn s
         instance_id: instance_id.clone(),
     };
     let selected = args.commands.clone().or(file.node.commands.clone());
-    let mut exec_cfg = clawnode::exec::ExecConfig::in_state_dir(&setup.state_dir);
+    let mut exec_cfg = clawnode_exec::ExecConfig::in_state_dir(&setup.state_dir);
     exec_cfg.reaper = exec_reaper();
-    let exec_host = clawnode::exec::ExecHost::new(exec_cfg);
+    let exec_host = clawnode_exec::ExecHost::new(exec_cfg);
     let reserved: Vec<&str> = BUILTIN.iter().chain(linux::LINUX_DEFAULT_ALLOWED).copied().collect();
     let customs = custom::validate(&file.commands, &reserved, setup.config_path.parent()).map_err(|e| e.to_string())?;
     for c in customs.iter().filter(|c| c.dangerous) {
@@ -74,7 +74,7 @@ pub(super) fn build(args: &RunArgs, setup: &Setup) -> Result<Commands, Box<dyn s
 fn registry(
     selected: Option<&[String]>,
     info_ctx: linux::DeviceInfoContext,
-    exec: &Arc<clawnode::exec::ExecHost>,
+    exec: &Arc<clawnode_exec::ExecHost>,
     customs: &[custom::CustomCommand],
 ) -> Result<CommandRegistry, String> {
     let wanted: Vec<String> = match selected {
@@ -125,9 +125,9 @@ fn registry(
 }
 
 /// The per-run exec reaper: this binary re-executed in its hidden mode, resolved once.
-fn exec_reaper() -> Option<clawnode::exec::reaper::ReaperCommand> {
+fn exec_reaper() -> Option<clawnode_exec::reaper::ReaperCommand> {
     match std::env::current_exe() {
-        Ok(exe) => Some(clawnode::exec::reaper::ReaperCommand::subcommand_of(exe)),
+        Ok(exe) => Some(clawnode_exec::reaper::ReaperCommand::subcommand_of(exe)),
         Err(e) => {
             tracing::warn!(error = %e, "own executable unknown: system.run timeouts kill the process group only");
             None

@@ -358,7 +358,7 @@ impl ApprovalsStore {
         let mut bytes = serde_json::to_vec_pretty(file)
             .map_err(|e| ApprovalsError::Invalid { path: self.path.display().to_string(), reason: e.to_string() })?;
         bytes.push(b'\n');
-        crate::store::write_private_atomic(&self.path, &bytes).map_err(|e| self.io(e))
+        clawnode::store::write_private_atomic(&self.path, &bytes).map_err(|e| self.io(e))
     }
 }
 
@@ -386,7 +386,7 @@ pub fn add_allow_entry(file: &mut Value, agent: &str, pattern: &str, arg_pattern
     });
     if !exists {
         let mut e = Map::new();
-        if let Ok(id) = crate::clock::uuid_v4(&crate::clock::SystemRandom::new()) {
+        if let Ok(id) = clawnode::clock::uuid_v4(&clawnode::clock::SystemRandom::new()) {
             e.insert("id".into(), json!(id));
         }
         e.insert("pattern".into(), json!(pattern));

@@ -360,9 +360,10 @@ pub const OUR_KEYS: &[&str] = &[
     "LOCALDOMAIN",
 ];
 
-/// ClawNode's own prefixes (beyond the official lists); the node's own keys
+/// ClawNode's own prefixes (beyond the official lists; `GIT_TEST_` because release git
+/// honours `GIT_TEST_FSMONITOR` as an fsmonitor hook run by `sh -c`); the node's own keys
 /// ([`super::child_env::RESERVED_ENV_PREFIXES`]) are refused as well.
-pub const OUR_PREFIXES: &[&str] = &["LD_", "DYLD_", "BASH_FUNC_", "GIT_CONFIG_", "GIT_TRACE"];
+pub const OUR_PREFIXES: &[&str] = &["LD_", "DYLD_", "BASH_FUNC_", "GIT_CONFIG_", "GIT_TRACE", "GIT_TEST_"];
 
 /// Why an override key is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -475,6 +476,11 @@ mod tests {
             ("CARGO_TARGET_DIR", false),
             ("HOSTALIASES", true),
             ("OPENCLAW_GATEWAY_TOKEN", true),
+            // Attack: `git status` (argPattern `^status$`) with
+            // `env:{GIT_TEST_FSMONITOR:"id"}` runs the value through `sh -c` as the
+            // fsmonitor hook when `core.fsmonitor` is unset (git >= 2.17, release builds).
+            ("GIT_TEST_FSMONITOR", true),
+            ("git_test_fsmonitor", true),
         ] {
             assert_eq!(check_override_key(key).is_err(), blocked, "{key:?}");
         }

@@ -1,7 +1,7 @@
 //! The attack table of issue #12 (exec policy), and the positives that must keep working.
 
 use super::*;
-use crate::exec::approvals::{Ask, Security};
+use crate::approvals::{Ask, Security};
 
 fn v(a: &[&str]) -> Vec<String> {
     a.iter().map(|s| s.to_string()).collect()
@@ -125,6 +125,12 @@ fn attack_table() {
         ("payload env LD_PRELOAD", &["sh", "-c", "env LD_PRELOAD=/x.so uname"], false, "LD_PRELOAD"),
         ("payload backslash tricks", &["sh", "-c", "\\i\\d"], false, ""),
         ("payload trailing backslash", &["sh", "-c", "uname \\"], false, "not analysable"),
+        // Attack: `set -k` (bash/ksh "keyword") makes every `NAME=VALUE` argument an
+        // environment assignment: `uname LD_PRELOAD=/x.so` passes the key rules as an argument.
+        ("bash -k makes args env", &["bash", "-k", "-c", "uname LD_PRELOAD=/x.so"], false, "-k"),
+        ("bash -ek combined", &["bash", "-ek", "-c", "uname LD_PRELOAD=/x.so"], false, "-k"),
+        ("bash -o keyword", &["bash", "-o", "keyword", "-c", "uname LD_PRELOAD=/x.so"], false, "-k"),
+        ("bash -co keyword", &["bash", "-co", "keyword", "uname LD_PRELOAD=/x.so"], false, "-k"),
         ("fish", &["fish", "-c", "uname"], false, ""),
         ("NUL byte", &["uname", "-a\u{0}x"], false, "NUL"),
         ("dot component", &["/usr/bin/../bin/uname"], false, "`.`/`..`"),
@@ -246,6 +252,22 @@ fn path_entries_and_merged_usr() {
     let upper = canon.to_str().unwrap().to_uppercase();
     assert!(!check(&policy(&[(&upper, None)]), &["uname"]).satisfied);
     assert!(!check(&policy(&[("UNAME", None)]), &["uname"]).satisfied);
+}
+
+#[test]
+fn allow_always_of_a_path_with_edge_whitespace_does_not_cover_its_trimmed_twin() {
+    // Attack: approving (allow-always) `<dir>/uname ` (trailing space; a harmless copy)
+    // stored a pattern that entries trim to `<dir>/uname`: a planted `<dir>/uname` ran.
+    let dir = tempfile::tempdir().unwrap();
+    let spaced = dir.path().join("uname ");
+    std::fs::copy(which("uname", DEFAULT_PATH).unwrap(), &spaced).unwrap();
+    let twin = dir.path().join("uname");
+    std::fs::copy(which("id", DEFAULT_PATH).unwrap(), &twin).unwrap();
+    let c = check(&policy(&[]), &[spaced.to_str().unwrap()]);
+    if let Some((pattern, args)) = allow_always_entry(&c.analysed[0]) {
+        let p = policy(&[(&pattern, Some(&args))]);
+        assert!(!check(&p, &[twin.to_str().unwrap()]).satisfied, "{pattern:?} covers {}", twin.display());
+    }
 }
 
 #[test]

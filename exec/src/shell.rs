@@ -50,8 +50,12 @@ pub const STATEFUL_BUILTINS: &[&str] = &[
     "shift",
 ];
 
-/// Short options of the POSIX-family shells that take no value.
-const NO_VALUE: &str = "abefhkmnptuvxBCEHPilrsDIVq";
+/// Short options of the POSIX-family shells that take no value (`-k` is not one of them:
+/// see [`KEYWORD`]).
+const NO_VALUE: &str = "abefhmnptuvxBCEHPilrsDIVq";
+/// Why `-k` / `-o keyword` (bash, ksh) is refused: it makes every `NAME=VALUE` argument of
+/// a command an environment assignment, past the override key rules.
+const KEYWORD: &str = "shell -k / -o keyword turns NAME=VALUE arguments into environment assignments";
 /// Long options (bash) that take no value.
 const LONG_NO_VALUE: &[&str] =
     &["norc", "noprofile", "login", "posix", "noediting", "restricted", "verbose", "debugger", "help", "version"];
@@ -95,6 +99,7 @@ pub fn parse_shell_args(args: &[String]) -> ShellInvocation<'_> {
         for c in cluster.chars() {
             match c {
                 'c' => payload = true,
+                'k' => return ShellInvocation::Refused(KEYWORD),
                 'o' | 'O' => values += 1,
                 c if NO_VALUE.contains(c) => {}
                 _ => return ShellInvocation::Refused("shell option this host does not parse"),
@@ -102,6 +107,9 @@ pub fn parse_shell_args(args: &[String]) -> ShellInvocation<'_> {
         }
         if args.len() < i + 1 + values {
             return ShellInvocation::Refused("shell option without its value");
+        }
+        if args[i + 1..i + 1 + values].iter().any(|v| v.replace('_', "").eq_ignore_ascii_case("keyword")) {
+            return ShellInvocation::Refused(KEYWORD);
         }
         i += 1 + values;
     }

@@ -349,7 +349,7 @@ pub(crate) async fn run_with_parent_env(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::policy::DEFAULT_PATH;
+    use crate::policy::DEFAULT_PATH;
 
     fn spec(argv: &[&str]) -> RunSpec {
         RunSpec {
@@ -387,7 +387,7 @@ mod tests {
     async fn child_sees_exactly_the_allowed_environment() {
         let mut s = spec(&["env", "-0"]);
         s.env = vec![("FOO".into(), "bar".into()), ("LANG".into(), "de_DE.UTF-8".into())];
-        let parent = crate::exec::child_env::tests::node_env();
+        let parent = crate::child_env::tests::node_env();
         let o = run_with_parent_env(s, parent, &CancellationToken::new()).await.unwrap();
         assert_eq!(o.exit_code, Some(0), "{o:?}");
         let mut seen: Vec<&str> = o.stdout.split('\0').filter(|l| !l.is_empty()).collect();

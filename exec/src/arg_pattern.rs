@@ -100,3 +100,21 @@ mod tests {
         }
     }
 }
+#[cfg(test)]
+mod dos_tests {
+    /// Attack: `system.execApprovals.set` with an entry `{pattern:"uname", argPattern:
+    /// "^(?:[a-z]*[a-z]*){3000}$"}` (valid: ~512 KiB of NFA, under regex-lite's 10 MiB
+    /// limit), then `system.run ["uname", <100 000 x "a">]`: matching is linear but
+    /// states x length, 12-18 s of CPU *synchronously on a runtime worker* (decide/prepare),
+    /// outside any `timeoutMs`; N such entries multiply it.
+    #[test]
+    #[ignore = "hole: argPattern matching cost (NFA size x argv length) is unbounded and runs on the async runtime"]
+    fn large_nfa_times_long_argv_is_bounded() {
+        let pat = "^(?:[a-z]*[a-z]*){3000}$";
+        assert!(regex_lite::Regex::new(pat).is_ok());
+        let arg = "a".repeat(100_000) + "!";
+        let t = std::time::Instant::now();
+        let _ = super::arg_pattern_matches(pat, &[arg]);
+        assert!(t.elapsed() < std::time::Duration::from_secs(1), "{:?}", t.elapsed());
+    }
+}

@@ -14,6 +14,9 @@
 //! `always`) needs an approval the Gateway carries in (`approved` + a matching
 //! `systemRunPlan`), and without one `askFallback` decides (capped by `security`).
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 pub mod approvals;
 pub mod arg_pattern;
 pub mod child_env;
@@ -33,8 +36,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::events::{ExecEvent, NodeEvent};
-use crate::invoke::{CommandError, CommandRegistry, InvokeContext, RegistryError};
+use clawnode::events::{ExecEvent, NodeEvent};
+use clawnode::invoke::{CommandError, CommandRegistry, InvokeContext, RegistryError};
 
 pub use approvals::{
     ANY_AGENT, APPROVALS_FILE, AllowEntry, ApprovalsError, ApprovalsSnapshot, ApprovalsStore, Ask, DEFAULT_AGENT,
@@ -226,6 +229,11 @@ impl RunParams {
     fn agent(&self) -> &str {
         self.agent_id.as_deref().unwrap_or(DEFAULT_AGENT)
     }
+
+    /// An approval the Gateway carried in (`approved` / `approvalDecision`).
+    fn carries_approval(&self) -> bool {
+        self.approved || self.approval_decision.is_some()
+    }
 }
 
 /// A refusal: the error returned to the caller and the `exec.denied` reason.
@@ -316,7 +324,9 @@ impl ExecHost {
         if let Some(s) = p.security {
             policy.security = policy.security.min(s);
         }
-        if let Some(a) = p.ask {
+        // A caller-raised `ask` never makes a carried approval answerable: such a request is
+        // judged by the owner's `ask` (see `decide`).
+        if let Some(a) = p.ask.filter(|_| !p.carries_approval()) {
             policy.ask = policy.ask.max(a);
         }
         Ok(policy)
@@ -339,8 +349,10 @@ impl ExecHost {
         }
         let cwd = Self::cwd(p);
         let check = policy::check_allowlist(policy, &p.command, cwd.as_deref(), &self.cfg.path_env);
-        // An approval the Gateway carried in, bound to a plan.
-        if p.approved || p.approval_decision.is_some() {
+        // An approval the Gateway carried in, bound to a plan. Only a policy that asks can be
+        // answered: with `ask=off` the owner's allowlist is the whole decision (the caller
+        // controls `approved` and can mirror its own params into a plan).
+        if p.carries_approval() && policy.ask != Ask::Off {
             let Some(plan) = &p.system_run_plan else {
                 return Decision::Deny(deny("execution plan mismatch", "execution-plan-miss"));
             };
@@ -689,6 +701,31 @@ mod tests {
             "agents": {"*": {"allowlist": [{"pattern": "uname"}]}}})));
         assert!(matches!(decide(&h, json!({"command": ["uname"]})), Decision::Allow { .. }));
         assert_eq!(denied_reason(decide(&h, json!({"command": ["id"]}))), "approval-required");
+    }
+
+    #[test]
+    fn gateway_approval_never_widens_a_policy_that_does_not_ask() {
+        // Attack: security=allowlist, ask=off. The caller gets a plan from prepare (or
+        // writes one: every field mirrors its own params) and sends `approved:true`
+        // (+ allow-always): the allowlist miss ran, and a wider entry was persisted.
+        let (_d, h) = host(Some(json!({"version": 1, "defaults": {"security": "allowlist"},
+            "agents": {"*": {"allowlist": [{"pattern": "uname"}]}}})));
+        let prep = h.prepare(&json!({"command": ["id"]})).unwrap();
+        for decision in [json!("allow-once"), json!("allow-always"), Value::Null] {
+            let run = json!({"command": ["id"], "approved": true, "approvalDecision": decision,
+                "systemRunPlan": prep["plan"].clone()});
+            assert_eq!(denied_reason(decide(&h, run)), "allowlist-miss", "{decision}");
+        }
+        // Raising `ask` in the params (prepare and run alike) does not open that path.
+        let prep = h.prepare(&json!({"command": ["id"], "ask": "always"})).unwrap();
+        let run = json!({"command": ["id"], "ask": "always", "approved": true,
+            "approvalDecision": "allow-always", "systemRunPlan": prep["plan"].clone()});
+        assert_eq!(denied_reason(decide(&h, run)), "allowlist-miss");
+        // An allowlisted command still runs, approval or not (and nothing is persisted).
+        let prep = h.prepare(&json!({"command": ["uname"]})).unwrap();
+        let run = json!({"command": ["uname"], "approved": true, "approvalDecision": "allow-always",
+            "systemRunPlan": prep["plan"].clone()});
+        assert!(matches!(decide(&h, run), Decision::Allow { persist: None }));
     }
 
     #[tokio::test]

@@ -380,12 +380,14 @@ pub fn check_allowlist(policy: &ResolvedPolicy, argv: &[String], cwd: Option<&Pa
 }
 
 /// The allow-always entry for an analysed command: its canonical path as an escaped glob
-/// and an exact `argPattern`; `None` for an applet (the binary would allow every applet).
+/// and an exact `argPattern`; `None` for an applet (the binary would allow every applet) and
+/// for a path with leading or trailing whitespace (entries are trimmed: `/x/uname ` would be
+/// stored as `/x/uname`, another file).
 pub fn allow_always_entry(cmd: &Analysed) -> Option<(String, String)> {
     if cmd.applet {
         return None;
     }
-    let path = cmd.exe.canonical.to_str()?;
+    let path = cmd.exe.canonical.to_str().filter(|p| p.trim() == *p)?;
     Some((glob_escape(path), exact_arg_pattern(&cmd.args)))
 }
 
