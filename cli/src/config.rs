@@ -116,6 +116,9 @@ pub struct GatewaySection {
     pub password_file: Option<PathBuf>,
     /// Pinned TLS fingerprint for a `wss://` url.
     pub tls_fingerprint: Option<String>,
+    /// Local users (names or uids; `"any"` turns the check off) besides this node's own
+    /// and root whose listener may serve a plaintext loopback Gateway (`--gateway-user`).
+    pub users: Option<Vec<String>>,
 }
 
 /// `[node]`.
@@ -858,5 +861,55 @@ mod tests {
         assert_eq!(o.port, Some(18999));
         assert_eq!(o.auth_token.as_ref().map(Secret::expose), Some("x"));
         assert!(OpenClawGateway::load(&dir.path().join("nope.json")).unwrap().is_none());
+    }
+}
+
+/// The loopback listener rule from `--gateway-user` / `[gateway] users`: names are looked up
+/// in `/etc/passwd` (local accounts), numbers are uids, `any` turns the check off.
+pub fn loopback_listeners(users: &[String]) -> Result<clawnode::transport::LoopbackListeners, String> {
+    use clawnode::transport::LoopbackListeners;
+    if users.iter().any(|u| u == "any") {
+        return Ok(LoopbackListeners::Any);
+    }
+    let passwd = if users.iter().any(|u| u.parse::<u32>().is_err()) {
+        std::fs::read_to_string("/etc/passwd").map_err(|e| format!("cannot read /etc/passwd: {e}"))?
+    } else {
+        String::new()
+    };
+    let uids = users
+        .iter()
+        .map(|u| {
+            u.parse::<u32>().ok().or_else(|| uid_of(&passwd, u)).ok_or_else(|| {
+                format!("--gateway-user {u}: no such local user (give a uid, a name from /etc/passwd, or any)")
+            })
+        })
+        .collect::<Result<Vec<u32>, String>>()?;
+    Ok(LoopbackListeners::Users(uids))
+}
+
+fn uid_of(passwd: &str, name: &str) -> Option<u32> {
+    passwd.lines().find_map(|l| {
+        let mut f = l.split(':');
+        (f.next()? == name).then_some(())?;
+        f.nth(1)?.parse().ok()
+    })
+}
+
+#[cfg(test)]
+mod listener_tests {
+    use super::*;
+    use clawnode::transport::LoopbackListeners;
+
+    #[test]
+    fn gateway_users_by_uid_name_or_any() {
+        let passwd = "root:x:0:0:root:/root:/bin/bash\npi:x:1000:1000::/home/pi:/bin/bash\n";
+        assert_eq!(uid_of(passwd, "pi"), Some(1000));
+        assert_eq!(uid_of(passwd, "p"), None);
+        assert_eq!(loopback_listeners(&[]).unwrap(), LoopbackListeners::Users(vec![]));
+        assert_eq!(loopback_listeners(&["1000".into(), "0".into()]).unwrap(), LoopbackListeners::Users(vec![1000, 0]));
+        assert_eq!(loopback_listeners(&["root".into()]).unwrap(), LoopbackListeners::Users(vec![0]));
+        assert_eq!(loopback_listeners(&["7".into(), "any".into()]).unwrap(), LoopbackListeners::Any);
+        let e = loopback_listeners(&["no-such-user-xyz".into()]).unwrap_err();
+        assert!(e.contains("no such local user"), "{e}");
     }
 }

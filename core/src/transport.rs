@@ -13,6 +13,9 @@
 //! mismatch fails the TLS handshake, so not one byte of the HTTP upgrade is written.
 //! Redirects on the upgrade are never followed.
 
+mod listener;
+pub use listener::LoopbackListeners;
+
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -160,6 +163,9 @@ pub struct TransportConfig {
     /// [`TransportError::ForeignSocket`].
     #[cfg(unix)]
     pub unix_socket: Option<PathBuf>,
+    /// Who may serve a plaintext loopback connection (checked before a byte is written),
+    /// else [`TransportError::ForeignListener`].
+    pub loopback_listeners: LoopbackListeners,
 }
 
 impl Default for TransportConfig {
@@ -174,6 +180,7 @@ impl Default for TransportConfig {
             dialer: Arc::new(TcpDialer),
             #[cfg(unix)]
             unix_socket: None,
+            loopback_listeners: LoopbackListeners::default(),
         }
     }
 }
@@ -239,6 +246,18 @@ pub enum TransportError {
         /// The uid of the process that listens on it.
         uid: u32,
     },
+    /// A plaintext loopback port is served by another local user (or by nobody this
+    /// network namespace shows): nothing was written. Terminal.
+    #[error(
+        "refusing ws://{addr}: {}; nothing was sent. If that is your Gateway, trust its user (`clawnode run --gateway-user <name|uid>`)",
+        match uid { Some(uid) => format!("the port is served by uid {uid}, not by this node's user or root"), None => "no process of this network namespace is shown serving it".to_string() }
+    )]
+    ForeignListener {
+        /// The loopback address.
+        addr: String,
+        /// The uid of the listening socket, when one was found.
+        uid: Option<u32>,
+    },
     /// The upgrade was answered with a redirect, which is never followed. Terminal.
     #[error("the gateway answered the WebSocket upgrade with a redirect ({status}); redirects are not followed")]
     Redirect {
@@ -279,6 +298,7 @@ impl TransportError {
                 | TransportError::Untrusted { .. }
                 | TransportError::TlsSetup(_)
                 | TransportError::ForeignSocket { .. }
+                | TransportError::ForeignListener { .. }
                 | TransportError::Redirect { .. }
         )
     }
@@ -633,7 +653,19 @@ impl ServerCertVerifier for NeverTrusted {
 /// policy check; nothing of the WebSocket upgrade is written yet.
 pub async fn open_stream(endpoint: &Endpoint, cfg: &TransportConfig) -> Result<TransportStream, TransportError> {
     match connect_socket(endpoint, cfg).await? {
-        Socket::Tcp(tcp) if !endpoint.tls => Ok(TransportStream::Plain(tcp)),
+        Socket::Tcp(tcp) if !endpoint.tls => {
+            let dead =
+                |e: io::Error| TransportError::Connect { addr: endpoint.host.to_string(), message: e.to_string() };
+            let (local, peer) = (tcp.local_addr().map_err(dead)?, tcp.peer_addr().map_err(dead)?);
+            listener::check(&cfg.loopback_listeners, local, peer).map_err(|r| TransportError::ForeignListener {
+                addr: peer.to_string(),
+                uid: match r {
+                    listener::Refusal::Uid(uid) => Some(uid),
+                    listener::Refusal::Unknown => None,
+                },
+            })?;
+            Ok(TransportStream::Plain(tcp))
+        }
         Socket::Tcp(tcp) => secure(tcp, endpoint, cfg).await.map(|s| TransportStream::Tls(Box::new(s))),
         #[cfg(unix)]
         Socket::Unix(unix) if !endpoint.tls => Ok(TransportStream::Unix(unix)),

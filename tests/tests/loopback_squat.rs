@@ -1,18 +1,12 @@
 //! A local user of another uid squats the loopback Gateway port (attacker model: a local
-//! account; it may bind any free loopback port). The node's plaintext rule admits
+//! account; it may bind any free loopback port). The plaintext rule admits
 //! `ws://127.0.0.1:<port>` (loopback), so when the Gateway is not listening (not started
-//! yet, restarting, or on another port) whoever binds that port first plays Gateway:
-//! it answers the upgrade, sends `connect.challenge`, and receives the `connect` frame
-//! with `auth.token` and the device id. The managed SSH tunnel was fixed for exactly this
-//! (a Unix socket whose listener is checked with `SO_PEERCRED`); the direct loopback
-//! path has no such check, yet `docs/security.md` promises local users never get the
-//! Gateway token.
-//!
-//! A fix needs the listener's owner before the first byte is written: on Linux the row of
-//! the accepted socket in `/proc/net/tcp{,6}` (local = the peer address, remote = our
-//! address) carries the listener's uid; admit only our own uid (and, as a decision to make,
-//! root or a configured Gateway uid, since a system unit runs as `clawnode` while a
-//! Gateway may run as its owner's account).
+//! yet, restarting, or on another port) whoever binds that port first would play Gateway:
+//! answer the upgrade, send `connect.challenge`, and receive the `connect` frame with
+//! `auth.token` and the device id. The node now asks the kernel who owns the accepting
+//! socket (`/proc/net/tcp`) before writing a byte, and admits only its own user, root and
+//! the `--gateway-user`s it was given: the squatter gets nothing, the node pauses (exit 78)
+//! and says which uid serves the port.
 //!
 //! Needs root (to start the squatter as uid 65534) and `/usr/bin/python3`; skipped with a
 //! note otherwise.
@@ -57,14 +51,15 @@ need(i + 4 + n); m = buf[i:i + 4]
 print(bytes(x ^ m[k % 4] for k, x in enumerate(buf[i + 4:i + 4 + n])).decode("utf-8", "replace"), flush=True)
 "#;
 
-#[tokio::test]
-#[ignore = "hole: a local user squatting the loopback Gateway port receives the token (no listener-uid check on ws://127.0.0.1)"]
-async fn attack_loopback_port_squatter_of_another_uid_gets_no_credential_byte() {
+/// Starts the squatter as uid 65534 and a node with `extra` args pointed at it; returns the
+/// first frame the squatter received and the node (exited or still running). `None` when
+/// the test cannot run here.
+async fn squat(extra: &[&str]) -> Option<(String, Option<std::process::ExitStatus>, ClawnodeProcess)> {
     let python = std::path::Path::new("/usr/bin/python3");
     let root = Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
     if !root || !python.exists() {
         eprintln!("note: loopback squat test skipped (needs root and /usr/bin/python3)");
-        return;
+        return None;
     }
     let mut squatter = Command::new(python)
         .args(["-c", SQUATTER])
@@ -89,8 +84,11 @@ async fn attack_loopback_port_squatter_of_another_uid_gets_no_credential_byte() 
     let state = home.path().join("state");
     let url = format!("ws://127.0.0.1:{port}");
     let home_s = home.path().to_string_lossy().into_owned();
+    let state_s = state.to_string_lossy().into_owned();
+    let mut args = vec!["run", "--state-dir", &state_s];
+    args.extend_from_slice(extra);
     let mut node = ClawnodeProcess::spawn(
-        &["run", "--state-dir", &state.to_string_lossy()],
+        &args,
         &[
             ("HOME", &home_s),
             ("XDG_CONFIG_HOME", &home_s),
@@ -100,9 +98,25 @@ async fn attack_loopback_port_squatter_of_another_uid_gets_no_credential_byte() 
     )
     .unwrap();
     let got = rx.recv_timeout(Duration::from_secs(15)).unwrap_or_default();
+    let status = node.wait_exit(Duration::from_secs(if got.is_empty() { 20 } else { 1 })).await.ok();
     node.kill();
     let _ = squatter.kill();
     let _ = squatter.wait();
+    Some((got, status, node))
+}
+
+#[tokio::test]
+async fn attack_loopback_port_squatter_of_another_uid_gets_no_credential_byte() {
+    let Some((got, status, node)) = squat(&[]).await else { return };
     assert!(!got.contains(MARKER), "a listener of uid 65534 received the Gateway token: {got}");
     assert!(!got.contains("\"connect\""), "a listener of uid 65534 received the connect frame: {got}");
+    assert_eq!(status.and_then(|s| s.code()), Some(78), "{:?}", node.lines());
+    assert!(node.lines().iter().any(|l| l.contains("served by uid 65534")), "{:?}", node.lines());
+}
+
+/// The owner can trust the Gateway's account: then that listener is served.
+#[tokio::test]
+async fn a_trusted_gateway_user_is_served() {
+    let Some((got, _, node)) = squat(&["--gateway-user", "65534"]).await else { return };
+    assert!(got.contains("\"connect\"") && got.contains(MARKER), "{got} {:?}", node.lines());
 }

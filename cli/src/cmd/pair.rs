@@ -26,6 +26,7 @@ impl From<PairArgs> for RunArgs {
         RunArgs {
             url: None,
             tls_fingerprint: None,
+            gateway_users: vec![],
             setup_code: Some(p.code),
             token: None,
             token_file: None,

@@ -21,6 +21,11 @@ pub struct RunArgs {
     /// digits or 32 colon-separated pairs, optional `sha256:` prefix.
     #[arg(long)]
     pub(crate) tls_fingerprint: Option<String>,
+    /// A local user (name or uid) besides this node's own and root whose listener may serve
+    /// a plaintext loopback Gateway, e.g. the account a Gateway runs as when the node is a
+    /// system service (repeatable; `any` turns the check off).
+    #[arg(long = "gateway-user", value_name = "USER")]
+    pub(crate) gateway_users: Vec<String>,
     /// Pair with a setup code (`oc-pair://…` or bare) instead of --url and credentials.
     #[arg(long, conflicts_with_all = ["url", "token", "token_file", "password", "password_file", "tls_fingerprint"])]
     pub(crate) setup_code: Option<String>,

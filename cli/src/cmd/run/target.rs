@@ -65,7 +65,17 @@ impl Setup {
         let state_dir = args.state_dir.clone().or(file.node.state_dir.clone()).unwrap_or_else(default_state_dir);
         let file_store = Arc::new(FileStore::open(&state_dir)?);
         let store: Arc<dyn CredentialStore> = file_store.clone();
-        let transport = TransportConfig { plaintext: plaintext_policy(), ..TransportConfig::default() };
+        // Who may serve a plaintext loopback Gateway: --gateway-user, else `[gateway] users`.
+        let users = if args.gateway_users.is_empty() {
+            file.gateway.users.clone().unwrap_or_default()
+        } else {
+            args.gateway_users.clone()
+        };
+        let transport = TransportConfig {
+            plaintext: plaintext_policy(),
+            loopback_listeners: config::loopback_listeners(&users)?,
+            ..TransportConfig::default()
+        };
         let now_ms = clawnode::clock::Clock::now_ms(&clawnode::clock::SystemClock);
         let identity =
             clawnode::store::load_or_create_identity(store.as_ref(), &clawnode::clock::SystemRandom::new(), now_ms)?;
