@@ -1,10 +1,10 @@
 //! The typed command catalog as the app sees it: the catalog table ([`catalog`]) and typed
 //! params of the media/location/notification commands ([`typed_params`]). Thin mirrors of
 //! `clawnode::commands`: the core parses, applies defaults and clamps; these records only
-//! carry the result to the app.
+//! carry the result to the app, converted from the core's params with `From` (no second
+//! serde schema).
 
-use clawnode::commands::{self, PlatformFamily, ResultBudget};
-use serde::Deserialize;
+use clawnode::commands::{self, CatalogCommand, PlatformFamily, ResultBudget};
 
 use crate::error::CommandFailure;
 
@@ -50,8 +50,7 @@ pub fn catalog() -> Vec<CatalogEntry> {
 }
 
 /// `camera.snap` / `camera.clip` `facing`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, uniffi::Enum)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum CameraFacing {
     /// Front (selfie) camera.
     Front,
@@ -60,8 +59,7 @@ pub enum CameraFacing {
 }
 
 /// `location.get` `desiredAccuracy`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, uniffi::Enum)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum DesiredAccuracy {
     /// City level.
     Coarse,
@@ -72,8 +70,7 @@ pub enum DesiredAccuracy {
 }
 
 /// `system.notify` `priority`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, uniffi::Enum)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum NotifyPriority {
     /// Shown without interrupting.
     Passive,
@@ -84,8 +81,7 @@ pub enum NotifyPriority {
 }
 
 /// `camera.snap` params, defaults and clamps applied.
-#[derive(Debug, Clone, PartialEq, Deserialize, uniffi::Record)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct CameraSnapParams {
     /// Which camera (default front).
     pub facing: CameraFacing,
@@ -96,13 +92,11 @@ pub struct CameraSnapParams {
     /// Delay before the capture (iOS default 0, others 2000; ≤ 10000).
     pub delay_ms: u64,
     /// A `camera.list` id; an unknown id must fail with `INVALID_REQUEST`.
-    #[serde(default)]
     pub device_id: Option<String>,
 }
 
 /// `camera.clip` params, defaults and clamps applied.
-#[derive(Debug, Clone, PartialEq, Deserialize, uniffi::Record)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct CameraClipParams {
     /// Which camera (default front).
     pub facing: CameraFacing,
@@ -111,42 +105,35 @@ pub struct CameraClipParams {
     /// Record audio (default true).
     pub include_audio: bool,
     /// A `camera.list` id.
-    #[serde(default)]
     pub device_id: Option<String>,
 }
 
 /// `location.get` params, defaults and clamps applied.
-#[derive(Debug, Clone, PartialEq, Deserialize, uniffi::Record)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct LocationParams {
     /// Fix timeout (default 10000, 1000..60000).
     pub timeout_ms: u64,
     /// Accept a cached fix at most this old; `None` = the app decides.
-    #[serde(default)]
     pub max_age_ms: Option<u64>,
     /// `None` = the app setting decides.
-    #[serde(default)]
     pub desired_accuracy: Option<DesiredAccuracy>,
 }
 
 /// `system.notify` params (title and body not both empty).
-#[derive(Debug, Clone, PartialEq, Deserialize, uniffi::Record)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct NotifyParams {
     /// Title.
     pub title: String,
     /// Body.
     pub body: String,
     /// Play the default sound (false for `none|silent|off|false|0`).
-    #[serde(skip)]
     pub sound: bool,
     /// Priority (default active).
     pub priority: NotifyPriority,
 }
 
 /// `photos.latest` params, defaults and clamps applied.
-#[derive(Debug, Clone, PartialEq, Deserialize, uniffi::Record)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct PhotosLatestParams {
     /// How many photos (default 1, 1..20).
     pub limit: u32,
@@ -157,8 +144,7 @@ pub struct PhotosLatestParams {
 }
 
 /// `screen.record` params, defaults and clamps applied (iOS: screen 0, mp4).
-#[derive(Debug, Clone, PartialEq, Deserialize, uniffi::Record)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct ScreenRecordParams {
     /// Screen index (always 0).
     pub screen_index: u32,
@@ -171,84 +157,65 @@ pub struct ScreenRecordParams {
 }
 
 /// `contacts.search` params.
-#[derive(Debug, Clone, PartialEq, Deserialize, uniffi::Record)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct ContactsSearchParams {
     /// Text to match; `None` lists contacts.
-    #[serde(default)]
     pub query: Option<String>,
     /// Most results (default 25, 1..200).
     pub limit: u32,
 }
 
 /// `contacts.add` params (at least one usable field).
-#[derive(Debug, Clone, PartialEq, Deserialize, uniffi::Record)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct ContactsAddParams {
     /// Given name.
-    #[serde(default)]
     pub given_name: Option<String>,
     /// Family name.
-    #[serde(default)]
     pub family_name: Option<String>,
     /// Organization.
-    #[serde(default)]
     pub organization_name: Option<String>,
     /// Display name.
-    #[serde(default)]
     pub display_name: Option<String>,
     /// Phone numbers.
-    #[serde(default)]
     pub phone_numbers: Vec<String>,
     /// E-mail addresses.
-    #[serde(default)]
     pub emails: Vec<String>,
 }
 
 /// `calendar.events` params (ISO-8601 instants; `None` = now / now + 7 days).
-#[derive(Debug, Clone, PartialEq, Deserialize, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct CalendarEventsParams {
     /// Window start.
-    #[serde(rename = "startISO", default)]
     pub start_iso: Option<String>,
     /// Window end.
-    #[serde(rename = "endISO", default)]
     pub end_iso: Option<String>,
     /// Most events (default 50, 1..500).
     pub limit: u32,
 }
 
 /// `calendar.add` params (title, start < end checked).
-#[derive(Debug, Clone, PartialEq, Deserialize, uniffi::Record)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct CalendarAddParams {
     /// Title.
     pub title: String,
     /// Start (ISO-8601).
-    #[serde(rename = "startISO")]
     pub start_iso: String,
     /// End (ISO-8601).
-    #[serde(rename = "endISO")]
     pub end_iso: String,
     /// All-day event.
     pub is_all_day: bool,
     /// Location.
-    #[serde(default)]
     pub location: Option<String>,
     /// Notes.
-    #[serde(default)]
     pub notes: Option<String>,
     /// Target calendar id.
-    #[serde(default)]
     pub calendar_id: Option<String>,
     /// Target calendar by title.
-    #[serde(default)]
     pub calendar_title: Option<String>,
 }
 
 /// `reminders.list` `status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, uniffi::Enum)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum ReminderStatus {
     /// Open reminders (default).
     Incomplete,
@@ -259,7 +226,7 @@ pub enum ReminderStatus {
 }
 
 /// `reminders.list` params.
-#[derive(Debug, Clone, PartialEq, Deserialize, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct RemindersListParams {
     /// Which reminders.
     pub status: ReminderStatus,
@@ -268,42 +235,33 @@ pub struct RemindersListParams {
 }
 
 /// `reminders.add` params.
-#[derive(Debug, Clone, PartialEq, Deserialize, uniffi::Record)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct RemindersAddParams {
     /// Title.
     pub title: String,
     /// Due (ISO-8601).
-    #[serde(rename = "dueISO", default)]
     pub due_iso: Option<String>,
     /// Notes.
-    #[serde(default)]
     pub notes: Option<String>,
     /// Target list id.
-    #[serde(default)]
     pub list_id: Option<String>,
     /// Target list by name.
-    #[serde(default)]
     pub list_name: Option<String>,
 }
 
 /// `motion.activity` / `motion.pedometer` params (`limit` 0 for the pedometer).
-#[derive(Debug, Clone, PartialEq, Deserialize, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct MotionParams {
     /// Window start (ISO-8601).
-    #[serde(rename = "startISO", default)]
     pub start_iso: Option<String>,
     /// Window end (ISO-8601).
-    #[serde(rename = "endISO", default)]
     pub end_iso: Option<String>,
     /// `motion.activity`: most samples (default 200, 1..1000).
-    #[serde(default)]
     pub limit: u32,
 }
 
 /// `notifications.actions` `action`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, uniffi::Enum)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum NotificationAction {
     /// Open it.
     Open,
@@ -314,20 +272,18 @@ pub enum NotificationAction {
 }
 
 /// `notifications.actions` params (`reply_text` present for replies).
-#[derive(Debug, Clone, PartialEq, Deserialize, uniffi::Record)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct NotificationActionParams {
     /// Notification key.
     pub key: String,
     /// What to do.
     pub action: NotificationAction,
     /// Reply text.
-    #[serde(default)]
     pub reply_text: Option<String>,
 }
 
 /// `sms.send` params.
-#[derive(Debug, Clone, PartialEq, Deserialize, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct SmsSendParams {
     /// Recipient number.
     pub to: String,
@@ -336,34 +292,117 @@ pub struct SmsSendParams {
 }
 
 /// `sms.search` params.
-#[derive(Debug, Clone, PartialEq, Deserialize, uniffi::Record)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct SmsSearchParams {
     /// From (epoch ms).
-    #[serde(default)]
     pub start_time: Option<i64>,
     /// Until (epoch ms).
-    #[serde(default)]
     pub end_time: Option<i64>,
     /// Contact name (needs the contacts permission).
-    #[serde(default)]
     pub contact_name: Option<String>,
     /// Phone number.
-    #[serde(default)]
     pub phone_number: Option<String>,
     /// Text to match.
-    #[serde(default)]
     pub keyword: Option<String>,
     /// Android message type (1 inbox, 2 sent, 3 draft, …).
-    #[serde(rename = "type", default)]
     pub kind: Option<i64>,
     /// Read state.
-    #[serde(default)]
     pub is_read: Option<bool>,
     /// Most results (default 25, 1..200).
     pub limit: u32,
     /// Results to skip.
     pub offset: u64,
+}
+
+/// One `From` per vocabulary: the core parses, the FFI only renames.
+macro_rules! mirror_enum {
+    ($t:ident { $($v:ident),+ $(,)? }) => {
+        impl From<commands::$t> for $t {
+            fn from(v: commands::$t) -> Self {
+                match v {
+                    $(commands::$t::$v => $t::$v,)+
+                }
+            }
+        }
+    };
+}
+
+/// One `From` per params record whose fields carry over unchanged (or through `Into`).
+macro_rules! mirror_record {
+    ($t:ident <- $core:ident { $($f:ident),+ $(,)? }) => {
+        impl From<commands::$core> for $t {
+            fn from(p: commands::$core) -> Self {
+                $t { $($f: p.$f.into(),)+ }
+            }
+        }
+    };
+}
+
+mirror_enum!(CameraFacing { Front, Back });
+mirror_enum!(DesiredAccuracy { Coarse, Balanced, Precise });
+mirror_enum!(NotifyPriority { Passive, Active, TimeSensitive });
+mirror_enum!(ReminderStatus { Incomplete, Completed, All });
+mirror_enum!(NotificationAction { Open, Dismiss, Reply });
+
+mirror_record!(CameraSnapParams <- CameraSnapParams { facing, max_width, quality, delay_ms, device_id });
+mirror_record!(CameraClipParams <- CameraClipParams { facing, duration_ms, include_audio, device_id });
+mirror_record!(PhotosLatestParams <- PhotosLatestParams { limit, max_width, quality });
+mirror_record!(ScreenRecordParams <- ScreenRecordParams { screen_index, duration_ms, fps, include_audio });
+mirror_record!(ContactsSearchParams <- ContactsSearchParams { query, limit });
+mirror_record!(ContactsAddParams <- ContactsAddParams {
+    given_name, family_name, organization_name, display_name, phone_numbers, emails
+});
+mirror_record!(CalendarEventsParams <- CalendarEventsParams { start_iso, end_iso, limit });
+mirror_record!(CalendarAddParams <- CalendarAddParams {
+    title, start_iso, end_iso, is_all_day, location, notes, calendar_id, calendar_title
+});
+mirror_record!(RemindersListParams <- RemindersListParams { status, limit });
+mirror_record!(RemindersAddParams <- RemindersAddParams { title, due_iso, notes, list_id, list_name });
+mirror_record!(MotionParams <- MotionActivityParams { start_iso, end_iso, limit });
+mirror_record!(NotificationActionParams <- NotificationActionParams { key, action, reply_text });
+mirror_record!(SmsSendParams <- SmsSendParams { to, message });
+
+impl From<commands::LocationParams> for LocationParams {
+    fn from(p: commands::LocationParams) -> Self {
+        LocationParams {
+            timeout_ms: p.timeout_ms,
+            max_age_ms: p.max_age_ms,
+            desired_accuracy: p.desired_accuracy.map(Into::into),
+        }
+    }
+}
+
+impl From<commands::SystemNotifyParams> for NotifyParams {
+    fn from(p: commands::SystemNotifyParams) -> Self {
+        NotifyParams {
+            title: p.title,
+            body: p.body,
+            sound: p.sound != commands::NotifySound::Silent,
+            priority: p.priority.into(),
+        }
+    }
+}
+
+impl From<commands::PedometerParams> for MotionParams {
+    fn from(p: commands::PedometerParams) -> Self {
+        MotionParams { start_iso: p.start_iso, end_iso: p.end_iso, limit: 0 }
+    }
+}
+
+impl From<commands::SmsSearchParams> for SmsSearchParams {
+    fn from(p: commands::SmsSearchParams) -> Self {
+        SmsSearchParams {
+            start_time: p.start_time,
+            end_time: p.end_time,
+            contact_name: p.contact_name,
+            phone_number: p.phone_number,
+            keyword: p.keyword,
+            kind: p.r#type,
+            is_read: p.is_read,
+            limit: p.limit,
+            offset: p.offset,
+        }
+    }
 }
 
 /// Params of an invoke, typed where the catalog defines them.
@@ -478,33 +517,32 @@ pub fn typed_params(command: String, params_json: String) -> Result<CatalogParam
     let Some(v) = normalized else {
         return Ok(CatalogParams::Json { params_json });
     };
-    fn de<T: serde::de::DeserializeOwned>(v: &serde_json::Value) -> Result<T, CommandFailure> {
-        serde_json::from_value(v.clone())
-            .map_err(|e| CommandFailure::Failed { code: "INVALID_REQUEST".into(), detail: e.to_string() })
+    /// The core's typed params (a read-back of the normalized form), converted with `From`.
+    fn typed<C: CatalogCommand>(v: &serde_json::Value) -> Result<C::Params, CommandFailure> {
+        C::parse(v, PlatformFamily::Other)
+            .map_err(|e| CommandFailure::Failed { code: e.code().into(), detail: e.message().into() })
     }
+    use commands as c;
     Ok(match command.as_str() {
-        "camera.snap" => CatalogParams::CameraSnap { params: de(&v)? },
-        "camera.clip" => CatalogParams::CameraClip { params: de(&v)? },
-        "location.get" => CatalogParams::LocationGet { params: de(&v)? },
-        "system.notify" => {
-            let mut params: NotifyParams = de(&v)?;
-            let core: commands::SystemNotifyParams = de(&v)?;
-            params.sound = core.sound != commands::NotifySound::Silent;
-            CatalogParams::SystemNotify { params }
+        "camera.snap" => CatalogParams::CameraSnap { params: typed::<c::CameraSnap>(&v)?.into() },
+        "camera.clip" => CatalogParams::CameraClip { params: typed::<c::CameraClip>(&v)?.into() },
+        "location.get" => CatalogParams::LocationGet { params: typed::<c::LocationGet>(&v)?.into() },
+        "system.notify" => CatalogParams::SystemNotify { params: typed::<c::SystemNotify>(&v)?.into() },
+        "photos.latest" => CatalogParams::PhotosLatest { params: typed::<c::PhotosLatest>(&v)?.into() },
+        "screen.record" => CatalogParams::ScreenRecord { params: typed::<c::ScreenRecord>(&v)?.into() },
+        "contacts.search" => CatalogParams::ContactsSearch { params: typed::<c::ContactsSearch>(&v)?.into() },
+        "contacts.add" => CatalogParams::ContactsAdd { params: typed::<c::ContactsAdd>(&v)?.into() },
+        "calendar.events" => CatalogParams::CalendarEvents { params: typed::<c::CalendarEvents>(&v)?.into() },
+        "calendar.add" => CatalogParams::CalendarAdd { params: typed::<c::CalendarAdd>(&v)?.into() },
+        "reminders.list" => CatalogParams::RemindersList { params: typed::<c::RemindersList>(&v)?.into() },
+        "reminders.add" => CatalogParams::RemindersAdd { params: typed::<c::RemindersAdd>(&v)?.into() },
+        "motion.activity" => CatalogParams::MotionActivity { params: typed::<c::MotionActivity>(&v)?.into() },
+        "motion.pedometer" => CatalogParams::MotionPedometer { params: typed::<c::MotionPedometer>(&v)?.into() },
+        "notifications.actions" => {
+            CatalogParams::NotificationsActions { params: typed::<c::NotificationsActions>(&v)?.into() }
         }
-        "photos.latest" => CatalogParams::PhotosLatest { params: de(&v)? },
-        "screen.record" => CatalogParams::ScreenRecord { params: de(&v)? },
-        "contacts.search" => CatalogParams::ContactsSearch { params: de(&v)? },
-        "contacts.add" => CatalogParams::ContactsAdd { params: de(&v)? },
-        "calendar.events" => CatalogParams::CalendarEvents { params: de(&v)? },
-        "calendar.add" => CatalogParams::CalendarAdd { params: de(&v)? },
-        "reminders.list" => CatalogParams::RemindersList { params: de(&v)? },
-        "reminders.add" => CatalogParams::RemindersAdd { params: de(&v)? },
-        "motion.activity" => CatalogParams::MotionActivity { params: de(&v)? },
-        "motion.pedometer" => CatalogParams::MotionPedometer { params: de(&v)? },
-        "notifications.actions" => CatalogParams::NotificationsActions { params: de(&v)? },
-        "sms.send" => CatalogParams::SmsSend { params: de(&v)? },
-        "sms.search" => CatalogParams::SmsSearch { params: de(&v)? },
+        "sms.send" => CatalogParams::SmsSend { params: typed::<c::SmsSend>(&v)?.into() },
+        "sms.search" => CatalogParams::SmsSearch { params: typed::<c::SmsSearch>(&v)?.into() },
         _ => CatalogParams::NoParams,
     })
 }

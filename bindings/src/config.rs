@@ -115,7 +115,8 @@ impl NodeConfig {
             (None, Some(code)) => {
                 let code = clawnode::setup_code::decode(code, now_ms()).map_err(invalid)?;
                 credentials.bootstrap_token = Some(code.bootstrap_token.clone());
-                let e = code.endpoints.first().cloned().ok_or_else(|| invalid("the setup code has no URL"))?;
+                // The core's rule without probing (no I/O before `start()`): the primary.
+                let e = code.primary().cloned().ok_or_else(|| invalid("the setup code has no URL"))?;
                 if pin.is_some() { e.with_pin(pin).map_err(invalid)? } else { e }
             }
             (Some(_), Some(_)) => return Err(invalid("set either gateway_url or setup_code, not both")),

@@ -145,17 +145,6 @@ impl FileConfig {
     }
 }
 
-/// Reads a secret from a file (trimmed; the file must not be empty).
-pub fn read_secret_file(path: &Path) -> Result<Secret, ConfigError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| ConfigError::Read { path: path.display().to_string(), source: e })?;
-    let t = text.trim();
-    if t.is_empty() {
-        return Err(ConfigError::Parse { path: path.display().to_string(), message: "file is empty".into() });
-    }
-    Ok(Secret::new(t))
-}
-
 /// The `gateway.*` keys of OpenClaw's `openclaw.json`.
 #[derive(Debug, Default, Clone)]
 pub struct OpenClawGateway {
@@ -455,20 +444,16 @@ pub fn resolve(
             Some(d) if p.is_relative() => d.join(p),
             _ => p.clone(),
         };
-        let file_token = match (&file.gateway.token, &file.gateway.token_file) {
-            (Some(_), Some(_)) => return Err(ConfigError::Conflict("config has both token and token_file".into())),
-            (Some(t), None) => Some(Secret::new(t.trim())),
-            (None, Some(p)) => Some(read_secret_file(&rel(p))?),
-            (None, None) => None,
-        };
-        let file_password = match (&file.gateway.password, &file.gateway.password_file) {
-            (Some(_), Some(_)) => {
-                return Err(ConfigError::Conflict("config has both password and password_file".into()));
-            }
-            (Some(t), None) => Some(Secret::new(t.trim())),
-            (None, Some(p)) => Some(read_secret_file(&rel(p))?),
-            (None, None) => None,
-        };
+        let file_token = crate::secret::read(
+            file.gateway.token.as_deref(),
+            file.gateway.token_file.as_ref().map(rel).as_deref(),
+            "config token",
+        )?;
+        let file_password = crate::secret::read(
+            file.gateway.password.as_deref(),
+            file.gateway.password_file.as_ref().map(rel).as_deref(),
+            "config password",
+        )?;
         return Ok(Resolved {
             url: url.clone(),
             source: Source::ClawnodeConfig,
@@ -545,9 +530,20 @@ pub struct SavedEndpoint {
 }
 
 impl SavedEndpoint {
+    /// `endpoint.json` in the state directory `dir`.
+    pub fn path(dir: &Path) -> PathBuf {
+        dir.join("endpoint.json")
+    }
+
+    /// Writes `endpoint.json` to `dir` (0600, atomically).
+    pub fn save(&self, dir: &Path) -> std::io::Result<()> {
+        let bytes = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+        clawnode::store::write_private_atomic(&Self::path(dir), &bytes)
+    }
+
     /// Loads `endpoint.json` from `dir` (`None` when absent).
     pub fn load(dir: &Path) -> Result<Option<Self>, ConfigError> {
-        let path = dir.join("endpoint.json");
+        let path = Self::path(dir);
         match std::fs::read(&path) {
             Ok(b) => serde_json::from_slice(&b)
                 .map(Some)
@@ -854,8 +850,6 @@ mod tests {
         assert!(matches!(FileConfig::load(&cfg_path, true), Err(ConfigError::Parse { .. })));
         assert!(FileConfig::load(&dir.path().join("missing.toml"), false).is_ok());
         assert!(FileConfig::load(&dir.path().join("missing.toml"), true).is_err());
-        std::fs::write(dir.path().join("empty"), "\n").unwrap();
-        assert!(read_secret_file(&dir.path().join("empty")).is_err());
     }
 
     #[test]

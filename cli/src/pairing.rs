@@ -61,13 +61,10 @@ impl Pending {
             }
         }
         let saved = SavedEndpoint { url: self.origin.clone(), tls_fingerprint: None };
-        let path = state_dir.join("endpoint.json");
-        let bytes = serde_json::to_vec_pretty(&saved).map_err(|e| PairingSaveError::Write {
-            path: path.display().to_string(),
-            source: std::io::Error::other(e),
-        })?;
-        clawnode::store::write_private_atomic(&path, &bytes)
-            .map_err(|source| PairingSaveError::Write { path: path.display().to_string(), source })
+        saved.save(state_dir).map_err(|source| PairingSaveError::Write {
+            path: SavedEndpoint::path(state_dir).display().to_string(),
+            source,
+        })
     }
 }
 

@@ -156,32 +156,70 @@ pub fn decode(input: &str, now_ms: u64) -> Result<SetupCode, SetupCodeError> {
     })
 }
 
+/// The endpoint a host pairs with, chosen by [`choose_endpoint`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct EndpointChoice {
+    /// The endpoint to connect to.
+    pub endpoint: Endpoint,
+    /// Whether it answered the probe (`false`: every candidate failed without a terminal
+    /// error and this is the primary, which the node's own backoff keeps retrying).
+    pub reached: bool,
+    /// The candidates that failed, in order, with why (for the host to report).
+    pub failures: Vec<(Endpoint, TransportError)>,
+}
+
+/// Why no endpoint of a setup code was chosen.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EndpointChoiceError {
+    /// Every candidate failed and one of them with a terminal error (a pin mismatch, an
+    /// untrusted certificate, …): pause instead of falling back.
+    #[error("{}", first_terminal(.failures))]
+    Terminal {
+        /// The candidates that failed, in order, with why; at least one is terminal.
+        failures: Vec<(Endpoint, TransportError)>,
+    },
+    /// The code has no endpoint (never the case for a code from [`decode`]).
+    #[error("the setup code has no endpoint")]
+    NoEndpoint,
+}
+
+fn first_terminal(failures: &[(Endpoint, TransportError)]) -> String {
+    failures.iter().find(|(_, e)| e.is_terminal()).map(|(_, e)| e.to_string()).unwrap_or_default()
+}
+
+/// The one rule for the endpoint of a setup code, for every host (CLI and FFI).
+///
 /// Tries the code's endpoints in order (TCP, TLS, WebSocket upgrade; nothing of the
-/// protocol is sent) and returns the first reachable one. A pin mismatch on the primary
-/// endpoint stops the search (the code's pin is authoritative); other failures move on to
-/// the next candidate. With every candidate failing, the errors are returned in order.
-pub async fn select_endpoint(
-    code: &SetupCode,
-    cfg: &TransportConfig,
-) -> Result<Endpoint, Vec<(Endpoint, TransportError)>> {
-    let mut errors = Vec::new();
+/// protocol is sent) and chooses the first reachable one. A pin mismatch stops the search
+/// (the code's pin is authoritative). When every candidate fails, a terminal failure is an
+/// error (pause); otherwise the choice is the primary ([`SetupCode::primary`]), which the
+/// node keeps retrying. A host that must not do I/O before its node starts (the FFI's
+/// synchronous constructor) takes that same answer without probing: the primary.
+pub async fn choose_endpoint(code: &SetupCode, cfg: &TransportConfig) -> Result<EndpointChoice, EndpointChoiceError> {
+    let mut failures = Vec::new();
     for e in &code.endpoints {
         match crate::transport::open(e, cfg).await {
             Ok(mut ws) => {
                 let _ = ws.close(None).await;
-                return Ok(e.clone());
+                return Ok(EndpointChoice { endpoint: e.clone(), reached: true, failures });
             }
             Err(err) => {
                 let stop = matches!(err, TransportError::PinMismatch(_));
                 tracing::info!(endpoint = %e, error = %err, "setup-code candidate unreachable");
-                errors.push((e.clone(), err));
+                failures.push((e.clone(), err));
                 if stop {
                     break;
                 }
             }
         }
     }
-    Err(errors)
+    if failures.iter().any(|(_, e)| e.is_terminal()) {
+        return Err(EndpointChoiceError::Terminal { failures });
+    }
+    let primary = code.primary().ok_or(EndpointChoiceError::NoEndpoint)?;
+    Ok(EndpointChoice { endpoint: primary.clone(), reached: false, failures })
 }
 
 #[cfg(test)]
@@ -259,5 +297,57 @@ mod tests {
         assert!(c.endpoints[1].pin.is_none());
         assert!(c.endpoints[2].pin.is_none());
         assert_eq!(c.expires_at_ms, None);
+    }
+
+    fn code_for(urls: &[&str]) -> SetupCode {
+        SetupCode {
+            endpoints: urls.iter().map(|u| Endpoint::parse(u).unwrap()).collect(),
+            bootstrap_token: Secret::new("t"),
+            expires_at_ms: None,
+            tls_fingerprint: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn choice_falls_back_to_the_primary_when_nothing_answers() {
+        // Two closed loopback ports: retryable failures, so the primary (retried by the node).
+        let closed = |_| {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let (a, b) = (closed(0), closed(1));
+        let code = code_for(&[&format!("ws://127.0.0.1:{a}"), &format!("ws://127.0.0.1:{b}")]);
+        let choice = choose_endpoint(&code, &TransportConfig::default()).await.unwrap();
+        assert!(!choice.reached);
+        assert_eq!(choice.endpoint, code.endpoints[0]);
+        assert_eq!(choice.failures.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn choice_pauses_on_a_terminal_failure() {
+        // Plaintext to a non-loopback address is refused by policy before any socket opens.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let code = code_for(&["ws://192.0.2.1:18789", &format!("ws://127.0.0.1:{closed}")]);
+        let err = choose_endpoint(&code, &TransportConfig::default()).await.unwrap_err();
+        let EndpointChoiceError::Terminal { failures } = &err else { panic!("{err}") };
+        assert_eq!(failures.len(), 2);
+        assert!(failures[0].1.is_terminal());
+        assert_eq!(err.to_string(), failures[0].1.to_string());
+    }
+
+    #[tokio::test]
+    async fn choice_takes_the_first_reachable_candidate() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let open = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let _ = tokio_tungstenite::accept_async(tcp).await;
+        });
+        let code = code_for(&[&format!("ws://127.0.0.1:{closed}"), &format!("ws://127.0.0.1:{open}")]);
+        let choice = choose_endpoint(&code, &TransportConfig::default()).await.unwrap();
+        assert!(choice.reached);
+        assert_eq!(choice.endpoint, code.endpoints[1]);
+        assert_eq!(choice.failures.len(), 1);
     }
 }

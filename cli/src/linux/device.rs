@@ -6,7 +6,10 @@ use std::path::Path;
 use serde_json::{Map, Value, json};
 
 use super::parse::{self, ThermalReading};
-use super::{LinuxCommandError, stats, sysfs};
+use clawnode::CommandError;
+use clawnode::commands::DeviceInfo;
+
+use super::{stats, sysfs};
 
 /// Host-side facts `device.info` cannot read from the system.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,17 +30,15 @@ fn put<T: Into<Value>>(map: &mut Map<String, Value>, key: &str, value: Option<T>
 }
 
 /// Runs blocking system reads on the blocking pool.
-async fn blocking<F>(what: &str, f: F) -> Result<Value, LinuxCommandError>
+async fn blocking<F>(what: &str, f: F) -> Result<Value, CommandError>
 where
     F: FnOnce() -> Value + Send + 'static,
 {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| LinuxCommandError::unavailable(format!("{what} worker failed: {e}")))
+    tokio::task::spawn_blocking(f).await.map_err(|e| CommandError::unavailable(format!("{what} worker failed: {e}")))
 }
 
-/// `device.info`: params ignored → the iOS/Android `device.info` shape where it applies,
-/// plus Linux fields:
+/// `device.info`: params ignored → the core's [`DeviceInfo`]: the iOS/Android fields where
+/// they apply, plus the Linux ones:
 ///
 /// `{ deviceName, modelIdentifier?, manufacturer?, systemName, systemVersion?, osPrettyName?,
 ///    osId?, kernelVersion?, arch, platform:"linux", deviceFamily:"Linux", appVersion,
@@ -53,18 +54,23 @@ where
 pub fn device_info(
     _params: Value,
     ctx: &DeviceInfoContext,
-) -> impl Future<Output = Result<Value, LinuxCommandError>> + Send + use<> {
+) -> impl Future<Output = Result<Value, CommandError>> + Send + use<> {
     let ctx = ctx.clone();
     let locale = ["LC_ALL", "LANG"]
         .iter()
         .filter_map(|k| std::env::var(k).ok())
         .find(|v| !v.trim().is_empty())
         .and_then(|v| parse::normalize_locale(&v));
-    async move { blocking("device.info", move || collect_device_info(&ctx, locale)).await }
+    async move {
+        let info = tokio::task::spawn_blocking(move || collect_device_info(&ctx, locale))
+            .await
+            .map_err(|e| CommandError::unavailable(format!("device.info worker failed: {e}")))?;
+        serde_json::to_value(info).map_err(|e| CommandError::unavailable(format!("device.info: {e}")))
+    }
 }
 
 /// Gathers `device.info` synchronously.
-fn collect_device_info(ctx: &DeviceInfoContext, locale: Option<String>) -> Value {
+fn collect_device_info(ctx: &DeviceInfoContext, locale: Option<String>) -> DeviceInfo {
     let uname = rustix::system::uname();
     let hostname = uname.nodename().to_str().ok().map(str::to_owned);
     let kernel = uname.release().to_str().ok().map(str::to_owned);
@@ -76,36 +82,29 @@ fn collect_device_info(ctx: &DeviceInfoContext, locale: Option<String>) -> Value
     let model = sysfs::read_trimmed("/proc/device-tree/model")
         .or_else(|| sysfs::read_trimmed("/sys/firmware/devicetree/base/model"))
         .or_else(|| sysfs::read_trimmed("/sys/class/dmi/id/product_name"));
-    let manufacturer = sysfs::read_trimmed("/sys/class/dmi/id/sys_vendor");
-    let memory_total = sysfs::read_text("/proc/meminfo").and_then(|t| parse::parse_meminfo(&t).total);
-
-    let mut out = Map::new();
-    out.insert(
-        "deviceName".to_owned(),
-        Value::from(
-            hostname
-                .filter(|h| !h.is_empty())
-                .or_else(|| sysfs::read_trimmed("/proc/sys/kernel/hostname"))
-                .unwrap_or_else(|| "localhost".to_owned()),
-        ),
-    );
-    put(&mut out, "modelIdentifier", model);
-    put(&mut out, "manufacturer", manufacturer);
-    out.insert("systemName".to_owned(), Value::from(os_field("NAME").unwrap_or_else(|| "Linux".to_owned())));
-    put(&mut out, "systemVersion", os_field("VERSION_ID").or_else(|| kernel.clone()));
-    put(&mut out, "osPrettyName", os_field("PRETTY_NAME"));
-    put(&mut out, "osId", os_field("ID"));
-    put(&mut out, "kernelVersion", kernel);
-    out.insert("arch".to_owned(), Value::from(std::env::consts::ARCH));
-    out.insert("platform".to_owned(), Value::from("linux"));
-    out.insert("deviceFamily".to_owned(), Value::from("Linux"));
-    out.insert("appVersion".to_owned(), Value::from(ctx.app_version.clone()));
-    put(&mut out, "displayName", ctx.display_name.clone());
-    put(&mut out, "instanceId", ctx.instance_id.clone());
-    put(&mut out, "locale", locale);
-    out.insert("cpuCount".to_owned(), Value::from(stats::cpu_count()));
-    put(&mut out, "memoryTotalBytes", memory_total);
-    Value::Object(out)
+    DeviceInfo {
+        device_name: hostname
+            .filter(|h| !h.is_empty())
+            .or_else(|| sysfs::read_trimmed("/proc/sys/kernel/hostname"))
+            .unwrap_or_else(|| "localhost".to_owned()),
+        model_identifier: model,
+        manufacturer: sysfs::read_trimmed("/sys/class/dmi/id/sys_vendor"),
+        system_name: os_field("NAME").unwrap_or_else(|| "Linux".to_owned()),
+        system_version: os_field("VERSION_ID").or_else(|| kernel.clone()),
+        os_pretty_name: os_field("PRETTY_NAME"),
+        os_id: os_field("ID"),
+        kernel_version: kernel,
+        arch: Some(std::env::consts::ARCH.to_owned()),
+        platform: Some("linux".to_owned()),
+        device_family: Some("Linux".to_owned()),
+        app_version: ctx.app_version.clone(),
+        app_build: None,
+        display_name: ctx.display_name.clone(),
+        instance_id: ctx.instance_id.clone(),
+        locale,
+        cpu_count: u32::try_from(stats::cpu_count()).ok(),
+        memory_total_bytes: sysfs::read_text("/proc/meminfo").and_then(|t| parse::parse_meminfo(&t).total),
+    }
 }
 
 /// `device.status`: params ignored → the iOS/Android `device.status` sections that apply
@@ -114,7 +113,7 @@ fn collect_device_info(ctx: &DeviceInfoContext, locale: Option<String>) -> Value
 ///
 /// Every section whose source is missing or unreadable is omitted; never fails except
 /// if the worker task dies (`UNAVAILABLE`).
-pub async fn device_status(_params: Value) -> Result<Value, LinuxCommandError> {
+pub async fn device_status(_params: Value) -> Result<Value, CommandError> {
     blocking("device.status", collect_device_status).await
 }
 
@@ -575,6 +574,7 @@ mod tests {
         assert_eq!(v["deviceFamily"], "Linux");
         assert!(v["cpuCount"].as_u64().unwrap() >= 1);
         assert!(v["kernelVersion"].is_string());
+        assert!(v.get("appBuild").is_none(), "no mobile build number on Linux: {v}");
         for (_, value) in v.as_object().unwrap() {
             assert!(!value.is_null());
         }

@@ -4,7 +4,8 @@
 //!
 //! Each command is an `async fn` taking the invoke params as a [`serde_json::Value`]
 //! (`Value::Null` when the invoke carried none) and returning the JSON result payload
-//! or a [`LinuxCommandError`]. All data comes from the running system (`/proc`,
+//! or the core's [`clawnode::CommandError`]; `node.host.stats` is the core's
+//! [`clawnode::events::HostStats`]. All data comes from the running system (`/proc`,
 //! `/sys`, `/etc/os-release`, `statvfs`, `uname`); a missing source is omitted from the
 //! result, never an error. See `docs/linux-commands.md` for the shapes.
 
@@ -19,33 +20,6 @@ pub use device::{DeviceInfoContext, device_info, device_status};
 pub use notify::system_notify;
 pub use stats::host_stats;
 pub use which::system_which;
-
-/// A command failure: `code` is a stable UPPER_SNAKE token, `message` human text (without the token prefix).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{code}: {message}")]
-pub struct LinuxCommandError {
-    /// Stable UPPER_SNAKE error token (`INVALID_REQUEST`, `NOTIFICATIONS_UNAVAILABLE`, …).
-    pub code: String,
-    /// Human-readable detail, without the `"<CODE>: "` prefix.
-    pub message: String,
-}
-
-impl LinuxCommandError {
-    /// Builds an error from a code token and a message.
-    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { code: code.into(), message: message.into() }
-    }
-
-    /// An `INVALID_REQUEST` error (bad or missing params).
-    pub fn invalid_request(message: impl Into<String>) -> Self {
-        Self::new("INVALID_REQUEST", message)
-    }
-
-    /// An `UNAVAILABLE` error (internal failure, e.g. a worker task panicked).
-    pub fn unavailable(message: impl Into<String>) -> Self {
-        Self::new("UNAVAILABLE", message)
-    }
-}
 
 /// Commands the Gateway (2026.9.6) allows by default for `platform:"linux"` +
 /// `deviceFamily:"Linux"` nodes (commands.md §1.3), which is:
@@ -99,14 +73,6 @@ pub fn outside_linux_defaults(commands: &[&str]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn error_display_has_token_prefix() {
-        let err = LinuxCommandError::invalid_request("bins required");
-        assert_eq!(err.to_string(), "INVALID_REQUEST: bins required");
-        assert_eq!(err.code, "INVALID_REQUEST");
-        assert_eq!(err.message, "bins required");
-    }
 
     #[test]
     fn allowlist_hint() {

@@ -7,7 +7,8 @@ use std::time::Duration;
 use clawnode_exec::child_env;
 use serde_json::{Value, json};
 
-use super::LinuxCommandError;
+use clawnode::CommandError;
+use clawnode::commands::{NotifyPriority, NotifySound, PlatformFamily, SystemNotifyParams};
 
 /// Longest accepted title, in characters.
 const MAX_TITLE_CHARS: usize = 256;
@@ -30,21 +31,20 @@ struct Notification {
 
 /// `system.notify`: params `{ title?, body?, sound?, priority?, delivery? }` → `{ "ok": true }`.
 ///
-/// - `title` / `body`: strings (absent or null = empty); at least one must be non-blank
-///   (`INVALID_REQUEST: empty notification`), at most 256 / 4096 characters.
-/// - `priority`: `passive` → `--urgency=low`, `active` (default) → `normal`,
-///   `timeSensitive` → `critical` (case-insensitive); other values are `INVALID_REQUEST`.
-/// - `sound`: `none|silent|off|false|0` (or boolean `false`) adds the
-///   `suppress-sound` hint; anything else uses the desktop's default sound.
-/// - `delivery` is macOS-only and ignored, as are unknown keys.
+/// The params are the core's [`SystemNotifyParams`] (the router has already validated and
+/// normalized them with the catalog's rules: strings, at least one of title/body non-blank,
+/// `priority` and `sound` vocabularies; `delivery` is macOS-only and ignored here). Linux
+/// adds what `notify-send` needs: at most 256 / 4096 characters of title / body and no NUL
+/// (an argv cannot carry one). `priority` maps to `--urgency`: `passive` → `low`, `active`
+/// → `normal`, `timeSensitive` → `critical`; a silent `sound` adds the `suppress-sound` hint.
 ///
 /// Runs `notify-send` found on `$PATH` with arguments passed directly (no shell),
 /// killed after 10 s. Errors: `NOTIFICATIONS_UNAVAILABLE` when `notify-send` is not
 /// installed, `NOTIFICATION_FAILED` when it fails or times out.
-pub async fn system_notify(params: Value) -> Result<Value, LinuxCommandError> {
+pub async fn system_notify(params: Value) -> Result<Value, CommandError> {
     let notification = validate(&params)?;
     let Some(program) = find_notify_send() else {
-        return Err(LinuxCommandError::new(
+        return Err(CommandError::new(
             "NOTIFICATIONS_UNAVAILABLE",
             "notify-send is not installed (install libnotify-bin)",
         ));
@@ -53,57 +53,25 @@ pub async fn system_notify(params: Value) -> Result<Value, LinuxCommandError> {
     Ok(json!({ "ok": true }))
 }
 
-/// Reads an optional string field; `null`/absent give `""`.
-fn optional_string(params: &Value, key: &str) -> Result<String, LinuxCommandError> {
-    match params.get(key) {
-        None | Some(Value::Null) => Ok(String::new()),
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(_) => Err(LinuxCommandError::invalid_request(format!("{key} must be a string"))),
-    }
-}
-
-/// Validates the params.
-fn validate(params: &Value) -> Result<Notification, LinuxCommandError> {
-    if !params.is_object() {
-        return Err(LinuxCommandError::invalid_request("params must be an object with title and/or body"));
-    }
-    let title = optional_string(params, "title")?.trim().to_owned();
-    let body = optional_string(params, "body")?.trim().to_owned();
-    if title.is_empty() && body.is_empty() {
-        return Err(LinuxCommandError::invalid_request("empty notification"));
-    }
+/// The core's params parse, then the Linux limits.
+fn validate(params: &Value) -> Result<Notification, CommandError> {
+    let SystemNotifyParams { title, body, sound, priority, .. } =
+        SystemNotifyParams::parse(params, PlatformFamily::Linux)?;
     if title.chars().count() > MAX_TITLE_CHARS {
-        return Err(LinuxCommandError::invalid_request(format!("title is longer than {MAX_TITLE_CHARS} characters")));
+        return Err(CommandError::invalid_request(format!("title is longer than {MAX_TITLE_CHARS} characters")));
     }
     if body.chars().count() > MAX_BODY_CHARS {
-        return Err(LinuxCommandError::invalid_request(format!("body is longer than {MAX_BODY_CHARS} characters")));
+        return Err(CommandError::invalid_request(format!("body is longer than {MAX_BODY_CHARS} characters")));
     }
     if title.contains('\0') || body.contains('\0') {
-        return Err(LinuxCommandError::invalid_request("title and body must not contain NUL"));
+        return Err(CommandError::invalid_request("title and body must not contain NUL"));
     }
-    let urgency = match params.get("priority") {
-        None | Some(Value::Null) => "normal",
-        Some(Value::String(p)) => match p.to_ascii_lowercase().as_str() {
-            "passive" => "low",
-            "active" => "normal",
-            "timesensitive" => "critical",
-            _ => {
-                return Err(LinuxCommandError::invalid_request("priority must be passive, active or timeSensitive"));
-            }
-        },
-        Some(_) => {
-            return Err(LinuxCommandError::invalid_request("priority must be a string"));
-        }
+    let urgency = match priority {
+        NotifyPriority::Passive => "low",
+        NotifyPriority::TimeSensitive => "critical",
+        NotifyPriority::Active => "normal",
     };
-    let silent = match params.get("sound") {
-        Some(Value::Bool(false)) => true,
-        Some(Value::Number(n)) => n.as_f64() == Some(0.0),
-        Some(Value::String(s)) => {
-            matches!(s.trim().to_ascii_lowercase().as_str(), "none" | "silent" | "off" | "false" | "0")
-        }
-        _ => false,
-    };
-    Ok(Notification { title, body, urgency, silent })
+    Ok(Notification { title, body, urgency, silent: sound == NotifySound::Silent })
 }
 
 /// The `notify-send` arguments for a notification (summary is the title, or the body
@@ -135,7 +103,7 @@ fn find_notify_send() -> Option<PathBuf> {
 }
 
 /// Runs `program` with the notification arguments, killing it after `timeout`.
-async fn send(program: &Path, notification: &Notification, timeout: Duration) -> Result<(), LinuxCommandError> {
+async fn send(program: &Path, notification: &Notification, timeout: Duration) -> Result<(), CommandError> {
     let mut cmd = tokio::process::Command::new(program);
     // notify-send needs the session's environment (D-Bus address, display), never the
     // node's own keys.
@@ -149,19 +117,17 @@ async fn send(program: &Path, notification: &Notification, timeout: Duration) ->
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| {
-            LinuxCommandError::new("NOTIFICATION_FAILED", format!("could not start {}: {e}", program.display()))
-        })?;
+        .map_err(|e| CommandError::new("NOTIFICATION_FAILED", format!("could not start {}: {e}", program.display())))?;
     // On timeout the `wait_with_output` future (and with it the child) is dropped,
     // which kills the process because of `kill_on_drop`.
     let output = match tokio::time::timeout(timeout, child.wait_with_output()).await {
         Ok(Ok(output)) => output,
         Ok(Err(e)) => {
-            return Err(LinuxCommandError::new("NOTIFICATION_FAILED", format!("waiting for notify-send failed: {e}")));
+            return Err(CommandError::new("NOTIFICATION_FAILED", format!("waiting for notify-send failed: {e}")));
         }
         Err(_) => {
             tracing::warn!("notify-send timed out after {timeout:?}; killed");
-            return Err(LinuxCommandError::new(
+            return Err(CommandError::new(
                 "NOTIFICATION_FAILED",
                 format!("notify-send timed out after {}s", timeout.as_secs()),
             ));
@@ -176,7 +142,7 @@ async fn send(program: &Path, notification: &Notification, timeout: Duration) ->
         output.status.code().map_or_else(|| "was killed by a signal".to_owned(), |c| format!("exited with {c}"));
     let detail =
         if stderr.is_empty() { format!("notify-send {status}") } else { format!("notify-send {status}: {stderr}") };
-    Err(LinuxCommandError::new("NOTIFICATION_FAILED", detail))
+    Err(CommandError::new("NOTIFICATION_FAILED", detail))
 }
 
 #[cfg(test)]
@@ -199,9 +165,13 @@ mod tests {
             json!({"title": "a\u{0}b"}),
         ];
         for params in invalid {
-            assert_eq!(validate(&params).err().map(|e| e.code), Some("INVALID_REQUEST".to_owned()), "{params}");
+            assert_eq!(
+                validate(&params).err().map(|e| e.code().to_owned()),
+                Some("INVALID_REQUEST".to_owned()),
+                "{params}"
+            );
         }
-        assert_eq!(validate(&json!({})).err().map(|e| e.message), Some("empty notification".to_owned()));
+        assert_eq!(validate(&json!({})).err().map(|e| e.message().to_owned()), Some("empty notification".to_owned()));
         let n = validate(&json!({
             "title": "Ping", "body": "Gateway ready", "sound": "none",
             "priority": "timeSensitive", "delivery": "overlay", "extra": true
@@ -215,6 +185,21 @@ mod tests {
         assert_eq!(validate(&json!({"title": "t", "priority": "passive"})).unwrap().urgency, "low");
         assert!(validate(&json!({"title": "t", "sound": false})).unwrap().silent);
         assert!(validate(&json!({"title": "t", "sound": 0})).unwrap().silent);
+    }
+
+    #[test]
+    fn reads_the_routers_normalized_form() {
+        // The router hands the handler the core's normalized params, not the raw ones.
+        for (raw, urgency, silent) in [
+            (json!({"title": "t", "priority": "TIME-SENSITIVE", "sound": false}), "critical", true),
+            (json!({"body": "b", "priority": "passive", "sound": "chime"}), "low", false),
+            (json!({"title": "t"}), "normal", false),
+        ] {
+            let normalized =
+                serde_json::to_value(SystemNotifyParams::parse(&raw, PlatformFamily::Linux).unwrap()).unwrap();
+            let n = validate(&normalized).unwrap();
+            assert_eq!((n.urgency, n.silent), (urgency, silent), "{raw} → {normalized}");
+        }
     }
 
     #[test]
@@ -262,15 +247,15 @@ mod tests {
         let (dir, program) = script("fail", "echo 'Cannot autolaunch D-Bus' >&2; exit 1");
         let n = validate(&json!({"title": "t"})).unwrap();
         let err = send(&program, &n, Duration::from_secs(10)).await.unwrap_err();
-        assert_eq!(err.code, "NOTIFICATION_FAILED");
-        assert_eq!(err.message, "notify-send exited with 1: Cannot autolaunch D-Bus");
+        assert_eq!(err.code(), "NOTIFICATION_FAILED");
+        assert_eq!(err.message(), "notify-send exited with 1: Cannot autolaunch D-Bus");
         std::fs::remove_dir_all(&dir).unwrap();
 
         let (dir, program) = script("slow", "exec sleep 30");
         let started = std::time::Instant::now();
         let err = send(&program, &n, Duration::from_millis(200)).await.unwrap_err();
-        assert_eq!(err.code, "NOTIFICATION_FAILED");
-        assert!(err.message.contains("timed out"), "{}", err.message);
+        assert_eq!(err.code(), "NOTIFICATION_FAILED");
+        assert!(err.message().contains("timed out"), "{}", err.message());
         assert!(started.elapsed() < Duration::from_secs(5));
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -280,13 +265,13 @@ mod tests {
         let result = system_notify(json!({"title": "clawnode test", "sound": "none"})).await;
         if find_notify_send().is_none() {
             let err = result.unwrap_err();
-            assert_eq!(err.code, "NOTIFICATIONS_UNAVAILABLE");
-            assert!(err.message.contains("libnotify-bin"));
+            assert_eq!(err.code(), "NOTIFICATIONS_UNAVAILABLE");
+            assert!(err.message().contains("libnotify-bin"));
         } else {
             // With notify-send present the outcome depends on a session bus.
             match result {
                 Ok(v) => assert_eq!(v, json!({"ok": true})),
-                Err(e) => assert_eq!(e.code, "NOTIFICATION_FAILED"),
+                Err(e) => assert_eq!(e.code(), "NOTIFICATION_FAILED"),
             }
         }
     }

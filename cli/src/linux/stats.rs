@@ -1,14 +1,12 @@
 //! The `node.host.stats` event payload.
 
-use serde_json::{Map, Value};
+use clawnode::events::HostStats;
 
 use super::parse;
 use super::sysfs;
 
 /// Largest `cpuCount` the Gateway accepts.
 const MAX_CPU_COUNT: usize = 4096;
-/// Largest load average the Gateway accepts.
-const MAX_LOAD: f64 = 100_000.0;
 
 /// Number of CPUs available to this process (`available_parallelism`, else
 /// `/proc/cpuinfo`, else 1), clamped to `1..=4096`.
@@ -21,19 +19,17 @@ pub(crate) fn cpu_count() -> usize {
         .clamp(1, MAX_CPU_COUNT)
 }
 
-/// Builds the closed `node.host.stats` payload (protocol.md §4.4):
-///
-/// `{ cpuCount, loadAverage?, memoryTotalBytes, memoryFreeBytes, diskTotalBytes?, diskAvailableBytes? }`
+/// The `node.host.stats` payload (protocol.md §4.4), as the core's [`HostStats`]:
 ///
 /// - `cpuCount`: [`std::thread::available_parallelism`] (fallback `/proc/cpuinfo`), `1..=4096`;
-/// - `loadAverage`: `/proc/loadavg`, each clamped to `0..=100000`, omitted when unreadable;
+/// - `loadAverage`: `/proc/loadavg`, omitted when unreadable;
 /// - `memoryTotalBytes` / `memoryFreeBytes`: `MemTotal` / `MemAvailable` (falling back to
-///   `MemFree`) from `/proc/meminfo`, free clamped to total, `0` when unreadable;
+///   `MemFree`) from `/proc/meminfo`, `0` when unreadable;
 /// - `diskTotalBytes` / `diskAvailableBytes`: `statvfs("/")`, both or neither.
 ///
-/// No other keys are ever emitted. Synchronous and cheap (a few procfs reads and one
-/// `statvfs`).
-pub fn host_stats() -> Value {
+/// Clamped into the Gateway's ranges by [`HostStats::sanitized`]. Synchronous and cheap (a
+/// few procfs reads and one `statvfs`).
+pub fn host_stats() -> HostStats {
     let loadavg = sysfs::read_text("/proc/loadavg").and_then(|t| parse::parse_loadavg(&t));
     let meminfo = sysfs::read_text("/proc/meminfo").map(|t| parse::parse_meminfo(&t)).unwrap_or_default();
     build_host_stats(cpu_count(), loadavg, meminfo, sysfs::fs_usage("/").map(|u| (u.total, u.available)))
@@ -45,23 +41,16 @@ fn build_host_stats(
     loadavg: Option<[f64; 3]>,
     meminfo: parse::MemInfo,
     disk: Option<(u64, u64)>,
-) -> Value {
-    let mut out = Map::new();
-    out.insert("cpuCount".to_owned(), Value::from(cpu_count.clamp(1, MAX_CPU_COUNT)));
-    if let Some(loads) = loadavg {
-        let loads: Vec<Value> =
-            loads.iter().map(|l| Value::from(if l.is_finite() { l.clamp(0.0, MAX_LOAD) } else { 0.0 })).collect();
-        out.insert("loadAverage".to_owned(), Value::Array(loads));
+) -> HostStats {
+    HostStats {
+        cpu_count: u32::try_from(cpu_count).unwrap_or(u32::MAX),
+        load_average: loadavg,
+        memory_total_bytes: meminfo.total.unwrap_or(0),
+        memory_free_bytes: meminfo.available.or(meminfo.free).unwrap_or(0),
+        disk_total_bytes: disk.map(|(total, _)| total),
+        disk_available_bytes: disk.map(|(_, available)| available),
     }
-    let total = meminfo.total.unwrap_or(0);
-    let free = meminfo.available.or(meminfo.free).unwrap_or(0).min(total);
-    out.insert("memoryTotalBytes".to_owned(), Value::from(total));
-    out.insert("memoryFreeBytes".to_owned(), Value::from(free));
-    if let Some((disk_total, disk_available)) = disk {
-        out.insert("diskTotalBytes".to_owned(), Value::from(disk_total));
-        out.insert("diskAvailableBytes".to_owned(), Value::from(disk_available.min(disk_total)));
-    }
-    Value::Object(out)
+    .sanitized()
 }
 
 #[cfg(test)]
@@ -72,25 +61,31 @@ mod tests {
     const ALLOWED: &[&str] =
         &["cpuCount", "loadAverage", "memoryTotalBytes", "memoryFreeBytes", "diskTotalBytes", "diskAvailableBytes"];
 
+    fn wire(s: HostStats) -> serde_json::Value {
+        serde_json::to_value(s).unwrap()
+    }
+
     #[test]
     fn builds_clamped_payload() {
         let mem = parse::MemInfo { total: Some(1000), free: Some(10), available: Some(2000), ..Default::default() };
-        let v = build_host_stats(9999, Some([1.5, 200_000.0, 0.0]), mem, Some((50, 70)));
+        let v = wire(build_host_stats(9999, Some([1.5, 200_000.0, 0.0]), mem, Some((50, 70))));
         assert_eq!(
             v,
             json!({"cpuCount": 4096, "loadAverage": [1.5, 100000.0, 0.0],
                    "memoryTotalBytes": 1000, "memoryFreeBytes": 1000,
                    "diskTotalBytes": 50, "diskAvailableBytes": 50})
         );
-        let v = build_host_stats(0, None, parse::MemInfo::default(), None);
+        let v = wire(build_host_stats(0, None, parse::MemInfo::default(), None));
         assert_eq!(v, json!({"cpuCount": 1, "memoryTotalBytes": 0, "memoryFreeBytes": 0}));
         let mem = parse::MemInfo { total: Some(1000), free: Some(10), ..Default::default() };
-        assert_eq!(build_host_stats(2, None, mem, None)["memoryFreeBytes"], json!(10));
+        assert_eq!(wire(build_host_stats(2, None, mem, None))["memoryFreeBytes"], json!(10));
+        let nan = wire(build_host_stats(2, Some([f64::NAN, -1.0, f64::INFINITY]), parse::MemInfo::default(), None));
+        assert_eq!(nan["loadAverage"], json!([0.0, 0.0, 0.0]));
     }
 
     #[test]
     fn real_host_stats_shape() {
-        let v = host_stats();
+        let v = wire(host_stats());
         let obj = v.as_object().unwrap();
         for key in obj.keys() {
             assert!(ALLOWED.contains(&key.as_str()), "unexpected key {key}");

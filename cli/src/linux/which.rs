@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::LinuxCommandError;
+use clawnode::CommandError;
 
 /// Most names accepted in one request.
 const MAX_BINS: usize = 64;
@@ -26,7 +26,7 @@ const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 /// Errors (`INVALID_REQUEST`): params not an object, `bins` missing / not an array /
 /// empty / longer than 64, or an entry that is not a string, is empty, contains `/`
 /// or NUL, or is longer than 255 bytes.
-pub async fn system_which(params: Value) -> Result<Value, LinuxCommandError> {
+pub async fn system_which(params: Value) -> Result<Value, CommandError> {
     let bins = validate_bins(&params)?;
     let path_var = std::env::var_os("PATH");
     // A handful of stat calls: cheap enough to run inline (a blocking-pool hop would cost
@@ -35,37 +35,34 @@ pub async fn system_which(params: Value) -> Result<Value, LinuxCommandError> {
 }
 
 /// Validates the params and returns the trimmed names.
-fn validate_bins(params: &Value) -> Result<Vec<String>, LinuxCommandError> {
+fn validate_bins(params: &Value) -> Result<Vec<String>, CommandError> {
     let bins = params
         .as_object()
         .and_then(|o| o.get("bins"))
         .and_then(Value::as_array)
-        .ok_or_else(|| LinuxCommandError::invalid_request("bins required"))?;
+        .ok_or_else(|| CommandError::invalid_request("bins required"))?;
     if bins.is_empty() {
-        return Err(LinuxCommandError::invalid_request("bins must not be empty"));
+        return Err(CommandError::invalid_request("bins must not be empty"));
     }
     if bins.len() > MAX_BINS {
-        return Err(LinuxCommandError::invalid_request(format!("too many bins ({}; at most {MAX_BINS})", bins.len())));
+        return Err(CommandError::invalid_request(format!("too many bins ({}; at most {MAX_BINS})", bins.len())));
     }
     bins.iter()
         .enumerate()
         .map(|(i, entry)| {
-            let raw = entry
-                .as_str()
-                .ok_or_else(|| LinuxCommandError::invalid_request(format!("bins[{i}] must be a string")))?;
+            let raw =
+                entry.as_str().ok_or_else(|| CommandError::invalid_request(format!("bins[{i}] must be a string")))?;
             let name = raw.trim();
             if name.is_empty() {
-                return Err(LinuxCommandError::invalid_request(format!("bins[{i}] is empty")));
+                return Err(CommandError::invalid_request(format!("bins[{i}] is empty")));
             }
             if name.contains('/') || name.contains('\0') {
-                return Err(LinuxCommandError::invalid_request(format!(
+                return Err(CommandError::invalid_request(format!(
                     "bins[{i}] must be a plain command name (no '/' or NUL)"
                 )));
             }
             if name.len() > MAX_NAME_BYTES {
-                return Err(LinuxCommandError::invalid_request(format!(
-                    "bins[{i}] is longer than {MAX_NAME_BYTES} bytes"
-                )));
+                return Err(CommandError::invalid_request(format!("bins[{i}] is longer than {MAX_NAME_BYTES} bytes")));
             }
             Ok(name.to_owned())
         })
@@ -124,7 +121,7 @@ mod tests {
         ];
         for params in bad {
             let err = validate_bins(&params).err();
-            assert_eq!(err.map(|e| e.code), Some("INVALID_REQUEST".to_owned()), "{params}");
+            assert_eq!(err.map(|e| e.code().to_owned()), Some("INVALID_REQUEST".to_owned()), "{params}");
         }
         assert_eq!(validate_bins(&json!({"bins": [" sh "], "extra": 1})).ok(), Some(vec!["sh".to_owned()]));
         assert!(validate_bins(&json!({"bins": vec!["sh"; 64]})).is_ok());
@@ -166,7 +163,7 @@ mod tests {
     #[tokio::test]
     async fn invalid_params_error() {
         let err = system_which(Value::Null).await.unwrap_err();
-        assert_eq!(err.code, "INVALID_REQUEST");
-        assert_eq!(err.message, "bins required");
+        assert_eq!(err.code(), "INVALID_REQUEST");
+        assert_eq!(err.message(), "bins required");
     }
 }

@@ -19,24 +19,63 @@ pub struct DevicePermissionsCommand;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct DeviceHealthCommand;
 
-/// `device.info` result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `device.info` result: the iOS/Android shape (every field present there), which the
+/// Linux host shares where it applies, plus the desktop fields a Linux host adds. Absent
+/// fields are omitted from the JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceInfo {
-    /// User-visible device name ("Pixel 9").
+    /// User-visible device name ("Pixel 9"; the host name on Linux).
     pub device_name: String,
-    /// Hardware model identifier.
-    pub model_identifier: String,
-    /// OS name ("iOS", "Android").
+    /// Hardware model identifier (Linux: the board or DMI product name, when readable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_identifier: Option<String>,
+    /// OS name ("iOS", "Android"; Linux: os-release `NAME`).
     pub system_name: String,
-    /// OS version ("15").
-    pub system_version: String,
+    /// OS version ("15"; Linux: os-release `VERSION_ID`, else the kernel release).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_version: Option<String>,
     /// App version ("2026.9.6").
     pub app_version: String,
-    /// App build number.
-    pub app_build: String,
+    /// App build number (mobile).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_build: Option<String>,
     /// BCP-47 locale ("en-US").
-    pub locale: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    /// Hardware vendor (Linux: DMI `sys_vendor`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manufacturer: Option<String>,
+    /// OS display name (Linux: os-release `PRETTY_NAME`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_pretty_name: Option<String>,
+    /// OS id (Linux: os-release `ID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_id: Option<String>,
+    /// Kernel release (Linux: `uname -r`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_version: Option<String>,
+    /// CPU architecture (`x86_64`, `aarch64`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
+    /// The node's platform (`linux`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// The node's device family (`Linux`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_family: Option<String>,
+    /// The node's configured display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// The node's instance id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+    /// CPUs available to the node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_count: Option<u32>,
+    /// Total memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_total_bytes: Option<u64>,
 }
 
 /// `device.status` result.
@@ -214,6 +253,14 @@ mod tests {
         roundtrip::<DeviceInfo>(json!({
             "deviceName": "Pixel 9", "modelIdentifier": "…", "systemName": "Android", "systemVersion": "15",
             "appVersion": "2026.9.6", "appBuild": "123", "locale": "en-US"
+        }));
+        // The Linux host's shape: the shared fields it can read, plus the desktop ones.
+        roundtrip::<DeviceInfo>(json!({
+            "deviceName": "build-box", "systemName": "Debian GNU/Linux", "systemVersion": "13",
+            "osPrettyName": "Debian GNU/Linux 13 (trixie)", "osId": "debian", "kernelVersion": "6.12.0",
+            "arch": "x86_64", "platform": "linux", "deviceFamily": "Linux", "appVersion": "0.1.0",
+            "displayName": "Build box", "instanceId": "i-1", "locale": "en-US", "cpuCount": 8,
+            "memoryTotalBytes": 16_000_000_000u64, "manufacturer": "ACME", "modelIdentifier": "X1"
         }));
         roundtrip::<DevicePermissions>(json!({"permissions": {
             "camera": {"status": "granted", "promptable": false},

@@ -1,0 +1,210 @@
+//! `clawnode service install|status|uninstall`: the systemd unit.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use clawnode::Secret;
+use clawnode::endpoint::Endpoint;
+
+use super::CmdResult;
+use crate::dirs::{absolute, default_state_dir};
+use crate::{secret, service, service_account};
+
+/// `clawnode service` flags and action.
+#[derive(clap::Args, Debug)]
+pub struct ServiceArgs {
+    #[command(subcommand)]
+    action: ServiceAction,
+    /// A user unit (`systemctl --user`) instead of a system unit.
+    #[arg(long, global = true)]
+    user: bool,
+    /// Where the unit and its environment file go (default /etc/systemd/system, or
+    /// ~/.config/systemd/user with --user).
+    #[arg(long, global = true)]
+    unit_dir: Option<PathBuf>,
+}
+
+/// `clawnode service` actions.
+#[derive(Subcommand, Debug)]
+pub enum ServiceAction {
+    /// Write the unit (hardened, Type=notify) and a 0600 environment file with the secrets,
+    /// then enable and start it.
+    Install {
+        /// How much the hardening confines system.run children (see the README).
+        #[arg(long, value_enum, default_value = "confined")]
+        exec_profile: service::ExecProfile,
+        /// Gateway URL (goes to the environment file as OPENCLAW_GATEWAY_URL).
+        #[arg(long, conflicts_with = "ssh")]
+        url: Option<String>,
+        /// Shared Gateway token (goes to the environment file only). Visible in `ps` while
+        /// the installer runs: prefer --token-file.
+        #[arg(long, conflicts_with = "token_file")]
+        token: Option<String>,
+        /// File holding the shared Gateway token (its content goes to the 0600 environment
+        /// file, never to the unit or a command line).
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+        /// Managed SSH tunnel target, as for `run --ssh`.
+        #[arg(long)]
+        ssh: Option<String>,
+        /// SSH key for --ssh.
+        #[arg(long, requires = "ssh")]
+        ssh_identity: Option<PathBuf>,
+        /// Remote Gateway port for --ssh.
+        #[arg(long, requires = "ssh")]
+        remote_port: Option<u16>,
+        /// ClawNode config file for the service.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// State directory (writable for the service; created 0700). Default for a system
+        /// unit: /var/lib/clawnode (StateDirectory=, owned by the `clawnode` user).
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+        /// A system unit that runs as root instead of the dedicated `clawnode` user: every
+        /// system.run child then runs as root. Only with --exec-profile host.
+        #[arg(long)]
+        run_as_root: bool,
+        /// Write the files only (no systemctl, no user creation).
+        #[arg(long)]
+        no_start: bool,
+    },
+    /// `systemctl status` of the unit and the node's own status.
+    Status,
+    /// Stop, disable and remove the unit and its environment file.
+    Uninstall {
+        /// Remove the files only (no systemctl).
+        #[arg(long)]
+        no_stop: bool,
+    },
+}
+
+/// Runs one `clawnode service` action.
+pub fn service(args: ServiceArgs) -> CmdResult {
+    let unit_dir = args.unit_dir.clone().unwrap_or_else(|| service::default_unit_dir(args.user));
+    let (unit_path, env_path) = service::paths(&unit_dir);
+    match args.action {
+        ServiceAction::Install {
+            exec_profile,
+            url,
+            token,
+            token_file,
+            ssh,
+            ssh_identity,
+            remote_port,
+            config,
+            state_dir,
+            run_as_root,
+            no_start,
+        } => {
+            secret::warn_flag("--token", token.is_some(), "--token-file");
+            if run_as_root && (args.user || exec_profile != service::ExecProfile::Host) {
+                return Err("--run-as-root is for a system unit with --exec-profile host only".into());
+            }
+            let service_user = (!args.user && !run_as_root).then(|| service::SERVICE_USER.to_string());
+            let exe = std::env::current_exe()?;
+            let exe = std::fs::canonicalize(&exe).unwrap_or(exe);
+            let state_dir = absolute(&state_dir.unwrap_or_else(|| {
+                if args.user { default_state_dir() } else { PathBuf::from(service::SYSTEM_STATE_DIR) }
+            }));
+            let mut run_args: Vec<String> = vec!["--state-dir".into(), state_dir.to_string_lossy().into_owned()];
+            if let Some(c) = config {
+                run_args.extend(["--config".into(), absolute(&c).to_string_lossy().into_owned()]);
+            }
+            if let Some(t) = &ssh {
+                run_args.extend(["--ssh".into(), t.clone()]);
+                if let Some(i) = ssh_identity {
+                    run_args.extend(["--ssh-identity".into(), absolute(&i).to_string_lossy().into_owned()]);
+                }
+                if let Some(p) = remote_port {
+                    run_args.extend(["--remote-port".into(), p.to_string()]);
+                }
+            }
+            let mut vars: Vec<(&str, String)> = Vec::new();
+            if let Some(u) = url {
+                Endpoint::parse(&u)?;
+                vars.push(("OPENCLAW_GATEWAY_URL", u));
+            }
+            // The secret goes to the 0600 environment file only: never the unit, never argv.
+            let secret = secret::read(token.as_deref(), token_file.as_deref(), "--token")?;
+            // A tunnel target never takes env credentials (remote-access.md §4): its token
+            // goes to a 0600 file in the state directory that the unit names (written below,
+            // once the state directory is set up, and owned by the service user).
+            let mut ssh_token: Option<(PathBuf, Secret)> = None;
+            match secret {
+                Some(t) if ssh.is_some() => {
+                    let path = state_dir.join("ssh-gateway-token");
+                    run_args.extend(["--token-file".into(), path.to_string_lossy().into_owned()]);
+                    ssh_token = Some((path, t));
+                }
+                Some(t) => vars.push(("OPENCLAW_GATEWAY_TOKEN", t.expose().to_string())),
+                None => {}
+            }
+            let env_text = service::env_text(&vars)?;
+            let spec = service::UnitSpec {
+                exe,
+                run_args,
+                state_dir: state_dir.clone(),
+                env_file: absolute(&env_path),
+                user: args.user,
+                profile: exec_profile,
+                service_user: service_user.clone(),
+            };
+            let owner = match &service_user {
+                Some(user) if !no_start => Some(service_account::ensure(user, &state_dir)?),
+                Some(user) => {
+                    println!(
+                        "note: the unit runs as {user}; before starting, create it ({}) and give it {} (chown -R {user}: …, mode 0700)",
+                        service_account::shell_line(&service_account::useradd_command(user, &state_dir)),
+                        state_dir.display()
+                    );
+                    None
+                }
+                None => {
+                    clawnode::store::ensure_private_dir(&state_dir)?;
+                    None
+                }
+            };
+            if let Some((path, token)) = &ssh_token {
+                clawnode::store::write_private_atomic(path, token.expose().as_bytes())?;
+                if let Some((uid, gid)) = owner {
+                    std::os::unix::fs::chown(path, Some(uid), Some(gid))?;
+                }
+            }
+            std::fs::create_dir_all(&unit_dir)?;
+            clawnode::store::write_private_atomic(&env_path, env_text.as_bytes())?;
+            std::fs::write(&unit_path, service::unit_text(&spec))?;
+            println!("wrote {} and {} (0600)", unit_path.display(), env_path.display());
+            if !no_start {
+                let ok = service::systemctl(args.user, &["daemon-reload"])
+                    && service::systemctl(args.user, &["enable", "--now", service::UNIT_NAME]);
+                if !ok {
+                    return Ok(ExitCode::from(1));
+                }
+                println!("enabled and started {}", service::UNIT_NAME);
+            }
+        }
+        ServiceAction::Status => {
+            let ok = service::systemctl(args.user, &["status", "--no-pager", service::UNIT_NAME]);
+            if !ok {
+                return Ok(ExitCode::from(3));
+            }
+        }
+        ServiceAction::Uninstall { no_stop } => {
+            if !no_stop {
+                service::systemctl(args.user, &["disable", "--now", service::UNIT_NAME]);
+            }
+            for p in [&unit_path, &env_path] {
+                match std::fs::remove_file(p) {
+                    Ok(()) => println!("removed {}", p.display()),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            if !no_stop {
+                service::systemctl(args.user, &["daemon-reload"]);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
