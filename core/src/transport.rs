@@ -12,10 +12,19 @@
 //! still verified); an unpinned one uses the platform verifier (system trust). A pin
 //! mismatch fails the TLS handshake, so not one byte of the HTTP upgrade is written.
 //! Redirects on the upgrade are never followed.
+//!
+//! With [`TransportConfig::proxy`] the socket is a tunnel through an HTTP `CONNECT` or
+//! SOCKS5 proxy ([`proxy`]: TLS stays end to end, the proxy resolves the Gateway's name,
+//! plaintext only to a loopback Gateway). [`TransportConfig::headers`] adds custom headers
+//! to the upgrade request ([`headers`]: reserved names refused, values redacted).
 
+mod headers;
 mod listener;
+mod proxy;
 mod tls;
+pub use headers::{HeaderError, UpgradeHeaders};
 pub use listener::LoopbackListeners;
+pub use proxy::{Proxy, ProxyError, ProxyKind};
 use tls::secure;
 pub use tls::{TlsProbe, probe_tls};
 
@@ -169,6 +178,11 @@ pub struct TransportConfig {
     /// Who may serve a plaintext loopback connection (checked before a byte is written),
     /// else [`TransportError::ForeignListener`].
     pub loopback_listeners: LoopbackListeners,
+    /// Reach the Gateway through this proxy (HTTP `CONNECT` or SOCKS5). Not combined with
+    /// [`TransportConfig::unix_socket`] ([`TransportError::ProxyWithUnixSocket`]).
+    pub proxy: Option<Proxy>,
+    /// Extra headers on the WebSocket upgrade request (`wss://` or a loopback `ws://` only).
+    pub headers: UpgradeHeaders,
 }
 
 impl Default for TransportConfig {
@@ -184,6 +198,8 @@ impl Default for TransportConfig {
             #[cfg(unix)]
             unix_socket: None,
             loopback_listeners: LoopbackListeners::default(),
+            proxy: None,
+            headers: UpgradeHeaders::default(),
         }
     }
 }
@@ -262,6 +278,75 @@ pub enum TransportError {
         /// The uid of the listening socket, when one was found.
         uid: Option<u32>,
     },
+    /// Plaintext `ws://` through a proxy to a Gateway that is not loopback, or over a hop
+    /// to the proxy that the plaintext policy refuses: the proxy would see the token and
+    /// every frame in clear. Terminal.
+    #[error(
+        "refusing plaintext ws://{host} through the proxy {proxy}: the proxy (and the network to it) would see \
+         the credentials and every frame in clear. Use wss:// (TLS runs end to end through the proxy), or a \
+         loopback Gateway URL with a proxy on loopback"
+    )]
+    PlaintextViaProxy {
+        /// The Gateway host.
+        host: String,
+        /// The proxy (no credentials).
+        proxy: String,
+    },
+    /// Custom upgrade headers on a plaintext `ws://` to a non-loopback host. Terminal.
+    #[error(
+        "custom upgrade headers carry credentials: they need a wss:// Gateway URL (or a loopback ws://), not ws://{host}"
+    )]
+    HeadersNeedTls {
+        /// The Gateway host.
+        host: String,
+    },
+    /// A proxy and a Unix socket (SSH tunnel) were both configured. Terminal.
+    #[error("a proxy cannot be combined with an SSH tunnel's socket")]
+    ProxyWithUnixSocket,
+    /// The proxy could not be reached (resolution, TCP connect, or it closed the connection).
+    #[error("could not reach the proxy {proxy}: {message}")]
+    ProxyConnect {
+        /// The proxy (no credentials).
+        proxy: String,
+        /// What happened.
+        message: String,
+    },
+    /// The proxy wants credentials (`offered: false`) or rejected the ones given
+    /// (`offered: true`). Terminal.
+    #[error(
+        "the proxy {proxy} {}; nothing was sent to the gateway",
+        if *offered { "rejected the proxy credentials" } else { "requires authentication: add user:password to the proxy URL" }
+    )]
+    ProxyAuth {
+        /// The proxy (no credentials).
+        proxy: String,
+        /// Whether credentials were offered.
+        offered: bool,
+    },
+    /// The proxy refused to open a tunnel to the Gateway (its rules). Terminal.
+    #[error("the proxy {proxy} refused the tunnel to the gateway: {reason}")]
+    ProxyRefused {
+        /// The proxy (no credentials).
+        proxy: String,
+        /// The proxy's answer.
+        reason: String,
+    },
+    /// The proxy could not reach the Gateway (down, or not listening). Retryable.
+    #[error("the proxy {proxy} could not reach the gateway: {message}")]
+    ProxyTargetUnreachable {
+        /// The proxy (no credentials).
+        proxy: String,
+        /// The proxy's answer.
+        message: String,
+    },
+    /// The proxy spoke something unexpected.
+    #[error("the proxy {proxy} answered unexpectedly: {message}")]
+    ProxyProtocol {
+        /// The proxy (no credentials).
+        proxy: String,
+        /// What was wrong.
+        message: String,
+    },
     /// The upgrade was answered with a redirect, which is never followed. Terminal.
     #[error("the gateway answered the WebSocket upgrade with a redirect ({status}); redirects are not followed")]
     Redirect {
@@ -304,6 +389,11 @@ impl TransportError {
                 | TransportError::ForeignSocket { .. }
                 | TransportError::ForeignListener { .. }
                 | TransportError::Redirect { .. }
+                | TransportError::PlaintextViaProxy { .. }
+                | TransportError::HeadersNeedTls { .. }
+                | TransportError::ProxyWithUnixSocket
+                | TransportError::ProxyAuth { .. }
+                | TransportError::ProxyRefused { .. }
         )
     }
 }
@@ -379,7 +469,7 @@ pub(crate) async fn admitted_addresses(
     }
 }
 
-async fn dial(addrs: Vec<SocketAddr>, cfg: &TransportConfig) -> Result<TcpStream, TransportError> {
+pub(super) async fn dial(addrs: Vec<SocketAddr>, cfg: &TransportConfig) -> Result<TcpStream, TransportError> {
     let mut last_err = None;
     for addr in addrs {
         match tokio::time::timeout(cfg.connect_timeout, cfg.dialer.connect(addr)).await {
@@ -420,8 +510,16 @@ enum Socket {
     Unix(UnixStream),
 }
 
-/// Policy check, then the configured Unix socket or TCP to the admitted addresses.
+/// Policy check, then the configured Unix socket, a tunnel through the configured proxy, or
+/// TCP to the admitted addresses.
 async fn connect_socket(endpoint: &Endpoint, cfg: &TransportConfig) -> Result<Socket, TransportError> {
+    if let Some(p) = &cfg.proxy {
+        #[cfg(unix)]
+        if cfg.unix_socket.is_some() {
+            return Err(TransportError::ProxyWithUnixSocket);
+        }
+        return proxy::tunnel(p, endpoint, cfg).await.map(Socket::Tcp);
+    }
     let addrs = admitted_addresses(endpoint, cfg.plaintext, cfg.resolver.as_ref()).await?;
     #[cfg(unix)]
     if let Some(path) = &cfg.unix_socket {
@@ -439,16 +537,10 @@ async fn connect_socket(endpoint: &Endpoint, cfg: &TransportConfig) -> Result<So
 pub async fn open_stream(endpoint: &Endpoint, cfg: &TransportConfig) -> Result<TransportStream, TransportError> {
     match connect_socket(endpoint, cfg).await? {
         Socket::Tcp(tcp) if !endpoint.tls => {
-            let dead =
-                |e: io::Error| TransportError::Connect { addr: endpoint.host.to_string(), message: e.to_string() };
-            let (local, peer) = (tcp.local_addr().map_err(dead)?, tcp.peer_addr().map_err(dead)?);
-            listener::check(&cfg.loopback_listeners, local, peer).map_err(|r| TransportError::ForeignListener {
-                addr: peer.to_string(),
-                uid: match r {
-                    listener::Refusal::Uid(uid) => Some(uid),
-                    listener::Refusal::Unknown => None,
-                },
-            })?;
+            // Through a proxy the hop to it was checked before the proxy handshake.
+            if cfg.proxy.is_none() {
+                check_listener(&tcp, cfg)?;
+            }
             Ok(TransportStream::Plain(tcp))
         }
         Socket::Tcp(tcp) => secure(tcp, endpoint, cfg).await.map(|s| TransportStream::Tls(Box::new(s))),
@@ -457,6 +549,19 @@ pub async fn open_stream(endpoint: &Endpoint, cfg: &TransportConfig) -> Result<T
         #[cfg(unix)]
         Socket::Unix(unix) => secure(unix, endpoint, cfg).await.map(|s| TransportStream::UnixTls(Box::new(s))),
     }
+}
+
+/// The loopback listener check on a connected plaintext socket (before a byte is written).
+pub(super) fn check_listener(tcp: &TcpStream, cfg: &TransportConfig) -> Result<(), TransportError> {
+    let dead = |e: io::Error| TransportError::Connect { addr: "socket".into(), message: e.to_string() };
+    let (local, peer) = (tcp.local_addr().map_err(dead)?, tcp.peer_addr().map_err(dead)?);
+    listener::check(&cfg.loopback_listeners, local, peer).map_err(|r| TransportError::ForeignListener {
+        addr: peer.to_string(),
+        uid: match r {
+            listener::Refusal::Uid(uid) => Some(uid),
+            listener::Refusal::Unknown => None,
+        },
+    })
 }
 
 /// A reachability check: the plaintext policy check, then a TCP connect through the
@@ -469,6 +574,10 @@ pub async fn reachable(endpoint: &Endpoint, cfg: &TransportConfig) -> Result<(),
 
 /// Opens the WebSocket to `endpoint`.
 pub(crate) async fn open(endpoint: &Endpoint, cfg: &TransportConfig) -> Result<WsStream, TransportError> {
+    if !cfg.headers.is_empty() && !endpoint.tls && !is_loopback_host(&endpoint.host) {
+        return Err(TransportError::HeadersNeedTls { host: endpoint.host.to_string() });
+    }
+    let request = upgrade_request(endpoint, &cfg.headers)?;
     let stream = open_stream(endpoint, cfg).await?;
     let mut config = WebSocketConfig::default();
     // tungstenite zero-fills `read_buffer_size` bytes before every socket read (128 KiB by
@@ -477,8 +586,7 @@ pub(crate) async fn open(endpoint: &Endpoint, cfg: &TransportConfig) -> Result<W
     config.read_buffer_size = 16 * 1024;
     config.max_message_size = Some(cfg.max_inbound_message);
     config.max_frame_size = Some(cfg.max_inbound_message);
-    let url = endpoint.url();
-    let upgrade = tokio_tungstenite::client_async_with_config(url, stream, Some(config));
+    let upgrade = tokio_tungstenite::client_async_with_config(request, stream, Some(config));
     match tokio::time::timeout(cfg.upgrade_timeout, upgrade).await {
         Ok(Ok((ws, _resp))) => Ok(ws),
         Ok(Err(tokio_tungstenite::tungstenite::Error::Http(resp))) if resp.status().is_redirection() => {
@@ -487,6 +595,24 @@ pub(crate) async fn open(endpoint: &Endpoint, cfg: &TransportConfig) -> Result<W
         Ok(Err(e)) => Err(TransportError::Upgrade(e.to_string())),
         Err(_) => Err(TransportError::Timeout("websocket upgrade")),
     }
+}
+
+/// The upgrade request: the endpoint's URL and the custom headers (values marked sensitive).
+fn upgrade_request(
+    endpoint: &Endpoint,
+    headers: &UpgradeHeaders,
+) -> Result<tokio_tungstenite::tungstenite::handshake::client::Request, TransportError> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
+    let mut request = endpoint.url().into_client_request().map_err(|e| TransportError::Upgrade(e.to_string()))?;
+    for (name, value) in headers.iter() {
+        let n = HeaderName::from_bytes(name.as_bytes()).map_err(|e| TransportError::Upgrade(format!("{name}: {e}")))?;
+        let mut v = HeaderValue::from_str(value.expose())
+            .map_err(|_| TransportError::Upgrade(format!("invalid value for header {name}")))?;
+        v.set_sensitive(true);
+        request.headers_mut().insert(n, v);
+    }
+    Ok(request)
 }
 
 /// Whether a host is loopback (a trusted endpoint for the one-shot device-token retry).
@@ -509,6 +635,8 @@ mod tests {
     use std::collections::HashMap;
     use std::net::IpAddr;
     use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use crate::secret::Secret;
 
     /// A resolver with a fixed table.
     #[derive(Debug, Default)]
@@ -764,6 +892,107 @@ mod tests {
         assert!(matches!(err, TransportError::Connect { .. }), "{err}");
         assert!(!err.is_terminal());
         assert!(TransportError::ForeignSocket { path: "/x".into(), uid: 1 }.is_terminal());
+    }
+
+    /// Plaintext through a proxy: refused before any socket unless the Gateway is loopback
+    /// and the proxy hop passes the plaintext policy.
+    #[tokio::test]
+    async fn plaintext_through_a_proxy_is_refused_before_any_socket() {
+        let dialer = Arc::new(CountingDialer::default());
+        let cfg = |proxy: &str, plaintext| TransportConfig {
+            resolver: Arc::new(resolver()),
+            dialer: dialer.clone(),
+            plaintext,
+            proxy: Some(Proxy::parse(proxy).unwrap()),
+            ..TransportConfig::default()
+        };
+        for (url, proxy, policy) in [
+            ("ws://192.168.1.10:18789", "http://127.0.0.1:3128", PlaintextPolicy::LoopbackOnly),
+            // Break-glass trusts a private network, not a proxy.
+            ("ws://192.168.1.10:18789", "http://127.0.0.1:3128", PlaintextPolicy::PrivateNetwork),
+            ("ws://nas.home.arpa:18789", "socks5://127.0.0.1:1080", PlaintextPolicy::PrivateNetwork),
+            ("ws://gw.example:18789", "http://127.0.0.1:3128", PlaintextPolicy::LoopbackOnly),
+            // A loopback Gateway, but the cleartext would cross the network to the proxy.
+            ("ws://127.0.0.1:18789", "http://203.0.113.9:3128", PlaintextPolicy::LoopbackOnly),
+            ("ws://127.0.0.1:18789", "socks5://public.test:1080", PlaintextPolicy::PrivateNetwork),
+        ] {
+            let e = Endpoint::parse(url).unwrap();
+            let err = open(&e, &cfg(proxy, policy)).await.unwrap_err();
+            assert!(matches!(err, TransportError::PlaintextViaProxy { .. }), "{url} via {proxy}: {err}");
+            assert!(err.is_terminal());
+            assert!(err.to_string().contains("wss://"), "{err}");
+        }
+        assert_eq!(dialer.0.load(Ordering::SeqCst), 0, "no socket may be opened");
+        // Admitted: a loopback Gateway through a loopback proxy, and wss:// through any proxy
+        // (the test dialer then refuses: a retryable proxy connect error).
+        for (url, proxy) in [
+            ("ws://127.0.0.1:18789", "http://127.0.0.1:3128"),
+            ("ws://localhost:18789", "socks5://[::1]:1080"),
+            ("wss://gw.example:443", "http://203.0.113.9:3128"),
+            ("wss://203.0.113.7:443", "socks5h://public.test:1080"),
+        ] {
+            let e = Endpoint::parse(url).unwrap();
+            let err = open(&e, &cfg(proxy, PlaintextPolicy::LoopbackOnly)).await.unwrap_err();
+            assert!(matches!(err, TransportError::ProxyConnect { .. }), "{url} via {proxy}: {err}");
+            assert!(!err.is_terminal());
+        }
+        assert_eq!(dialer.0.load(Ordering::SeqCst), 4, "one connect per admitted attempt, to the proxy");
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn proxy_and_unix_socket_do_not_combine() {
+        let cfg = TransportConfig {
+            proxy: Some(Proxy::parse("http://127.0.0.1:3128").unwrap()),
+            unix_socket: Some("/nonexistent/gateway.sock".into()),
+            ..TransportConfig::default()
+        };
+        let err = open_stream(&Endpoint::parse("ws://127.0.0.1:1").unwrap(), &cfg).await.unwrap_err();
+        assert!(matches!(err, TransportError::ProxyWithUnixSocket) && err.is_terminal(), "{err}");
+    }
+
+    /// Custom headers go on the upgrade request; on a non-loopback ws:// they are refused
+    /// before any socket opens.
+    #[tokio::test]
+    async fn upgrade_headers_on_the_request_and_never_over_remote_plaintext() {
+        use tokio::io::AsyncReadExt as _;
+        let mut headers = UpgradeHeaders::new();
+        headers.insert("CF-Access-Client-Id", Secret::new("client.access")).unwrap();
+        headers.insert("CF-Access-Client-Secret", Secret::new("edge-secret-value")).unwrap();
+        let dialer = Arc::new(CountingDialer::default());
+        let cfg = TransportConfig {
+            resolver: Arc::new(resolver()),
+            dialer: dialer.clone(),
+            plaintext: PlaintextPolicy::PrivateNetwork,
+            headers: headers.clone(),
+            ..TransportConfig::default()
+        };
+        let err = open(&Endpoint::parse("ws://192.168.1.10:18789").unwrap(), &cfg).await.unwrap_err();
+        assert!(matches!(err, TransportError::HeadersNeedTls { .. }) && err.is_terminal(), "{err}");
+        assert_eq!(dialer.0.load(Ordering::SeqCst), 0);
+        // Loopback ws://: the headers are on the request, once each.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            let n = s.read(&mut buf).await.unwrap();
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        });
+        let cfg =
+            TransportConfig { headers, upgrade_timeout: Duration::from_millis(300), ..TransportConfig::default() };
+        let _ = open(&Endpoint::parse(&format!("ws://127.0.0.1:{port}")).unwrap(), &cfg).await;
+        let request = server.await.unwrap().to_ascii_lowercase();
+        assert!(request.contains("\r\ncf-access-client-id: client.access\r\n"), "{request}");
+        assert!(request.contains("\r\ncf-access-client-secret: edge-secret-value\r\n"), "{request}");
+        assert_eq!(request.matches("sec-websocket-key").count(), 1, "{request}");
+    }
+
+    /// tungstenite traces the whole upgrade request (custom headers included) at trace
+    /// level: the `log` facade is capped at debug at compile time.
+    #[test]
+    fn log_trace_is_compiled_out() {
+        assert!(log::STATIC_MAX_LEVEL <= log::LevelFilter::Debug);
     }
 
     #[test]

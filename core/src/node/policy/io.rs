@@ -116,6 +116,12 @@ impl FailureKind {
                         PauseKind::TlsUntrusted { observed: *observed },
                         "pin the gateway's certificate after verifying its fingerprint out of band",
                     ),
+                    TransportError::ProxyAuth { .. } => {
+                        (PauseKind::Configuration, "give the proxy's user and password in the proxy URL")
+                    }
+                    TransportError::ProxyRefused { .. } => {
+                        (PauseKind::Configuration, "ask the proxy's administrator to allow the gateway's host and port")
+                    }
                     _ => (PauseKind::Configuration, "change the gateway URL or transport settings"),
                 };
                 FailureKind::Terminal(PauseReason {
@@ -128,6 +134,8 @@ impl FailureKind {
             HandshakeError::Transport(
                 t @ (TransportError::Connect { .. }
                 | TransportError::Resolve { .. }
+                | TransportError::ProxyConnect { .. }
+                | TransportError::ProxyTargetUnreachable { .. }
                 | TransportError::Timeout("connect")),
             ) => FailureKind::Unreachable(t.to_string()),
             HandshakeError::TooLarge(n) => FailureKind::Terminal(PauseReason {
