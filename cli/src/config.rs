@@ -71,9 +71,16 @@ pub enum ConfigError {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
-    /// Gateway section.
-    #[serde(default)]
+    /// `[gateway]` or `[[gateway]]` as written; split by [`FileConfig::load`] into
+    /// `gateway` and `gateways`.
+    #[serde(default, rename = "gateway")]
+    tables: crate::reach::GatewayTables,
+    /// `[gateway]`: the one Gateway (empty when `[[gateway]]` tables are used).
+    #[serde(skip)]
     pub gateway: GatewaySection,
+    /// `[[gateway]]`: several Gateways served by one `run` (empty with `[gateway]`).
+    #[serde(skip)]
+    pub gateways: Vec<GatewaySection>,
     /// Node section.
     #[serde(default)]
     pub node: NodeSection,
@@ -100,10 +107,13 @@ pub struct SshSection {
     pub options: Vec<String>,
 }
 
-/// `[gateway]`.
-#[derive(Debug, Default, Deserialize)]
+/// `[gateway]`, or one of the `[[gateway]]` tables.
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GatewaySection {
+    /// A short name (status lines, `clawnode status`, the Gateway's own state directory
+    /// `gateways/<name>/`); required with `[[gateway]]`.
+    pub name: Option<String>,
     /// Gateway URL.
     pub url: Option<String>,
     /// Shared token.
@@ -119,6 +129,13 @@ pub struct GatewaySection {
     /// Local users (names or uids; `"any"` turns the check off) besides this node's own
     /// and root whose listener may serve a plaintext loopback Gateway (`--gateway-user`).
     pub users: Option<Vec<String>>,
+    /// Proxy to reach this Gateway through: `http://[user:pass@]host:port` (CONNECT) or
+    /// `socks5://…` / `socks5h://…`; `"none"` for none.
+    pub proxy: Option<String>,
+    /// Extra headers on the WebSocket upgrade (values inline or secret references).
+    pub headers: Option<std::collections::BTreeMap<String, crate::reach::SecretValue>>,
+    /// Commands offered to this Gateway (default: `[node] commands`, else all built-ins).
+    pub commands: Option<Vec<String>>,
 }
 
 /// `[node]`.
@@ -137,8 +154,16 @@ impl FileConfig {
     /// Loads `path`; a missing file is an empty config unless `required`.
     pub fn load(path: &Path, required: bool) -> Result<Self, ConfigError> {
         match std::fs::read_to_string(path) {
-            Ok(text) => basic_toml::from_str(&text)
-                .map_err(|e| ConfigError::Parse { path: path.display().to_string(), message: e.to_string() }),
+            Ok(text) => {
+                let mut cfg: FileConfig = basic_toml::from_str(&text)
+                    .map_err(|e| ConfigError::Parse { path: path.display().to_string(), message: e.to_string() })?;
+                match std::mem::take(&mut cfg.tables) {
+                    crate::reach::GatewayTables::None => {}
+                    crate::reach::GatewayTables::One(g) => cfg.gateway = *g,
+                    crate::reach::GatewayTables::Many(v) => cfg.gateways = v,
+                }
+                Ok(cfg)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => Ok(FileConfig::default()),
             Err(e) => Err(ConfigError::Read { path: path.display().to_string(), source: e }),
         }

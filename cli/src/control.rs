@@ -2,7 +2,9 @@
 //!
 //! `clawnode run` listens on `control.sock` (a Unix stream socket in the state directory,
 //! mode 0600) and answers one JSON request line (`{"request":"status"}`) per connection
-//! with one JSON line: the [`Snapshot`]. `clawnode status` connects and prints it.
+//! with one JSON line: the snapshot. `clawnode status` connects and prints it. A node
+//! serving several Gateways (`[[gateway]]`) answers `{"deviceId", "gateways": [snapshot…]}`,
+//! one snapshot per Gateway, each with its `name`.
 
 use std::io::{BufRead as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -150,6 +152,39 @@ pub struct Shared {
     pub last_error: Mutex<Option<String>>,
     /// The node's device id.
     pub device_id: String,
+    /// The Gateway's name (`[[gateway]]` tables), `None` for the single Gateway.
+    pub name: Option<String>,
+}
+
+/// One Gateway served by this `run`: what the snapshot is built from.
+#[derive(Clone)]
+pub struct Entry {
+    /// Fixed facts and the last error.
+    pub shared: Arc<Shared>,
+    /// The node's state.
+    pub states: tokio::sync::watch::Receiver<NodeState>,
+    /// Invoke counters.
+    pub stats: Arc<InvokeStats>,
+    /// Connection attempts so far.
+    pub attempts: Arc<dyn Fn() -> u64 + Send + Sync>,
+}
+
+impl Entry {
+    fn snapshot(&self) -> Value {
+        let state = self.states.borrow().clone();
+        snapshot(&self.shared, &state, &self.stats, (self.attempts)())
+    }
+}
+
+/// The reply to a status request: the one Gateway's snapshot, or one per Gateway.
+fn reply(entries: &[Entry]) -> Value {
+    match entries {
+        [one] => one.snapshot(),
+        many => json!({
+            "deviceId": many.first().map(|e| e.shared.device_id.clone()),
+            "gateways": many.iter().map(Entry::snapshot).collect::<Vec<_>>(),
+        }),
+    }
 }
 
 /// Builds the JSON snapshot.
@@ -175,6 +210,7 @@ pub fn snapshot(shared: &Shared, state: &NodeState, stats: &InvokeStats, attempt
     let t = stats.turnaround.snapshot();
     json!({
         "deviceId": shared.device_id,
+        "name": shared.name,
         "gateway": shared.gateway,
         "state": { "kind": kind, "text": crate::status::short(state) },
         "connectAttempts": attempts,
@@ -215,14 +251,8 @@ impl Drop for Server {
     }
 }
 
-/// Binds `control.sock` in `state_dir` (mode 0600) and serves snapshots.
-pub fn serve(
-    state_dir: &Path,
-    shared: Arc<Shared>,
-    states: tokio::sync::watch::Receiver<NodeState>,
-    stats: Arc<InvokeStats>,
-    attempts: Arc<dyn Fn() -> u64 + Send + Sync>,
-) -> std::io::Result<Server> {
+/// Binds `control.sock` in `state_dir` (mode 0600) and serves snapshots of `entries`.
+pub fn serve(state_dir: &Path, entries: Vec<Entry>) -> std::io::Result<Server> {
     use std::os::unix::fs::PermissionsExt as _;
     let path = socket_path(state_dir);
     if path.exists() {
@@ -242,7 +272,7 @@ pub fn serve(
     let task = tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else { continue };
-            let (shared, states, stats, attempts) = (shared.clone(), states.clone(), stats.clone(), attempts.clone());
+            let entries = entries.clone();
             tokio::spawn(async move {
                 let (r, mut w) = stream.into_split();
                 let mut line = String::new();
@@ -250,10 +280,7 @@ pub fn serve(
                 let read = tokio::time::timeout(Duration::from_secs(5), r.read_line(&mut line)).await;
                 let reply = match read {
                     Ok(Ok(_)) => match serde_json::from_str::<Value>(line.trim()) {
-                        Ok(v) if v["request"] == "status" => {
-                            let state = states.borrow().clone();
-                            snapshot(&shared, &state, &stats, attempts())
-                        }
+                        Ok(v) if v["request"] == "status" => reply(&entries),
                         _ => json!({ "error": "unknown request; send {\"request\":\"status\"}" }),
                     },
                     _ => return,
@@ -316,11 +343,29 @@ pub fn request_status(state_dir: &Path) -> Result<Value, ClientError> {
     Ok(v)
 }
 
-/// Renders a snapshot for people.
+/// Renders a reply for people: one block per Gateway.
 pub fn render(v: &Value) -> String {
+    match v["gateways"].as_array() {
+        Some(list) => {
+            let mut out = format!("device:    {}\n", v["deviceId"].as_str().unwrap_or("-"));
+            for g in list {
+                out.push_str(&format!("\n== gateway {} ==\n", g["name"].as_str().unwrap_or("-")));
+                out.push_str(&render_one(g));
+            }
+            out
+        }
+        None => render_one(v),
+    }
+}
+
+/// Renders one Gateway's snapshot.
+fn render_one(v: &Value) -> String {
     let s = |v: &Value| v.as_str().unwrap_or("-").to_string();
     let mut out = String::new();
     out.push_str(&format!("device:    {}\n", s(&v["deviceId"])));
+    if let Some(name) = v["name"].as_str() {
+        out.push_str(&format!("name:      {name}\n"));
+    }
     out.push_str(&format!("gateway:   {}\n", s(&v["gateway"])));
     out.push_str(&format!("state:     {} (connect attempts: {})\n", s(&v["state"]["text"]), v["connectAttempts"]));
     let p = &v["pendingApproval"];
@@ -411,6 +456,7 @@ mod tests {
             commands: vec![("device.info".into(), false), ("system.which".into(), false)],
             last_error: Mutex::new(Some("connection refused".into())),
             device_id: "d".into(),
+            name: None,
         };
         let stats = InvokeStats::default();
         stats.received.fetch_add(2, Ordering::Relaxed);
@@ -439,14 +485,19 @@ mod tests {
     async fn serves_over_a_0600_socket() {
         use std::os::unix::fs::PermissionsExt as _;
         let dir = tempfile::tempdir().unwrap();
-        let shared = Arc::new(Shared {
-            gateway: "ws://127.0.0.1:1".into(),
-            commands: vec![("system.notify".into(), false)],
-            last_error: Mutex::new(None),
-            device_id: "d".into(),
-        });
-        let (_tx, rx) = tokio::sync::watch::channel(NodeState::Idle);
-        let server = serve(dir.path(), shared, rx, Arc::new(InvokeStats::default()), Arc::new(|| 0)).unwrap();
+        let entry = |name: Option<&str>, state| {
+            let shared = Arc::new(Shared {
+                gateway: "ws://127.0.0.1:1".into(),
+                commands: vec![("system.notify".into(), false)],
+                last_error: Mutex::new(None),
+                device_id: "d".into(),
+                name: name.map(str::to_string),
+            });
+            let (tx, rx) = tokio::sync::watch::channel(state);
+            (Entry { shared, states: rx, stats: Arc::new(InvokeStats::default()), attempts: Arc::new(|| 0) }, tx)
+        };
+        let (one, _tx) = entry(None, NodeState::Idle);
+        let server = serve(dir.path(), vec![one]).unwrap();
         let mode = std::fs::metadata(socket_path(dir.path())).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         let d = dir.path().to_path_buf();
@@ -454,5 +505,17 @@ mod tests {
         assert_eq!(v["state"]["kind"], "idle");
         drop(server);
         assert!(!socket_path(dir.path()).exists());
+        // Several Gateways: one snapshot each, named, rendered one block each.
+        let ((home, _t1), (work, _t2)) =
+            (entry(Some("home"), NodeState::Idle), entry(Some("work"), NodeState::Suspended));
+        let server = serve(dir.path(), vec![home, work]).unwrap();
+        let d = dir.path().to_path_buf();
+        let v = tokio::task::spawn_blocking(move || request_status(&d)).await.unwrap().unwrap();
+        assert_eq!(v["gateways"][0]["name"], "home");
+        assert_eq!(v["gateways"][1]["name"], "work");
+        assert_eq!(v["gateways"][1]["state"]["kind"], "suspended");
+        let text = render(&v);
+        assert!(text.contains("== gateway home ==") && text.contains("== gateway work =="), "{text}");
+        drop(server);
     }
 }

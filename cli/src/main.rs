@@ -19,6 +19,7 @@ mod import;
 mod instance;
 mod linux;
 mod pairing;
+mod reach;
 mod sdnotify;
 mod secret;
 mod service;

@@ -13,11 +13,25 @@ pub fn line(text: &str) {
 #[derive(Default)]
 pub struct Printer {
     last_request: Option<String>,
+    /// `[name] ` before every line (several Gateways), else nothing.
+    prefix: String,
 }
 
 impl Printer {
+    /// A printer whose lines start with `[label]` (one Gateway of several).
+    pub fn labelled(label: Option<&str>) -> Self {
+        Printer { last_request: None, prefix: label.map(|l| format!("[{l}] ")).unwrap_or_default() }
+    }
+
+    /// Prints `text` with this printer's label.
+    pub fn say(&self, text: &str) {
+        line(&format!("{}{text}", self.prefix));
+    }
+
     /// Prints `state`.
     pub fn print(&mut self, state: &NodeState, attempts: u64) {
+        let prefix = self.prefix.clone();
+        let line = move |t: &str| line(&format!("{prefix}{t}"));
         match state {
             NodeState::Idle => {}
             NodeState::Connecting { attempt } => line(&format!("connecting (attempt {attempt}, total {attempts})")),

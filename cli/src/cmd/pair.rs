@@ -19,6 +19,12 @@ pub struct PairArgs {
     /// Commands to offer (comma-separated; default: all built-ins).
     #[arg(long, value_delimiter = ',')]
     commands: Option<Vec<String>>,
+    /// Reach the Gateway through a proxy (`http://…` CONNECT or `socks5://…`), as `run --proxy`.
+    #[arg(long)]
+    proxy: Option<String>,
+    /// Use HTTPS_PROXY / ALL_PROXY and NO_PROXY from the environment, as `run --proxy-from-env`.
+    #[arg(long)]
+    proxy_from_env: bool,
 }
 
 impl From<PairArgs> for RunArgs {
@@ -40,6 +46,8 @@ impl From<PairArgs> for RunArgs {
             ssh_identity: None,
             remote_port: None,
             ssh_options: vec![],
+            proxy: p.proxy,
+            proxy_from_env: p.proxy_from_env,
             on_pause: OnPause::Exit,
             until_paired: true,
         }

@@ -1,7 +1,10 @@
-//! `clawnode run`: resolve the Gateway target ([`target`]), build the command registry
-//! ([`registry`]), then serve until stopped ([`serve`]).
+//! `clawnode run`: resolve the Gateway target ([`target`]) and how to reach it ([`route`]:
+//! proxy, upgrade headers), build the command registry ([`registry`]), then serve until
+//! stopped ([`serve`]). With `[[gateway]]` tables in the config, one `run` serves each of
+//! them from the same identity ([`route::many`]), each with its own node.
 
 mod registry;
+mod route;
 mod serve;
 mod target;
 
@@ -66,6 +69,15 @@ pub struct RunArgs {
     /// Extra ssh option `KEY=VALUE` (repeatable), e.g. `UserKnownHostsFile=/etc/clawnode/known_hosts`.
     #[arg(long = "ssh-option", requires = "ssh")]
     pub(crate) ssh_options: Vec<String>,
+    /// Reach the Gateway through a proxy: `http://[user:pass@]host:port` (HTTP CONNECT) or
+    /// `socks5://…` / `socks5h://…` (the proxy resolves the Gateway's name); `none` for none.
+    /// TLS stays end to end; plaintext ws:// only to a loopback Gateway.
+    #[arg(long, conflicts_with = "ssh")]
+    pub(crate) proxy: Option<String>,
+    /// Use HTTPS_PROXY (wss://) / ALL_PROXY and NO_PROXY from the environment when no proxy
+    /// is configured (ignored otherwise, so a stray variable never reroutes credentials).
+    #[arg(long)]
+    pub(crate) proxy_from_env: bool,
     /// What to do on a terminal error: exit (code 78) or wait paused.
     #[arg(long, value_enum, default_value = "exit")]
     pub(crate) on_pause: OnPause,
@@ -87,11 +99,23 @@ pub enum OnPause {
 pub async fn run(args: RunArgs) -> CmdResult {
     secret::warn_flag("--token", args.token.is_some(), "--token-file");
     secret::warn_flag("--password", args.password.is_some(), "--password-file");
+    crate::reach::warn_proxy_flag(args.proxy.as_deref());
     let mut setup = target::Setup::load(&args)?;
+    if !setup.file.gateways.is_empty() {
+        let served = route::many(&args, &setup)?;
+        return serve::serve(&args, setup, served).await;
+    }
+    // A setup code's endpoints are probed through the --proxy too.
+    if let Some(p) = args.proxy.as_deref().filter(|p| p.trim() != "none") {
+        setup.transport.proxy = Some(clawnode::transport::Proxy::parse(p).map_err(|e| format!("--proxy: {e}"))?);
+    }
     let target = match target::resolve(&args, &mut setup).await? {
         ControlFlow::Continue(t) => t,
         ControlFlow::Break(code) => return Ok(code),
     };
-    let commands = registry::build(&args, &setup)?;
-    serve::serve(&args, setup, target, commands).await
+    let table = (target.source == "clawnode config").then_some(&setup.file.gateway);
+    let mut transport = setup.transport.clone();
+    let note = route::apply(&args, &setup, table, &target.endpoint, target.tunnel.is_some(), &mut transport)?;
+    let commands = registry::build(&args, &setup, &registry::Scope::single(&setup))?;
+    serve::serve(&args, setup, vec![serve::Served { name: None, target, transport, commands, note }]).await
 }

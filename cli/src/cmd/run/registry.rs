@@ -1,6 +1,7 @@
 //! `run`, step 2: the commands this node offers — the built-in Linux commands, the exec
 //! host's and the config-declared ones — and the facts the node describes itself with.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use clawnode::{CommandRegistry, InvokeContext};
@@ -33,9 +34,28 @@ pub(super) struct Commands {
     pub instance_id: Option<String>,
 }
 
-/// Builds the registry for `--commands` (or the config's `commands`, else everything),
-/// printing the dangerous-command and Gateway-allowlist notes.
-pub(super) fn build(args: &RunArgs, setup: &Setup) -> Result<Commands, Box<dyn std::error::Error>> {
+/// What one Gateway may invoke: its command list and where its exec approvals live.
+pub(super) struct Scope {
+    /// The `[[gateway]]` table's `commands` (`--commands` and then `[node] commands` are
+    /// the fallbacks in that order: the flag wins).
+    pub commands: Option<Vec<String>>,
+    /// The directory of `exec-approvals.json` (the state directory, or
+    /// `gateways/<name>/` in it for one of several Gateways).
+    pub exec_dir: PathBuf,
+    /// `[name] ` before the notes (several Gateways).
+    pub label: String,
+}
+
+impl Scope {
+    /// The single Gateway's scope: the state directory.
+    pub fn single(setup: &Setup) -> Self {
+        Scope { commands: setup.file.gateway.commands.clone(), exec_dir: setup.state_dir.clone(), label: String::new() }
+    }
+}
+
+/// Builds the registry for `--commands` (or the Gateway's or the node's `commands`, else
+/// everything), printing the dangerous-command and Gateway-allowlist notes.
+pub(super) fn build(args: &RunArgs, setup: &Setup, scope: &Scope) -> Result<Commands, Box<dyn std::error::Error>> {
     let file = &setup.file;
     let display_name = args.display_name.clone().or(file.node.display_name.clone()).or_else(hostname);
     let instance_id = instance::load_or_create(&setup.state_dir);
@@ -44,16 +64,16 @@ pub(super) fn build(args: &RunArgs, setup: &Setup) -> Result<Commands, Box<dyn s
         display_name: display_name.clone(),
         instance_id: instance_id.clone(),
     };
-    let selected = args.commands.clone().or(file.node.commands.clone());
-    let mut exec_cfg = clawnode_exec::ExecConfig::in_state_dir(&setup.state_dir);
+    let selected = args.commands.clone().or(scope.commands.clone()).or(file.node.commands.clone());
+    let mut exec_cfg = clawnode_exec::ExecConfig::in_state_dir(&scope.exec_dir);
     exec_cfg.reaper = exec_reaper();
     let exec_host = clawnode_exec::ExecHost::new(exec_cfg);
     let reserved: Vec<&str> = BUILTIN.iter().chain(linux::LINUX_DEFAULT_ALLOWED).copied().collect();
     let customs = custom::validate(&file.commands, &reserved, setup.config_path.parent()).map_err(|e| e.to_string())?;
     for c in customs.iter().filter(|c| c.dangerous) {
         status::line(&format!(
-            "note: {} is marked dangerous; the Gateway runs it only if gateway.nodes.commands.allow lists it",
-            c.name
+            "{}note: {} is marked dangerous; the Gateway runs it only if gateway.nodes.commands.allow lists it",
+            scope.label, c.name
         ));
     }
     let registry = registry(selected.as_deref(), info_ctx, &exec_host, &customs)?;
@@ -61,7 +81,8 @@ pub(super) fn build(args: &RunArgs, setup: &Setup) -> Result<Commands, Box<dyn s
     let outside = linux::outside_linux_defaults(&declared.iter().map(String::as_str).collect::<Vec<_>>());
     if !outside.is_empty() {
         status::line(&format!(
-            "note: the Gateway's Linux defaults do not allow {}; add them to gateway.nodes.commands.allow on the Gateway to invoke them",
+            "{}note: the Gateway's Linux defaults do not allow {}; add them to gateway.nodes.commands.allow on the Gateway to invoke them",
+            scope.label,
             outside.join(", ")
         ));
     }

@@ -1,0 +1,397 @@
+//! Per-Gateway reach settings: `[gateway]` or `[[gateway]]` tables in the config, the proxy
+//! (`--proxy`, the table's `proxy`, and `HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY` only with
+//! `--proxy-from-env`) and the custom upgrade headers (plain values or secret references,
+//! resolved fail-closed).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use clawnode::Secret;
+use clawnode::endpoint::{Endpoint, Host};
+use clawnode::transport::{Proxy, UpgradeHeaders};
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use crate::config::{ConfigError, GatewaySection};
+
+/// `[gateway]` (one table) or `[[gateway]]` (several).
+#[derive(Debug, Clone, Default)]
+pub enum GatewayTables {
+    /// No `gateway` key.
+    #[default]
+    None,
+    /// `[gateway]`.
+    One(Box<GatewaySection>),
+    /// `[[gateway]]`.
+    Many(Vec<GatewaySection>),
+}
+
+impl<'de> Deserialize<'de> for GatewayTables {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = GatewayTables;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a [gateway] table or [[gateway]] tables")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                GatewaySection::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|g| GatewayTables::One(Box::new(g)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                Vec::<GatewaySection>::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(GatewayTables::Many)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A secret in the config: the value itself, or a reference `{ source = "file" | "env",
+/// id = … }` (`file`: a path, relative to the config file, whose trimmed content is the
+/// value; `env`: an upper-case variable name). A reference that cannot be resolved fails
+/// closed.
+#[derive(Clone)]
+pub enum SecretValue {
+    /// Inline.
+    Plain(Secret),
+    /// A reference.
+    Ref {
+        /// `file` or `env`.
+        source: String,
+        /// The path or variable name.
+        id: String,
+    },
+}
+
+impl fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretValue::Plain(_) => f.write_str("[redacted]"),
+            SecretValue::Ref { source, id } => write!(f, "{{source: {source:?}, id: {id:?}}}"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Ref {
+            source: String,
+            id: String,
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = SecretValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or a secret reference { source = \"file\" | \"env\", id = \"…\" }")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(SecretValue::Plain(Secret::new(v)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                let r = Ref::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(SecretValue::Ref { source: r.source, id: r.id })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl SecretValue {
+    /// The value; `what` names it in errors, `config` is the config file (for relative
+    /// paths and messages), `env` the environment.
+    pub fn resolve(
+        &self,
+        what: &str,
+        config: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Secret, ConfigError> {
+        let fail = |reason: String| ConfigError::UnresolvedSecret {
+            what: what.to_string(),
+            path: config.display().to_string(),
+            reason,
+        };
+        match self {
+            SecretValue::Plain(s) => Ok(s.clone()),
+            SecretValue::Ref { source, id } => match source.as_str() {
+                "file" => {
+                    let p = Path::new(id);
+                    let p = match config.parent() {
+                        Some(d) if p.is_relative() => d.join(p),
+                        _ => p.to_path_buf(),
+                    };
+                    crate::secret::read(None, Some(&p), what)
+                        .map_err(|e| fail(e.to_string()))?
+                        .ok_or_else(|| fail("no value".into()))
+                }
+                "env" => {
+                    let valid = id.bytes().next().is_some_and(|b| b.is_ascii_uppercase())
+                        && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+                    if !valid {
+                        return Err(fail(format!("invalid env secret id {id:?}")));
+                    }
+                    let v = env(id).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+                    v.map(Secret::new).ok_or_else(|| fail(format!("environment variable {id} is not set or empty")))
+                }
+                other => Err(fail(format!("secret source {other:?} is not supported here (use \"file\" or \"env\")"))),
+            },
+        }
+    }
+}
+
+/// The upgrade headers of a gateway table, resolved and checked (reserved names refused).
+pub fn headers(
+    table: &BTreeMap<String, SecretValue>,
+    config: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<UpgradeHeaders, ConfigError> {
+    let mut out = UpgradeHeaders::new();
+    for (name, value) in table {
+        let v = value.resolve(&format!("header {name}"), config, env)?;
+        out.insert(name, v).map_err(|e| ConfigError::Conflict(format!("{}: {e}", config.display())))?;
+    }
+    Ok(out)
+}
+
+/// The proxy environment (`--proxy-from-env` only): `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`
+/// and their lower-case forms (upper case wins).
+#[derive(Debug, Default, Clone)]
+pub struct ProxyEnv {
+    /// `HTTPS_PROXY`.
+    pub https: Option<String>,
+    /// `ALL_PROXY`.
+    pub all: Option<String>,
+    /// `NO_PROXY`.
+    pub no_proxy: Option<String>,
+}
+
+impl ProxyEnv {
+    /// Reads the process environment.
+    pub fn from_process() -> Self {
+        let get = |k: &str| {
+            std::env::var(k)
+                .ok()
+                .or_else(|| std::env::var(k.to_ascii_lowercase()).ok())
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        ProxyEnv { https: get("HTTPS_PROXY"), all: get("ALL_PROXY"), no_proxy: get("NO_PROXY") }
+    }
+
+    /// The proxy for `endpoint`: `wss://` takes `HTTPS_PROXY`, then `ALL_PROXY`; `ws://`
+    /// only `ALL_PROXY`; none when `NO_PROXY` matches the Gateway's host.
+    fn for_endpoint(&self, endpoint: &Endpoint) -> Option<&str> {
+        if self.no_proxy.as_deref().is_some_and(|n| no_proxy_matches(n, &endpoint.host)) {
+            return None;
+        }
+        if endpoint.tls { self.https.as_deref().or(self.all.as_deref()) } else { self.all.as_deref() }
+    }
+}
+
+/// Whether `NO_PROXY` (comma- or space-separated) covers `host`: `*` covers everything; a
+/// name covers itself and its subdomains (a leading `.` or `*.` is ignored); an IP literal
+/// covers itself; a `:port` suffix is ignored.
+pub fn no_proxy_matches(no_proxy: &str, host: &Host) -> bool {
+    let host_text = match host {
+        Host::Ip(ip) => ip.to_string(),
+        Host::Name(n) => n.clone(),
+    };
+    no_proxy.split([',', ' ']).map(str::trim).filter(|e| !e.is_empty()).any(|entry| {
+        if entry == "*" {
+            return true;
+        }
+        let entry = entry.trim_start_matches("*.").trim_start_matches('.').to_ascii_lowercase();
+        let entry = entry.trim_start_matches('[');
+        let entry = match entry.rsplit_once(']') {
+            Some((ip6, _)) => ip6.to_string(),
+            None if entry.matches(':').count() == 1 => entry.split(':').next().unwrap_or("").to_string(),
+            None => entry.to_string(),
+        };
+        match host {
+            Host::Ip(ip) => entry.parse::<std::net::IpAddr>().is_ok_and(|e| e == *ip),
+            Host::Name(_) => host_text == entry || host_text.ends_with(&format!(".{entry}")),
+        }
+    })
+}
+
+/// Where a proxy came from (for the status line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxySource {
+    /// `--proxy`.
+    Flag,
+    /// The gateway table's `proxy`.
+    Config,
+    /// `HTTPS_PROXY` / `ALL_PROXY` (with `--proxy-from-env`).
+    Env,
+}
+
+/// The proxy for `endpoint`: `--proxy`, else the table's `proxy`, else (only when
+/// `from_env`) the environment. `none` in the flag or the table means no proxy.
+pub fn choose_proxy(
+    flag: Option<&str>,
+    table: Option<&str>,
+    from_env: Option<&ProxyEnv>,
+    endpoint: &Endpoint,
+) -> Result<Option<(Proxy, ProxySource)>, ConfigError> {
+    let parse = |s: &str, what: &str| Proxy::parse(s).map_err(|e| ConfigError::Conflict(format!("{what}: {e}")));
+    for (value, source, what) in
+        [(flag, ProxySource::Flag, "--proxy"), (table, ProxySource::Config, "proxy in the config")]
+    {
+        match value.map(str::trim) {
+            Some("none") => return Ok(None),
+            Some(v) => return parse(v, what).map(|p| Some((p, source))),
+            None => {}
+        }
+    }
+    match from_env.and_then(|e| e.for_endpoint(endpoint)) {
+        Some(v) => parse(v, "HTTPS_PROXY/ALL_PROXY").map(|p| Some((p, ProxySource::Env))),
+        None => Ok(None),
+    }
+}
+
+/// A proxy URL with a password on the command line is readable by every local user.
+pub fn warn_proxy_flag(flag: Option<&str>) {
+    if let Some(p) = flag
+        && let Ok(u) = url_has_password(p)
+        && u
+    {
+        eprintln!(
+            "clawnode: warning: --proxy carries a password on the command line, where other local users can read it \
+             (ps, /proc/<pid>/cmdline); put `proxy = \"…\"` in the config file (mode 0600) instead"
+        );
+    }
+}
+
+fn url_has_password(s: &str) -> Result<bool, ()> {
+    let rest = s.split_once("://").map(|(_, r)| r).ok_or(())?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    Ok(authority.rsplit_once('@').is_some_and(|(userinfo, _)| userinfo.contains(':')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ep(s: &str) -> Endpoint {
+        Endpoint::parse(s).unwrap()
+    }
+
+    #[test]
+    fn no_proxy_rules() {
+        let h = |s: &str| ep(&format!("wss://{s}:1")).host;
+        assert!(no_proxy_matches("*", &h("gw.example")));
+        assert!(no_proxy_matches("example", &h("gw.example")));
+        assert!(no_proxy_matches(".example", &h("gw.example")));
+        assert!(no_proxy_matches("*.example", &h("gw.example")));
+        assert!(no_proxy_matches("localhost, gw.example:443", &h("gw.example")));
+        assert!(!no_proxy_matches("ample", &h("gw.example")));
+        assert!(!no_proxy_matches("gw.example.org", &h("gw.example")));
+        assert!(no_proxy_matches("10.0.0.1", &h("10.0.0.1")));
+        assert!(no_proxy_matches("[::1]:18789", &h("[::1]")));
+        assert!(no_proxy_matches("::1", &h("[::1]")));
+        assert!(!no_proxy_matches("10.0.0.2", &h("10.0.0.1")));
+        assert!(!no_proxy_matches("", &h("gw.example")));
+    }
+
+    #[test]
+    fn proxy_precedence_and_env_opt_in() {
+        let env = ProxyEnv {
+            https: Some("http://envproxy:3128".into()),
+            all: Some("socks5h://allproxy:1080".into()),
+            no_proxy: Some("internal.example".into()),
+        };
+        let wss = ep("wss://gw.example:443");
+        let get = |flag, table, e: Option<&ProxyEnv>, endpoint: &Endpoint| {
+            choose_proxy(flag, table, e, endpoint).unwrap().map(|(p, s)| (p.to_string(), s))
+        };
+        assert_eq!(get(None, None, None, &wss), None, "the environment is ignored without --proxy-from-env");
+        assert_eq!(get(None, None, Some(&env), &wss), Some(("http://envproxy:3128".into(), ProxySource::Env)));
+        assert_eq!(
+            get(None, None, Some(&env), &ep("ws://127.0.0.1:1")),
+            Some(("socks5h://allproxy:1080".into(), ProxySource::Env)),
+            "ws:// takes ALL_PROXY only"
+        );
+        assert_eq!(get(None, None, Some(&env), &ep("wss://gw.internal.example:1")), None, "NO_PROXY");
+        assert_eq!(
+            get(None, Some("http://cfg:8080"), Some(&env), &wss),
+            Some(("http://cfg:8080".into(), ProxySource::Config))
+        );
+        assert_eq!(
+            get(Some("socks5://flag:1080"), Some("http://cfg:8080"), Some(&env), &wss),
+            Some(("socks5h://flag:1080".into(), ProxySource::Flag))
+        );
+        assert_eq!(get(Some("none"), Some("http://cfg:8080"), Some(&env), &wss), None);
+        assert_eq!(get(None, Some("none"), Some(&env), &wss), None);
+        assert!(choose_proxy(Some("https://p:1"), None, None, &wss).is_err());
+        assert!(
+            choose_proxy(None, None, Some(&ProxyEnv { https: Some("ftp://x:1".into()), ..ProxyEnv::default() }), &wss)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn password_in_flag_detected() {
+        assert_eq!(url_has_password("http://u:p@proxy:1"), Ok(true));
+        assert_eq!(url_has_password("http://u@proxy:1"), Ok(false));
+        assert_eq!(url_has_password("http://proxy:1/a@b"), Ok(false));
+    }
+
+    #[test]
+    fn header_values_and_refs() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("config.toml");
+        std::fs::write(dir.path().join("cf-secret"), "from-file\n").unwrap();
+        std::fs::write(
+            &cfg,
+            r#"
+[gateway]
+url = "wss://gw.example"
+headers = { "CF-Access-Client-Id" = "id.access", "CF-Access-Client-Secret" = { source = "file", id = "cf-secret" }, "X-Env" = { source = "env", id = "EDGE_TOKEN" } }
+"#,
+        )
+        .unwrap();
+        let file = crate::config::FileConfig::load(&cfg, true).unwrap();
+        let env = |k: &str| (k == "EDGE_TOKEN").then(|| "from-env".to_string());
+        let h = headers(file.gateway.headers.as_ref().unwrap(), &cfg, &env).unwrap();
+        assert_eq!(h.names().collect::<Vec<_>>(), ["CF-Access-Client-Id", "CF-Access-Client-Secret", "X-Env"]);
+        let dbg = format!("{h:?} {:?}", file.gateway.headers);
+        assert!(!dbg.contains("id.access") && !dbg.contains("from-file"), "{dbg}");
+        // Fail closed: a missing file, an unset variable, an unknown source.
+        let none = |_: &str| None;
+        for bad in [
+            SecretValue::Ref { source: "file".into(), id: "missing".into() },
+            SecretValue::Ref { source: "env".into(), id: "EDGE_TOKEN".into() },
+            SecretValue::Ref { source: "env".into(), id: "lower".into() },
+            SecretValue::Ref { source: "exec".into(), id: "x".into() },
+        ] {
+            let mut t = BTreeMap::new();
+            t.insert("X-Edge".to_string(), bad.clone());
+            assert!(matches!(headers(&t, &cfg, &none), Err(ConfigError::UnresolvedSecret { .. })), "{bad:?}");
+        }
+        // Reserved names are refused with the rule in the message.
+        let mut t = BTreeMap::new();
+        t.insert("Sec-WebSocket-Protocol".to_string(), SecretValue::Plain(Secret::new("x")));
+        let e = headers(&t, &cfg, &none).unwrap_err().to_string();
+        assert!(e.contains("reserved"), "{e}");
+    }
+
+    #[test]
+    fn one_or_many_gateway_tables() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("config.toml");
+        std::fs::write(
+            &cfg,
+            "[[gateway]]\nname = \"home\"\nurl = \"ws://127.0.0.1:1\"\n[[gateway]]\nname = \"work\"\nurl = \"wss://gw.example\"\nproxy = \"http://proxy:3128\"\n",
+        )
+        .unwrap();
+        let file = crate::config::FileConfig::load(&cfg, true).unwrap();
+        let names: Vec<_> = file.gateways.iter().map(|g| g.name.clone().unwrap_or_default()).collect();
+        assert_eq!(names, ["home", "work"]);
+        assert!(file.gateway.url.is_none());
+        std::fs::write(&cfg, "[[gateway]]\nname = \"x\"\nurll = \"ws://127.0.0.1:1\"\n").unwrap();
+        let e = crate::config::FileConfig::load(&cfg, true).unwrap_err().to_string();
+        assert!(e.contains("urll"), "{e}");
+    }
+}
