@@ -9,6 +9,7 @@
 //! * [`fake`] is a scriptable fake Gateway for faults the real one cannot produce on cue;
 //!   [`wire`] drives the fake side of one node session (frame log, acks, invokes).
 //! * [`node`] waits on an in-process [`clawnode::Node`] (`wait_state`, `eventually`).
+//! * [`tap`] is a recording TCP relay (what a proxy was given in clear).
 //! * [`workspace`] knows the workspace root and the target directory (asked from cargo).
 //!
 //! Every wait in this crate is bounded by a timeout. Errors are [`TestkitError`] (and
@@ -26,6 +27,7 @@ pub mod node;
 pub mod operator;
 pub mod provision;
 pub mod tls;
+pub mod tap;
 mod util;
 pub mod wire;
 pub mod workspace;

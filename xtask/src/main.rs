@@ -134,6 +134,9 @@ need=""
 [ -x /usr/sbin/sshd ] || need="$need openssh-server"
 command -v ssh >/dev/null 2>&1 && command -v ssh-keygen >/dev/null 2>&1 || need="$need openssh-client"
 command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd"
+[ -x /usr/bin/tinyproxy ] || need="$need tinyproxy"
+[ -x /usr/sbin/danted ] || need="$need dante-server"
+[ -x /usr/sbin/nginx ] || need="$need nginx-light"
 if [ -z "$need" ]; then echo "system packages present"; exit 0; fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   apt-get update -qq
@@ -203,7 +206,7 @@ fn test(extra: &[String]) -> ExitCode {
             c.args(["run", "--quiet", "-p", "clawnode-testkit", "--bin", "clawnode-provision"]);
             c
         }),
-        ("provision system packages (openssh-server, systemd)", {
+        ("provision system packages (openssh-server, systemd, tinyproxy, dante-server, nginx-light)", {
             let mut c = Command::new("bash");
             c.args(["-c", SYSTEM_PACKAGES]);
             c

@@ -295,7 +295,8 @@ fn connect_status(head: &[u8], proxy: &Proxy) -> Result<(), TransportError> {
     let reason = resp.reason.unwrap_or("").to_string();
     match status {
         200..=299 => Ok(()),
-        407 => Err(TransportError::ProxyAuth { proxy: proxy.to_string(), offered: proxy.has_auth() }),
+        // 407 is the standard answer; tinyproxy answers wrong Basic credentials with 401.
+        401 | 407 => Err(TransportError::ProxyAuth { proxy: proxy.to_string(), offered: proxy.has_auth() }),
         502..=504 => Err(TransportError::ProxyTargetUnreachable {
             proxy: proxy.to_string(),
             message: format!("HTTP {status} {reason}").trim_end().to_string(),
@@ -415,6 +416,8 @@ mod tests {
         let e = connect_status(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n", &p).unwrap_err();
         assert!(matches!(e, TransportError::ProxyAuth { offered: false, .. }), "{e}");
         assert!(e.is_terminal());
+        let e = connect_status(b"HTTP/1.0 401 Unauthorized\r\n\r\n", &p).unwrap_err();
+        assert!(matches!(e, TransportError::ProxyAuth { .. }), "{e}");
         let e = connect_status(b"HTTP/1.1 403 Forbidden\r\n\r\n", &p).unwrap_err();
         assert!(matches!(e, TransportError::ProxyRefused { .. }) && e.is_terminal(), "{e}");
         let e = connect_status(b"HTTP/1.1 502 Bad Gateway\r\n\r\n", &p).unwrap_err();
