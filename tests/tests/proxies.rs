@@ -314,8 +314,7 @@ async fn wss_through_tinyproxy_and_danted_is_end_to_end_tls() {
     let args = run_via(format!("http://clawnode:proxy-pass-1@127.0.0.1:{}", authed.port));
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut node = ClawnodeProcess::spawn(&argv, &[]).unwrap();
-    let ready = node.wait_line("ready: node", T).await.unwrap();
-    assert!(ready.contains("auth: device-token"), "{ready}");
+    node.wait_line("ready: node", T).await.unwrap();
     assert!(node.lines().join("\n").contains("warning: --proxy carries a password"), "{:?}", node.lines());
     node.terminate().await.unwrap();
     op.close().await;
@@ -348,7 +347,11 @@ async fn plaintext_through_a_proxy_only_to_a_loopback_gateway() {
     let mut bad = ClawnodeProcess::spawn(&args, &[("OPENCLAW_ALLOW_INSECURE_PRIVATE_WS", "1")]).unwrap();
     let st = bad.wait_exit(T).await.unwrap();
     assert_eq!(st.code(), Some(78), "{:?}", bad.lines());
-    assert!(bad.lines().join("\n").contains("refusing plaintext ws://192.0.2.1 through the proxy"), "{:?}", bad.lines());
+    assert!(
+        bad.lines().join("\n").contains("refusing plaintext ws://192.0.2.1 through the proxy"),
+        "{:?}",
+        bad.lines()
+    );
     assert!(tap.connections().is_empty(), "not one byte reached the proxy");
 
     // A loopback Gateway through the proxy works; the tap sees the token in clear (what
