@@ -227,6 +227,17 @@ async fn wss_through_tinyproxy_and_danted_is_end_to_end_tls() {
         assert_opaque(&c.up, gw.token(), "node → proxy");
         assert_opaque(&c.down, gw.token(), "proxy → node");
     }
+    // `clawnode trust` probes through the proxy too: the Gateway's own fingerprint.
+    let before = tap.connections().len();
+    let tstate = dir.path().join("trust-state");
+    let targs = ["trust", "--url", &url, "--yes", "--proxy", &proxy, "--state-dir", tstate.to_str().unwrap()];
+    let mut trust = ClawnodeProcess::spawn(&targs, &[]).unwrap();
+    assert!(trust.wait_exit(T).await.unwrap().success(), "{:?}", trust.lines());
+    assert!(trust.lines().join("\n").contains(&format!("fingerprint: sha256:{pin}")), "{:?}", trust.lines());
+    let probe = tap.connections();
+    assert_eq!(probe.len(), before + 1, "one probe connection through the proxy");
+    let last = probe.last().unwrap();
+    assert_eq!(String::from_utf8_lossy(&last.up[..head_end(&last.up)]), connect);
     let log = std::fs::read_to_string(dir.path().join("tinyproxy.log")).unwrap();
     assert!(log.contains(&format!("CONNECT 127.0.0.1:{}", gw.port())), "{log}");
 

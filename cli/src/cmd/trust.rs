@@ -22,6 +22,10 @@ pub struct TrustArgs {
     /// State directory (default: $CLAWNODE_STATE_DIR, else the XDG state dir).
     #[arg(long)]
     state_dir: Option<PathBuf>,
+    /// Probe through this proxy (`http://…` CONNECT or `socks5://…`), as `run --proxy`: the
+    /// fingerprint is still the Gateway's own (TLS runs end to end through the proxy).
+    #[arg(long)]
+    proxy: Option<String>,
 }
 
 /// `AA:BB:…`, as `openssl x509 -fingerprint` prints it.
@@ -37,7 +41,12 @@ pub async fn trust(args: TrustArgs) -> CmdResult {
     }
     let store = FileStore::open(args.state_dir.unwrap_or_else(default_state_dir))?;
     let origin = endpoint.origin().to_string();
-    let transport = TransportConfig { plaintext: plaintext_policy(), ..TransportConfig::default() };
+    crate::reach::warn_proxy_flag(args.proxy.as_deref());
+    let proxy = match args.proxy.as_deref().map(str::trim) {
+        None | Some("none") => None,
+        Some(p) => Some(clawnode::transport::Proxy::parse(p).map_err(|e| format!("--proxy: {e}"))?),
+    };
+    let transport = TransportConfig { plaintext: plaintext_policy(), proxy, ..TransportConfig::default() };
     let probe = clawnode::transport::probe_tls(&endpoint, &transport).await?;
     println!("gateway:     {origin}");
     println!("fingerprint: sha256:{}", probe.fingerprint);

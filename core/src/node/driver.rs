@@ -70,7 +70,8 @@ fn policy_config(cfg: &NodeConfig) -> PolicyConfig {
     let tunnel = cfg.transport.unix_socket.is_some();
     #[cfg(not(unix))]
     let tunnel = false;
-    let local = tunnel || transport::is_loopback_host(&cfg.endpoint.host);
+    // Through a proxy every probe is a tunnel request to the proxy: the remote cadence.
+    let local = tunnel || (cfg.transport.proxy.is_none() && transport::is_loopback_host(&cfg.endpoint.host));
     PolicyConfig {
         backoff: cfg.backoff.clone(),
         handshakes_per_minute: cfg.max_attempts_per_minute.max(1),
@@ -301,6 +302,9 @@ mod tests {
         let mut tunnel = cfg("ws://gw.example.com:18789");
         tunnel.transport.unix_socket = Some("/run/t/gateway.sock".into());
         assert_eq!(policy_config(&tunnel).probe_interval, Duration::from_millis(200));
+        let mut proxied = cfg("ws://127.0.0.1:18789");
+        proxied.transport.proxy = Some(crate::transport::Proxy::parse("http://127.0.0.1:3128").unwrap());
+        assert_eq!(policy_config(&proxied).probe_interval, Duration::from_secs(1));
         let battery = cfg("ws://127.0.0.1:18789").with_battery_profile();
         let p = policy_config(&battery);
         assert_eq!((p.probe_interval, p.handshakes_per_minute), (Duration::from_secs(5), 6));
