@@ -51,11 +51,12 @@ class GatewayFixture(allow: List<String>, explicitPairing: Boolean = false) : Au
         return fut.get(timeoutSec, TimeUnit.SECONDS)
     }
 
-    fun invoke(nodeId: String, command: String, paramsJson: String = "{}", timeoutMs: Long = 10_000): JsonObject {
+    /** `node.invoke` as the operator; [paramsJson] `null` sends no `params` at all. */
+    fun invoke(nodeId: String, command: String, paramsJson: String? = "{}", timeoutMs: Long = 10_000): JsonObject {
         val f = JsonObject()
         f.addProperty("nodeId", nodeId)
         f.addProperty("command", command)
-        f.add("params", JsonParser.parseString(paramsJson))
+        if (paramsJson != null) f.add("params", JsonParser.parseString(paramsJson))
         f.addProperty("timeoutMs", timeoutMs)
         return call("invoke", f)
     }

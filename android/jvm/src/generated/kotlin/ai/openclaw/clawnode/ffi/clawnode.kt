@@ -5928,7 +5928,7 @@ sealed class CatalogParams {
      * A catalog command without params (`camera.list`, `device.*`, `notifications.list`,
      * `talk.ptt.*`): params are ignored.
      */
-    object NoParams : CatalogParams()
+    data object NoParams : CatalogParams()
     
     
     /**
@@ -6745,13 +6745,13 @@ sealed class NodeNotice {
     /**
      * A new device token was stored.
      */
-    object DeviceTokenStored : NodeNotice()
+    data object DeviceTokenStored : NodeNotice()
     
     
     /**
      * A rejected device token was deleted.
      */
-    object DeviceTokenCleared : NodeNotice()
+    data object DeviceTokenCleared : NodeNotice()
     
     
     /**
@@ -6947,7 +6947,7 @@ sealed class NodeState {
     /**
      * Not started.
      */
-    object Idle : NodeState()
+    data object Idle : NodeState()
     
     
     /**
@@ -7063,13 +7063,13 @@ sealed class NodeState {
     /**
      * Suspended by the app (`Node.suspend()`): no connection until `unsuspend()`.
      */
-    object Suspended : NodeState()
+    data object Suspended : NodeState()
     
     
     /**
      * Stopped for good.
      */
-    object Stopped : NodeState()
+    data object Stopped : NodeState()
     
     
     /**
@@ -7375,31 +7375,31 @@ sealed class PauseKind {
     /**
      * Credentials missing or wrong.
      */
-    object Auth : PauseKind()
+    data object Auth : PauseKind()
     
     
     /**
      * The device identity or its proof was rejected.
      */
-    object Identity : PauseKind()
+    data object Identity : PauseKind()
     
     
     /**
      * Protocol or version incompatibility.
      */
-    object Incompatible : PauseKind()
+    data object Incompatible : PauseKind()
     
     
     /**
      * Transport policy (e.g. plaintext refused) or configuration.
      */
-    object Configuration : PauseKind()
+    data object Configuration : PauseKind()
     
     
     /**
      * The secure store failed.
      */
-    object Storage : PauseKind()
+    data object Storage : PauseKind()
     
     
     /**
@@ -7443,13 +7443,13 @@ sealed class PauseKind {
     /**
      * The app or user paused the node.
      */
-    object Requested : PauseKind()
+    data object Requested : PauseKind()
     
     
     /**
      * A kind this version of the bindings does not know.
      */
-    object Other : PauseKind()
+    data object Other : PauseKind()
     
     
 
