@@ -25,7 +25,7 @@ const TARGETS: &[Target] = &[
         config: Some("bindings/uniffi-android.toml"),
         dest: "android/aar/src/generated/kotlin",
     },
-    Target { language: "swift", config: None, dest: "ios/Sources/ClawNodeFFI/generated" },
+    Target { language: "swift", config: None, dest: "ios/Sources/ClawNodeBindings/generated" },
 ];
 
 fn lib_path(target: &Path) -> PathBuf {
@@ -83,43 +83,8 @@ fn generate_into(root: &Path, out: &Path) -> Result<(), String> {
         if !output.status.success() {
             return Err(format!("uniffi-bindgen {}: {}", t.language, String::from_utf8_lossy(&output.stderr)));
         }
-        if t.language == "kotlin" {
-            for f in files(&dest) {
-                let path = dest.join(f);
-                let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-                std::fs::write(&path, kotlin_data_objects(&text)).map_err(|e| format!("{}: {e}", path.display()))?;
-            }
-        }
     }
     Ok(())
-}
-
-/// UniFFI 0.32 emits the field-less variants of a sealed class as plain `object`s, which print
-/// as `NodeNotice$DeviceTokenStored@77659b30`; `data object` (Kotlin 1.9+) prints
-/// `DeviceTokenStored` and compares by type. Exactly the lines `    object X : Parent()` change.
-fn kotlin_data_objects(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 1024);
-    for line in text.split_inclusive('\n') {
-        let indent = line.len() - line.trim_start().len();
-        let rest = &line[indent..];
-        let is_variant = rest.strip_prefix("object ").is_some_and(|r| {
-            let mut parts = r.trim_end().splitn(2, " : ");
-            let name = parts.next().unwrap_or_default();
-            let parent = parts.next().unwrap_or_default();
-            !name.is_empty()
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '`')
-                && parent.ends_with("()")
-                && parent[..parent.len() - 2].chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        });
-        if is_variant {
-            out.push_str(&line[..indent]);
-            out.push_str("data ");
-            out.push_str(rest);
-        } else {
-            out.push_str(line);
-        }
-    }
-    out
 }
 
 /// `cargo xtask bindings [--check]`.
@@ -185,22 +150,7 @@ pub fn test_steps(root: &Path, target: &Path) -> Vec<(&'static str, Command)> {
         steps.push(("bindings: android AAR Kotlin (maven, android-all) + Robolectric", aar));
     }
     if root.join("ios/ci-parse.sh").exists() {
-        steps.push(("bindings: swift files parse (tree-sitter)", swift));
+        steps.push(("bindings: swift parse (tree-sitter) + Kotlin/Swift API parity", swift));
     }
     steps
-}
-
-#[cfg(test)]
-mod tests {
-    use super::kotlin_data_objects;
-
-    #[test]
-    fn only_sealed_unit_variants_become_data_objects() {
-        let src = "sealed class S {\n    object Idle : S()\n    data class A(val x: Int) : S()\n    companion object\n}\nobject Other : Foo(1)\n";
-        let out = kotlin_data_objects(src);
-        assert!(out.contains("    data object Idle : S()\n"));
-        assert!(out.contains("    companion object\n") && out.contains("object Other : Foo(1)\n"));
-        assert!(!out.contains("data companion") && !out.contains("data data"));
-        assert_eq!(kotlin_data_objects(&out), out, "idempotent");
-    }
 }

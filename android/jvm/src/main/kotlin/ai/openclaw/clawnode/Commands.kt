@@ -1,9 +1,12 @@
 package ai.openclaw.clawnode
 
-import ai.openclaw.clawnode.ffi.CancelToken
 import ai.openclaw.clawnode.ffi.CatalogParams
 import ai.openclaw.clawnode.ffi.CommandOptions
+import ai.openclaw.clawnode.ffi.InputChunk
+import ai.openclaw.clawnode.ffi.InvokeContext
 import ai.openclaw.clawnode.ffi.typedParams
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.flow
 import kotlinx.serialization.KSerializer
 import kotlinx.serialization.SerializationException
 import kotlinx.serialization.json.Json
@@ -28,13 +31,51 @@ sealed class CommandError(val code: String, override val message: String, cause:
     override fun toString(): String = "CommandError.${this::class.simpleName}($code: $message)"
 }
 
-/** What a handler can see besides its params: the command, cancellation and the deadline. */
-class Invoke internal constructor(val command: String, private val token: CancelToken) {
+/**
+ * What a handler can see besides its params: ids, cancellation, the deadline, progress out
+ * (`node.invoke.progress`) and input in (`node.invoke.input`).
+ */
+class Invoke internal constructor(private val ctx: InvokeContext) {
+    /** The command name. */
+    val command: String get() = ctx.command()
+
+    /** The Gateway's id of this invoke. */
+    val invokeId: String get() = ctx.invokeId()
+
+    /** The operator's idempotency key, if any. */
+    val idempotencyKey: String? get() = ctx.idempotencyKey()
+
+    /** The session the invoke belongs to, if any. */
+    val sessionKey: String? get() = ctx.sessionKey()
+
+    /** The deadline (Unix ms). */
+    val deadlineMs: Long get() = ctx.deadlineMs().toLong()
+
     /** Whether the Gateway cancelled the invoke or its deadline passed. */
-    val isCancelled: Boolean get() = token.isCancelled()
+    val isCancelled: Boolean get() = ctx.isCancelled()
 
     /** Milliseconds left before the deadline. */
-    val remainingMs: Long get() = token.remainingMs().toLong()
+    val remainingMs: Long get() = ctx.remainingMs().toLong()
+
+    /** Streams text to the Gateway (split in ≤ 16 KiB chunks); throws `InvokeException`. */
+    suspend fun progress(text: String) = ctx.progress(text)
+
+    /** Streams bytes (UTF-8 decoded across calls). */
+    suspend fun progressBytes(data: ByteArray) = ctx.progressBytes(data)
+
+    /** Sends one JSON chunk (≤ 16 KiB). */
+    suspend fun progressJson(json: String) = ctx.progressJson(json)
+
+    /** Tells the Gateway the invoke is alive without output. */
+    suspend fun heartbeat() = ctx.heartbeat()
+
+    /**
+     * The operator's `node.invoke.input` chunks, in order; completes when the invoke is
+     * cancelled or finished. One collector per invoke.
+     */
+    val inputs: Flow<InputChunk> = flow {
+        while (true) emit(ctx.nextInput() ?: break)
+    }
 
     /**
      * The params as a typed record for catalog commands (`CatalogParams.CameraSnap`,
@@ -55,7 +96,7 @@ class Invoke internal constructor(val command: String, private val token: Cancel
         throw CommandError.InvalidParams("$command: ${e.message}", e)
     }
 
-    override fun toString(): String = "Invoke(command=$command, remainingMs=$remainingMs, cancelled=$isCancelled)"
+    override fun toString(): String = "Invoke(command=$command, invokeId=$invokeId, remainingMs=$remainingMs, cancelled=$isCancelled)"
 }
 
 /** The JSON settings of the typed helpers: unknown keys ignored, defaults not written out. */
