@@ -1,4 +1,4 @@
-import ClawNodeBindings
+@_exported import ClawNodeBindings
 import Foundation
 
 /// A ClawNode node for Swift, mirroring the Kotlin `ClawNode`: `AsyncStream`s of states,
