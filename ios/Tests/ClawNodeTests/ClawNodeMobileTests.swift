@@ -52,20 +52,21 @@ final class ClawNodeMobileTests: XCTestCase {
     }
 
     func testWorkQueuedInTheBackgroundArrivesAfterForeground() async throws {
-        let gw = try GatewayFixture(allow: ["camera.snap"])
+        let gw = try GatewayFixture(allow: ["screen.record"])
         let node = try ClawNode(config: iphone(gw, "swift-pending")) {
-            $0.command("camera.snap") { _, _ in #"{"format":"jpg","base64":"/9j/2Q==","width":1,"height":1}"# }
+            $0.command("screen.record") { _, _ in #"{"format":"mp4","base64":"","durationMs":1,"hasAudio":false}"# }
         }
         try node.start()
         try await ready(gw, node)
         node.setForeground(false)
-        XCTAssertEqual(try gw.invoke(node.deviceId, "camera.snap")["ok"] as? Bool, false)
+        let refused = try gw.invoke(node.deviceId, "screen.record")["error"] as? [String: Any]
+        XCTAssertEqual((refused?["details"] as? [String: Any])?["code"] as? String, "QUEUED_UNTIL_FOREGROUND")
         _ = try gw.call("request", ["method": "node.pending.enqueue", "params": ["nodeId": node.deviceId, "type": "status.request"]])
         let notices = node.notices
         node.setForeground(true)
         for await notice in notices {
             if case let .pendingActionRan(_, command, error) = notice {
-                XCTAssertEqual(command, "camera.snap")
+                XCTAssertEqual(command, "screen.record")
                 XCTAssertNil(error)
                 break
             }

@@ -59,7 +59,7 @@ class ClawNodeIdiomsTest {
         r["error"].asJsonObject["details"].asJsonObject["nodeError"].asJsonObject["code"].asString
 
     @Test
-    fun `absent params are {}, typed params decode, a thrown exception is logged with its stack trace`() = runBlocking {
+    fun `absent params are {}, typed params decode, a thrown exception is logged with its stack trace`(): Unit = runBlocking {
         val logged = Collections.synchronizedList(mutableListOf<Triple<Level, String, Throwable?>>())
         val previous = ClawNodeLog.sink
         ClawNodeLog.sink = { level, message, error -> logged.add(Triple(level, message, error)) }
@@ -109,7 +109,7 @@ class ClawNodeIdiomsTest {
     }
 
     @Test
-    fun `a node bound to a scope stops when the scope ends, and close never blocks`() = runBlocking {
+    fun `a node bound to a scope stops when the scope ends, and close never blocks`(): Unit = runBlocking {
         val scope = CoroutineScope(Job() + Dispatchers.Default)
         val bound = ClawNode(config("kt-scope"), scope = scope) { command("test.echo") { "{}" } }
         bound.start()

@@ -21,7 +21,7 @@ class ClawNodeTlsTest {
     private fun sha256Hex(bytes: ByteArray) = MessageDigest.getInstance("SHA-256").digest(bytes).joinToString("") { "%02x".format(it) }
 
     @Test
-    fun `a pin mismatch pauses with both fingerprints, trustPin resumes to ready`() = runBlocking {
+    fun `a pin mismatch pauses with both fingerprints, trustPin resumes to ready`(): Unit = runBlocking {
         GatewayFixture(listOf("test.echo"), tls = true).use { gw ->
             assertTrue(gw.url.startsWith("wss://"), gw.url)
             val cert = File(gw.certPath!!).inputStream().use { CertificateFactory.getInstance("X.509").generateCertificate(it) }

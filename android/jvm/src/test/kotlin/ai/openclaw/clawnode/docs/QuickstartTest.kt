@@ -27,7 +27,7 @@ class QuickstartTest {
     }
 
     @Test
-    fun `the docs program answers a command from the operator`() = runBlocking {
+    fun `the docs program answers a command from the operator`(): Unit = runBlocking {
         GatewayFixture(listOf("demo.greet")).use { gw ->
             val scope = CoroutineScope(Job() + Dispatchers.Default)
             val node = startNode(gw.url, gw.token, scope)
