@@ -1,5 +1,5 @@
 """Parses every Swift file under ios/ with tree-sitter-swift and fails on syntax errors
-(these machines have no Swift toolchain). Usage: python ios/parse_swift.py [root]"""
+(these machines have no Swift toolchain). Usage: python ios/parse_swift.py [dir-or-file ...]"""
 
 import pathlib
 import re
@@ -40,9 +40,11 @@ def bridge(source: bytes) -> bytes:
 
 
 def main() -> int:
-    root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else pathlib.Path(__file__).parent)
+    roots = [pathlib.Path(a) for a in sys.argv[1:]] or [pathlib.Path(__file__).parent]
     parser = Parser(Language(tree_sitter_swift.language()))
-    files = sorted(p for p in root.rglob("*.swift") if "build" not in p.parts)
+    files = sorted(
+        p for root in roots for p in ([root] if root.is_file() else root.rglob("*.swift")) if "build" not in p.parts
+    )
     bad = 0
     for path in files:
         tree = parser.parse(bridge(path.read_bytes()))

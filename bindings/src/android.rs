@@ -18,6 +18,6 @@ pub extern "system" fn Java_ai_openclaw_clawnode_android_ClawNodeAndroid_nativeI
     context: JObject<'caller>,
 ) {
     unowned_env
-        .with_env(|env: &mut Env| rustls_platform_verifier::android::init_with_env(env, context))
+        .with_env(|env: &mut Env<'_>| rustls_platform_verifier::android::init_with_env(env, context))
         .resolve::<jni::errors::ThrowRuntimeExAndDefault>()
 }

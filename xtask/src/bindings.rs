@@ -25,7 +25,7 @@ const TARGETS: &[Target] = &[
         config: Some("bindings/uniffi-android.toml"),
         dest: "android/aar/src/generated/kotlin",
     },
-    Target { language: "swift", config: None, dest: "ios/Sources/ClawNodeFFI/generated" },
+    Target { language: "swift", config: None, dest: "ios/Sources/ClawNodeBindings/generated" },
 ];
 
 fn lib_path(target: &Path) -> PathBuf {
@@ -134,6 +134,8 @@ pub fn test_steps(root: &Path, target: &Path) -> Vec<(&'static str, Command)> {
     python.current_dir(root).env(TARGET_DIR_ENV, target).arg("bindings/python/ci.sh");
     let mut jvm = Command::new("bash");
     jvm.current_dir(root).env(TARGET_DIR_ENV, target).arg("android/jvm/ci.sh");
+    let mut aar = Command::new("bash");
+    aar.current_dir(root).env(TARGET_DIR_ENV, target).arg("android/aar/ci.sh");
     let mut swift = Command::new("bash");
     swift.current_dir(root).env(TARGET_DIR_ENV, target).arg("ios/ci-parse.sh");
     let mut steps = vec![
@@ -144,8 +146,11 @@ pub fn test_steps(root: &Path, target: &Path) -> Vec<(&'static str, Command)> {
     if root.join("android/jvm/ci.sh").exists() {
         steps.push(("bindings: kotlin/JVM (maven) + JUnit, real Gateway", jvm));
     }
+    if root.join("android/aar/ci.sh").exists() {
+        steps.push(("bindings: android AAR Kotlin (maven, android-all) + Robolectric", aar));
+    }
     if root.join("ios/ci-parse.sh").exists() {
-        steps.push(("bindings: swift files parse (tree-sitter)", swift));
+        steps.push(("bindings: swift parse (tree-sitter) + Kotlin/Swift API parity", swift));
     }
     steps
 }

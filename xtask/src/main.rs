@@ -7,6 +7,8 @@
 //!   unit and integration tests, then the bindings: generated-code drift check, Python
 //!   (pytest) and Kotlin/JVM (JUnit) against the real Gateway, Swift syntax check.
 //! - `bindings [--check]`: regenerates the committed Kotlin and Swift bindings (or checks them).
+//! - `phones`: `cargo clippy -p clawnode-ffi -D warnings` for the Android and iOS targets
+//!   (installs rust-std, clang and lld when missing; see `phones.rs`). CI runs it after `test`.
 //! - `api [--check]`: regenerates the committed listing of the core's public API,
 //!   `core/public-api.txt` (or checks it).
 
@@ -16,6 +18,7 @@ mod alloc;
 mod api;
 mod bench;
 mod fuzz;
+mod phones;
 mod soak;
 
 mod bindings;
@@ -28,7 +31,7 @@ static GLOBAL: alloc::Counting = alloc::Counting;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: cargo xtask <demo|test|bench|bench-recovery|fuzz [--seconds N]|soak --minutes N|bindings [--check]|api [--check]>"
+        "usage: cargo xtask <demo|test|bench|bench-recovery|fuzz [--seconds N]|soak --minutes N|bindings [--check]|api [--check]|phones>"
     );
     ExitCode::from(2)
 }
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Some("phones") => report(phones::main(&workspace_root())),
         Some("api") => report(api::main(&workspace_root(), args.get(1).map(String::as_str) == Some("--check"))),
         Some("bench") => bench_entry(),
         Some("bench-run") => report(bench::run_impl()),

@@ -1,61 +1,46 @@
-import ClawNodeFFI
+@_exported import ClawNodeBindings
 import Foundation
 
-/// Fails a command: the operator sees `"CODE: message"` with `details.nodeError.code == code`.
-public struct CommandError: Error, Equatable {
-    public let code: String
-    public let message: String
-
-    public init(_ code: String, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-}
-
-/// What a handler can see besides its params: cancellation and the deadline.
-public struct Invoke: Sendable {
-    public let command: String
-    let token: CancelToken
-
-    /// Whether the Gateway cancelled the invoke or its deadline passed.
-    public var isCancelled: Bool { token.isCancelled() }
-
-    /// Milliseconds left before the deadline.
-    public var remainingMs: UInt64 { token.remainingMs() }
-
-    /// The params as a typed record for catalog commands (`.cameraSnap(params:)`,
-    /// `.locationGet(params:)`, …; defaults and clamps already applied by the core), else `.json`.
-    public func typed(_ paramsJson: String) throws -> CatalogParams {
-        try typedParams(command: command, paramsJson: paramsJson)
-    }
-}
-
-/// A handler: params JSON in, result JSON out. Cancellation cancels its `Task`.
-public typealias Handler = @Sendable (_ paramsJson: String, _ invoke: Invoke) async throws -> String
-
-/// The command block of `ClawNode`: `$0.command("device.info") { params, invoke in … }`.
-public final class Commands {
-    var handlers: [(String, CommandOptions, Handler)] = []
-
-    /// Registers `handler` for `name`. Catalog commands (`catalog()`) get their rules: cap,
-    /// params validated and normalized before the handler runs, the platform's foreground
-    /// rule and the result budget. Others get the cap of their first segment unless `cap` is
-    /// given. `foregroundOnly` refuses the command while the app is in the background.
-    public func command(
-        _ name: String, cap: String? = nil, foregroundOnly: Bool = false, _ handler: @escaping Handler
-    ) {
-        handlers.append((name, CommandOptions(cap: cap, foregroundOnly: foregroundOnly), handler))
-    }
-}
-
-/// A ClawNode node for Swift, mirroring the Kotlin `ClawNode`: an `AsyncStream` of states,
-/// `async` handlers, `Task` cancellation wired to the invoke's cancel token.
-public final class ClawNode: @unchecked Sendable {
+/// A ClawNode node for Swift, mirroring the Kotlin `ClawNode`: `AsyncStream`s of states,
+/// notices, Gateway events and pending work, `async` handlers, `Task` cancellation wired to the
+/// invoke's cancellation. `Sendable`; `deinit` never blocks (the node stops in the background).
+///
+/// ```
+/// let node = try ClawNode(config: config) {
+///     $0.command("device.info") { _, _ in #"{"model":"iPhone"}"# }
+/// }
+/// try node.start()
+/// Task { [weak self] in                     // the loop ends when the node stops
+///     guard let states = self?.node.states else { return }
+///     for await state in states { self?.show(state) }
+/// }
+/// ```
+public final class ClawNode: Sendable {
     private let node: Node
-    private let listener: Listener
+    private let hub: Hub
 
-    /// Every state change, starting with the current one. One consumer per stream.
-    public var states: AsyncStream<NodeState> { listener.subscribe(current: node.state()) }
+    /// Every state change, starting with the current one; finishes when the node stops.
+    public var states: AsyncStream<NodeState> { hub.states(current: node.state()) }
+
+    /// Notices besides state changes (connected, token stored, Gateway events, pending work, …),
+    /// from now on; `description` is the library's text.
+    public var notices: AsyncStream<NodeNotice> { hub.notices() }
+
+    /// Gateway events with their payload (typed `.chat`, `.voiceWakeChanged`, else JSON).
+    public var events: AsyncStream<GatewayEvent> {
+        let source = notices
+        return AsyncStream { continuation in
+            let pump = Task {
+                for await notice in source { if case let .event(event) = notice { continuation.yield(event) } }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in pump.cancel() }
+        }
+    }
+
+    /// Work the Gateway drained for this node (after a return to the foreground), buffered
+    /// until consumed (the Gateway has already removed it): consume it once.
+    public var pendingWork: AsyncStream<PendingWorkItem> { hub.pendingWork }
 
     /// The current state.
     public var state: NodeState { node.state() }
@@ -64,11 +49,12 @@ public final class ClawNode: @unchecked Sendable {
     public var deviceId: String { node.deviceId() }
 
     public init(config: NodeConfig, store: SecureStore? = nil, commands: (Commands) -> Void) throws {
-        listener = Listener()
-        node = try Node(config: config, store: store, listener: listener)
+        ClawNodeLog.bridgeLibraryOnce()
+        hub = Hub()
+        node = try Node(config: config, store: store, listener: hub)
         let dsl = Commands()
         commands(dsl)
-        let dispatcher = Dispatcher(handlers: Dictionary(uniqueKeysWithValues: dsl.handlers.map { ($0.0, $0.2) }))
+        let dispatcher = Dispatcher(handlers: Dictionary(dsl.handlers.map { ($0.0, $0.2) }) { _, last in last })
         for (name, options, _) in dsl.handlers {
             try node.registerCommandWith(command: name, options: options, handler: dispatcher)
         }
@@ -79,6 +65,12 @@ public final class ClawNode: @unchecked Sendable {
 
     /// Stops the node; running handlers are cancelled.
     public func stop() async throws { try await node.stop() }
+
+    /// Stops the node in the background without waiting (idempotent).
+    public func close() {
+        let node = self.node
+        Task.detached { try? await node.stop() }
+    }
 
     /// Retry now (network path changed): call from an `NWPathMonitor` handler.
     public func nudge() { node.nudge() }
@@ -95,7 +87,7 @@ public final class ClawNode: @unchecked Sendable {
     /// Foreground/background lifecycle glue (scenePhase changes).
     public func setForeground(_ foreground: Bool) { node.setForeground(foreground: foreground) }
 
-    /// Trusts a certificate fingerprint the user confirmed.
+    /// Trusts (and stores) a certificate fingerprint the user confirmed.
     public func trustPin(_ pin: String) throws { try node.trustPin(pin: pin) }
 
     /// Stops reconnecting until `resume()` (state `.paused`, kind `.requested`).
@@ -103,7 +95,7 @@ public final class ClawNode: @unchecked Sendable {
 
     /// Sends a `node.event` with a JSON object payload; returns the Gateway's `handled`/`reason`.
     @discardableResult
-    public func sendEvent(_ event: String, payloadJson: String) async throws -> EventOutcome {
+    public func sendEvent(_ event: String, payloadJson: String = "{}") async throws -> EventOutcome {
         try await node.sendEvent(event: event, payloadJson: payloadJson)
     }
 
@@ -113,40 +105,93 @@ public final class ClawNode: @unchecked Sendable {
         try await node.reportAlive(trigger: trigger)
     }
 
-    deinit { node.stopBlocking() }
+    /// Any node-role Gateway method with JSON params; the answer's payload as JSON.
+    public func request(_ method: String, paramsJson: String = "{}") async throws -> String {
+        try await node.request(method: method, paramsJson: paramsJson)
+    }
+
+    /// The plugin surface URLs of the last `hello-ok`.
+    public var pluginSurfaceUrls: [String: String] { node.pluginSurfaceUrls() }
+
+    /// `node.pluginSurface.refresh`: a fresh URL for `surface`.
+    public func refreshPluginSurface(_ surface: String, observedUrl: String? = nil) async throws -> PluginSurface {
+        try await node.refreshPluginSurface(surface: surface, observedUrl: observedUrl)
+    }
+
+    /// `node.pluginTools.update`: publishes the app's plugin tools.
+    public func updatePluginTools(_ tools: [PluginTool]) async throws { try await node.updatePluginTools(tools: tools) }
+
+    /// `node.skills.update`: publishes the app's skills.
+    public func updateSkills(_ skills: [Skill]) async throws { try await node.updateSkills(skills: skills) }
+
+    /// The endpoint in use (the URL chosen among a setup code's, its pin).
+    public var endpoint: EndpointInfo { node.endpoint() }
+
+    /// Counters (connect attempts, invokes, malformed frames, …).
+    public var stats: NodeStats { node.stats() }
+
+    /// First-use trust: the certificate's fingerprint and whether the system trusts it.
+    public static func probeTls(_ url: String, timeoutMs: UInt64? = nil) async throws -> TlsProbe {
+        try await ClawNodeBindings.probeTls(url: url, timeoutMs: timeoutMs)
+    }
+
+    /// Pending work items kept until the app consumes `pendingWork`.
+    public static let pendingBuffer = 1024
+
+    deinit {
+        let node = self.node
+        Task.detached { try? await node.stop() }
+    }
 }
 
-final class Listener: NodeListener, @unchecked Sendable {
+/// Fans the listener's callbacks out to the streams.
+final class Hub: NodeListener, @unchecked Sendable {
     private let lock = NSLock()
-    private var continuations: [UUID: AsyncStream<NodeState>.Continuation] = [:]
+    private var stateContinuations: [UUID: AsyncStream<NodeState>.Continuation] = [:]
+    private var noticeContinuations: [UUID: AsyncStream<NodeNotice>.Continuation] = [:]
+    let pendingWork: AsyncStream<PendingWorkItem>
+    private let pendingContinuation: AsyncStream<PendingWorkItem>.Continuation
 
-    func subscribe(current: NodeState) -> AsyncStream<NodeState> {
+    init() {
+        (pendingWork, pendingContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingOldest(ClawNode.pendingBuffer))
+    }
+
+    private func register<T>(_ table: ReferenceWritableKeyPath<Hub, [UUID: AsyncStream<T>.Continuation]>,
+                             first: T?) -> AsyncStream<T> {
         AsyncStream { continuation in
             let id = UUID()
-            lock.lock()
-            continuations[id] = continuation
-            lock.unlock()
-            continuation.yield(current)
+            lock.withLock { self[keyPath: table][id] = continuation }
+            if let first { continuation.yield(first) }
             continuation.onTermination = { [weak self] _ in
                 guard let self else { return }
-                self.lock.lock()
-                self.continuations[id] = nil
-                self.lock.unlock()
+                _ = self.lock.withLock { self[keyPath: table].removeValue(forKey: id) }
             }
         }
     }
 
+    func states(current: NodeState) -> AsyncStream<NodeState> { register(\.stateContinuations, first: current) }
+
+    func notices() -> AsyncStream<NodeNotice> { register(\.noticeContinuations, first: nil) }
+
     func onState(state: NodeState) throws {
-        lock.lock()
-        let targets = Array(continuations.values)
-        lock.unlock()
+        let targets = lock.withLock { Array(stateContinuations.values) }
         for c in targets {
             c.yield(state)
             if case .stopped = state { c.finish() }
         }
+        if case .stopped = state {
+            let notices = lock.withLock { Array(noticeContinuations.values) }
+            notices.forEach { $0.finish() }
+        }
     }
 
-    func onNotice(notice: NodeNotice) throws {}
+    func onNotice(notice: NodeNotice) throws {
+        if case let .pendingWork(item) = notice, case .dropped = pendingContinuation.yield(item) {
+            ClawNodeLog.log(.error, "pending work not delivered (buffer full): \(notice)")
+        }
+        let targets = lock.withLock { Array(noticeContinuations.values) }
+        for c in targets { c.yield(notice) }
+    }
 }
 
 final class Dispatcher: CommandHandler, @unchecked Sendable {
@@ -154,24 +199,27 @@ final class Dispatcher: CommandHandler, @unchecked Sendable {
 
     init(handlers: [String: Handler]) { self.handlers = handlers }
 
-    func invoke(command: String, paramsJson: String, cancel: CancelToken) async throws -> String {
+    func invoke(command: String, paramsJson: String, ctx: InvokeContext) async throws -> String {
         guard let handler = handlers[command] else {
             throw CommandFailure.Failed(code: "UNAVAILABLE", detail: "no handler for \(command)")
         }
-        let invoke = Invoke(command: command, token: cancel)
-        let work = Task { try await handler(paramsJson, invoke) }
+        let invoke = Invoke(ctx: ctx)
+        let params = paramsOrEmpty(paramsJson)
+        let work = Task { try await handler(params, invoke) }
         // `cancelled()` returns when the invoke is cancelled (true) or finished (false).
-        let watcher = Task { if await cancel.cancelled() { work.cancel() } }
+        let watcher = Task { if await ctx.cancelled() { work.cancel() } }
         defer { watcher.cancel() }
         do {
             return try await work.value
         } catch let e as CommandError {
+            ClawNodeLog.log(.info, "command \(command) failed: \(e)")
             throw CommandFailure.Failed(code: e.code, detail: e.message)
         } catch let e as CommandFailure {
             throw e
         } catch is CancellationError {
             throw CommandFailure.Failed(code: "CANCELLED", detail: "invoke cancelled")
         } catch {
+            ClawNodeLog.log(.error, "handler for \(command) threw \(type(of: error)): \(String(reflecting: error))")
             throw CommandFailure.Failed(code: "UNAVAILABLE", detail: "\(type(of: error)): \(error)")
         }
     }

@@ -1,4 +1,4 @@
-import ClawNodeFFI
+import ClawNodeBindings
 import Foundation
 import Security
 

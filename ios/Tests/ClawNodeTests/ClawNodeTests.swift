@@ -1,5 +1,5 @@
 import ClawNode
-import ClawNodeFFI
+import ClawNodeBindings
 import XCTest
 
 /// The same contract as android/jvm's ClawNodeGatewayTest, against the real Gateway.
@@ -28,7 +28,7 @@ final class ClawNodeTests: XCTestCase {
         let gw = try GatewayFixture(allow: ["device.info", "test.fail"])
         let node = try ClawNode(config: config(gw, "swift-handlers")) {
             $0.command("device.info") { params, _ in "{\"model\":\"Swift test\",\"params\":\(params)}" }
-            $0.command("test.fail") { _, _ in throw CommandError("CAMERA_PERMISSION_REQUIRED", "grant the camera permission") }
+            $0.command("test.fail") { _, _ in throw CommandError.failed(code: "CAMERA_PERMISSION_REQUIRED", message: "grant the camera permission") }
         }
         try node.start()
         try await approveAndAwaitReady(gw, node)
@@ -53,7 +53,7 @@ final class ClawNodeTests: XCTestCase {
         let gw = try GatewayFixture(allow: ["camera.snap", "test.slow", "device.info"])
         let node = try ClawNode(config: config(gw, "swift-catalog")) {
             $0.command("camera.snap") { params, invoke in
-                guard case let .cameraSnap(p) = try invoke.typed(params) else { throw CommandError("INVALID_REQUEST", "untyped") }
+                guard case let .cameraSnap(p) = try invoke.typed(params) else { throw CommandError.invalidParams("untyped") }
                 XCTAssertEqual(p.quality, 0.9, accuracy: 1e-9)
                 XCTAssertEqual(p.delayMs, 0)
                 let b64 = String(repeating: "A", count: p.deviceId == "big" ? 5_000_000 : 8)

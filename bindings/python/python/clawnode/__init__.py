@@ -89,7 +89,7 @@ class CommandError(Exception):
 class Invoke:
     """What a handler may look at besides its params."""
 
-    def __init__(self, command: str, token: _ffi.CancelToken):
+    def __init__(self, command: str, token: _ffi.InvokeContext):
         self.command = command
         self._token = token
 
@@ -116,7 +116,7 @@ class _Dispatcher(_ffi.CommandHandler):
     def __init__(self, handlers: dict):
         self._handlers = handlers
 
-    async def invoke(self, command: str, params_json: str, cancel: _ffi.CancelToken) -> str:
+    async def invoke(self, command: str, params_json: str, cancel: _ffi.InvokeContext) -> str:
         fn = self._handlers.get(command)
         try:
             if fn is None:

@@ -54,7 +54,7 @@ class ClawNodeGatewayTest {
     fun `a Kotlin device info handler answers and a handler error reaches the operator with its code`() = runBlocking {
         val node = ClawNode(config(gw, "kt-handlers", ClientId.OPENCLAW_ANDROID, "Android 15", "Android")) {
             command("device.info") { params -> """{"model":"JVM test","params":$params}""" }
-            command("test.fail") { throw CommandException("CAMERA_PERMISSION_REQUIRED", "grant the camera permission") }
+            command("test.fail") { throw CommandError.Failed("CAMERA_PERMISSION_REQUIRED", "grant the camera permission") }
         }
         node.start()
         withTimeout(60_000) { approveAndAwaitReady(gw, node) }

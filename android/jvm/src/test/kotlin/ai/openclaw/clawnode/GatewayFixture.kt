@@ -10,7 +10,7 @@ import java.util.concurrent.TimeUnit
 import java.util.concurrent.atomic.AtomicLong
 
 /** The real Gateway plus an operator, through the testkit's `gateway-fixture` (JSON lines). */
-class GatewayFixture(allow: List<String>, explicitPairing: Boolean = false) : AutoCloseable {
+class GatewayFixture(allow: List<String>, explicitPairing: Boolean = false, tls: Boolean = false) : AutoCloseable {
     private val process: Process
     private val input: BufferedWriter
     private val pending = ConcurrentHashMap<Long, CompletableFuture<JsonObject>>()
@@ -18,16 +18,21 @@ class GatewayFixture(allow: List<String>, explicitPairing: Boolean = false) : Au
     val url: String
     val token: String
 
+    /** With `tls`: the Gateway's self-signed certificate (PEM). */
+    val certPath: String?
+
     init {
         val bin = System.getProperty("clawnode.gateway.fixture") ?: "../../target/debug/gateway-fixture"
         val args = mutableListOf(bin, "--allow", allow.joinToString(","))
         if (explicitPairing) args += "--explicit-pairing"
+        if (tls) args += "--tls"
         process = ProcessBuilder(args).redirectError(ProcessBuilder.Redirect.INHERIT).start()
         input = process.outputStream.bufferedWriter()
         val output: BufferedReader = process.inputStream.bufferedReader()
         val hello = JsonParser.parseString(output.readLine() ?: error("gateway-fixture exited")).asJsonObject
         url = hello["url"].asString
         token = hello["token"].asString
+        certPath = hello["certPath"]?.asString
         Thread {
             output.lineSequence().forEach { line ->
                 val msg = JsonParser.parseString(line).asJsonObject
@@ -51,11 +56,12 @@ class GatewayFixture(allow: List<String>, explicitPairing: Boolean = false) : Au
         return fut.get(timeoutSec, TimeUnit.SECONDS)
     }
 
-    fun invoke(nodeId: String, command: String, paramsJson: String = "{}", timeoutMs: Long = 10_000): JsonObject {
+    /** `node.invoke` as the operator; [paramsJson] `null` sends no `params` at all. */
+    fun invoke(nodeId: String, command: String, paramsJson: String? = "{}", timeoutMs: Long = 10_000): JsonObject {
         val f = JsonObject()
         f.addProperty("nodeId", nodeId)
         f.addProperty("command", command)
-        f.add("params", JsonParser.parseString(paramsJson))
+        if (paramsJson != null) f.add("params", JsonParser.parseString(paramsJson))
         f.addProperty("timeoutMs", timeoutMs)
         return call("invoke", f)
     }
