@@ -44,10 +44,12 @@ def fixture_binary() -> str:
 class GatewayFixture:
     """A running Gateway (`url`, `token`) and an operator you send requests to."""
 
-    def __init__(self, allow: List[str], explicit_pairing: bool = False) -> None:
+    def __init__(self, allow: List[str], explicit_pairing: bool = False, tls: bool = False) -> None:
         args = [fixture_binary(), "--allow", ",".join(allow)]
         if explicit_pairing:
             args.append("--explicit-pairing")
+        if tls:
+            args.append("--tls")
         self._proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
         assert self._proc.stdout is not None and self._proc.stdin is not None
         self._stdin = self._proc.stdin
@@ -58,6 +60,8 @@ class GatewayFixture:
         hello = json.loads(first)
         self.url: str = hello["url"]
         self.token: str = hello["token"]
+        #: The Gateway's self-signed certificate (PEM), with `tls`.
+        self.cert_path: Optional[str] = hello.get("certPath")
         self._ids = itertools.count(1)
         self._pending: Dict[int, concurrent.futures.Future[Dict[str, Any]]] = {}
         self._lock = threading.Lock()
@@ -112,7 +116,17 @@ def gateway() -> Iterator[GatewayFixture]:
     gw.close()
 
 
-def make_node(gw: GatewayFixture, name: str, state_dir: Optional[str] = None) -> ClawNode:
+@pytest.fixture(scope="session")
+def tls_gateway() -> Iterator[GatewayFixture]:
+    """A `wss://` Gateway with a self-signed certificate."""
+    gw = GatewayFixture(["py.echo"], tls=True)
+    yield gw
+    gw.close()
+
+
+def make_node(
+    gw: GatewayFixture, name: str, state_dir: Optional[str] = None, tls_pin: Optional[str] = None
+) -> ClawNode:
     return ClawNode(
         NodeConfig(
             gateway_url=gw.url,
@@ -122,6 +136,7 @@ def make_node(gw: GatewayFixture, name: str, state_dir: Optional[str] = None) ->
             device_family="Linux",
             client_id=ClientId.NODE_HOST,
             state_dir=state_dir,
+            tls_pin=tls_pin,
         )
     )
 

@@ -2,8 +2,9 @@
 //! object per line — for tests written in other languages (the Python and JVM binding tests).
 //!
 //! ```text
-//! gateway-fixture [--allow cmd1,cmd2] [--explicit-pairing]
+//! gateway-fixture [--allow cmd1,cmd2] [--explicit-pairing] [--tls]
 //! ← {"url":"ws://127.0.0.1:PORT","token":"…"}                        (once the Gateway is ready)
+//! ← {"url":"wss://127.0.0.1:PORT","token":"…","certPath":"…"}        (with --tls)
 //! → {"id":1,"op":"invoke","nodeId":"…","command":"x.y","params":{},"timeoutMs":5000}
 //! ← {"id":1,"ok":true,"result":{…node.invoke response…}}
 //! ← {"id":2,"ok":false,"error":{"code":"UNAVAILABLE","message":"…","details":{…}}}
@@ -14,7 +15,8 @@
 //!
 //! Requests run concurrently; answers carry the request's `id`. End of input stops the
 //! Gateway and exits. `--explicit-pairing` turns off the Gateway's silent loopback device
-//! approval so the node sees "pairing required".
+//! approval so the node sees "pairing required". `--tls` serves `wss://` with a self-signed
+//! certificate the Gateway generates (with the system `openssl`) at `certPath`.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -55,14 +57,21 @@ async fn handle(op: &Operator, req: &Value) -> Result<Value, Value> {
     r.map_err(|e| error_json(&e))
 }
 
-async fn run(allow: Vec<String>, explicit_pairing: bool) -> Result<(), String> {
-    let mut gw = Gateway::builder()
-        .allow_commands(&allow)
-        .auto_approve_local(!explicit_pairing)
-        .start()
-        .await
-        .map_err(|e| e.to_string())?;
-    let op = Arc::new(Operator::connect(&gw.ws_url(), gw.token()).await.map_err(|e| e.to_string())?);
+async fn run(allow: Vec<String>, explicit_pairing: bool, tls: bool) -> Result<(), String> {
+    let certs = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let cert_path = certs.path().join("gateway-cert.pem");
+    let mut builder = Gateway::builder().allow_commands(&allow).auto_approve_local(!explicit_pairing);
+    if tls {
+        builder = builder.extra_config(json!({"gateway": {"tls": {
+            "enabled": true,
+            "autoGenerate": true,
+            "certPath": cert_path.to_string_lossy(),
+            "keyPath": certs.path().join("gateway-key.pem").to_string_lossy(),
+        }}}));
+    }
+    let mut gw = builder.start().await.map_err(|e| e.to_string())?;
+    let url = if tls { format!("wss://127.0.0.1:{}", gw.port()) } else { gw.ws_url() };
+    let op = Arc::new(Operator::connect(&url, gw.token()).await.map_err(|e| e.to_string())?);
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Value>();
     let writer = tokio::spawn(async move {
         while let Some(v) = out_rx.recv().await {
@@ -72,7 +81,11 @@ async fn run(allow: Vec<String>, explicit_pairing: bool) -> Result<(), String> {
             }
         }
     });
-    let _ = out_tx.send(json!({"url": gw.ws_url(), "token": gw.token()}));
+    let mut hello = json!({"url": url, "token": gw.token()});
+    if tls {
+        hello["certPath"] = json!(cert_path.to_string_lossy());
+    }
+    let _ = out_tx.send(hello);
     // stdin is read on a plain thread (the testkit's tokio has no `io-std`).
     let (in_tx, mut in_rx) = mpsc::unbounded_channel::<String>();
     std::thread::spawn(move || {
@@ -106,11 +119,13 @@ async fn run(allow: Vec<String>, explicit_pairing: bool) -> Result<(), String> {
 fn main() -> ExitCode {
     let mut allow = Vec::new();
     let mut explicit_pairing = false;
+    let mut tls = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--allow" => allow.extend(args.next().unwrap_or_default().split(',').map(str::to_string)),
             "--explicit-pairing" => explicit_pairing = true,
+            "--tls" => tls = true,
             other => {
                 eprintln!("gateway-fixture: unknown argument {other}");
                 return ExitCode::from(2);
@@ -124,7 +139,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(run(allow, explicit_pairing)) {
+    match rt.block_on(run(allow, explicit_pairing, tls)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("gateway-fixture: {e}");
