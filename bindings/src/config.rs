@@ -31,14 +31,41 @@ impl From<ClientId> for CoreClientId {
     }
 }
 
-/// Which plaintext `ws://` destinations are allowed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, uniffi::Enum)]
+/// Which plaintext `ws://` destinations are allowed (`wss://` is never restricted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum PlaintextPolicy {
-    /// Loopback only (the default).
-    #[default]
+    /// Loopback only (the default on desktop platforms).
     LoopbackOnly,
-    /// Also private LAN / tailnet addresses. Only on the user's explicit opt-in.
+    /// Also private LAN / tailnet addresses and any name resolving to them. Only on the
+    /// user's explicit opt-in.
     PrivateNetwork,
+    /// The mobile apps' rule (transport.md §2.4), the default on Android and iOS: loopback
+    /// and the local network (RFC 1918 — including the Android emulator's host `10.0.2.2` —,
+    /// link-local, ULA, `.local` names); no CGNAT/tailnet (`100.64/10`, `.ts.net`), no
+    /// other names.
+    MobileStrict,
+}
+
+impl PlaintextPolicy {
+    /// The default of `NodeConfig.plaintext_policy`: `MobileStrict` on Android and iOS,
+    /// `LoopbackOnly` elsewhere.
+    pub fn platform_default() -> Self {
+        if cfg!(any(target_os = "android", target_os = "ios")) {
+            PlaintextPolicy::MobileStrict
+        } else {
+            PlaintextPolicy::LoopbackOnly
+        }
+    }
+}
+
+impl From<PlaintextPolicy> for clawnode::PlaintextPolicy {
+    fn from(p: PlaintextPolicy) -> Self {
+        match p {
+            PlaintextPolicy::LoopbackOnly => clawnode::PlaintextPolicy::LoopbackOnly,
+            PlaintextPolicy::PrivateNetwork => clawnode::PlaintextPolicy::PrivateNetwork,
+            PlaintextPolicy::MobileStrict => clawnode::PlaintextPolicy::MobileStrict,
+        }
+    }
 }
 
 /// Everything a node needs. Either `gateway_url` or `setup_code` must be set.
@@ -47,8 +74,10 @@ pub struct NodeConfig {
     /// `ws://` / `wss://` (or `http(s)://`) URL of the Gateway.
     #[uniffi(default = None)]
     pub gateway_url: Option<String>,
-    /// A setup code (`oc-pair://…`): gives the endpoint, its pin and a one-time bootstrap
-    /// token. Its primary URL is used.
+    /// A setup code (`oc-pair://…`): gives the endpoints, the primary's pin and a one-time
+    /// bootstrap token. On `start()` the node tries its URLs in order and keeps the first
+    /// that answers (the code's pin applies to its primary URL only; a stored pin applies
+    /// to the others); when none answers it keeps retrying the primary.
     #[uniffi(default = None)]
     pub setup_code: Option<String>,
     /// Name operators see.
@@ -65,13 +94,24 @@ pub struct NodeConfig {
     /// The `client.id` (`None` → `NodeHost`).
     #[uniffi(default = None)]
     pub client_id: Option<ClientId>,
-    /// App version reported to the Gateway.
-    #[uniffi(default = "0.0.0")]
-    pub version: String,
-    /// Plaintext policy (`None` → `LoopbackOnly`). An `Option` because UniFFI's enum field
+    /// The app's version, reported to the Gateway (operators see it). `None` → the
+    /// library's version (`clawnode_version()`).
+    #[uniffi(default = None)]
+    pub version: Option<String>,
+    /// Plaintext policy (`None` → `PlaintextPolicy::platform_default()`: `MobileStrict` on
+    /// Android and iOS, `LoopbackOnly` elsewhere). An `Option` because UniFFI's enum field
     /// defaults generate code that does not run in Python.
     #[uniffi(default = None)]
     pub plaintext_policy: Option<PlaintextPolicy>,
+    /// The battery profile for phones: backoff up to 5 minutes with full jitter, at most 6
+    /// connection attempts per minute, a reachability check every 5 s while the Gateway is
+    /// down.
+    #[uniffi(default = false)]
+    pub battery_profile: bool,
+    /// Hard bound on connection attempts started in any 60 s window (`None`: 10, or 6
+    /// with the battery profile; at least 1).
+    #[uniffi(default = None)]
+    pub max_attempts_per_minute: Option<u32>,
     /// Shared Gateway token.
     #[uniffi(default = None)]
     pub token: Option<String>,
@@ -110,13 +150,17 @@ impl NodeConfig {
             password: self.password.clone().map(Into::into),
             bootstrap_token: None,
         };
+        let mut candidates = Vec::new();
         let endpoint = match (&self.gateway_url, &self.setup_code) {
             (Some(url), None) => Endpoint::parse_pinned(url, pin).map_err(invalid)?,
             (None, Some(code)) => {
                 let code = clawnode::setup_code::decode(code, now_ms()).map_err(invalid)?;
                 credentials.bootstrap_token = Some(code.bootstrap_token.clone());
-                // The core's rule without probing (no I/O before `start()`): the primary.
-                let e = code.primary().cloned().ok_or_else(|| invalid("the setup code has no URL"))?;
+                // The primary now (no I/O before `start()`); the node chooses among all of
+                // them on start (`setup_code::choose_among`, the CLI's rule).
+                let mut all = code.endpoints.clone().into_iter();
+                let e = all.next().ok_or_else(|| invalid("the setup code has no URL"))?;
+                candidates = all.collect();
                 if pin.is_some() { e.with_pin(pin).map_err(invalid)? } else { e }
             }
             (Some(_), Some(_)) => return Err(invalid("set either gateway_url or setup_code, not both")),
@@ -125,18 +169,22 @@ impl NodeConfig {
         let client = ClientDescriptor {
             id: self.client_id.unwrap_or(ClientId::NodeHost).into(),
             display_name: self.display_name.clone(),
-            version: self.version.clone(),
+            version: self.version.clone().unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string()),
             platform: self.platform.clone(),
             device_family: self.device_family.clone(),
             model_identifier: self.model_identifier.clone(),
             instance_id: None,
         };
         let mut cfg = clawnode::NodeConfig::new(endpoint, client);
+        if self.battery_profile {
+            cfg = cfg.with_battery_profile();
+        }
+        if let Some(n) = self.max_attempts_per_minute {
+            cfg.max_attempts_per_minute = n.max(1);
+        }
+        cfg.endpoint_candidates = candidates;
         cfg.credentials = credentials;
-        cfg.transport.plaintext = match self.plaintext_policy.unwrap_or_default() {
-            PlaintextPolicy::LoopbackOnly => clawnode::PlaintextPolicy::LoopbackOnly,
-            PlaintextPolicy::PrivateNetwork => clawnode::PlaintextPolicy::PrivateNetwork,
-        };
+        cfg.transport.plaintext = self.plaintext_policy.unwrap_or_else(PlaintextPolicy::platform_default).into();
         cfg.permissions = self.permissions.iter().map(|(k, v)| (k.clone(), *v)).collect();
         cfg.invoke.default_timeout = Duration::from_millis(self.default_invoke_timeout_ms.max(1));
         Ok(cfg)
@@ -156,8 +204,10 @@ mod tests {
             device_family: Some("Linux".into()),
             model_identifier: None,
             client_id: None,
-            version: "1.0".into(),
+            version: Some("1.0".into()),
             plaintext_policy: None,
+            battery_profile: false,
+            max_attempts_per_minute: None,
             token: Some("tok".into()),
             password: None,
             tls_pin: None,
@@ -192,5 +242,39 @@ mod tests {
         let mut c = base();
         c.gateway_url = Some("ftp://x".into());
         assert!(matches!(c.to_core(), Err(NodeError::InvalidConfig { .. })));
+    }
+
+    #[test]
+    fn version_profile_budget_and_policy_defaults() {
+        let mut c = base();
+        c.version = None;
+        let core = c.to_core().unwrap();
+        assert_eq!(core.client.version, env!("CARGO_PKG_VERSION"), "never 0.0.0");
+        assert_eq!(core.max_attempts_per_minute, 10);
+        assert_eq!(core.transport.plaintext, PlaintextPolicy::platform_default().into());
+        c.battery_profile = true;
+        let core = c.to_core().unwrap();
+        assert_eq!(core.max_attempts_per_minute, 6);
+        assert_eq!(core.reachability_interval, Some(Duration::from_secs(5)));
+        c.max_attempts_per_minute = Some(0);
+        assert_eq!(c.to_core().unwrap().max_attempts_per_minute, 1);
+        c.plaintext_policy = Some(PlaintextPolicy::MobileStrict);
+        assert_eq!(c.to_core().unwrap().transport.plaintext, clawnode::PlaintextPolicy::MobileStrict);
+    }
+
+    #[test]
+    fn setup_code_urls_become_candidates_in_order() {
+        use base64::Engine as _;
+        let code = serde_json::json!({"url": "ws://127.0.0.1:1", "urls": ["ws://127.0.0.1:1", "ws://127.0.0.1:2"],
+            "bootstrapToken": "b"});
+        let code = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(code.to_string());
+        let mut c = base();
+        c.gateway_url = None;
+        c.setup_code = Some(code);
+        let core = c.to_core().unwrap();
+        assert_eq!(core.endpoint.url(), "ws://127.0.0.1:1/");
+        let rest: Vec<String> = core.endpoint_candidates.iter().map(|e| e.url()).collect();
+        assert_eq!(rest, ["ws://127.0.0.1:2/"]);
+        assert!(core.credentials.bootstrap_token.is_some());
     }
 }

@@ -77,6 +77,37 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for CommandFailure {
     }
 }
 
+/// Errors of the `InvokeContext` calls (progress).
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum InvokeError {
+    /// The invoke was cancelled or has ended: stop and return.
+    #[error("the invoke was cancelled")]
+    Cancelled,
+    /// The session that received the invoke is gone (its result cannot be sent either).
+    #[error("the session of this invoke has ended")]
+    NotConnected,
+    /// The chunk is larger than a progress chunk may be.
+    #[error("too large: {detail}")]
+    TooLarge {
+        /// Sizes.
+        detail: String,
+    },
+    /// `progress_json` got text that is not JSON.
+    #[error("not JSON: {detail}")]
+    InvalidJson {
+        /// Parser message.
+        detail: String,
+    },
+    /// The Gateway refused the frame.
+    #[error("{code}: {detail}")]
+    Rejected {
+        /// The Gateway's error code.
+        code: String,
+        /// Description.
+        detail: String,
+    },
+}
+
 /// What a `SecureStore` returns on failure.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum StoreFailure {

@@ -32,8 +32,11 @@ mod android;
 mod catalog;
 mod config;
 mod error;
+mod events;
 mod handler;
+mod log;
 mod node;
+mod requests;
 mod runtime;
 mod state;
 mod store;
@@ -45,11 +48,14 @@ pub use catalog::{
     RemindersAddParams, RemindersListParams, ScreenRecordParams, SmsSearchParams, SmsSendParams, catalog, typed_params,
 };
 pub use config::{ClientId, NodeConfig, PlaintextPolicy};
-pub use error::{CommandFailure, ListenerError, NodeError, StoreFailure};
-pub use handler::{CancelToken, CommandHandler};
+pub use error::{CommandFailure, InvokeError, ListenerError, NodeError, StoreFailure};
+pub use events::{ChatEvent, ChatState, GatewayEvent, PendingWorkItem};
+pub use handler::{CommandHandler, InputChunk, InvokeContext};
+pub use log::{LogLevel, LogRecord, LogSink, clear_log_sink, set_log_level, set_log_sink};
 pub use node::{CommandOptions, EventOutcome, Node, NodeListener, PresenceTrigger};
+pub use requests::{EndpointInfo, McpTarget, NodeStats, PluginSurface, PluginTool, Skill, TlsProbe, probe_tls};
 pub use runtime::{RuntimeHook, set_runtime_hook, shutdown};
-pub use state::{NodeNotice, NodeState, PauseInfo, PauseKind};
+pub use state::{NodeNotice, NodeState, PauseInfo, PauseKind, RemediationKind};
 pub use store::{SecureStore, SecureStoreAdapter, keys};
 
 uniffi::setup_scaffolding!("clawnode");

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clawnode::endpoint::TlsPin;
-use clawnode::store::{CredentialStore, FileStore, MemoryStore};
+use clawnode::store::{CredentialStore, FileStore, MemoryStore, PinStore};
 use clawnode::{CommandRegistry, NodeEvent};
 use tokio::sync::broadcast::error::RecvError;
 use tracing::warn;
@@ -32,7 +32,7 @@ pub trait NodeListener: Send + Sync {
 /// identity and device token).
 #[derive(uniffi::Object)]
 pub struct Node {
-    core: clawnode::Node,
+    pub(crate) core: clawnode::Node,
     handlers: Mutex<Handlers>,
     listener: Mutex<Option<Arc<dyn NodeListener>>>,
     forwarder: Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -128,12 +128,23 @@ impl Node {
         store: Option<Arc<dyn SecureStore>>,
         listener: Option<Arc<dyn NodeListener>>,
     ) -> Result<Arc<Self>, NodeError> {
-        let cfg = config.to_core()?;
-        let store: Arc<dyn CredentialStore> = match (store, &config.state_dir) {
-            (Some(s), _) => Arc::new(SecureStoreAdapter::new(s)),
-            (None, Some(dir)) => Arc::new(FileStore::new(dir)),
-            (None, None) => Arc::new(MemoryStore::default()),
+        let mut cfg = config.to_core()?;
+        // One store for credentials and TLS pins.
+        let (store, pins): (Arc<dyn CredentialStore>, Arc<dyn PinStore>) = match (store, &config.state_dir) {
+            (Some(s), _) => {
+                let a = Arc::new(SecureStoreAdapter::new(s));
+                (a.clone(), a)
+            }
+            (None, Some(dir)) => {
+                let f = Arc::new(FileStore::new(dir));
+                (f.clone(), f)
+            }
+            (None, None) => {
+                let m = Arc::new(MemoryStore::default());
+                (m.clone(), m)
+            }
         };
+        cfg.pins = Some(pins);
         let core = clawnode::Node::new(cfg, CommandRegistry::new(), store)?;
         Ok(Arc::new(Node {
             core,
@@ -266,8 +277,9 @@ impl Node {
     }
 
     /// Trusts `pin` (64 hex, `:` allowed) for the `wss://` endpoint — after a `PinMismatch`
-    /// or `TlsUntrusted` pause the user confirmed — and retries when paused. The app
-    /// persists the pin itself and passes it as `tls_pin` next time.
+    /// or `TlsUntrusted` pause the user confirmed, or a `probe_tls` fingerprint the user
+    /// verified — stores it in the node's store (`SecureStore` key `clawnode.pin.<origin>`,
+    /// used on the next start when `tls_pin` is not set) and retries when paused.
     pub fn trust_pin(&self, pin: String) -> Result<(), NodeError> {
         let pin = TlsPin::parse(&pin).map_err(|e| NodeError::InvalidConfig { detail: e.to_string() })?;
         Ok(self.core.trust_pin(pin)?)

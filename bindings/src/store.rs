@@ -6,16 +6,19 @@
 //!   "privateKeyPem","createdAtMs"}` — the shape of `identity.json`;
 //! - `clawnode.token.<origin>|<deviceId>|<role>` ([`keys::token`]): `{"version":1,"origin",
 //!   "deviceId","role","token","scopes","issuedAtMs","updatedAtMs"}` — one entry of
-//!   `device-tokens.json`.
+//!   `device-tokens.json`;
+//! - `clawnode.pin.<origin>` ([`keys::pin`]): `{"version":1,"origin","fingerprint"}` — the
+//!   TLS pin of that Gateway origin (as in `tls-pins.json`), the node's pin store.
 //!
 //! Data that exists but cannot be read is an error, never replaced by a new identity.
 
 use std::sync::{Arc, Mutex};
 
 use clawnode::Secret;
+use clawnode::endpoint::TlsPin;
 use clawnode::identity::DeviceIdentity;
 use clawnode::protocol::Role;
-use clawnode::store::{CredentialStore, StoreError, StoredToken, TokenKey};
+use clawnode::store::{CredentialStore, PinStore, StoreError, StoredToken, TokenKey};
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreFailure;
@@ -43,6 +46,19 @@ pub mod keys {
     pub fn token(key: &TokenKey) -> String {
         format!("clawnode.token.{}", key.as_string())
     }
+
+    /// The TLS pin of the Gateway `origin` (`wss://host:port`).
+    pub fn pin(origin: &str) -> String {
+        format!("clawnode.pin.{origin}")
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PinRecord {
+    version: u32,
+    origin: String,
+    fingerprint: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -172,6 +188,31 @@ impl CredentialStore for SecureStoreAdapter {
     }
 }
 
+impl PinStore for SecureStoreAdapter {
+    fn load_pin(&self, gateway: &str) -> Result<Option<TlsPin>, StoreError> {
+        let k = keys::pin(gateway);
+        let Some(bytes) = self.inner.get(k.clone()).map_err(backend)? else { return Ok(None) };
+        let r: PinRecord = serde_json::from_slice(&bytes).map_err(|e| corrupt("pins", &k, e))?;
+        if r.origin != gateway {
+            return Err(corrupt("pins", &k, "entry does not match its key"));
+        }
+        TlsPin::parse(&r.fingerprint).map(Some).map_err(|e| corrupt("pins", &k, e))
+    }
+
+    fn save_pin(&self, gateway: &str, pin: &TlsPin) -> Result<(), StoreError> {
+        self.put_json(
+            keys::pin(gateway),
+            &PinRecord { version: 1, origin: gateway.to_string(), fingerprint: pin.to_hex() },
+        )
+    }
+
+    fn delete_pin(&self, gateway: &str) -> Result<bool, StoreError> {
+        let existed = self.load_pin(gateway)?.is_some();
+        self.inner.delete(keys::pin(gateway)).map_err(backend)?;
+        Ok(existed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,5 +273,21 @@ mod tests {
         assert_eq!(map.0.lock().unwrap()[keys::IDENTITY], b"{not json".to_vec(), "never replaced");
         let failing = SecureStoreAdapter::new(Arc::new(Map(Mutex::default(), true)));
         assert!(matches!(failing.load_identity(), Err(StoreError::Backend(_))));
+    }
+
+    #[test]
+    fn pins_round_trip_per_origin() {
+        let map = Arc::new(Map::default());
+        let s = SecureStoreAdapter::new(map.clone());
+        let pin = TlsPin::parse(&"ab".repeat(32)).unwrap();
+        assert_eq!(s.load_pin("wss://gw:443").unwrap(), None);
+        s.save_pin("wss://gw:443", &pin).unwrap();
+        assert_eq!(s.load_pin("wss://gw:443").unwrap(), Some(pin));
+        assert_eq!(s.load_pin("wss://other:443").unwrap(), None, "a pin is never reused for another origin");
+        let raw: serde_json::Value =
+            serde_json::from_slice(&map.0.lock().unwrap()["clawnode.pin.wss://gw:443"]).unwrap();
+        assert_eq!(raw["fingerprint"], "ab".repeat(32));
+        assert!(s.delete_pin("wss://gw:443").unwrap());
+        assert!(!s.delete_pin("wss://gw:443").unwrap());
     }
 }

@@ -414,6 +414,12 @@ pub enum PlaintextPolicy {
     LoopbackOnly,
     /// Break-glass: loopback plus private LAN and tailnet addresses.
     PrivateNetwork,
+    /// The mobile apps' rule (transport.md §2.4): loopback and the local network — RFC 1918
+    /// (which includes the Android emulator's host `10.0.2.2`), link-local, site-local and
+    /// ULA IPv6, `.local` names — but no CGNAT/tailnet (`100.64/10`, `.ts.net`) and no other
+    /// name (a name is refused before it is resolved unless it is `localhost` or `.local`).
+    /// The default of the FFI's `NodeConfig` on Android and iOS.
+    MobileStrict,
 }
 
 /// Classifies an IP address.
@@ -498,7 +504,16 @@ impl PlaintextPolicy {
             (self, class),
             (_, NetworkClass::Loopback)
                 | (PlaintextPolicy::PrivateNetwork, NetworkClass::PrivateLan | NetworkClass::Tailnet)
+                | (PlaintextPolicy::MobileStrict, NetworkClass::PrivateLan)
         )
+    }
+
+    /// Whether a host name without a lexical class (neither `localhost`, `.local` nor
+    /// `.ts.net`) may be resolved and then judged by its addresses. Only the break-glass
+    /// [`PlaintextPolicy::PrivateNetwork`] does; the others refuse such a name over `ws://`
+    /// before any resolution.
+    pub fn resolves_unclassified_names(self) -> bool {
+        self == PlaintextPolicy::PrivateNetwork
     }
 }
 

@@ -15,7 +15,8 @@
 //! surface is listed in `core/public-api.txt`, checked by `cargo xtask test`; after an
 //! intended change, regenerate it with `cargo xtask api`.
 //!
-//! Public modules: [`commands`] (the typed catalog of node commands), [`events`] (what a
+//! Public modules: [`commands`] (the typed catalog of node commands), [`gateway_event`] (what
+//! the Gateway sends the host), [`events`] (what a
 //! host emits), [`endpoint`] (Gateway URLs, TLS pins, network classes), [`store`]
 //! (credential and pin stores, the private file writer), [`identity`], [`setup_code`],
 //! [`clock`] (time and randomness sources, injectable), [`protocol`] (the wire shapes),
@@ -32,6 +33,7 @@ pub(crate) mod command_error;
 pub mod commands;
 pub mod endpoint;
 pub mod events;
+pub mod gateway_event;
 pub mod identity;
 pub mod invoke;
 pub(crate) mod node;
@@ -47,7 +49,7 @@ pub mod transport;
 // The node handle, its configuration, states, notices and errors.
 pub use node::{
     AliveOutcome, ClientDescriptor, Credentials, EventDelivery, HostStatsProvider, Node, NodeConfig, NodeError,
-    NodeNotice, NodeState, PauseKind, PauseReason,
+    NodeNotice, NodeState, PauseKind, PauseReason, Remediation, SessionCounters,
 };
 // The tuning knobs of `NodeConfig`.
 pub use backoff::{BackoffConfig, Jitter};
@@ -59,5 +61,6 @@ pub use session::RequestError;
 
 pub use endpoint::{Endpoint, PlaintextPolicy, TlsPin};
 pub use events::NodeEvent;
+pub use gateway_event::GatewayEvent;
 pub use invoke::{CommandError, CommandHandler, CommandRegistry, InvokeContext};
 pub use secret::Secret;

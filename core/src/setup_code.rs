@@ -198,8 +198,17 @@ fn first_terminal(failures: &[(Endpoint, TransportError)]) -> String {
 /// node keeps retrying. A host that must not do I/O before its node starts (the FFI's
 /// synchronous constructor) takes that same answer without probing: the primary.
 pub async fn choose_endpoint(code: &SetupCode, cfg: &TransportConfig) -> Result<EndpointChoice, EndpointChoiceError> {
+    choose_among(&code.endpoints, cfg).await
+}
+
+/// [`choose_endpoint`] over a list of candidates whose first is the primary (the node
+/// runs it on start for a setup code's URLs, after applying stored pins).
+pub async fn choose_among(
+    candidates: &[Endpoint],
+    cfg: &TransportConfig,
+) -> Result<EndpointChoice, EndpointChoiceError> {
     let mut failures = Vec::new();
-    for e in &code.endpoints {
+    for e in candidates {
         match crate::transport::open(e, cfg).await {
             Ok(mut ws) => {
                 let _ = ws.close(None).await;
@@ -218,7 +227,7 @@ pub async fn choose_endpoint(code: &SetupCode, cfg: &TransportConfig) -> Result<
     if failures.iter().any(|(_, e)| e.is_terminal()) {
         return Err(EndpointChoiceError::Terminal { failures });
     }
-    let primary = code.primary().ok_or(EndpointChoiceError::NoEndpoint)?;
+    let primary = candidates.first().ok_or(EndpointChoiceError::NoEndpoint)?;
     Ok(EndpointChoice { endpoint: primary.clone(), reached: false, failures })
 }
 

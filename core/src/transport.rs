@@ -346,7 +346,7 @@ pub(crate) async fn admitted_addresses(
             }
             // Default policy (remote-access.md §5): only `localhost` passes among names;
             // every other name is refused lexically, before any resolution.
-            if !endpoint.tls && policy == PlaintextPolicy::LoopbackOnly && name_class != Some(NetworkClass::Loopback) {
+            if !endpoint.tls && !policy.resolves_unclassified_names() && name_class.is_none() {
                 return Err(TransportError::PlaintextRefused { host: name.clone(), class: None });
             }
             let addrs = resolver
@@ -547,6 +547,8 @@ mod tests {
         t.insert("localhost".to_string(), vec![ip("127.0.0.1"), ip("192.0.2.9")]);
         t.insert("loop.test".to_string(), vec![ip("127.0.0.2")]);
         t.insert("unspecified.test".to_string(), vec![ip("0.0.0.0")]);
+        t.insert("nas.local".to_string(), vec![ip("192.168.1.30")]);
+        t.insert("evil.local".to_string(), vec![ip("198.51.100.2")]);
         TableResolver(t, AtomicUsize::new(0))
     }
 
@@ -593,6 +595,46 @@ mod tests {
         let e = Endpoint::parse("ws://8.8.8.8:1").unwrap();
         assert!(admitted_addresses(&e, PrivateNetwork, &r).await.is_err());
         assert_eq!(r.1.load(Ordering::SeqCst), before);
+    }
+
+    /// The mobile rule (transport.md §2.4): local network yes, tailnet and other names no.
+    #[tokio::test]
+    async fn mobile_strict_admits_the_local_network_only() {
+        let r = resolver();
+        let ok = [
+            "ws://127.0.0.1:1",
+            "ws://localhost:1",
+            "ws://10.0.2.2:18789",
+            "ws://192.168.1.20:1",
+            "ws://172.16.0.1:1",
+            "ws://169.254.3.4:1",
+            "ws://[fe80::1]:1",
+            "ws://[fd00::20]:1",
+        ];
+        for url in ok {
+            let e = Endpoint::parse(url).unwrap();
+            assert!(admitted_addresses(&e, PlaintextPolicy::MobileStrict, &r).await.is_ok(), "{url}");
+        }
+        let before = r.1.load(Ordering::SeqCst);
+        for url in [
+            "ws://100.101.102.103:1",
+            "ws://box.tail1234.ts.net:1",
+            "ws://nas.home.arpa:1",
+            "ws://nas:1",
+            "ws://8.8.8.8:1",
+        ] {
+            let e = Endpoint::parse(url).unwrap();
+            let err = admitted_addresses(&e, PlaintextPolicy::MobileStrict, &r).await.unwrap_err();
+            assert!(matches!(err, TransportError::PlaintextRefused { .. }) && err.is_terminal(), "{url}: {err}");
+        }
+        assert_eq!(r.1.load(Ordering::SeqCst), before, "refused without resolving");
+        // `.local` names are resolved and must stay local.
+        assert!(PlaintextPolicy::MobileStrict.allows(NetworkClass::PrivateLan));
+        assert!(!PlaintextPolicy::MobileStrict.allows(NetworkClass::Tailnet));
+        let e = Endpoint::parse("ws://nas.local:1").unwrap();
+        assert_eq!(admitted_addresses(&e, PlaintextPolicy::MobileStrict, &r).await.unwrap().len(), 1);
+        let e = Endpoint::parse("ws://evil.local:1").unwrap();
+        assert!(admitted_addresses(&e, PlaintextPolicy::MobileStrict, &r).await.is_err());
     }
 
     /// Attack (issue #12): `clawnode run --url ws://gateway.example.invalid:18789` without

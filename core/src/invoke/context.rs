@@ -21,7 +21,7 @@ pub struct InvokeContext {
     pub id: String,
     /// Command name.
     pub command: String,
-    /// Params (`null` when absent).
+    /// Params (an empty object when the operator passed none).
     pub params: Value,
     /// When the Gateway stops waiting.
     pub deadline: Instant,

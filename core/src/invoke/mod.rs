@@ -7,7 +7,7 @@ mod registry;
 pub use crate::command_error::CommandError;
 pub use crate::stats::{InvokeStats, Turnaround, TurnaroundSnapshot};
 pub use context::{InvokeContext, InvokeInputChunk, MAX_PROGRESS_CHUNK_BYTES, ProgressSink};
-pub use registry::{CommandHandler, CommandRegistry, HandlerFuture, RegistryError};
+pub use registry::{CommandHandler, CommandRegistry, HandlerFuture, RegistryError, default_cap};
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -61,7 +61,18 @@ pub(crate) fn background_unavailable(command: &str) -> CommandError {
 struct InFlight {
     cancel: CancellationToken,
     input: mpsc::Sender<InvokeInputChunk>,
+    /// Fired when an input chunk found the handler's buffer full.
+    overflow: CancellationToken,
 }
+
+/// Input chunks buffered per invoke before the handler reads them; one more is answered
+/// with [`INPUT_BUFFER_OVERFLOW`] (protocol.md §4.2; the upstream Rust host does the same).
+pub const INPUT_BUFFER_CHUNKS: usize = 64;
+
+/// The error code of an invoke whose handler did not read its `node.invoke.input` chunks
+/// fast enough: the chunk that found the buffer full ends the invoke with this error
+/// instead of being dropped silently.
+pub const INPUT_BUFFER_OVERFLOW: &str = "INPUT_BUFFER_OVERFLOW";
 
 type Key = (u64, String);
 
@@ -170,7 +181,8 @@ impl InvokeRouter {
         let (_input_tx, input_rx) = mpsc::channel(1);
         let deadline = Instant::now() + self.cfg.default_timeout;
         let span = info_span!("pending_action", id = %id, command = %command);
-        let r = self.execute(&req, session, &cancel, input_rx, deadline).instrument(span).await;
+        let overflow = CancellationToken::new();
+        let r = self.execute(&req, session, &cancel, (input_rx, &overflow), deadline).instrument(span).await;
         let r = r.unwrap_or_else(|| Err(CommandError::unavailable("cancelled")));
         match &r {
             Ok(_) => self.stats.succeeded.fetch_add(1, Ordering::Relaxed),
@@ -248,7 +260,7 @@ impl InvokeRouter {
         req: &InvokeRequest,
         session: &SessionHandle,
         cancel: &CancellationToken,
-        input: mpsc::Receiver<InvokeInputChunk>,
+        (input, overflow): (mpsc::Receiver<InvokeInputChunk>, &CancellationToken),
         deadline: Instant,
     ) -> Option<Result<Value, CommandError>> {
         if self.stopping.is_cancelled() {
@@ -328,6 +340,7 @@ impl InvokeRouter {
             // sent although a cancelled invoke must get none.
             biased;
             _ = cancel.cancelled() => None,
+            _ = overflow.cancelled() => None,
             r = &mut task => Some(r),
             _ = tokio::time::sleep_until(deadline) => None,
         };
@@ -348,7 +361,8 @@ impl InvokeRouter {
             }
             Some(Err(_)) => None,
             None => {
-                let timed_out = !cancel.is_cancelled();
+                let overflowed = overflow.is_cancelled() && !cancel.is_cancelled();
+                let timed_out = !cancel.is_cancelled() && !overflowed;
                 cancel.cancel();
                 // Let the handler observe the cancellation, then abort it. This runs on its own
                 // task so that a TIMEOUT is answered at the deadline and not a whole grace
@@ -365,7 +379,15 @@ impl InvokeRouter {
                     }
                     .in_current_span(),
                 );
-                return if timed_out {
+                return if overflowed {
+                    warn!("handler did not read its input; answered {INPUT_BUFFER_OVERFLOW}");
+                    Some(Err(CommandError::new(
+                        INPUT_BUFFER_OVERFLOW,
+                        format!(
+                            "more than {INPUT_BUFFER_CHUNKS} input chunks waiting: the handler is not reading its input"
+                        ),
+                    )))
+                } else if timed_out {
                     self.stats.timed_out.fetch_add(1, Ordering::Relaxed);
                     Some(Err(CommandError::new("TIMEOUT", "node invoke timed out")))
                 } else {
@@ -457,7 +479,8 @@ impl InvokeDispatch for Arc<InvokeRouter> {
         self.stats.received.fetch_add(1, Ordering::Relaxed);
         let key: Key = (session.epoch(), req.id.clone());
         let cancel = CancellationToken::new();
-        let (input_tx, input_rx) = mpsc::channel(64);
+        let (input_tx, input_rx) = mpsc::channel(INPUT_BUFFER_CHUNKS);
+        let overflow = CancellationToken::new();
         {
             let recent_dup = self.recent.lock().map(|r| r.1.contains(&key)).unwrap_or(false);
             let Ok(mut m) = self.inflight.lock() else { return };
@@ -466,7 +489,7 @@ impl InvokeDispatch for Arc<InvokeRouter> {
                 warn!(id = %req.id, "duplicate invoke id ignored");
                 return;
             }
-            m.insert(key.clone(), InFlight { cancel: cancel.clone(), input: input_tx });
+            m.insert(key.clone(), InFlight { cancel: cancel.clone(), input: input_tx, overflow: overflow.clone() });
         }
         let timeout = Duration::from_millis(
             req.timeout_ms.unwrap_or(u64::try_from(self.cfg.default_timeout.as_millis()).unwrap_or(30_000)).max(1),
@@ -478,7 +501,7 @@ impl InvokeDispatch for Arc<InvokeRouter> {
             async move {
                 debug!(timeout_ms = timeout.as_millis() as u64, "invoke started");
                 let started = Instant::now();
-                match router.execute(&req, &session, &cancel, input_rx, deadline).await {
+                match router.execute(&req, &session, &cancel, (input_rx, &overflow), deadline).await {
                     Some(result) => {
                         if let Err(e) = &result {
                             debug!(code = e.code(), "invoke failed");
@@ -509,11 +532,17 @@ impl InvokeDispatch for Arc<InvokeRouter> {
 
     fn on_input(&self, input: InvokeInput, session: &SessionHandle) {
         let key: Key = (session.epoch(), input.id.clone());
-        let tx = self.inflight.lock().ok().and_then(|m| m.get(&key).map(|f| f.input.clone()));
-        if let Some(tx) = tx
-            && tx.try_send(InvokeInputChunk { seq: input.seq, payload_json: input.payload_json }).is_err()
-        {
-            warn!(id = %input.id, "invoke input dropped: handler not reading");
+        let target = self.inflight.lock().ok().and_then(|m| m.get(&key).map(|f| (f.input.clone(), f.overflow.clone())));
+        let Some((tx, overflow)) = target else {
+            debug!(id = %input.id, "input for an invoke that is not running; ignored");
+            return;
+        };
+        match tx.try_send(InvokeInputChunk { seq: input.seq, payload_json: input.payload_json }) {
+            Ok(()) => {}
+            // Never dropped silently: the invoke ends with INPUT_BUFFER_OVERFLOW.
+            Err(mpsc::error::TrySendError::Full(_)) => overflow.cancel(),
+            // The handler dropped its input stream: it does not want more.
+            Err(mpsc::error::TrySendError::Closed(_)) => debug!(id = %input.id, "input after the handler closed it"),
         }
     }
 

@@ -90,15 +90,12 @@ impl CommandRegistry {
     /// catalog rules: the catalog's cap family, params validated and normalized (defaults,
     /// clamps; bad params answer `INVALID_REQUEST` without running the handler), the
     /// platform's foreground rule and the result size budget (`PAYLOAD_TOO_LARGE`). Other
-    /// names get the cap category of their first segment (`acme.gpio.read` → `acme`) and
-    /// their raw params.
+    /// names get the cap category of [`default_cap`] (their first segment, `acme.gpio.read`
+    /// → `acme`, except the families commands.md §1.1 names otherwise) and their raw params.
     pub fn register(&mut self, name: &str, handler: impl CommandHandler) -> Result<&mut Self, RegistryError> {
         match commands::spec(name) {
             Some(spec) => self.insert(name, spec.cap, Arc::new(handler), Some(spec)),
-            None => {
-                let cap = name.split('.').next().unwrap_or(name).to_string();
-                self.insert(name, &cap, Arc::new(handler), None)
-            }
+            None => self.insert(name, default_cap(name), Arc::new(handler), None),
         }
     }
 
@@ -220,6 +217,20 @@ impl CommandRegistry {
     }
 }
 
+/// Command prefixes whose cap family is not their first segment (commands.md §1.1: the
+/// `mobile_ui` tool requires the cap `mobileUI` for `mobile.ui.observe` / `mobile.ui.act`).
+const CAP_BY_PREFIX: &[(&str, &str)] = &[("mobile.ui.", "mobileUI")];
+
+/// The cap family a command outside the typed catalog is declared under: the one
+/// [`CAP_BY_PREFIX`] names, else its first name segment.
+pub fn default_cap(name: &str) -> &str {
+    CAP_BY_PREFIX
+        .iter()
+        .find(|(prefix, _)| name.starts_with(prefix))
+        .map(|(_, cap)| *cap)
+        .unwrap_or_else(|| name.split('.').next().unwrap_or(name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,5 +255,16 @@ mod tests {
         for bad in ["", "Camera.snap", "a b", "x/y"] {
             assert!(r.register(bad, |_ctx: InvokeContext| async { Ok(Value::Null) }).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn mobile_ui_commands_declare_the_mobile_ui_cap() {
+        assert_eq!(default_cap("mobile.ui.observe"), "mobileUI");
+        assert_eq!(default_cap("mobile.ui.act"), "mobileUI");
+        assert_eq!(default_cap("mobile.other"), "mobile");
+        assert_eq!(default_cap("acme.gpio.read"), "acme");
+        let mut r = CommandRegistry::new();
+        r.register("mobile.ui.observe", |_ctx: InvokeContext| async { Ok(Value::Null) }).unwrap();
+        assert_eq!(r.caps(), vec!["mobileUI"]);
     }
 }

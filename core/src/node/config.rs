@@ -13,6 +13,7 @@ use crate::outbox::OutboxConfig;
 use crate::protocol::{ClientId, ClientInfo, ClientMode};
 use crate::secret::Secret;
 use crate::session::{HandshakeConfig, LivenessConfig};
+use crate::store::PinStore;
 use crate::transport::TransportConfig;
 
 /// Who this node says it is.
@@ -121,6 +122,14 @@ pub struct NodeConfig {
     /// connections. `None`: 200 ms for a loopback or Unix-socket (tunnel) target, 1 s for a
     /// remote one; the battery profile sets 5 s.
     pub reachability_interval: Option<Duration>,
+    /// More endpoints to try, in order, after [`NodeConfig::endpoint`] (a setup code's
+    /// other URLs). When set, the node chooses among them on start with
+    /// [`crate::setup_code::choose_among`], the rule the CLI applies to a setup code.
+    pub endpoint_candidates: Vec<Endpoint>,
+    /// Where TLS pins persist, keyed by the gateway origin: a `wss://` endpoint without
+    /// a pin takes the stored one, [`Node::trust_pin`](super::Node::trust_pin) stores the
+    /// trusted pin, and a pin that led to a hello (e.g. a setup code's) is stored when none is.
+    pub pins: Option<Arc<dyn PinStore>>,
 }
 
 impl std::fmt::Debug for NodeConfig {
@@ -155,6 +164,8 @@ impl NodeConfig {
             outbox: OutboxConfig::default(),
             presence_throttle: Duration::from_secs(60),
             reachability_interval: None,
+            endpoint_candidates: Vec::new(),
+            pins: None,
         }
     }
 

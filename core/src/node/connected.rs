@@ -12,6 +12,7 @@ use super::driver::interrupted;
 use super::pending::{spawn_flush, spawn_foreground_work};
 use super::{Inner, NodeNotice, NodeState};
 use crate::events::{NodeEvent, PresenceTrigger, send_node_event};
+use crate::gateway_event::GatewayEvent;
 use crate::protocol::{HelloOk, PairDecision};
 use crate::session::{RequestError, Session, SessionEnd, SessionEndKind, SessionEvent, SessionHandle};
 use crate::transport;
@@ -90,6 +91,12 @@ pub(super) async fn run_connected(inner: &Arc<Inner>, ws: transport::WsStream, h
     let handle = session.handle().clone();
     if let Ok(mut c) = inner.current.lock() {
         *c = Some(handle.clone());
+    }
+    if let Ok(mut u) = inner.surface_urls.lock() {
+        *u = crate::protocol::surface_urls(hello.plugin_surface_urls.as_ref());
+    }
+    if let Ok(mut s) = inner.session_stats.lock() {
+        *s = Some(session.stats.clone());
     }
     info!(
         epoch,
@@ -182,7 +189,11 @@ pub(super) async fn run_connected(inner: &Arc<Inner>, ws: transport::WsStream, h
                     warn!(expected, received, "event sequence gap");
                     inner.notice(NodeNotice::SeqGap { expected, received });
                 }
-                Some(SessionEvent::Other(event, _)) => inner.notice(NodeNotice::GatewayEvent { event }),
+                Some(SessionEvent::Other(name, payload)) => {
+                    let event = GatewayEvent::parse(&name, payload);
+                    debug!(event = %event, "gateway event");
+                    inner.notice(NodeNotice::GatewayEvent { event });
+                }
             },
             _ = &mut approval_timer, if awaiting => {
                 match probe(inner, &handle).await {

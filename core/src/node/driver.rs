@@ -18,7 +18,7 @@ use super::{Inner, NodeConfig, NodeNotice, NodeState};
 use crate::protocol::HelloOk;
 use crate::session::{ConnectRequest, HandshakeError, SessionEnd, SessionEndKind, handshake};
 use crate::store::TokenKey;
-use crate::transport;
+use crate::{setup_code, transport};
 
 /// App-driven lifecycle requests, observed by the driver.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -213,6 +213,7 @@ impl Driver {
                 let key = self.key.clone();
                 let mut persist = || persist_tokens(&inner, &key, stored.as_ref(), &attempt, &hello);
                 let a = self.feed(Event::Connected { used_bootstrap }, &mut persist);
+                inner.remember_pin();
                 if a != Action::Continue {
                     return Some(a);
                 }
@@ -261,8 +262,39 @@ fn outcome(end: &SessionEnd) -> SessionOutcome {
     }
 }
 
+/// With setup-code candidates: the first that answers, tried in order
+/// ([`setup_code::choose_among`]: the rule the CLI applies too), each with its stored pin.
+/// When none answers, the configured (primary) endpoint stays and the policy's own retry
+/// and pause rules apply to it.
+async fn choose_start_endpoint(inner: &Inner) {
+    let mut candidates = vec![inner.endpoint()];
+    for e in &inner.cfg.endpoint_candidates {
+        candidates.push(super::with_stored_pin(e.clone(), inner.cfg.pins.as_deref()).unwrap_or_else(|_| e.clone()));
+    }
+    match setup_code::choose_among(&candidates, &inner.cfg.transport).await {
+        Ok(choice) if choice.reached => {
+            info!(endpoint = %choice.endpoint, skipped = choice.failures.len(), "setup-code endpoint chosen");
+            if let Ok(mut e) = inner.endpoint_now.lock() {
+                *e = choice.endpoint;
+            }
+        }
+        Ok(_) => info!("no setup-code endpoint answered; retrying the primary"),
+        Err(e) => warn!(error = %e, "setup-code endpoints refused; the primary's attempt reports why"),
+    }
+}
+
 /// The node's task: until stopped.
 pub(super) async fn supervise(inner: Arc<Inner>) {
+    if !inner.cfg.endpoint_candidates.is_empty() {
+        inner.set_state(NodeState::Connecting { attempt: 1 });
+        tokio::select! {
+            _ = choose_start_endpoint(&inner) => {}
+            _ = inner.stop.cancelled() => {
+                inner.set_state(NodeState::Stopped);
+                return;
+            }
+        }
+    }
     let ctl = inner.ctl.subscribe();
     let mut d = Driver {
         policy: Policy::new(policy_config(&inner.cfg), inner.rng.clone()),

@@ -36,6 +36,7 @@ mod connected;
 mod driver;
 mod pending;
 mod policy;
+mod requests;
 mod state;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -47,7 +48,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, info, info_span, warn};
 
 pub use config::{ClientDescriptor, Credentials, HostStatsProvider, NodeConfig};
-pub use state::{AliveOutcome, EventDelivery, NodeNotice, NodeState, PauseKind, PauseReason};
+pub use requests::SessionCounters;
+pub use state::{AliveOutcome, EventDelivery, NodeNotice, NodeState, PauseKind, PauseReason, Remediation};
 
 use crate::clock::{Clock, RandomSource, SystemClock, SystemRandom};
 use crate::commands::PlatformFamily;
@@ -82,6 +84,9 @@ pub enum NodeError {
     /// A request failed.
     #[error(transparent)]
     Request(#[from] RequestError),
+    /// [`Node::request`] was asked for a method the node sends itself.
+    #[error("{0} is sent by the node itself")]
+    ReservedMethod(String),
 }
 
 struct Inner {
@@ -107,7 +112,13 @@ struct Inner {
     rng: Arc<dyn RandomSource>,
     epoch: AtomicU64,
     attempts: AtomicU64,
-    pin_override: Mutex<Option<TlsPin>>,
+    /// The endpoint in force: the configured one (or the chosen setup-code candidate) with
+    /// its pin (configured, stored, or trusted since).
+    endpoint_now: Mutex<Endpoint>,
+    /// `hello-ok.pluginSurfaceUrls`, updated by `node.pluginSurface.refresh`.
+    surface_urls: Mutex<std::collections::BTreeMap<String, String>>,
+    /// Counters of the current (or last) session.
+    session_stats: Mutex<Option<Arc<crate::session::SessionStats>>>,
 }
 
 /// A node: the public handle over the supervisor.
@@ -145,6 +156,7 @@ impl Node {
         let (notices, _) = broadcast::channel(256);
         let (ctl, _) = watch::channel(Control::default());
         let outbox = Mutex::new(Outbox::new(cfg.outbox.clone()));
+        let endpoint_now = Mutex::new(with_stored_pin(cfg.endpoint.clone(), cfg.pins.as_deref())?);
         Ok(Node {
             inner: Arc::new(Inner {
                 cfg,
@@ -169,7 +181,9 @@ impl Node {
                 rng,
                 epoch: AtomicU64::new(0),
                 attempts: AtomicU64::new(0),
-                pin_override: Mutex::new(None),
+                endpoint_now,
+                surface_urls: Mutex::new(std::collections::BTreeMap::new()),
+                session_stats: Mutex::new(None),
             }),
             task: Arc::new(Mutex::new(None)),
         })
@@ -339,14 +353,19 @@ impl Node {
 
     /// Replaces the endpoint's pin (after a [`PauseKind::PinMismatch`] the app accepted the
     /// observed fingerprint, or after a first-use probe the user confirmed) and, when paused,
-    /// retries now. The app persists the pin itself. Device tokens stay bound to the origin,
-    /// which the pin is not part of.
+    /// retries now. The pin is stored in [`NodeConfig::pins`] (keyed by the origin) when the
+    /// node has a pin store. Device tokens stay bound to the origin, which the pin is not
+    /// part of.
     pub fn trust_pin(&self, pin: TlsPin) -> Result<(), NodeError> {
-        if !self.inner.cfg.endpoint.tls {
+        let endpoint = self.inner.endpoint();
+        if !endpoint.tls {
             return Err(NodeError::PinOnPlaintext);
         }
-        if let Ok(mut p) = self.inner.pin_override.lock() {
-            *p = Some(pin);
+        if let Some(pins) = &self.inner.cfg.pins {
+            pins.save_pin(&endpoint.origin().to_string(), &pin)?;
+        }
+        if let Ok(mut e) = self.inner.endpoint_now.lock() {
+            e.pin = Some(pin);
         }
         info!(pin = %pin, "TLS pin replaced");
         self.inner.ctl.send_modify(|c| c.pin_gen = c.pin_gen.wrapping_add(1));
@@ -470,7 +489,7 @@ impl Inner {
 
     fn token_key(&self) -> TokenKey {
         TokenKey {
-            origin: self.cfg.endpoint.origin().to_string(),
+            origin: self.endpoint().origin().to_string(),
             device_id: self.identity.device_id().to_string(),
             role: Role::Node,
         }
@@ -481,11 +500,21 @@ impl Inner {
     }
 
     fn endpoint(&self) -> Endpoint {
-        let mut e = self.cfg.endpoint.clone();
-        if let Some(p) = self.pin_override.lock().ok().and_then(|p| *p) {
-            e.pin = Some(p);
+        self.endpoint_now.lock().map(|e| e.clone()).unwrap_or_else(|_| self.cfg.endpoint.clone())
+    }
+
+    /// Stores the pin in force after a hello when the pin store has none for the origin
+    /// (a setup code's pin, pairing.md: the code's pin becomes the gateway's pin).
+    fn remember_pin(&self) {
+        let e = self.endpoint();
+        if let (Some(pins), Some(pin)) = (&self.cfg.pins, e.pin) {
+            let origin = e.origin().to_string();
+            if matches!(pins.load_pin(&origin), Ok(None))
+                && let Err(err) = pins.save_pin(&origin, &pin)
+            {
+                warn!(error = %err, "could not store the TLS pin");
+            }
         }
-        e
     }
 
     fn presence_due(&self) -> bool {
@@ -508,6 +537,17 @@ impl Inner {
             device_family: self.cfg.client.device_family.clone(),
             model_identifier: self.cfg.client.model_identifier.clone(),
         }
+    }
+}
+
+/// `endpoint` with the pin `pins` holds for its origin when it has none of its own.
+fn with_stored_pin(endpoint: Endpoint, pins: Option<&dyn crate::store::PinStore>) -> Result<Endpoint, StoreError> {
+    match pins {
+        Some(pins) if endpoint.tls && endpoint.pin.is_none() => {
+            let stored = pins.load_pin(&endpoint.origin().to_string())?;
+            Ok(Endpoint { pin: stored, ..endpoint })
+        }
+        _ => Ok(endpoint),
     }
 }
 

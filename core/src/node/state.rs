@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::endpoint::TlsPin;
+use crate::gateway_event::GatewayEvent;
 use crate::protocol::{NodeEventResult, PendingDrainItem};
 use crate::transport::PinMismatch;
 
@@ -140,10 +141,11 @@ pub enum NodeNotice {
         /// Received seq.
         received: u64,
     },
-    /// Another Gateway event reached the node.
+    /// Another Gateway event reached the node (`chat` for a subscribed session,
+    /// `voicewake.changed`, …), typed where the protocol has a shape.
     GatewayEvent {
-        /// Name.
-        event: String,
+        /// The event.
+        event: GatewayEvent,
     },
     /// An item of the Gateway's offline work queue (`node.pending.drain`: `status.request`,
     /// `location.request`) for the app to act on.
@@ -182,4 +184,130 @@ pub enum AliveOutcome {
     Sent(NodeEventResult),
     /// Not sent: one went out less than [`NodeConfig::presence_throttle`] ago.
     Throttled,
+}
+
+impl std::fmt::Display for NodeNotice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NodeNotice::ConnectAttempt { total } => write!(f, "connection attempt {total}"),
+            NodeNotice::Connected { server_version, auth_method, epoch } => {
+                write!(f, "connected to Gateway {server_version} (session {epoch}")?;
+                match auth_method {
+                    Some(m) => write!(f, ", auth {m})"),
+                    None => write!(f, ")"),
+                }
+            }
+            NodeNotice::DeviceTokenStored => write!(f, "device token stored"),
+            NodeNotice::DeviceTokenCleared => write!(f, "rejected device token deleted"),
+            NodeNotice::Disconnected { reason } => write!(f, "disconnected: {reason}"),
+            NodeNotice::PairResolved { decision } => write!(f, "command surface {decision}"),
+            NodeNotice::SeqGap { expected, received } => {
+                write!(f, "Gateway events lost (expected seq {expected}, received {received})")
+            }
+            NodeNotice::GatewayEvent { event } => write!(f, "Gateway event {event}"),
+            NodeNotice::PendingWork { item } => write!(f, "queued work {} ({})", item.kind, item.id),
+            NodeNotice::PendingActionRan { id, command, error } => match error {
+                None => write!(f, "queued action {command} ({id}) ran"),
+                Some(e) => write!(f, "queued action {command} ({id}) failed: {e}"),
+            },
+        }
+    }
+}
+
+/// What a person can do about a pause, independent of the layer (CLI, app) that tells
+/// them: each host words it for its own users ([`PauseReason::remediation`] is the CLI's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Remediation {
+    /// The shared Gateway token or password is missing or wrong: enter the right one.
+    FixSharedCredential,
+    /// The device is no longer paired (device token revoked): pair again with a new
+    /// setup code or the shared token.
+    PairAgain,
+    /// The setup code is expired or already used: get a new one.
+    NewSetupCode,
+    /// The device proof was rejected: check the device clock.
+    CheckClock,
+    /// Protocol incompatibility: update the app (or the Gateway).
+    Update,
+    /// The Gateway's certificate changed or is not trusted: verify and trust it, or keep
+    /// the old pin.
+    TrustCertificate,
+    /// The connection is not allowed (plaintext to a non-local address, bad endpoint):
+    /// use a secure (`wss://`) address.
+    FixConnectionSettings,
+    /// The secure storage failed: fix or reset it.
+    FixStorage,
+    /// Paused on request: resume when ready.
+    Resume,
+    /// Only the Gateway's operator can fix it (scopes, identity-aware proxy, …).
+    AskOperator,
+}
+
+impl PauseReason {
+    /// The layer-neutral remediation of this pause (from its kind and `details.code`).
+    pub fn remediation_kind(&self) -> Remediation {
+        let code = self.code.as_deref().unwrap_or_default();
+        match &self.kind {
+            PauseKind::PinMismatch(_) | PauseKind::TlsUntrusted { .. } => Remediation::TrustCertificate,
+            PauseKind::Requested => Remediation::Resume,
+            PauseKind::Storage => Remediation::FixStorage,
+            PauseKind::Incompatible => Remediation::Update,
+            PauseKind::Configuration => Remediation::FixConnectionSettings,
+            PauseKind::Identity if code.starts_with("DEVICE_AUTH_") => Remediation::CheckClock,
+            PauseKind::Identity => Remediation::Update,
+            PauseKind::Auth => match code {
+                "AUTH_DEVICE_TOKEN_MISMATCH" => Remediation::PairAgain,
+                "AUTH_BOOTSTRAP_TOKEN_INVALID" => Remediation::NewSetupCode,
+                "AUTH_TOKEN_MISMATCH"
+                | "AUTH_TOKEN_MISSING"
+                | "AUTH_PASSWORD_MISSING"
+                | "AUTH_PASSWORD_MISMATCH"
+                | "AUTH_REQUIRED"
+                | "AUTH_UNAUTHORIZED"
+                | "" => Remediation::FixSharedCredential,
+                _ => Remediation::AskOperator,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pause(kind: PauseKind, code: Option<&str>) -> PauseReason {
+        PauseReason { kind, code: code.map(Into::into), message: String::new(), remediation: String::new() }
+    }
+
+    #[test]
+    fn remediation_kinds_follow_kind_and_code() {
+        use Remediation as R;
+        let rows = [
+            (PauseKind::Auth, Some("AUTH_TOKEN_MISMATCH"), R::FixSharedCredential),
+            (PauseKind::Auth, None, R::FixSharedCredential),
+            (PauseKind::Auth, Some("AUTH_DEVICE_TOKEN_MISMATCH"), R::PairAgain),
+            (PauseKind::Auth, Some("AUTH_BOOTSTRAP_TOKEN_INVALID"), R::NewSetupCode),
+            (PauseKind::Auth, Some("AUTH_SCOPE_MISMATCH"), R::AskOperator),
+            (PauseKind::Identity, Some("DEVICE_AUTH_SIGNATURE_EXPIRED"), R::CheckClock),
+            (PauseKind::Incompatible, Some("PROTOCOL_MISMATCH"), R::Update),
+            (PauseKind::Configuration, None, R::FixConnectionSettings),
+            (PauseKind::Storage, None, R::FixStorage),
+            (PauseKind::Requested, None, R::Resume),
+            (PauseKind::TlsUntrusted { observed: TlsPin::of_der(b"x") }, None, R::TrustCertificate),
+        ];
+        for (kind, code, want) in rows {
+            assert_eq!(pause(kind.clone(), code).remediation_kind(), want, "{kind:?} {code:?}");
+        }
+    }
+
+    #[test]
+    fn notices_read_as_sentences() {
+        let n = NodeNotice::PendingActionRan { id: "a1".into(), command: "camera.snap".into(), error: None };
+        assert_eq!(n.to_string(), "queued action camera.snap (a1) ran");
+        let n =
+            NodeNotice::Connected { server_version: "2026.9.6".into(), auth_method: Some("token".into()), epoch: 2 };
+        assert_eq!(n.to_string(), "connected to Gateway 2026.9.6 (session 2, auth token)");
+        assert_eq!(NodeNotice::DeviceTokenStored.to_string(), "device token stored");
+    }
 }

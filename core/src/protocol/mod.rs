@@ -10,6 +10,7 @@ mod error;
 mod frames;
 mod hello;
 mod node;
+mod publish;
 
 pub use connect::{
     ClientId, ClientInfo, ClientMode, ConnectAuth, ConnectParams, DeviceProof, MAX_PROTOCOL_VERSION,
@@ -23,6 +24,10 @@ pub use node::{
     InvokeResultOk, InvokeResultParams, JsonText, NodeEventParams, NodeEventResult, PairDecision, PairResolved,
     PendingAckParams, PendingAckResult, PendingAction, PendingDrainItem, PendingDrainParams, PendingDrainResult,
     PendingPullResult, ShutdownEvent, TickEvent, json_text_size_hint,
+};
+pub use publish::{
+    NodeSkill, PluginSurfaceRefreshParams, PluginSurfaceRefreshResult, PluginTool, PluginToolMcp,
+    PluginToolsUpdateParams, SkillsUpdateParams, surface_urls,
 };
 
 /// Method and event names used by a node.
@@ -41,6 +46,12 @@ pub mod names {
     pub const NODE_PENDING_ACK: &str = "node.pending.ack";
     /// Drain queued status/location requests.
     pub const NODE_PENDING_DRAIN: &str = "node.pending.drain";
+    /// Node method: refresh a plugin surface's URL.
+    pub const NODE_PLUGIN_SURFACE_REFRESH: &str = "node.pluginSurface.refresh";
+    /// Node method: publish the node's plugin tools.
+    pub const NODE_PLUGIN_TOOLS_UPDATE: &str = "node.pluginTools.update";
+    /// Node method: publish the node's skills.
+    pub const NODE_SKILLS_UPDATE: &str = "node.skills.update";
     /// Server challenge, first frame of a socket.
     pub const EV_CONNECT_CHALLENGE: &str = "connect.challenge";
     /// An invoke request addressed to this node.

@@ -41,13 +41,17 @@ pub struct InvokeRequest {
 }
 
 impl InvokeRequest {
-    /// The params as JSON: `paramsJSON` parsed when present, else legacy `params`, else `null`.
+    /// The params as JSON: `paramsJSON` parsed when present, else legacy `params`; absent or
+    /// `null` params are an empty object.
     pub fn params_value(&self) -> Result<Value, serde_json::Error> {
-        match (&self.params_json, &self.params) {
-            (Some(s), _) => serde_json::from_str(s),
-            (None, Some(v)) => Ok(v.clone()),
-            (None, None) => Ok(Value::Null),
-        }
+        let v = match (&self.params_json, &self.params) {
+            (Some(s), _) => serde_json::from_str(s)?,
+            (None, Some(v)) => v.clone(),
+            (None, None) => Value::Null,
+        };
+        // An operator that passes no params (`paramsJSON: null`, or `"null"`) means "no
+        // params": handlers see an empty object, so `params.get(...)` works everywhere.
+        Ok(if v.is_null() { Value::Object(serde_json::Map::new()) } else { v })
     }
 }
 
@@ -386,7 +390,7 @@ mod tests {
         let r: InvokeRequest = serde_json::from_value(json!({
             "id":"a","nodeId":"n","command":"c","paramsJSON":null}))
         .unwrap();
-        assert_eq!(r.params_value().unwrap(), Value::Null);
+        assert_eq!(r.params_value().unwrap(), json!({}), "absent params are an empty object");
         let r: InvokeRequest = serde_json::from_value(json!({
             "id":"a","command":"c","paramsJSON":"{bad"}))
         .unwrap();

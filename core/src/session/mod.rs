@@ -294,9 +294,8 @@ pub enum SessionEvent {
         /// The seq received.
         received: u64,
     },
-    /// Another event (kept for listeners; unknown events are otherwise ignored).
-    // The payload is not read yet (listeners get the event name only).
-    Other(String, #[allow(dead_code)] Option<Value>),
+    /// Another event, with its payload (typed for the host by `GatewayEvent::parse`).
+    Other(String, Option<Value>),
 }
 
 /// How a session ended.
@@ -342,8 +341,7 @@ pub struct Session {
     handle: SessionHandle,
     task: tokio::task::JoinHandle<SessionEnd>,
     stop: CancellationToken,
-    /// Counters (not read yet: nothing reports them since `Session` became private).
-    #[allow(dead_code)]
+    /// Counters (reported by `Node::session_stats`).
     pub stats: Arc<SessionStats>,
 }
 

@@ -15,7 +15,7 @@ public struct CommandError: Error, Equatable {
 /// What a handler can see besides its params: cancellation and the deadline.
 public struct Invoke: Sendable {
     public let command: String
-    let token: CancelToken
+    let token: InvokeContext
 
     /// Whether the Gateway cancelled the invoke or its deadline passed.
     public var isCancelled: Bool { token.isCancelled() }
@@ -154,7 +154,7 @@ final class Dispatcher: CommandHandler, @unchecked Sendable {
 
     init(handlers: [String: Handler]) { self.handlers = handlers }
 
-    func invoke(command: String, paramsJson: String, cancel: CancelToken) async throws -> String {
+    func invoke(command: String, paramsJson: String, ctx cancel: InvokeContext) async throws -> String {
         guard let handler = handlers[command] else {
             throw CommandFailure.Failed(code: "UNAVAILABLE", detail: "no handler for \(command)")
         }

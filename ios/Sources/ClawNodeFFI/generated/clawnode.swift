@@ -624,190 +624,18 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
 
 
 /**
- * Cancellation of one invoke, for the handler to poll or await.
- */
-public protocol CancelTokenProtocol: AnyObject, Sendable {
-    
-    /**
-     * Waits until the invoke is cancelled (`true`) or has finished (`false`). Always
-     * completes, so a watcher awaiting it never leaks.
-     */
-    func cancelled() async  -> Bool
-    
-    /**
-     * Whether the invoke was cancelled (Gateway cancel, deadline, session end, stop).
-     */
-    func isCancelled()  -> Bool
-    
-    /**
-     * Milliseconds left before the invoke's deadline (0 when passed).
-     */
-    func remainingMs()  -> UInt64
-    
-}
-/**
- * Cancellation of one invoke, for the handler to poll or await.
- */
-open class CancelToken: CancelTokenProtocol, @unchecked Sendable {
-    fileprivate let handle: UInt64
-
-    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
-#if swift(>=5.8)
-    @_documentation(visibility: private)
-#endif
-    public struct NoHandle {
-        public init() {}
-    }
-
-    // TODO: We'd like this to be `private` but for Swifty reasons,
-    // we can't implement `FfiConverter` without making this `required` and we can't
-    // make it `required` without making it `public`.
-#if swift(>=5.8)
-    @_documentation(visibility: private)
-#endif
-    required public init(unsafeFromHandle handle: UInt64) {
-        self.handle = handle
-    }
-
-    // This constructor can be used to instantiate a fake object.
-    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
-    //
-    // - Warning:
-    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
-#if swift(>=5.8)
-    @_documentation(visibility: private)
-#endif
-    public init(noHandle: NoHandle) {
-        self.handle = 0
-    }
-
-#if swift(>=5.8)
-    @_documentation(visibility: private)
-#endif
-    public func uniffiCloneHandle() -> UInt64 {
-        return try! rustCall { uniffi_clawnode_ffi_fn_clone_canceltoken(self.handle, $0) }
-    }
-    // No primary constructor declared for this class.
-
-    deinit {
-        if handle == 0 {
-            // Mock objects have handle=0 don't try to free them
-            return
-        }
-
-        try! rustCall { uniffi_clawnode_ffi_fn_free_canceltoken(handle, $0) }
-    }
-
-    
-
-    
-    /**
-     * Waits until the invoke is cancelled (`true`) or has finished (`false`). Always
-     * completes, so a watcher awaiting it never leaks.
-     */
-open func cancelled()async  -> Bool  {
-    return
-        try!  await uniffiRustCallAsync(
-            rustFutureFunc: {
-                uniffi_clawnode_ffi_fn_method_canceltoken_cancelled(
-                        self.uniffiCloneHandle()
-                )
-            },
-            pollFunc: ffi_clawnode_ffi_rust_future_poll_i8,
-            completeFunc: ffi_clawnode_ffi_rust_future_complete_i8,
-            freeFunc: ffi_clawnode_ffi_rust_future_free_i8,
-            liftFunc: FfiConverterBool.lift,
-            errorHandler: nil
-            
-        )
-}
-    
-    /**
-     * Whether the invoke was cancelled (Gateway cancel, deadline, session end, stop).
-     */
-open func isCancelled() -> Bool  {
-    return try!  FfiConverterBool.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_clawnode_ffi_fn_method_canceltoken_is_cancelled(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Milliseconds left before the invoke's deadline (0 when passed).
-     */
-open func remainingMs() -> UInt64  {
-    return try!  FfiConverterUInt64.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_clawnode_ffi_fn_method_canceltoken_remaining_ms(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
-}
-    
-
-    
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeCancelToken: FfiConverter {
-    typealias FfiType = UInt64
-    typealias SwiftType = CancelToken
-
-    public static func lift(_ handle: UInt64) throws -> CancelToken {
-        return CancelToken(unsafeFromHandle: handle)
-    }
-
-    public static func lower(_ value: CancelToken) -> UInt64 {
-        return value.uniffiCloneHandle()
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CancelToken {
-        let handle: UInt64 = try readInt(&buf)
-        return try lift(handle)
-    }
-
-    public static func write(_ value: CancelToken, into buf: inout [UInt8]) {
-        writeInt(&buf, lower(value))
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeCancelToken_lift(_ handle: UInt64) throws -> CancelToken {
-    return try FfiConverterTypeCancelToken.lift(handle)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeCancelToken_lower(_ value: CancelToken) -> UInt64 {
-    return FfiConverterTypeCancelToken.lower(value)
-}
-
-
-
-
-
-
-/**
  * Handles one or more commands. Implemented by the app (Kotlin, Swift, Python).
  */
 public protocol CommandHandler: AnyObject, Sendable {
     
     /**
-     * Runs `command` with `params_json` (the invoke's params as JSON text, `null` when
-     * absent) and returns the result as JSON text. `cancel` fires when the Gateway cancels
-     * the invoke, its deadline passes, the session ends or the node stops; after that the
-     * result is discarded, so return promptly.
+     * Runs `command` with `params_json` (the invoke's params as JSON text: an object, `{}`
+     * when the operator passed none) and returns the result as JSON text. `ctx` carries
+     * the invoke id, the deadline and cancellation, and streams progress out and input in.
+     * Cancellation (Gateway cancel, deadline, session end, node stop) discards the
+     * result, so return promptly once `ctx.is_cancelled()`.
      */
-    func invoke(command: String, paramsJson: String, cancel: CancelToken) async throws  -> String
+    func invoke(command: String, paramsJson: String, ctx: InvokeContext) async throws  -> String
     
 }
 /**
@@ -867,17 +695,18 @@ open class CommandHandlerImpl: CommandHandler, @unchecked Sendable {
 
     
     /**
-     * Runs `command` with `params_json` (the invoke's params as JSON text, `null` when
-     * absent) and returns the result as JSON text. `cancel` fires when the Gateway cancels
-     * the invoke, its deadline passes, the session ends or the node stops; after that the
-     * result is discarded, so return promptly.
+     * Runs `command` with `params_json` (the invoke's params as JSON text: an object, `{}`
+     * when the operator passed none) and returns the result as JSON text. `ctx` carries
+     * the invoke id, the deadline and cancellation, and streams progress out and input in.
+     * Cancellation (Gateway cancel, deadline, session end, node stop) discards the
+     * result, so return promptly once `ctx.is_cancelled()`.
      */
-open func invoke(command: String, paramsJson: String, cancel: CancelToken)async throws  -> String  {
+open func invoke(command: String, paramsJson: String, ctx: InvokeContext)async throws  -> String  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_clawnode_ffi_fn_method_commandhandler_invoke(
-                        self.uniffiCloneHandle(),FfiConverterString.lower(command),FfiConverterString.lower(paramsJson),FfiConverterTypeCancelToken_lower(cancel)
+                        self.uniffiCloneHandle(),FfiConverterString.lower(command),FfiConverterString.lower(paramsJson),FfiConverterTypeInvokeContext_lower(ctx)
                 )
             },
             pollFunc: ffi_clawnode_ffi_rust_future_poll_rust_buffer,
@@ -920,7 +749,7 @@ fileprivate struct UniffiCallbackInterfaceCommandHandler {
             uniffiHandle: UInt64,
             command: RustBuffer,
             paramsJson: RustBuffer,
-            cancel: UInt64,
+            ctx: UInt64,
             uniffiFutureCallback: @escaping UniffiForeignFutureCompleteRustBuffer,
             uniffiCallbackData: UInt64,
             uniffiOutDroppedCallback: UnsafeMutablePointer<UniffiForeignFutureDroppedCallbackStruct>
@@ -933,7 +762,7 @@ fileprivate struct UniffiCallbackInterfaceCommandHandler {
                 return try await uniffiObj.invoke(
                      command: try FfiConverterString.lift(command),
                      paramsJson: try FfiConverterString.lift(paramsJson),
-                     cancel: try FfiConverterTypeCancelToken_lift(cancel)
+                     ctx: try FfiConverterTypeInvokeContext_lift(ctx)
                 )
             }
 
@@ -1043,6 +872,610 @@ public func FfiConverterTypeCommandHandler_lower(_ value: CommandHandler) -> UIn
 
 
 /**
+ * One invoke as the handler sees it.
+ */
+public protocol InvokeContextProtocol: AnyObject, Sendable {
+    
+    /**
+     * Waits until the invoke is cancelled (`true`) or has finished (`false`). Always
+     * completes, so a watcher awaiting it never leaks.
+     */
+    func cancelled() async  -> Bool
+    
+    /**
+     * The command.
+     */
+    func command()  -> String
+    
+    /**
+     * The deadline as Unix time in milliseconds (after it the Gateway stops waiting).
+     */
+    func deadlineMs()  -> UInt64
+    
+    /**
+     * An empty progress chunk: a heartbeat that keeps the Gateway's idle timer alive.
+     */
+    func heartbeat() async throws 
+    
+    /**
+     * The caller's idempotency key, when sent.
+     */
+    func idempotencyKey()  -> String?
+    
+    /**
+     * The invoke id (what the operator's `node.invoke` waits on).
+     */
+    func invokeId()  -> String
+    
+    /**
+     * Whether the invoke was cancelled (Gateway cancel, deadline, session end, stop, input
+     * overflow).
+     */
+    func isCancelled()  -> Bool
+    
+    /**
+     * The next `node.invoke.input` chunk, in order; `None` once the invoke is cancelled or
+     * finished. Read promptly: more than 64 unread chunks end the invoke with
+     * `INPUT_BUFFER_OVERFLOW`.
+     */
+    func nextInput() async  -> InputChunk?
+    
+    /**
+     * Streams `text` to the operator as `node.invoke.progress` (UTF-8, split into chunks
+     * of at most 16 KiB on character boundaries, `seq` from 0, in call order).
+     */
+    func progress(text: String) async throws 
+    
+    /**
+     * Streams raw output bytes (a terminal, a child's stdout): decoded as UTF-8 across
+     * calls, so a character cut between two calls arrives whole; invalid bytes become
+     * U+FFFD.
+     */
+    func progressBytes(data: Data) async throws 
+    
+    /**
+     * Streams one JSON value (`json`, validated and sent compact) as one progress chunk;
+     * fails with `TooLarge` over 16 KiB so a reader can parse chunk by chunk.
+     */
+    func progressJson(json: String) async throws 
+    
+    /**
+     * Milliseconds left before the deadline (0 when passed).
+     */
+    func remainingMs()  -> UInt64
+    
+    /**
+     * The agent session the invoke belongs to, when sent.
+     */
+    func sessionKey()  -> String?
+    
+}
+/**
+ * One invoke as the handler sees it.
+ */
+open class InvokeContext: InvokeContextProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_clawnode_ffi_fn_clone_invokecontext(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_clawnode_ffi_fn_free_invokecontext(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Waits until the invoke is cancelled (`true`) or has finished (`false`). Always
+     * completes, so a watcher awaiting it never leaks.
+     */
+open func cancelled()async  -> Bool  {
+    return
+        try!  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_clawnode_ffi_fn_method_invokecontext_cancelled(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_clawnode_ffi_rust_future_poll_i8,
+            completeFunc: ffi_clawnode_ffi_rust_future_complete_i8,
+            freeFunc: ffi_clawnode_ffi_rust_future_free_i8,
+            liftFunc: FfiConverterBool.lift,
+            errorHandler: nil
+            
+        )
+}
+    
+    /**
+     * The command.
+     */
+open func command() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_clawnode_ffi_fn_method_invokecontext_command(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The deadline as Unix time in milliseconds (after it the Gateway stops waiting).
+     */
+open func deadlineMs() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_clawnode_ffi_fn_method_invokecontext_deadline_ms(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * An empty progress chunk: a heartbeat that keeps the Gateway's idle timer alive.
+     */
+open func heartbeat()async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_clawnode_ffi_fn_method_invokecontext_heartbeat(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_clawnode_ffi_rust_future_poll_void,
+            completeFunc: ffi_clawnode_ffi_rust_future_complete_void,
+            freeFunc: ffi_clawnode_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeInvokeError_lift
+        )
+}
+    
+    /**
+     * The caller's idempotency key, when sent.
+     */
+open func idempotencyKey() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_clawnode_ffi_fn_method_invokecontext_idempotency_key(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The invoke id (what the operator's `node.invoke` waits on).
+     */
+open func invokeId() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_clawnode_ffi_fn_method_invokecontext_invoke_id(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether the invoke was cancelled (Gateway cancel, deadline, session end, stop, input
+     * overflow).
+     */
+open func isCancelled() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_clawnode_ffi_fn_method_invokecontext_is_cancelled(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The next `node.invoke.input` chunk, in order; `None` once the invoke is cancelled or
+     * finished. Read promptly: more than 64 unread chunks end the invoke with
+     * `INPUT_BUFFER_OVERFLOW`.
+     */
+open func nextInput()async  -> InputChunk?  {
+    return
+        try!  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_clawnode_ffi_fn_method_invokecontext_next_input(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_clawnode_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_clawnode_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_clawnode_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterOptionTypeInputChunk.lift,
+            errorHandler: nil
+            
+        )
+}
+    
+    /**
+     * Streams `text` to the operator as `node.invoke.progress` (UTF-8, split into chunks
+     * of at most 16 KiB on character boundaries, `seq` from 0, in call order).
+     */
+open func progress(text: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_clawnode_ffi_fn_method_invokecontext_progress(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(text)
+                )
+            },
+            pollFunc: ffi_clawnode_ffi_rust_future_poll_void,
+            completeFunc: ffi_clawnode_ffi_rust_future_complete_void,
+            freeFunc: ffi_clawnode_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeInvokeError_lift
+        )
+}
+    
+    /**
+     * Streams raw output bytes (a terminal, a child's stdout): decoded as UTF-8 across
+     * calls, so a character cut between two calls arrives whole; invalid bytes become
+     * U+FFFD.
+     */
+open func progressBytes(data: Data)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_clawnode_ffi_fn_method_invokecontext_progress_bytes(
+                        self.uniffiCloneHandle(),FfiConverterData.lower(data)
+                )
+            },
+            pollFunc: ffi_clawnode_ffi_rust_future_poll_void,
+            completeFunc: ffi_clawnode_ffi_rust_future_complete_void,
+            freeFunc: ffi_clawnode_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeInvokeError_lift
+        )
+}
+    
+    /**
+     * Streams one JSON value (`json`, validated and sent compact) as one progress chunk;
+     * fails with `TooLarge` over 16 KiB so a reader can parse chunk by chunk.
+     */
+open func progressJson(json: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_clawnode_ffi_fn_method_invokecontext_progress_json(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(json)
+                )
+            },
+            pollFunc: ffi_clawnode_ffi_rust_future_poll_void,
+            completeFunc: ffi_clawnode_ffi_rust_future_complete_void,
+            freeFunc: ffi_clawnode_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeInvokeError_lift
+        )
+}
+    
+    /**
+     * Milliseconds left before the deadline (0 when passed).
+     */
+open func remainingMs() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_clawnode_ffi_fn_method_invokecontext_remaining_ms(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The agent session the invoke belongs to, when sent.
+     */
+open func sessionKey() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_clawnode_ffi_fn_method_invokecontext_session_key(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeInvokeContext: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = InvokeContext
+
+    public static func lift(_ handle: UInt64) throws -> InvokeContext {
+        return InvokeContext(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: InvokeContext) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> InvokeContext {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: InvokeContext, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInvokeContext_lift(_ handle: UInt64) throws -> InvokeContext {
+    return try FfiConverterTypeInvokeContext.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInvokeContext_lower(_ value: InvokeContext) -> UInt64 {
+    return FfiConverterTypeInvokeContext.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Receives the library's log records. Called on library threads; return quickly.
+ */
+public protocol LogSink: AnyObject, Sendable {
+    
+    /**
+     * One record.
+     */
+    func log(record: LogRecord) throws 
+    
+}
+/**
+ * Receives the library's log records. Called on library threads; return quickly.
+ */
+open class LogSinkImpl: LogSink, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_clawnode_ffi_fn_clone_logsink(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_clawnode_ffi_fn_free_logsink(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * One record.
+     */
+open func log(record: LogRecord)throws   {try rustCallWithError(FfiConverterTypeListenerError_lift) {
+        uniffiCallStatus in
+    uniffi_clawnode_ffi_fn_method_logsink_log(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeLogRecord_lower(record),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceLogSink {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceLogSink = UniffiVTableCallbackInterfaceLogSink(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeLogSink.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface LogSink: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeLogSink.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface LogSink: handle missing in uniffiClone")
+            }
+        },
+        log: { (
+            uniffiHandle: UInt64,
+            record: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeLogSink.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.log(
+                     record: try FfiConverterTypeLogRecord_lift(record)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeListenerError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceLogSink> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceLogSink>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitLogSink() {
+    uniffi_clawnode_ffi_fn_init_callback_vtable_logsink(UniffiCallbackInterfaceLogSink.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLogSink: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<LogSink>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = LogSink
+
+    public static func lift(_ handle: UInt64) throws -> LogSink {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return LogSinkImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: LogSink) -> UInt64 {
+         if let rustImpl = value as? LogSinkImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LogSink {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: LogSink, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogSink_lift(_ handle: UInt64) throws -> LogSink {
+    return try FfiConverterTypeLogSink.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogSink_lower(_ value: LogSink) -> UInt64 {
+    return FfiConverterTypeLogSink.lower(value)
+}
+
+
+
+
+
+
+/**
  * A ClawNode node. Build it, register handlers, `start()`, and `stop()` (or `stop_blocking()`) it
  * when done. A stopped node cannot be started again: build a new one (same store → same
  * identity and device token).
@@ -1144,8 +1577,9 @@ public protocol NodeProtocol: AnyObject, Sendable {
     
     /**
      * Trusts `pin` (64 hex, `:` allowed) for the `wss://` endpoint — after a `PinMismatch`
-     * or `TlsUntrusted` pause the user confirmed — and retries when paused. The app
-     * persists the pin itself and passes it as `tls_pin` next time.
+     * or `TlsUntrusted` pause the user confirmed, or a `probe_tls` fingerprint the user
+     * verified — stores it in the node's store (`SecureStore` key `clawnode.pin.<origin>`,
+     * used on the next start when `tls_pin` is not set) and retries when paused.
      */
     func trustPin(pin: String) throws 
     
@@ -1153,6 +1587,46 @@ public protocol NodeProtocol: AnyObject, Sendable {
      * Ends a suspension and connects again.
      */
     func unsuspend() 
+    
+    /**
+     * The endpoint connections go to, with the pin in force.
+     */
+    func endpoint()  -> EndpointInfo
+    
+    /**
+     * `hello-ok.pluginSurfaceUrls` of the current session (surface → URL), updated by
+     * `refresh_plugin_surface`.
+     */
+    func pluginSurfaceUrls()  -> [String: String]
+    
+    /**
+     * `node.pluginSurface.refresh`: a fresh URL for `surface` (e.g. `canvas`).
+     */
+    func refreshPluginSurface(surface: String, observedUrl: String?) async throws  -> PluginSurface
+    
+    /**
+     * Sends the node-role request `method` with `params_json` (JSON text; `{}` for none)
+     * on the live session and returns the Gateway's payload as JSON text. For node methods
+     * without a typed call here; the Gateway refuses non-node methods (`unauthorized role:
+     * node`). `connect`, `node.invoke.result/progress` and `node.event` are refused
+     * (`InvalidConfig`): use the invoke context and `send_event`.
+     */
+    func request(method: String, paramsJson: String) async throws  -> String
+    
+    /**
+     * Counters.
+     */
+    func stats()  -> NodeStats
+    
+    /**
+     * `node.pluginTools.update`: publishes the node's plugin tools (the whole list).
+     */
+    func updatePluginTools(tools: [PluginTool]) async throws 
+    
+    /**
+     * `node.skills.update`: publishes the node's skills (the whole list, at most 64).
+     */
+    func updateSkills(skills: [Skill]) async throws 
     
 }
 /**
@@ -1449,8 +1923,9 @@ open func suspend()  {try! rustCall() {
     
     /**
      * Trusts `pin` (64 hex, `:` allowed) for the `wss://` endpoint — after a `PinMismatch`
-     * or `TlsUntrusted` pause the user confirmed — and retries when paused. The app
-     * persists the pin itself and passes it as `tls_pin` next time.
+     * or `TlsUntrusted` pause the user confirmed, or a `probe_tls` fingerprint the user
+     * verified — stores it in the node's store (`SecureStore` key `clawnode.pin.<origin>`,
+     * used on the next start when `tls_pin` is not set) and retries when paused.
      */
 open func trustPin(pin: String)throws   {try rustCallWithError(FfiConverterTypeNodeError_lift) {
         uniffiCallStatus in
@@ -1470,6 +1945,123 @@ open func unsuspend()  {try! rustCall() {
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * The endpoint connections go to, with the pin in force.
+     */
+open func endpoint() -> EndpointInfo  {
+    return try!  FfiConverterTypeEndpointInfo_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_clawnode_ffi_fn_method_node_endpoint(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `hello-ok.pluginSurfaceUrls` of the current session (surface → URL), updated by
+     * `refresh_plugin_surface`.
+     */
+open func pluginSurfaceUrls() -> [String: String]  {
+    return try!  FfiConverterDictionaryStringString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_clawnode_ffi_fn_method_node_plugin_surface_urls(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `node.pluginSurface.refresh`: a fresh URL for `surface` (e.g. `canvas`).
+     */
+open func refreshPluginSurface(surface: String, observedUrl: String?)async throws  -> PluginSurface  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_clawnode_ffi_fn_method_node_refresh_plugin_surface(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(surface),FfiConverterOptionString.lower(observedUrl)
+                )
+            },
+            pollFunc: ffi_clawnode_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_clawnode_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_clawnode_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePluginSurface_lift,
+            errorHandler: FfiConverterTypeNodeError_lift
+        )
+}
+    
+    /**
+     * Sends the node-role request `method` with `params_json` (JSON text; `{}` for none)
+     * on the live session and returns the Gateway's payload as JSON text. For node methods
+     * without a typed call here; the Gateway refuses non-node methods (`unauthorized role:
+     * node`). `connect`, `node.invoke.result/progress` and `node.event` are refused
+     * (`InvalidConfig`): use the invoke context and `send_event`.
+     */
+open func request(method: String, paramsJson: String)async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_clawnode_ffi_fn_method_node_request(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(method),FfiConverterString.lower(paramsJson)
+                )
+            },
+            pollFunc: ffi_clawnode_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_clawnode_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_clawnode_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeNodeError_lift
+        )
+}
+    
+    /**
+     * Counters.
+     */
+open func stats() -> NodeStats  {
+    return try!  FfiConverterTypeNodeStats_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_clawnode_ffi_fn_method_node_stats(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `node.pluginTools.update`: publishes the node's plugin tools (the whole list).
+     */
+open func updatePluginTools(tools: [PluginTool])async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_clawnode_ffi_fn_method_node_update_plugin_tools(
+                        self.uniffiCloneHandle(),FfiConverterSequenceTypePluginTool.lower(tools)
+                )
+            },
+            pollFunc: ffi_clawnode_ffi_rust_future_poll_void,
+            completeFunc: ffi_clawnode_ffi_rust_future_complete_void,
+            freeFunc: ffi_clawnode_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeNodeError_lift
+        )
+}
+    
+    /**
+     * `node.skills.update`: publishes the node's skills (the whole list, at most 64).
+     */
+open func updateSkills(skills: [Skill])async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_clawnode_ffi_fn_method_node_update_skills(
+                        self.uniffiCloneHandle(),FfiConverterSequenceTypeSkill.lower(skills)
+                )
+            },
+            pollFunc: ffi_clawnode_ffi_rust_future_poll_void,
+            completeFunc: ffi_clawnode_ffi_rust_future_complete_void,
+            freeFunc: ffi_clawnode_ffi_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeNodeError_lift
+        )
 }
     
 
@@ -2794,6 +3386,126 @@ public func FfiConverterTypeCatalogEntry_lower(_ value: CatalogEntry) -> RustBuf
 
 
 /**
+ * A `chat` event of a session the node subscribed to (`send_event("chat.subscribe",
+ * {"sessionKey": …})`, protocol.md §4.4).
+ */
+public struct ChatEvent: Equatable, Hashable {
+    /**
+     * The run (`inject-<messageId>` for a message an operator injected).
+     */
+    public var runId: String
+    /**
+     * The session (canonical key, e.g. `agent:main:main`).
+     */
+    public var sessionKey: String
+    /**
+     * The agent, when named.
+     */
+    public var agentId: String?
+    /**
+     * Order within the run.
+     */
+    public var seq: UInt64
+    /**
+     * Delta, final, aborted or error.
+     */
+    public var state: ChatState
+    /**
+     * The message as JSON text (`{"role":"assistant","content":[…],…}`), when sent.
+     */
+    public var messageJson: String?
+    /**
+     * Why the run failed.
+     */
+    public var errorMessage: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The run (`inject-<messageId>` for a message an operator injected).
+         */runId: String, 
+        /**
+         * The session (canonical key, e.g. `agent:main:main`).
+         */sessionKey: String, 
+        /**
+         * The agent, when named.
+         */agentId: String?, 
+        /**
+         * Order within the run.
+         */seq: UInt64, 
+        /**
+         * Delta, final, aborted or error.
+         */state: ChatState, 
+        /**
+         * The message as JSON text (`{"role":"assistant","content":[…],…}`), when sent.
+         */messageJson: String?, 
+        /**
+         * Why the run failed.
+         */errorMessage: String?) {
+        self.runId = runId
+        self.sessionKey = sessionKey
+        self.agentId = agentId
+        self.seq = seq
+        self.state = state
+        self.messageJson = messageJson
+        self.errorMessage = errorMessage
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ChatEvent: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeChatEvent: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ChatEvent {
+        return
+            try ChatEvent(
+                runId: FfiConverterString.read(from: &buf), 
+                sessionKey: FfiConverterString.read(from: &buf), 
+                agentId: FfiConverterOptionString.read(from: &buf), 
+                seq: FfiConverterUInt64.read(from: &buf), 
+                state: FfiConverterTypeChatState.read(from: &buf), 
+                messageJson: FfiConverterOptionString.read(from: &buf), 
+                errorMessage: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ChatEvent, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.runId, into: &buf)
+        FfiConverterString.write(value.sessionKey, into: &buf)
+        FfiConverterOptionString.write(value.agentId, into: &buf)
+        FfiConverterUInt64.write(value.seq, into: &buf)
+        FfiConverterTypeChatState.write(value.state, into: &buf)
+        FfiConverterOptionString.write(value.messageJson, into: &buf)
+        FfiConverterOptionString.write(value.errorMessage, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeChatEvent_lift(_ buf: RustBuffer) throws -> ChatEvent {
+    return try FfiConverterTypeChatEvent.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeChatEvent_lower(_ value: ChatEvent) -> RustBuffer {
+    return FfiConverterTypeChatEvent.lower(value)
+}
+
+
+/**
  * How a command is registered ([`Node::register_command_with`]).
  */
 public struct CommandOptions: Equatable, Hashable {
@@ -3047,6 +3759,75 @@ public func FfiConverterTypeContactsSearchParams_lower(_ value: ContactsSearchPa
 
 
 /**
+ * The Gateway endpoint in force.
+ */
+public struct EndpointInfo: Equatable, Hashable {
+    /**
+     * URL (for a setup code: the candidate chosen on start).
+     */
+    public var url: String
+    /**
+     * The TLS pin in force (64 hex), `wss://` only.
+     */
+    public var pin: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * URL (for a setup code: the candidate chosen on start).
+         */url: String, 
+        /**
+         * The TLS pin in force (64 hex), `wss://` only.
+         */pin: String?) {
+        self.url = url
+        self.pin = pin
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension EndpointInfo: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeEndpointInfo: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> EndpointInfo {
+        return
+            try EndpointInfo(
+                url: FfiConverterString.read(from: &buf), 
+                pin: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: EndpointInfo, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.url, into: &buf)
+        FfiConverterOptionString.write(value.pin, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEndpointInfo_lift(_ buf: RustBuffer) throws -> EndpointInfo {
+    return try FfiConverterTypeEndpointInfo.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEndpointInfo_lower(_ value: EndpointInfo) -> RustBuffer {
+    return FfiConverterTypeEndpointInfo.lower(value)
+}
+
+
+/**
  * The Gateway's answer to a `node.event` ([`Node::send_event`]).
  */
 public struct EventOutcome: Equatable, Hashable {
@@ -3128,6 +3909,75 @@ public func FfiConverterTypeEventOutcome_lower(_ value: EventOutcome) -> RustBuf
 
 
 /**
+ * One `node.invoke.input` chunk, in the Gateway's order.
+ */
+public struct InputChunk: Equatable, Hashable {
+    /**
+     * Sequence number (from 0).
+     */
+    public var seq: UInt64
+    /**
+     * The chunk as JSON text.
+     */
+    public var payloadJson: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Sequence number (from 0).
+         */seq: UInt64, 
+        /**
+         * The chunk as JSON text.
+         */payloadJson: String) {
+        self.seq = seq
+        self.payloadJson = payloadJson
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension InputChunk: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeInputChunk: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> InputChunk {
+        return
+            try InputChunk(
+                seq: FfiConverterUInt64.read(from: &buf), 
+                payloadJson: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: InputChunk, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.seq, into: &buf)
+        FfiConverterString.write(value.payloadJson, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInputChunk_lift(_ buf: RustBuffer) throws -> InputChunk {
+    return try FfiConverterTypeInputChunk.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInputChunk_lower(_ value: InputChunk) -> RustBuffer {
+    return FfiConverterTypeInputChunk.lower(value)
+}
+
+
+/**
  * `location.get` params, defaults and clamps applied.
  */
 public struct LocationParams: Equatable, Hashable {
@@ -3203,6 +4053,154 @@ public func FfiConverterTypeLocationParams_lift(_ buf: RustBuffer) throws -> Loc
 #endif
 public func FfiConverterTypeLocationParams_lower(_ value: LocationParams) -> RustBuffer {
     return FfiConverterTypeLocationParams.lower(value)
+}
+
+
+/**
+ * One log line of the library.
+ */
+public struct LogRecord: Equatable, Hashable {
+    /**
+     * Severity.
+     */
+    public var level: LogLevel
+    /**
+     * Where it comes from (`clawnode::node::driver`, `clawnode_ffi::handler`, …).
+     */
+    public var target: String
+    /**
+     * The message with its fields (`command handler failed command=… code=…`).
+     */
+    public var message: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Severity.
+         */level: LogLevel, 
+        /**
+         * Where it comes from (`clawnode::node::driver`, `clawnode_ffi::handler`, …).
+         */target: String, 
+        /**
+         * The message with its fields (`command handler failed command=… code=…`).
+         */message: String) {
+        self.level = level
+        self.target = target
+        self.message = message
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension LogRecord: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLogRecord: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LogRecord {
+        return
+            try LogRecord(
+                level: FfiConverterTypeLogLevel.read(from: &buf), 
+                target: FfiConverterString.read(from: &buf), 
+                message: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: LogRecord, into buf: inout [UInt8]) {
+        FfiConverterTypeLogLevel.write(value.level, into: &buf)
+        FfiConverterString.write(value.target, into: &buf)
+        FfiConverterString.write(value.message, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogRecord_lift(_ buf: RustBuffer) throws -> LogRecord {
+    return try FfiConverterTypeLogRecord.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogRecord_lower(_ value: LogRecord) -> RustBuffer {
+    return FfiConverterTypeLogRecord.lower(value)
+}
+
+
+/**
+ * The MCP target of a [`PluginTool`].
+ */
+public struct McpTarget: Equatable, Hashable {
+    /**
+     * MCP server.
+     */
+    public var server: String
+    /**
+     * Tool on that server.
+     */
+    public var tool: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * MCP server.
+         */server: String, 
+        /**
+         * Tool on that server.
+         */tool: String) {
+        self.server = server
+        self.tool = tool
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension McpTarget: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMcpTarget: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> McpTarget {
+        return
+            try McpTarget(
+                server: FfiConverterString.read(from: &buf), 
+                tool: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: McpTarget, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.server, into: &buf)
+        FfiConverterString.write(value.tool, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMcpTarget_lift(_ buf: RustBuffer) throws -> McpTarget {
+    return try FfiConverterTypeMcpTarget.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMcpTarget_lower(_ value: McpTarget) -> RustBuffer {
+    return FfiConverterTypeMcpTarget.lower(value)
 }
 
 
@@ -3294,8 +4292,10 @@ public struct NodeConfig: Equatable, Hashable {
      */
     public var gatewayUrl: String?
     /**
-     * A setup code (`oc-pair://…`): gives the endpoint, its pin and a one-time bootstrap
-     * token. Its primary URL is used.
+     * A setup code (`oc-pair://…`): gives the endpoints, the primary's pin and a one-time
+     * bootstrap token. On `start()` the node tries its URLs in order and keeps the first
+     * that answers (the code's pin applies to its primary URL only; a stored pin applies
+     * to the others); when none answers it keeps retrying the primary.
      */
     public var setupCode: String?
     /**
@@ -3319,14 +4319,27 @@ public struct NodeConfig: Equatable, Hashable {
      */
     public var clientId: ClientId?
     /**
-     * App version reported to the Gateway.
+     * The app's version, reported to the Gateway (operators see it). `None` → the
+     * library's version (`clawnode_version()`).
      */
-    public var version: String
+    public var version: String?
     /**
-     * Plaintext policy (`None` → `LoopbackOnly`). An `Option` because UniFFI's enum field
+     * Plaintext policy (`None` → `PlaintextPolicy::platform_default()`: `MobileStrict` on
+     * Android and iOS, `LoopbackOnly` elsewhere). An `Option` because UniFFI's enum field
      * defaults generate code that does not run in Python.
      */
     public var plaintextPolicy: PlaintextPolicy?
+    /**
+     * The battery profile for phones: backoff up to 5 minutes with full jitter, at most 6
+     * connection attempts per minute, a reachability check every 5 s while the Gateway is
+     * down.
+     */
+    public var batteryProfile: Bool
+    /**
+     * Hard bound on connection attempts started in any 60 s window (`None`: 10, or 6
+     * with the battery profile; at least 1).
+     */
+    public var maxAttemptsPerMinute: UInt32?
     /**
      * Shared Gateway token.
      */
@@ -3360,8 +4373,10 @@ public struct NodeConfig: Equatable, Hashable {
          * `ws://` / `wss://` (or `http(s)://`) URL of the Gateway.
          */gatewayUrl: String? = nil, 
         /**
-         * A setup code (`oc-pair://…`): gives the endpoint, its pin and a one-time bootstrap
-         * token. Its primary URL is used.
+         * A setup code (`oc-pair://…`): gives the endpoints, the primary's pin and a one-time
+         * bootstrap token. On `start()` the node tries its URLs in order and keeps the first
+         * that answers (the code's pin applies to its primary URL only; a stored pin applies
+         * to the others); when none answers it keeps retrying the primary.
          */setupCode: String? = nil, 
         /**
          * Name operators see.
@@ -3379,12 +4394,23 @@ public struct NodeConfig: Equatable, Hashable {
          * The `client.id` (`None` → `NodeHost`).
          */clientId: ClientId? = nil, 
         /**
-         * App version reported to the Gateway.
-         */version: String = "0.0.0", 
+         * The app's version, reported to the Gateway (operators see it). `None` → the
+         * library's version (`clawnode_version()`).
+         */version: String? = nil, 
         /**
-         * Plaintext policy (`None` → `LoopbackOnly`). An `Option` because UniFFI's enum field
+         * Plaintext policy (`None` → `PlaintextPolicy::platform_default()`: `MobileStrict` on
+         * Android and iOS, `LoopbackOnly` elsewhere). An `Option` because UniFFI's enum field
          * defaults generate code that does not run in Python.
          */plaintextPolicy: PlaintextPolicy? = nil, 
+        /**
+         * The battery profile for phones: backoff up to 5 minutes with full jitter, at most 6
+         * connection attempts per minute, a reachability check every 5 s while the Gateway is
+         * down.
+         */batteryProfile: Bool = false, 
+        /**
+         * Hard bound on connection attempts started in any 60 s window (`None`: 10, or 6
+         * with the battery profile; at least 1).
+         */maxAttemptsPerMinute: UInt32? = nil, 
         /**
          * Shared Gateway token.
          */token: String? = nil, 
@@ -3413,6 +4439,8 @@ public struct NodeConfig: Equatable, Hashable {
         self.clientId = clientId
         self.version = version
         self.plaintextPolicy = plaintextPolicy
+        self.batteryProfile = batteryProfile
+        self.maxAttemptsPerMinute = maxAttemptsPerMinute
         self.token = token
         self.password = password
         self.tlsPin = tlsPin
@@ -3444,8 +4472,10 @@ public struct FfiConverterTypeNodeConfig: FfiConverterRustBuffer {
                 deviceFamily: FfiConverterOptionString.read(from: &buf), 
                 modelIdentifier: FfiConverterOptionString.read(from: &buf), 
                 clientId: FfiConverterOptionTypeClientId.read(from: &buf), 
-                version: FfiConverterString.read(from: &buf), 
+                version: FfiConverterOptionString.read(from: &buf), 
                 plaintextPolicy: FfiConverterOptionTypePlaintextPolicy.read(from: &buf), 
+                batteryProfile: FfiConverterBool.read(from: &buf), 
+                maxAttemptsPerMinute: FfiConverterOptionUInt32.read(from: &buf), 
                 token: FfiConverterOptionString.read(from: &buf), 
                 password: FfiConverterOptionString.read(from: &buf), 
                 tlsPin: FfiConverterOptionString.read(from: &buf), 
@@ -3463,8 +4493,10 @@ public struct FfiConverterTypeNodeConfig: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.deviceFamily, into: &buf)
         FfiConverterOptionString.write(value.modelIdentifier, into: &buf)
         FfiConverterOptionTypeClientId.write(value.clientId, into: &buf)
-        FfiConverterString.write(value.version, into: &buf)
+        FfiConverterOptionString.write(value.version, into: &buf)
         FfiConverterOptionTypePlaintextPolicy.write(value.plaintextPolicy, into: &buf)
+        FfiConverterBool.write(value.batteryProfile, into: &buf)
+        FfiConverterOptionUInt32.write(value.maxAttemptsPerMinute, into: &buf)
         FfiConverterOptionString.write(value.token, into: &buf)
         FfiConverterOptionString.write(value.password, into: &buf)
         FfiConverterOptionString.write(value.tlsPin, into: &buf)
@@ -3487,6 +4519,115 @@ public func FfiConverterTypeNodeConfig_lift(_ buf: RustBuffer) throws -> NodeCon
 #endif
 public func FfiConverterTypeNodeConfig_lower(_ value: NodeConfig) -> RustBuffer {
     return FfiConverterTypeNodeConfig.lower(value)
+}
+
+
+/**
+ * Counters of the node.
+ */
+public struct NodeStats: Equatable, Hashable {
+    /**
+     * Connection attempts so far.
+     */
+    public var connectAttempts: UInt64
+    /**
+     * Invokes received.
+     */
+    public var invokesReceived: UInt64
+    /**
+     * Invokes answered `ok`.
+     */
+    public var invokesSucceeded: UInt64
+    /**
+     * Invokes answered with an error.
+     */
+    public var invokesFailed: UInt64
+    /**
+     * Malformed frames in the current session.
+     */
+    public var malformedFrames: UInt64
+    /**
+     * Broadcast gaps in the current session.
+     */
+    public var seqGaps: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Connection attempts so far.
+         */connectAttempts: UInt64, 
+        /**
+         * Invokes received.
+         */invokesReceived: UInt64, 
+        /**
+         * Invokes answered `ok`.
+         */invokesSucceeded: UInt64, 
+        /**
+         * Invokes answered with an error.
+         */invokesFailed: UInt64, 
+        /**
+         * Malformed frames in the current session.
+         */malformedFrames: UInt64, 
+        /**
+         * Broadcast gaps in the current session.
+         */seqGaps: UInt64) {
+        self.connectAttempts = connectAttempts
+        self.invokesReceived = invokesReceived
+        self.invokesSucceeded = invokesSucceeded
+        self.invokesFailed = invokesFailed
+        self.malformedFrames = malformedFrames
+        self.seqGaps = seqGaps
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension NodeStats: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNodeStats: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NodeStats {
+        return
+            try NodeStats(
+                connectAttempts: FfiConverterUInt64.read(from: &buf), 
+                invokesReceived: FfiConverterUInt64.read(from: &buf), 
+                invokesSucceeded: FfiConverterUInt64.read(from: &buf), 
+                invokesFailed: FfiConverterUInt64.read(from: &buf), 
+                malformedFrames: FfiConverterUInt64.read(from: &buf), 
+                seqGaps: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: NodeStats, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.connectAttempts, into: &buf)
+        FfiConverterUInt64.write(value.invokesReceived, into: &buf)
+        FfiConverterUInt64.write(value.invokesSucceeded, into: &buf)
+        FfiConverterUInt64.write(value.invokesFailed, into: &buf)
+        FfiConverterUInt64.write(value.malformedFrames, into: &buf)
+        FfiConverterUInt64.write(value.seqGaps, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNodeStats_lift(_ buf: RustBuffer) throws -> NodeStats {
+    return try FfiConverterTypeNodeStats.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNodeStats_lower(_ value: NodeStats) -> RustBuffer {
+    return FfiConverterTypeNodeStats.lower(value)
 }
 
 
@@ -3675,9 +4816,13 @@ public struct PauseInfo: Equatable, Hashable {
      */
     public var message: String
     /**
-     * What to do.
+     * What to do, for the app's user (from `remediation_kind`; no CLI advice).
      */
     public var remediation: String
+    /**
+     * What to do, for the app to word or act on.
+     */
+    public var remediationKind: RemediationKind
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3692,12 +4837,16 @@ public struct PauseInfo: Equatable, Hashable {
          * What happened.
          */message: String, 
         /**
-         * What to do.
-         */remediation: String) {
+         * What to do, for the app's user (from `remediation_kind`; no CLI advice).
+         */remediation: String, 
+        /**
+         * What to do, for the app to word or act on.
+         */remediationKind: RemediationKind) {
         self.kind = kind
         self.code = code
         self.message = message
         self.remediation = remediation
+        self.remediationKind = remediationKind
     }
 
     
@@ -3719,7 +4868,8 @@ public struct FfiConverterTypePauseInfo: FfiConverterRustBuffer {
                 kind: FfiConverterTypePauseKind.read(from: &buf), 
                 code: FfiConverterOptionString.read(from: &buf), 
                 message: FfiConverterString.read(from: &buf), 
-                remediation: FfiConverterString.read(from: &buf)
+                remediation: FfiConverterString.read(from: &buf), 
+                remediationKind: FfiConverterTypeRemediationKind.read(from: &buf)
         )
     }
 
@@ -3728,6 +4878,7 @@ public struct FfiConverterTypePauseInfo: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.code, into: &buf)
         FfiConverterString.write(value.message, into: &buf)
         FfiConverterString.write(value.remediation, into: &buf)
+        FfiConverterTypeRemediationKind.write(value.remediationKind, into: &buf)
     }
 }
 
@@ -3744,6 +4895,117 @@ public func FfiConverterTypePauseInfo_lift(_ buf: RustBuffer) throws -> PauseInf
 #endif
 public func FfiConverterTypePauseInfo_lower(_ value: PauseInfo) -> RustBuffer {
     return FfiConverterTypePauseInfo.lower(value)
+}
+
+
+/**
+ * An item of the Gateway's offline work queue (`node.pending.drain`, commands.md §8.2),
+ * drained when the app returns to the foreground: the app acts on it (e.g. sends a
+ * status or location event). Drained items are gone from the Gateway.
+ */
+public struct PendingWorkItem: Equatable, Hashable {
+    /**
+     * Item id.
+     */
+    public var id: String
+    /**
+     * `status.request` or `location.request`.
+     */
+    public var kind: String
+    /**
+     * `default`, `normal` or `high`.
+     */
+    public var priority: String?
+    /**
+     * Creation time (Unix ms).
+     */
+    public var createdAtMs: UInt64?
+    /**
+     * Expiry (Unix ms).
+     */
+    public var expiresAtMs: UInt64?
+    /**
+     * Extra payload as JSON text.
+     */
+    public var payloadJson: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Item id.
+         */id: String, 
+        /**
+         * `status.request` or `location.request`.
+         */kind: String, 
+        /**
+         * `default`, `normal` or `high`.
+         */priority: String?, 
+        /**
+         * Creation time (Unix ms).
+         */createdAtMs: UInt64?, 
+        /**
+         * Expiry (Unix ms).
+         */expiresAtMs: UInt64?, 
+        /**
+         * Extra payload as JSON text.
+         */payloadJson: String?) {
+        self.id = id
+        self.kind = kind
+        self.priority = priority
+        self.createdAtMs = createdAtMs
+        self.expiresAtMs = expiresAtMs
+        self.payloadJson = payloadJson
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PendingWorkItem: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePendingWorkItem: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PendingWorkItem {
+        return
+            try PendingWorkItem(
+                id: FfiConverterString.read(from: &buf), 
+                kind: FfiConverterString.read(from: &buf), 
+                priority: FfiConverterOptionString.read(from: &buf), 
+                createdAtMs: FfiConverterOptionUInt64.read(from: &buf), 
+                expiresAtMs: FfiConverterOptionUInt64.read(from: &buf), 
+                payloadJson: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PendingWorkItem, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.kind, into: &buf)
+        FfiConverterOptionString.write(value.priority, into: &buf)
+        FfiConverterOptionUInt64.write(value.createdAtMs, into: &buf)
+        FfiConverterOptionUInt64.write(value.expiresAtMs, into: &buf)
+        FfiConverterOptionString.write(value.payloadJson, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePendingWorkItem_lift(_ buf: RustBuffer) throws -> PendingWorkItem {
+    return try FfiConverterTypePendingWorkItem.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePendingWorkItem_lower(_ value: PendingWorkItem) -> RustBuffer {
+    return FfiConverterTypePendingWorkItem.lower(value)
 }
 
 
@@ -3823,6 +5085,194 @@ public func FfiConverterTypePhotosLatestParams_lift(_ buf: RustBuffer) throws ->
 #endif
 public func FfiConverterTypePhotosLatestParams_lower(_ value: PhotosLatestParams) -> RustBuffer {
     return FfiConverterTypePhotosLatestParams.lower(value)
+}
+
+
+/**
+ * The answer of `node.pluginSurface.refresh`.
+ */
+public struct PluginSurface: Equatable, Hashable {
+    /**
+     * The surface.
+     */
+    public var surface: String
+    /**
+     * Surface → URL.
+     */
+    public var urls: [String: String]
+    /**
+     * When the URLs expire (Unix ms).
+     */
+    public var expiresAtMs: UInt64?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The surface.
+         */surface: String, 
+        /**
+         * Surface → URL.
+         */urls: [String: String], 
+        /**
+         * When the URLs expire (Unix ms).
+         */expiresAtMs: UInt64?) {
+        self.surface = surface
+        self.urls = urls
+        self.expiresAtMs = expiresAtMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PluginSurface: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePluginSurface: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PluginSurface {
+        return
+            try PluginSurface(
+                surface: FfiConverterString.read(from: &buf), 
+                urls: FfiConverterDictionaryStringString.read(from: &buf), 
+                expiresAtMs: FfiConverterOptionUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PluginSurface, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.surface, into: &buf)
+        FfiConverterDictionaryStringString.write(value.urls, into: &buf)
+        FfiConverterOptionUInt64.write(value.expiresAtMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePluginSurface_lift(_ buf: RustBuffer) throws -> PluginSurface {
+    return try FfiConverterTypePluginSurface.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePluginSurface_lower(_ value: PluginSurface) -> RustBuffer {
+    return FfiConverterTypePluginSurface.lower(value)
+}
+
+
+/**
+ * A plugin tool the node publishes (`node.pluginTools.update`).
+ */
+public struct PluginTool: Equatable, Hashable {
+    /**
+     * Plugin id.
+     */
+    public var pluginId: String
+    /**
+     * Tool name (`^[A-Za-z][A-Za-z0-9_-]{0,63}$`).
+     */
+    public var name: String
+    /**
+     * Description.
+     */
+    public var description: String
+    /**
+     * JSON Schema of the parameters, as JSON text.
+     */
+    public var parametersJson: String?
+    /**
+     * Node command that runs the tool.
+     */
+    public var command: String?
+    /**
+     * MCP target.
+     */
+    public var mcp: McpTarget?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Plugin id.
+         */pluginId: String, 
+        /**
+         * Tool name (`^[A-Za-z][A-Za-z0-9_-]{0,63}$`).
+         */name: String, 
+        /**
+         * Description.
+         */description: String, 
+        /**
+         * JSON Schema of the parameters, as JSON text.
+         */parametersJson: String? = nil, 
+        /**
+         * Node command that runs the tool.
+         */command: String? = nil, 
+        /**
+         * MCP target.
+         */mcp: McpTarget? = nil) {
+        self.pluginId = pluginId
+        self.name = name
+        self.description = description
+        self.parametersJson = parametersJson
+        self.command = command
+        self.mcp = mcp
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PluginTool: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePluginTool: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PluginTool {
+        return
+            try PluginTool(
+                pluginId: FfiConverterString.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                description: FfiConverterString.read(from: &buf), 
+                parametersJson: FfiConverterOptionString.read(from: &buf), 
+                command: FfiConverterOptionString.read(from: &buf), 
+                mcp: FfiConverterOptionTypeMcpTarget.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PluginTool, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.pluginId, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.description, into: &buf)
+        FfiConverterOptionString.write(value.parametersJson, into: &buf)
+        FfiConverterOptionString.write(value.command, into: &buf)
+        FfiConverterOptionTypeMcpTarget.write(value.mcp, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePluginTool_lift(_ buf: RustBuffer) throws -> PluginTool {
+    return try FfiConverterTypePluginTool.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePluginTool_lower(_ value: PluginTool) -> RustBuffer {
+    return FfiConverterTypePluginTool.lower(value)
 }
 
 
@@ -4084,6 +5534,85 @@ public func FfiConverterTypeScreenRecordParams_lower(_ value: ScreenRecordParams
 
 
 /**
+ * A skill the node publishes (`node.skills.update`).
+ */
+public struct Skill: Equatable, Hashable {
+    /**
+     * Name (`^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$`).
+     */
+    public var name: String
+    /**
+     * Description (1..1024 characters).
+     */
+    public var description: String
+    /**
+     * Content (1..65536 characters).
+     */
+    public var content: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Name (`^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$`).
+         */name: String, 
+        /**
+         * Description (1..1024 characters).
+         */description: String, 
+        /**
+         * Content (1..65536 characters).
+         */content: String) {
+        self.name = name
+        self.description = description
+        self.content = content
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Skill: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSkill: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Skill {
+        return
+            try Skill(
+                name: FfiConverterString.read(from: &buf), 
+                description: FfiConverterString.read(from: &buf), 
+                content: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Skill, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.description, into: &buf)
+        FfiConverterString.write(value.content, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSkill_lift(_ buf: RustBuffer) throws -> Skill {
+    return try FfiConverterTypeSkill.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSkill_lower(_ value: Skill) -> RustBuffer {
+    return FfiConverterTypeSkill.lower(value)
+}
+
+
+/**
  * `sms.search` params.
  */
 public struct SmsSearchParams: Equatable, Hashable {
@@ -4288,6 +5817,87 @@ public func FfiConverterTypeSmsSendParams_lift(_ buf: RustBuffer) throws -> SmsS
 #endif
 public func FfiConverterTypeSmsSendParams_lower(_ value: SmsSendParams) -> RustBuffer {
     return FfiConverterTypeSmsSendParams.lower(value)
+}
+
+
+/**
+ * What the first-use TLS probe saw.
+ */
+public struct TlsProbe: Equatable, Hashable {
+    /**
+     * SHA-256 of the leaf certificate (64 hex): show it, let the user compare it with the
+     * Gateway's (`openclaw gateway status`), then `trust_pin` it.
+     */
+    public var fingerprint: String
+    /**
+     * Whether the chain passes system trust for this host.
+     */
+    public var systemTrusted: Bool
+    /**
+     * Why system trust failed, when it did.
+     */
+    public var systemError: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * SHA-256 of the leaf certificate (64 hex): show it, let the user compare it with the
+         * Gateway's (`openclaw gateway status`), then `trust_pin` it.
+         */fingerprint: String, 
+        /**
+         * Whether the chain passes system trust for this host.
+         */systemTrusted: Bool, 
+        /**
+         * Why system trust failed, when it did.
+         */systemError: String?) {
+        self.fingerprint = fingerprint
+        self.systemTrusted = systemTrusted
+        self.systemError = systemError
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension TlsProbe: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTlsProbe: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TlsProbe {
+        return
+            try TlsProbe(
+                fingerprint: FfiConverterString.read(from: &buf), 
+                systemTrusted: FfiConverterBool.read(from: &buf), 
+                systemError: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: TlsProbe, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.fingerprint, into: &buf)
+        FfiConverterBool.write(value.systemTrusted, into: &buf)
+        FfiConverterOptionString.write(value.systemError, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTlsProbe_lift(_ buf: RustBuffer) throws -> TlsProbe {
+    return try FfiConverterTypeTlsProbe.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTlsProbe_lower(_ value: TlsProbe) -> RustBuffer {
+    return FfiConverterTypeTlsProbe.lower(value)
 }
 
 
@@ -4721,6 +6331,111 @@ public func FfiConverterTypeCatalogParams_lower(_ value: CatalogParams) -> RustB
 
 
 /**
+ * State of a [`ChatEvent`].
+ */
+
+public enum ChatState: Equatable, Hashable {
+    
+    /**
+     * Part of a message still being generated.
+     */
+    case delta
+    /**
+     * The complete message.
+     */
+    case final
+    /**
+     * The run was aborted.
+     */
+    case aborted
+    /**
+     * The run failed (`error_message`).
+     */
+    case error
+    /**
+     * A state this version of the bindings does not know.
+     */
+    case other
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ChatState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeChatState: FfiConverterRustBuffer {
+    typealias SwiftType = ChatState
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ChatState {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .delta
+        
+        case 2: return .final
+        
+        case 3: return .aborted
+        
+        case 4: return .error
+        
+        case 5: return .other
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ChatState, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .delta:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .final:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .aborted:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .error:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .other:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeChatState_lift(_ buf: RustBuffer) throws -> ChatState {
+    return try FfiConverterTypeChatState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeChatState_lower(_ value: ChatState) -> RustBuffer {
+    return FfiConverterTypeChatState.lower(value)
+}
+
+
+
+/**
  * `client.id` the node presents. The Gateway sends `node.invoke.cancel` only to some ids
  * (`node-host`); for the others cancellation comes from the invoke's local deadline.
  */
@@ -4983,6 +6698,252 @@ public func FfiConverterTypeDesiredAccuracy_lower(_ value: DesiredAccuracy) -> R
 
 
 /**
+ * An event the Gateway sent the node.
+ */
+
+public enum GatewayEvent: Equatable, Hashable {
+    
+    /**
+     * `chat` of a subscribed session.
+     */
+    case chat(
+        /**
+         * The event.
+         */chat: ChatEvent
+    )
+    /**
+     * `voicewake.changed`: the wake words (sent on connect and on change).
+     */
+    case voiceWakeChanged(
+        /**
+         * Trigger phrases.
+         */triggers: [String]
+    )
+    /**
+     * Any other event (`agent`, `voicewake.routing.changed`, `health`, …), as JSON.
+     */
+    case other(
+        /**
+         * Event name.
+         */name: String, 
+        /**
+         * Payload as JSON text (`None` when absent).
+         */payloadJson: String?
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension GatewayEvent: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeGatewayEvent: FfiConverterRustBuffer {
+    typealias SwiftType = GatewayEvent
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> GatewayEvent {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .chat(chat: try FfiConverterTypeChatEvent.read(from: &buf)
+        )
+        
+        case 2: return .voiceWakeChanged(triggers: try FfiConverterSequenceString.read(from: &buf)
+        )
+        
+        case 3: return .other(name: try FfiConverterString.read(from: &buf), payloadJson: try FfiConverterOptionString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: GatewayEvent, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .chat(chat):
+            writeInt(&buf, Int32(1))
+            FfiConverterTypeChatEvent.write(chat, into: &buf)
+            
+        
+        case let .voiceWakeChanged(triggers):
+            writeInt(&buf, Int32(2))
+            FfiConverterSequenceString.write(triggers, into: &buf)
+            
+        
+        case let .other(name,payloadJson):
+            writeInt(&buf, Int32(3))
+            FfiConverterString.write(name, into: &buf)
+            FfiConverterOptionString.write(payloadJson, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGatewayEvent_lift(_ buf: RustBuffer) throws -> GatewayEvent {
+    return try FfiConverterTypeGatewayEvent.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGatewayEvent_lower(_ value: GatewayEvent) -> RustBuffer {
+    return FfiConverterTypeGatewayEvent.lower(value)
+}
+
+
+
+/**
+ * Errors of the `InvokeContext` calls (progress).
+ */
+public 
+enum InvokeError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
+
+    
+    
+    /**
+     * The invoke was cancelled or has ended: stop and return.
+     */
+    case Cancelled
+    /**
+     * The session that received the invoke is gone (its result cannot be sent either).
+     */
+    case NotConnected
+    /**
+     * The chunk is larger than a progress chunk may be.
+     */
+    case TooLarge(
+        /**
+         * Sizes.
+         */detail: String
+    )
+    /**
+     * `progress_json` got text that is not JSON.
+     */
+    case InvalidJson(
+        /**
+         * Parser message.
+         */detail: String
+    )
+    /**
+     * The Gateway refused the frame.
+     */
+    case Rejected(
+        /**
+         * The Gateway's error code.
+         */code: String, 
+        /**
+         * Description.
+         */detail: String
+    )
+
+    
+
+    
+
+    
+    public var errorDescription: String? {
+        String(reflecting: self)
+    }
+    
+}
+
+#if compiler(>=6)
+extension InvokeError: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeInvokeError: FfiConverterRustBuffer {
+    typealias SwiftType = InvokeError
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> InvokeError {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+
+        
+
+        
+        case 1: return .Cancelled
+        case 2: return .NotConnected
+        case 3: return .TooLarge(
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 4: return .InvalidJson(
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 5: return .Rejected(
+            code: try FfiConverterString.read(from: &buf), 
+            detail: try FfiConverterString.read(from: &buf)
+            )
+
+         default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: InvokeError, into buf: inout [UInt8]) {
+        switch value {
+
+        
+
+        
+        
+        case .Cancelled:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .NotConnected:
+            writeInt(&buf, Int32(2))
+        
+        
+        case let .TooLarge(detail):
+            writeInt(&buf, Int32(3))
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .InvalidJson(detail):
+            writeInt(&buf, Int32(4))
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .Rejected(code,detail):
+            writeInt(&buf, Int32(5))
+            FfiConverterString.write(code, into: &buf)
+            FfiConverterString.write(detail, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInvokeError_lift(_ buf: RustBuffer) throws -> InvokeError {
+    return try FfiConverterTypeInvokeError.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInvokeError_lower(_ value: InvokeError) -> RustBuffer {
+    return FfiConverterTypeInvokeError.lower(value)
+}
+
+
+/**
  * What a `NodeListener` (or `RuntimeHook`) may return; it is logged and ignored.
  */
 public 
@@ -5064,6 +7025,111 @@ public func FfiConverterTypeListenerError_lift(_ buf: RustBuffer) throws -> List
 public func FfiConverterTypeListenerError_lower(_ value: ListenerError) -> RustBuffer {
     return FfiConverterTypeListenerError.lower(value)
 }
+
+
+/**
+ * Severity of a [`LogRecord`].
+ */
+
+public enum LogLevel: Equatable, Hashable {
+    
+    /**
+     * Failures.
+     */
+    case error
+    /**
+     * Something went wrong but the node carries on (a handler failed, a retry).
+     */
+    case warn
+    /**
+     * Lifecycle: connected, ready, paused.
+     */
+    case info
+    /**
+     * Details for debugging.
+     */
+    case debug
+    /**
+     * Everything.
+     */
+    case trace
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension LogLevel: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLogLevel: FfiConverterRustBuffer {
+    typealias SwiftType = LogLevel
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LogLevel {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .error
+        
+        case 2: return .warn
+        
+        case 3: return .info
+        
+        case 4: return .debug
+        
+        case 5: return .trace
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: LogLevel, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .error:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .warn:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .info:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .debug:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .trace:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogLevel_lift(_ buf: RustBuffer) throws -> LogLevel {
+    return try FfiConverterTypeLogLevel.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogLevel_lower(_ value: LogLevel) -> RustBuffer {
+    return FfiConverterTypeLogLevel.lower(value)
+}
+
 
 
 /**
@@ -5225,8 +7291,16 @@ public func FfiConverterTypeNodeError_lower(_ value: NodeError) -> RustBuffer {
  * Informational notices besides state changes.
  */
 
-public enum NodeNotice: Equatable, Hashable {
+public enum NodeNotice: Equatable, Hashable, CustomStringConvertible {
     
+    /**
+     * A connection attempt started.
+     */
+    case connectAttempt(
+        /**
+         * Attempts so far.
+         */total: UInt64
+    )
     /**
      * Hello received.
      */
@@ -5263,12 +7337,13 @@ public enum NodeNotice: Equatable, Hashable {
          */decision: String
     )
     /**
-     * Another Gateway event reached the node.
+     * A Gateway event reached the node (`chat` of a subscribed session,
+     * `voicewake.changed`, …).
      */
-    case gatewayEvent(
+    case event(
         /**
-         * Event name.
-         */event: String
+         * The event.
+         */event: GatewayEvent
     )
     /**
      * Gateway events were lost (sequence gap).
@@ -5281,11 +7356,46 @@ public enum NodeNotice: Equatable, Hashable {
          * Received seq.
          */received: UInt64
     )
+    /**
+     * Queued work drained from the Gateway on the return to the foreground: act on it
+     * (it is no longer on the Gateway).
+     */
+    case pendingWork(
+        /**
+         * The item.
+         */item: PendingWorkItem
+    )
+    /**
+     * A foreground action queued while the app was in the background ran on its return
+     * and was acknowledged (its result cannot reach the original caller).
+     */
+    case pendingActionRan(
+        /**
+         * Action id.
+         */id: String, 
+        /**
+         * Command.
+         */command: String, 
+        /**
+         * Error code when it failed.
+         */error: String?
+    )
 
 
 
 
 
+// The local Rust `Display` implementation.
+public var description: String {
+    return try!  FfiConverterString.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_clawnode_ffi_fn_method_nodenotice_uniffi_trait_display(
+            FfiConverterTypeNodeNotice_lower(self),uniffiCallStatus
+    )
+}
+    )
+}
 }
 
 #if compiler(>=6)
@@ -5302,23 +7412,32 @@ public struct FfiConverterTypeNodeNotice: FfiConverterRustBuffer {
         let variant: Int32 = try readInt(&buf)
         switch variant {
         
-        case 1: return .connected(serverVersion: try FfiConverterString.read(from: &buf), authMethod: try FfiConverterOptionString.read(from: &buf)
+        case 1: return .connectAttempt(total: try FfiConverterUInt64.read(from: &buf)
         )
         
-        case 2: return .disconnected(reason: try FfiConverterString.read(from: &buf)
+        case 2: return .connected(serverVersion: try FfiConverterString.read(from: &buf), authMethod: try FfiConverterOptionString.read(from: &buf)
         )
         
-        case 3: return .deviceTokenStored
-        
-        case 4: return .deviceTokenCleared
-        
-        case 5: return .pairResolved(decision: try FfiConverterString.read(from: &buf)
+        case 3: return .disconnected(reason: try FfiConverterString.read(from: &buf)
         )
         
-        case 6: return .gatewayEvent(event: try FfiConverterString.read(from: &buf)
+        case 4: return .deviceTokenStored
+        
+        case 5: return .deviceTokenCleared
+        
+        case 6: return .pairResolved(decision: try FfiConverterString.read(from: &buf)
         )
         
-        case 7: return .eventsLost(expected: try FfiConverterUInt64.read(from: &buf), received: try FfiConverterUInt64.read(from: &buf)
+        case 7: return .event(event: try FfiConverterTypeGatewayEvent.read(from: &buf)
+        )
+        
+        case 8: return .eventsLost(expected: try FfiConverterUInt64.read(from: &buf), received: try FfiConverterUInt64.read(from: &buf)
+        )
+        
+        case 9: return .pendingWork(item: try FfiConverterTypePendingWorkItem.read(from: &buf)
+        )
+        
+        case 10: return .pendingActionRan(id: try FfiConverterString.read(from: &buf), command: try FfiConverterString.read(from: &buf), error: try FfiConverterOptionString.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -5329,39 +7448,56 @@ public struct FfiConverterTypeNodeNotice: FfiConverterRustBuffer {
         switch value {
         
         
-        case let .connected(serverVersion,authMethod):
+        case let .connectAttempt(total):
             writeInt(&buf, Int32(1))
+            FfiConverterUInt64.write(total, into: &buf)
+            
+        
+        case let .connected(serverVersion,authMethod):
+            writeInt(&buf, Int32(2))
             FfiConverterString.write(serverVersion, into: &buf)
             FfiConverterOptionString.write(authMethod, into: &buf)
             
         
         case let .disconnected(reason):
-            writeInt(&buf, Int32(2))
+            writeInt(&buf, Int32(3))
             FfiConverterString.write(reason, into: &buf)
             
         
         case .deviceTokenStored:
-            writeInt(&buf, Int32(3))
-        
-        
-        case .deviceTokenCleared:
             writeInt(&buf, Int32(4))
         
         
-        case let .pairResolved(decision):
+        case .deviceTokenCleared:
             writeInt(&buf, Int32(5))
+        
+        
+        case let .pairResolved(decision):
+            writeInt(&buf, Int32(6))
             FfiConverterString.write(decision, into: &buf)
             
         
-        case let .gatewayEvent(event):
-            writeInt(&buf, Int32(6))
-            FfiConverterString.write(event, into: &buf)
+        case let .event(event):
+            writeInt(&buf, Int32(7))
+            FfiConverterTypeGatewayEvent.write(event, into: &buf)
             
         
         case let .eventsLost(expected,received):
-            writeInt(&buf, Int32(7))
+            writeInt(&buf, Int32(8))
             FfiConverterUInt64.write(expected, into: &buf)
             FfiConverterUInt64.write(received, into: &buf)
+            
+        
+        case let .pendingWork(item):
+            writeInt(&buf, Int32(9))
+            FfiConverterTypePendingWorkItem.write(item, into: &buf)
+            
+        
+        case let .pendingActionRan(id,command,error):
+            writeInt(&buf, Int32(10))
+            FfiConverterString.write(id, into: &buf)
+            FfiConverterString.write(command, into: &buf)
+            FfiConverterOptionString.write(error, into: &buf)
             
         }
     }
@@ -5388,7 +7524,7 @@ public func FfiConverterTypeNodeNotice_lower(_ value: NodeNotice) -> RustBuffer 
  * What the node is doing.
  */
 
-public enum NodeState: Equatable, Hashable {
+public enum NodeState: Equatable, Hashable, CustomStringConvertible {
     
     /**
      * Not started.
@@ -5478,6 +7614,17 @@ public enum NodeState: Equatable, Hashable {
 
 
 
+// The local Rust `Display` implementation.
+public var description: String {
+    return try!  FfiConverterString.lift(
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_clawnode_ffi_fn_method_nodestate_uniffi_trait_display(
+            FfiConverterTypeNodeState_lower(self),uniffiCallStatus
+    )
+}
+    )
+}
 }
 
 #if compiler(>=6)
@@ -5937,19 +8084,27 @@ public func FfiConverterTypePauseKind_lower(_ value: PauseKind) -> RustBuffer {
 
 
 /**
- * Which plaintext `ws://` destinations are allowed.
+ * Which plaintext `ws://` destinations are allowed (`wss://` is never restricted).
  */
 
 public enum PlaintextPolicy: Equatable, Hashable {
     
     /**
-     * Loopback only (the default).
+     * Loopback only (the default on desktop platforms).
      */
     case loopbackOnly
     /**
-     * Also private LAN / tailnet addresses. Only on the user's explicit opt-in.
+     * Also private LAN / tailnet addresses and any name resolving to them. Only on the
+     * user's explicit opt-in.
      */
     case privateNetwork
+    /**
+     * The mobile apps' rule (transport.md §2.4), the default on Android and iOS: loopback
+     * and the local network (RFC 1918 — including the Android emulator's host `10.0.2.2` —,
+     * link-local, ULA, `.local` names); no CGNAT/tailnet (`100.64/10`, `.ts.net`), no
+     * other names.
+     */
+    case mobileStrict
 
 
 
@@ -5975,6 +8130,8 @@ public struct FfiConverterTypePlaintextPolicy: FfiConverterRustBuffer {
         
         case 2: return .privateNetwork
         
+        case 3: return .mobileStrict
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -5989,6 +8146,10 @@ public struct FfiConverterTypePlaintextPolicy: FfiConverterRustBuffer {
         
         case .privateNetwork:
             writeInt(&buf, Int32(2))
+        
+        
+        case .mobileStrict:
+            writeInt(&buf, Int32(3))
         
         }
     }
@@ -6112,6 +8273,162 @@ public func FfiConverterTypePresenceTrigger_lift(_ buf: RustBuffer) throws -> Pr
 #endif
 public func FfiConverterTypePresenceTrigger_lower(_ value: PresenceTrigger) -> RustBuffer {
     return FfiConverterTypePresenceTrigger.lower(value)
+}
+
+
+
+/**
+ * What the user can do about a pause (the app words it; `PauseInfo.remediation` is a
+ * default English text for app users).
+ */
+
+public enum RemediationKind: Equatable, Hashable {
+    
+    /**
+     * Enter the right Gateway token or password.
+     */
+    case fixSharedCredential
+    /**
+     * The device is no longer paired: pair again (new setup code or the Gateway token).
+     */
+    case pairAgain
+    /**
+     * The setup code is expired or used: get a new one.
+     */
+    case newSetupCode
+    /**
+     * The device proof was rejected: check the device clock.
+     */
+    case checkClock
+    /**
+     * Update the app (or the Gateway).
+     */
+    case update
+    /**
+     * Verify the Gateway's certificate fingerprint, then `trust_pin` it (or keep the old pin).
+     */
+    case trustCertificate
+    /**
+     * The address is not allowed (plaintext to a non-local host…): use a `wss://` address.
+     */
+    case fixConnectionSettings
+    /**
+     * The secure storage failed.
+     */
+    case fixStorage
+    /**
+     * Paused on request: `resume()` when ready.
+     */
+    case resume
+    /**
+     * Only the Gateway's operator can fix it.
+     */
+    case askOperator
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension RemediationKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRemediationKind: FfiConverterRustBuffer {
+    typealias SwiftType = RemediationKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RemediationKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .fixSharedCredential
+        
+        case 2: return .pairAgain
+        
+        case 3: return .newSetupCode
+        
+        case 4: return .checkClock
+        
+        case 5: return .update
+        
+        case 6: return .trustCertificate
+        
+        case 7: return .fixConnectionSettings
+        
+        case 8: return .fixStorage
+        
+        case 9: return .resume
+        
+        case 10: return .askOperator
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: RemediationKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .fixSharedCredential:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .pairAgain:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .newSetupCode:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .checkClock:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .update:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .trustCertificate:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .fixConnectionSettings:
+            writeInt(&buf, Int32(7))
+        
+        
+        case .fixStorage:
+            writeInt(&buf, Int32(8))
+        
+        
+        case .resume:
+            writeInt(&buf, Int32(9))
+        
+        
+        case .askOperator:
+            writeInt(&buf, Int32(10))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRemediationKind_lift(_ buf: RustBuffer) throws -> RemediationKind {
+    return try FfiConverterTypeRemediationKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRemediationKind_lower(_ value: RemediationKind) -> RustBuffer {
+    return FfiConverterTypeRemediationKind.lower(value)
 }
 
 
@@ -6287,6 +8604,30 @@ public func FfiConverterTypeStoreFailure_lower(_ value: StoreFailure) -> RustBuf
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
+    typealias SwiftType = UInt32?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt32.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt32.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
     typealias SwiftType = UInt64?
 
@@ -6455,6 +8796,54 @@ fileprivate struct FfiConverterOptionTypeSecureStore: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeInputChunk: FfiConverterRustBuffer {
+    typealias SwiftType = InputChunk?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeInputChunk.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeInputChunk.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeMcpTarget: FfiConverterRustBuffer {
+    typealias SwiftType = McpTarget?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeMcpTarget.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeMcpTarget.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeClientId: FfiConverterRustBuffer {
     typealias SwiftType = ClientId?
 
@@ -6577,6 +8966,56 @@ fileprivate struct FfiConverterSequenceTypeCatalogEntry: FfiConverterRustBuffer 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypePluginTool: FfiConverterRustBuffer {
+    typealias SwiftType = [PluginTool]
+
+    public static func write(_ value: [PluginTool], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypePluginTool.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [PluginTool] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [PluginTool]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypePluginTool.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeSkill: FfiConverterRustBuffer {
+    typealias SwiftType = [Skill]
+
+    public static func write(_ value: [Skill], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeSkill.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Skill] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Skill]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeSkill.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterDictionaryStringBool: FfiConverterRustBuffer {
     public static func write(_ value: [String: Bool], into buf: inout [UInt8]) {
         let len = Int32(value.count)
@@ -6594,6 +9033,32 @@ fileprivate struct FfiConverterDictionaryStringBool: FfiConverterRustBuffer {
         for _ in 0..<len {
             let key = try FfiConverterString.read(from: &buf)
             let value = try FfiConverterBool.read(from: &buf)
+            dict[key] = value
+        }
+        return dict
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterDictionaryStringString: FfiConverterRustBuffer {
+    public static func write(_ value: [String: String], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for (key, value) in value {
+            FfiConverterString.write(key, into: &buf)
+            FfiConverterString.write(value, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [String: String] {
+        let len: Int32 = try readInt(&buf)
+        var dict = [String: String]()
+        dict.reserveCapacity(Int(len))
+        for _ in 0..<len {
+            let key = try FfiConverterString.read(from: &buf)
+            let value = try FfiConverterString.read(from: &buf)
             dict[key] = value
         }
         return dict
@@ -6774,6 +9239,58 @@ public func typedParams(command: String, paramsJson: String)throws  -> CatalogPa
 })
 }
 /**
+ * Stops delivering logs (e.g. before the app releases its sink).
+ */
+public func clearLogSink()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_clawnode_ffi_fn_func_clear_log_sink(uniffiCallStatus
+    )
+}
+}
+/**
+ * Changes the level of the installed sink.
+ */
+public func setLogLevel(maxLevel: LogLevel)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_clawnode_ffi_fn_func_set_log_level(
+        FfiConverterTypeLogLevel_lower(maxLevel),uniffiCallStatus
+    )
+}
+}
+/**
+ * Routes the library's logs at `max_level` and above to `sink` (replacing any previous
+ * sink). The first call installs the process-wide `tracing` subscriber; it fails with
+ * `InvalidConfig` when the process already has another one (a Rust host app).
+ */
+public func setLogSink(sink: LogSink, maxLevel: LogLevel)throws   {try rustCallWithError(FfiConverterTypeNodeError_lift) {
+        uniffiCallStatus in
+    uniffi_clawnode_ffi_fn_func_set_log_sink(
+        FfiConverterTypeLogSink_lower(sink),
+        FfiConverterTypeLogLevel_lower(maxLevel),uniffiCallStatus
+    )
+}
+}
+/**
+ * First-use TLS probe of a `wss://` Gateway `url`: connects (TCP + TLS handshake up to the
+ * certificate), captures the leaf fingerprint and whether system trust passed, and aborts.
+ * Nothing else is sent (no upgrade, no credentials). The app shows the fingerprint, the
+ * user verifies it out of band, then the app passes it as `tls_pin` or to `trust_pin`.
+ */
+public func probeTls(url: String, timeoutMs: UInt64?)async throws  -> TlsProbe  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_clawnode_ffi_fn_func_probe_tls(FfiConverterString.lower(url),FfiConverterOptionUInt64.lower(timeoutMs)
+                )
+            },
+            pollFunc: ffi_clawnode_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_clawnode_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_clawnode_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeTlsProbe_lift,
+            errorHandler: FfiConverterTypeNodeError_lift
+        )
+}
+/**
  * Installs a hook run on each runtime worker thread at start. Takes effect only when called
  * before the first `Node` is built (the runtime starts lazily).
  */
@@ -6821,22 +9338,67 @@ private let initializationResult: InitializationResult = {
     if (uniffi_clawnode_ffi_checksum_func_typed_params() != 41390) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_clawnode_ffi_checksum_func_clear_log_sink() != 40184) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_clawnode_ffi_checksum_func_set_log_level() != 24485) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_clawnode_ffi_checksum_func_set_log_sink() != 43471) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_clawnode_ffi_checksum_func_probe_tls() != 7902) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_clawnode_ffi_checksum_func_set_runtime_hook() != 61391) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_clawnode_ffi_checksum_func_shutdown() != 36103) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_clawnode_ffi_checksum_method_canceltoken_cancelled() != 55213) {
+    if (uniffi_clawnode_ffi_checksum_method_commandhandler_invoke() != 5236) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_clawnode_ffi_checksum_method_canceltoken_is_cancelled() != 1671) {
+    if (uniffi_clawnode_ffi_checksum_method_invokecontext_cancelled() != 19327) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_clawnode_ffi_checksum_method_canceltoken_remaining_ms() != 18530) {
+    if (uniffi_clawnode_ffi_checksum_method_invokecontext_command() != 38780) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_clawnode_ffi_checksum_method_commandhandler_invoke() != 5209) {
+    if (uniffi_clawnode_ffi_checksum_method_invokecontext_deadline_ms() != 11098) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_clawnode_ffi_checksum_method_invokecontext_heartbeat() != 34733) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_clawnode_ffi_checksum_method_invokecontext_idempotency_key() != 18648) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_clawnode_ffi_checksum_method_invokecontext_invoke_id() != 63172) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_clawnode_ffi_checksum_method_invokecontext_is_cancelled() != 32236) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_clawnode_ffi_checksum_method_invokecontext_next_input() != 55663) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_clawnode_ffi_checksum_method_invokecontext_progress() != 48339) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_clawnode_ffi_checksum_method_invokecontext_progress_bytes() != 42089) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_clawnode_ffi_checksum_method_invokecontext_progress_json() != 44721) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_clawnode_ffi_checksum_method_invokecontext_remaining_ms() != 58650) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_clawnode_ffi_checksum_method_invokecontext_session_key() != 53374) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_clawnode_ffi_checksum_method_logsink_log() != 57362) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_clawnode_ffi_checksum_method_node_commands() != 34230) {
@@ -6884,10 +9446,31 @@ private let initializationResult: InitializationResult = {
     if (uniffi_clawnode_ffi_checksum_method_node_suspend() != 30547) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_clawnode_ffi_checksum_method_node_trust_pin() != 49216) {
+    if (uniffi_clawnode_ffi_checksum_method_node_trust_pin() != 31828) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_clawnode_ffi_checksum_method_node_unsuspend() != 13748) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_clawnode_ffi_checksum_method_node_endpoint() != 9890) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_clawnode_ffi_checksum_method_node_plugin_surface_urls() != 13923) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_clawnode_ffi_checksum_method_node_refresh_plugin_surface() != 61180) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_clawnode_ffi_checksum_method_node_request() != 37270) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_clawnode_ffi_checksum_method_node_stats() != 2315) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_clawnode_ffi_checksum_method_node_update_plugin_tools() != 51927) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_clawnode_ffi_checksum_method_node_update_skills() != 54946) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_clawnode_ffi_checksum_method_nodelistener_on_state() != 49625) {
@@ -6913,6 +9496,7 @@ private let initializationResult: InitializationResult = {
     }
 
     uniffiCallbackInitCommandHandler()
+    uniffiCallbackInitLogSink()
     uniffiCallbackInitNodeListener()
     uniffiCallbackInitRuntimeHook()
     uniffiCallbackInitSecureStore()

@@ -249,6 +249,13 @@ typedef void (*UniffiCallbackInterfaceCommandHandlerMethod0)(uint64_t, RustBuffe
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_LOG_SINK_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_LOG_SINK_METHOD0
+typedef void (*UniffiCallbackInterfaceLogSinkMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_NODE_LISTENER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_NODE_LISTENER_METHOD0
 typedef void (*UniffiCallbackInterfaceNodeListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
@@ -300,6 +307,15 @@ typedef struct UniffiVTableCallbackInterfaceCommandHandler {
 } UniffiVTableCallbackInterfaceCommandHandler;
 
 #endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LOG_SINK
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LOG_SINK
+typedef struct UniffiVTableCallbackInterfaceLogSink {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceLogSinkMethod0 _Nonnull log;
+} UniffiVTableCallbackInterfaceLogSink;
+
+#endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_NODE_LISTENER
 #define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_NODE_LISTENER
 typedef struct UniffiVTableCallbackInterfaceNodeListener {
@@ -330,31 +346,6 @@ typedef struct UniffiVTableCallbackInterfaceSecureStore {
 } UniffiVTableCallbackInterfaceSecureStore;
 
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_CLONE_CANCELTOKEN
-#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_CLONE_CANCELTOKEN
-uint64_t uniffi_clawnode_ffi_fn_clone_canceltoken(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FREE_CANCELTOKEN
-#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FREE_CANCELTOKEN
-void uniffi_clawnode_ffi_fn_free_canceltoken(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_CANCELTOKEN_CANCELLED
-#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_CANCELTOKEN_CANCELLED
-uint64_t uniffi_clawnode_ffi_fn_method_canceltoken_cancelled(uint64_t ptr
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_CANCELTOKEN_IS_CANCELLED
-#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_CANCELTOKEN_IS_CANCELLED
-int8_t uniffi_clawnode_ffi_fn_method_canceltoken_is_cancelled(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_CANCELTOKEN_REMAINING_MS
-#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_CANCELTOKEN_REMAINING_MS
-uint64_t uniffi_clawnode_ffi_fn_method_canceltoken_remaining_ms(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_CLONE_COMMANDHANDLER
 #define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_CLONE_COMMANDHANDLER
 uint64_t uniffi_clawnode_ffi_fn_clone_commandhandler(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -372,7 +363,102 @@ void uniffi_clawnode_ffi_fn_init_callback_vtable_commandhandler(const UniffiVTab
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_COMMANDHANDLER_INVOKE
 #define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_COMMANDHANDLER_INVOKE
-uint64_t uniffi_clawnode_ffi_fn_method_commandhandler_invoke(uint64_t ptr, RustBuffer command, RustBuffer params_json, uint64_t cancel
+uint64_t uniffi_clawnode_ffi_fn_method_commandhandler_invoke(uint64_t ptr, RustBuffer command, RustBuffer params_json, uint64_t ctx
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_CLONE_INVOKECONTEXT
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_CLONE_INVOKECONTEXT
+uint64_t uniffi_clawnode_ffi_fn_clone_invokecontext(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FREE_INVOKECONTEXT
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FREE_INVOKECONTEXT
+void uniffi_clawnode_ffi_fn_free_invokecontext(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_INVOKECONTEXT_CANCELLED
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_INVOKECONTEXT_CANCELLED
+uint64_t uniffi_clawnode_ffi_fn_method_invokecontext_cancelled(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_INVOKECONTEXT_COMMAND
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_INVOKECONTEXT_COMMAND
+RustBuffer uniffi_clawnode_ffi_fn_method_invokecontext_command(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_INVOKECONTEXT_DEADLINE_MS
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_INVOKECONTEXT_DEADLINE_MS
+uint64_t uniffi_clawnode_ffi_fn_method_invokecontext_deadline_ms(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_INVOKECONTEXT_HEARTBEAT
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_INVOKECONTEXT_HEARTBEAT
+uint64_t uniffi_clawnode_ffi_fn_method_invokecontext_heartbeat(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_INVOKECONTEXT_IDEMPOTENCY_KEY
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_INVOKECONTEXT_IDEMPOTENCY_KEY
+RustBuffer uniffi_clawnode_ffi_fn_method_invokecontext_idempotency_key(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_INVOKECONTEXT_INVOKE_ID
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_INVOKECONTEXT_INVOKE_ID
+RustBuffer uniffi_clawnode_ffi_fn_method_invokecontext_invoke_id(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_INVOKECONTEXT_IS_CANCELLED
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_INVOKECONTEXT_IS_CANCELLED
+int8_t uniffi_clawnode_ffi_fn_method_invokecontext_is_cancelled(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_INVOKECONTEXT_NEXT_INPUT
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_INVOKECONTEXT_NEXT_INPUT
+uint64_t uniffi_clawnode_ffi_fn_method_invokecontext_next_input(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_INVOKECONTEXT_PROGRESS
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_INVOKECONTEXT_PROGRESS
+uint64_t uniffi_clawnode_ffi_fn_method_invokecontext_progress(uint64_t ptr, RustBuffer text
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_INVOKECONTEXT_PROGRESS_BYTES
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_INVOKECONTEXT_PROGRESS_BYTES
+uint64_t uniffi_clawnode_ffi_fn_method_invokecontext_progress_bytes(uint64_t ptr, RustBuffer data
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_INVOKECONTEXT_PROGRESS_JSON
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_INVOKECONTEXT_PROGRESS_JSON
+uint64_t uniffi_clawnode_ffi_fn_method_invokecontext_progress_json(uint64_t ptr, RustBuffer json
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_INVOKECONTEXT_REMAINING_MS
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_INVOKECONTEXT_REMAINING_MS
+uint64_t uniffi_clawnode_ffi_fn_method_invokecontext_remaining_ms(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_INVOKECONTEXT_SESSION_KEY
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_INVOKECONTEXT_SESSION_KEY
+RustBuffer uniffi_clawnode_ffi_fn_method_invokecontext_session_key(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_CLONE_LOGSINK
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_CLONE_LOGSINK
+uint64_t uniffi_clawnode_ffi_fn_clone_logsink(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FREE_LOGSINK
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FREE_LOGSINK
+void uniffi_clawnode_ffi_fn_free_logsink(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_INIT_CALLBACK_VTABLE_LOGSINK
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_INIT_CALLBACK_VTABLE_LOGSINK
+void uniffi_clawnode_ffi_fn_init_callback_vtable_logsink(const UniffiVTableCallbackInterfaceLogSink* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_LOGSINK_LOG
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_LOGSINK_LOG
+void uniffi_clawnode_ffi_fn_method_logsink_log(uint64_t ptr, RustBuffer record, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_CLONE_NODE
@@ -475,6 +561,41 @@ void uniffi_clawnode_ffi_fn_method_node_trust_pin(uint64_t ptr, RustBuffer pin, 
 void uniffi_clawnode_ffi_fn_method_node_unsuspend(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_ENDPOINT
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_ENDPOINT
+RustBuffer uniffi_clawnode_ffi_fn_method_node_endpoint(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_PLUGIN_SURFACE_URLS
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_PLUGIN_SURFACE_URLS
+RustBuffer uniffi_clawnode_ffi_fn_method_node_plugin_surface_urls(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_REFRESH_PLUGIN_SURFACE
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_REFRESH_PLUGIN_SURFACE
+uint64_t uniffi_clawnode_ffi_fn_method_node_refresh_plugin_surface(uint64_t ptr, RustBuffer surface, RustBuffer observed_url
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_REQUEST
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_REQUEST
+uint64_t uniffi_clawnode_ffi_fn_method_node_request(uint64_t ptr, RustBuffer method, RustBuffer params_json
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_STATS
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_STATS
+RustBuffer uniffi_clawnode_ffi_fn_method_node_stats(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_UPDATE_PLUGIN_TOOLS
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_UPDATE_PLUGIN_TOOLS
+uint64_t uniffi_clawnode_ffi_fn_method_node_update_plugin_tools(uint64_t ptr, RustBuffer tools
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_UPDATE_SKILLS
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODE_UPDATE_SKILLS
+uint64_t uniffi_clawnode_ffi_fn_method_node_update_skills(uint64_t ptr, RustBuffer skills
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_CLONE_NODELISTENER
 #define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_CLONE_NODELISTENER
 uint64_t uniffi_clawnode_ffi_fn_clone_nodelistener(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -550,6 +671,16 @@ void uniffi_clawnode_ffi_fn_method_securestore_put(uint64_t ptr, RustBuffer key,
 void uniffi_clawnode_ffi_fn_method_securestore_delete(uint64_t ptr, RustBuffer key, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODENOTICE_UNIFFI_TRAIT_DISPLAY
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODENOTICE_UNIFFI_TRAIT_DISPLAY
+RustBuffer uniffi_clawnode_ffi_fn_method_nodenotice_uniffi_trait_display(RustBuffer ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODESTATE_UNIFFI_TRAIT_DISPLAY
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_METHOD_NODESTATE_UNIFFI_TRAIT_DISPLAY
+RustBuffer uniffi_clawnode_ffi_fn_method_nodestate_uniffi_trait_display(RustBuffer ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_CLAWNODE_VERSION
 #define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_CLAWNODE_VERSION
 RustBuffer uniffi_clawnode_ffi_fn_func_clawnode_version(RustCallStatus *_Nonnull out_status
@@ -565,6 +696,27 @@ RustBuffer uniffi_clawnode_ffi_fn_func_catalog(RustCallStatus *_Nonnull out_stat
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_TYPED_PARAMS
 #define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_TYPED_PARAMS
 RustBuffer uniffi_clawnode_ffi_fn_func_typed_params(RustBuffer command, RustBuffer params_json, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_CLEAR_LOG_SINK
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_CLEAR_LOG_SINK
+void uniffi_clawnode_ffi_fn_func_clear_log_sink(RustCallStatus *_Nonnull out_status
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_SET_LOG_LEVEL
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_SET_LOG_LEVEL
+void uniffi_clawnode_ffi_fn_func_set_log_level(RustBuffer max_level, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_SET_LOG_SINK
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_SET_LOG_SINK
+void uniffi_clawnode_ffi_fn_func_set_log_sink(uint64_t sink, RustBuffer max_level, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_PROBE_TLS
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_PROBE_TLS
+uint64_t uniffi_clawnode_ffi_fn_func_probe_tls(RustBuffer url, RustBuffer timeout_ms
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_SET_RUNTIME_HOOK
@@ -855,6 +1007,30 @@ uint16_t uniffi_clawnode_ffi_checksum_func_typed_params(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_FUNC_CLEAR_LOG_SINK
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_FUNC_CLEAR_LOG_SINK
+uint16_t uniffi_clawnode_ffi_checksum_func_clear_log_sink(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_FUNC_SET_LOG_LEVEL
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_FUNC_SET_LOG_LEVEL
+uint16_t uniffi_clawnode_ffi_checksum_func_set_log_level(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_FUNC_SET_LOG_SINK
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_FUNC_SET_LOG_SINK
+uint16_t uniffi_clawnode_ffi_checksum_func_set_log_sink(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_FUNC_PROBE_TLS
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_FUNC_PROBE_TLS
+uint16_t uniffi_clawnode_ffi_checksum_func_probe_tls(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_FUNC_SET_RUNTIME_HOOK
 #define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_FUNC_SET_RUNTIME_HOOK
 uint16_t uniffi_clawnode_ffi_checksum_func_set_runtime_hook(void
@@ -867,27 +1043,93 @@ uint16_t uniffi_clawnode_ffi_checksum_func_shutdown(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_CANCELTOKEN_CANCELLED
-#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_CANCELTOKEN_CANCELLED
-uint16_t uniffi_clawnode_ffi_checksum_method_canceltoken_cancelled(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_CANCELTOKEN_IS_CANCELLED
-#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_CANCELTOKEN_IS_CANCELLED
-uint16_t uniffi_clawnode_ffi_checksum_method_canceltoken_is_cancelled(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_CANCELTOKEN_REMAINING_MS
-#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_CANCELTOKEN_REMAINING_MS
-uint16_t uniffi_clawnode_ffi_checksum_method_canceltoken_remaining_ms(void
-    
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_COMMANDHANDLER_INVOKE
 #define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_COMMANDHANDLER_INVOKE
 uint16_t uniffi_clawnode_ffi_checksum_method_commandhandler_invoke(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_INVOKECONTEXT_CANCELLED
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_INVOKECONTEXT_CANCELLED
+uint16_t uniffi_clawnode_ffi_checksum_method_invokecontext_cancelled(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_INVOKECONTEXT_COMMAND
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_INVOKECONTEXT_COMMAND
+uint16_t uniffi_clawnode_ffi_checksum_method_invokecontext_command(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_INVOKECONTEXT_DEADLINE_MS
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_INVOKECONTEXT_DEADLINE_MS
+uint16_t uniffi_clawnode_ffi_checksum_method_invokecontext_deadline_ms(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_INVOKECONTEXT_HEARTBEAT
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_INVOKECONTEXT_HEARTBEAT
+uint16_t uniffi_clawnode_ffi_checksum_method_invokecontext_heartbeat(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_INVOKECONTEXT_IDEMPOTENCY_KEY
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_INVOKECONTEXT_IDEMPOTENCY_KEY
+uint16_t uniffi_clawnode_ffi_checksum_method_invokecontext_idempotency_key(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_INVOKECONTEXT_INVOKE_ID
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_INVOKECONTEXT_INVOKE_ID
+uint16_t uniffi_clawnode_ffi_checksum_method_invokecontext_invoke_id(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_INVOKECONTEXT_IS_CANCELLED
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_INVOKECONTEXT_IS_CANCELLED
+uint16_t uniffi_clawnode_ffi_checksum_method_invokecontext_is_cancelled(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_INVOKECONTEXT_NEXT_INPUT
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_INVOKECONTEXT_NEXT_INPUT
+uint16_t uniffi_clawnode_ffi_checksum_method_invokecontext_next_input(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_INVOKECONTEXT_PROGRESS
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_INVOKECONTEXT_PROGRESS
+uint16_t uniffi_clawnode_ffi_checksum_method_invokecontext_progress(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_INVOKECONTEXT_PROGRESS_BYTES
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_INVOKECONTEXT_PROGRESS_BYTES
+uint16_t uniffi_clawnode_ffi_checksum_method_invokecontext_progress_bytes(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_INVOKECONTEXT_PROGRESS_JSON
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_INVOKECONTEXT_PROGRESS_JSON
+uint16_t uniffi_clawnode_ffi_checksum_method_invokecontext_progress_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_INVOKECONTEXT_REMAINING_MS
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_INVOKECONTEXT_REMAINING_MS
+uint16_t uniffi_clawnode_ffi_checksum_method_invokecontext_remaining_ms(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_INVOKECONTEXT_SESSION_KEY
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_INVOKECONTEXT_SESSION_KEY
+uint16_t uniffi_clawnode_ffi_checksum_method_invokecontext_session_key(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_LOGSINK_LOG
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_LOGSINK_LOG
+uint16_t uniffi_clawnode_ffi_checksum_method_logsink_log(void
     
 );
 #endif
@@ -990,6 +1232,48 @@ uint16_t uniffi_clawnode_ffi_checksum_method_node_trust_pin(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_UNSUSPEND
 #define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_UNSUSPEND
 uint16_t uniffi_clawnode_ffi_checksum_method_node_unsuspend(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_ENDPOINT
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_ENDPOINT
+uint16_t uniffi_clawnode_ffi_checksum_method_node_endpoint(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_PLUGIN_SURFACE_URLS
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_PLUGIN_SURFACE_URLS
+uint16_t uniffi_clawnode_ffi_checksum_method_node_plugin_surface_urls(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_REFRESH_PLUGIN_SURFACE
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_REFRESH_PLUGIN_SURFACE
+uint16_t uniffi_clawnode_ffi_checksum_method_node_refresh_plugin_surface(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_REQUEST
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_REQUEST
+uint16_t uniffi_clawnode_ffi_checksum_method_node_request(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_STATS
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_STATS
+uint16_t uniffi_clawnode_ffi_checksum_method_node_stats(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_UPDATE_PLUGIN_TOOLS
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_UPDATE_PLUGIN_TOOLS
+uint16_t uniffi_clawnode_ffi_checksum_method_node_update_plugin_tools(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_UPDATE_SKILLS
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_METHOD_NODE_UPDATE_SKILLS
+uint16_t uniffi_clawnode_ffi_checksum_method_node_update_skills(void
     
 );
 #endif

@@ -1,6 +1,6 @@
 package ai.openclaw.clawnode
 
-import ai.openclaw.clawnode.ffi.CancelToken
+import ai.openclaw.clawnode.ffi.InvokeContext
 import ai.openclaw.clawnode.ffi.CatalogParams
 import ai.openclaw.clawnode.ffi.CommandFailure
 import ai.openclaw.clawnode.ffi.CommandHandler
@@ -32,7 +32,7 @@ import java.util.concurrent.ConcurrentHashMap
 class CommandException(val code: String, override val message: String) : Exception("$code: $message")
 
 /** What a handler can see besides its params: the invoke's cancellation and deadline. */
-class Invoke internal constructor(val command: String, private val token: CancelToken) {
+class Invoke internal constructor(val command: String, private val token: InvokeContext) {
     /** Whether the Gateway cancelled the invoke or its deadline passed. */
     val isCancelled: Boolean get() = token.isCancelled()
 
@@ -160,13 +160,13 @@ class ClawNode(
     }
 
     private class Dispatcher(val handlers: ConcurrentHashMap<String, Handler>) : CommandHandler {
-        override suspend fun invoke(command: String, paramsJson: String, cancel: CancelToken): String {
+        override suspend fun invoke(command: String, paramsJson: String, ctx: InvokeContext): String {
             val handler = handlers[command] ?: throw CommandFailure.Failed("UNAVAILABLE", "no handler for $command")
             return try {
                 supervisorScope {
-                    val work = async { Invoke(command, cancel).handler(paramsJson) }
+                    val work = async { Invoke(command, ctx).handler(paramsJson) }
                     // `cancelled()` returns when the invoke is cancelled (true) or finished (false).
-                    val watcher = launch { if (cancel.cancelled()) work.cancel(CancellationException("invoke cancelled")) }
+                    val watcher = launch { if (ctx.cancelled()) work.cancel(CancellationException("invoke cancelled")) }
                     try {
                         work.await()
                     } finally {

@@ -660,7 +660,10 @@ internal interface UniffiForeignFutureCompleteVoid : com.sun.jna.Callback {
     fun callback(`callbackData`: Long,`result`: UniffiForeignFutureResultVoid.UniffiByValue,)
 }
 internal interface UniffiCallbackInterfaceCommandHandlerMethod0 : com.sun.jna.Callback {
-    fun callback(`uniffiHandle`: Long,`command`: RustBuffer.ByValue,`paramsJson`: RustBuffer.ByValue,`cancel`: Long,`uniffiFutureCallback`: UniffiForeignFutureCompleteRustBuffer,`uniffiCallbackData`: Long,`uniffiOutDroppedCallback`: UniffiForeignFutureDroppedCallbackStruct,)
+    fun callback(`uniffiHandle`: Long,`command`: RustBuffer.ByValue,`paramsJson`: RustBuffer.ByValue,`ctx`: Long,`uniffiFutureCallback`: UniffiForeignFutureCompleteRustBuffer,`uniffiCallbackData`: Long,`uniffiOutDroppedCallback`: UniffiForeignFutureDroppedCallbackStruct,)
+}
+internal interface UniffiCallbackInterfaceLogSinkMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`record`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
 internal interface UniffiCallbackInterfaceNodeListenerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`state`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
@@ -696,6 +699,25 @@ internal open class UniffiVTableCallbackInterfaceCommandHandler(
         `uniffiFree` = other.`uniffiFree`
         `uniffiClone` = other.`uniffiClone`
         `invoke` = other.`invoke`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "log")
+internal open class UniffiVTableCallbackInterfaceLogSink(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `log`: UniffiCallbackInterfaceLogSinkMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `log`: UniffiCallbackInterfaceLogSinkMethod0? = null,
+    ): UniffiVTableCallbackInterfaceLogSink(`uniffiFree`,`uniffiClone`,`log`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceLogSink) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `log` = other.`log`
     }
 
 }
@@ -796,17 +818,47 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_clawnode_ffi_checksum_func_typed_params(
     ): Int
+    external fun uniffi_clawnode_ffi_checksum_func_clear_log_sink(
+    ): Int
+    external fun uniffi_clawnode_ffi_checksum_func_set_log_level(
+    ): Int
+    external fun uniffi_clawnode_ffi_checksum_func_set_log_sink(
+    ): Int
+    external fun uniffi_clawnode_ffi_checksum_func_probe_tls(
+    ): Int
     external fun uniffi_clawnode_ffi_checksum_func_set_runtime_hook(
     ): Int
     external fun uniffi_clawnode_ffi_checksum_func_shutdown(
     ): Int
-    external fun uniffi_clawnode_ffi_checksum_method_canceltoken_cancelled(
-    ): Int
-    external fun uniffi_clawnode_ffi_checksum_method_canceltoken_is_cancelled(
-    ): Int
-    external fun uniffi_clawnode_ffi_checksum_method_canceltoken_remaining_ms(
-    ): Int
     external fun uniffi_clawnode_ffi_checksum_method_commandhandler_invoke(
+    ): Int
+    external fun uniffi_clawnode_ffi_checksum_method_invokecontext_cancelled(
+    ): Int
+    external fun uniffi_clawnode_ffi_checksum_method_invokecontext_command(
+    ): Int
+    external fun uniffi_clawnode_ffi_checksum_method_invokecontext_deadline_ms(
+    ): Int
+    external fun uniffi_clawnode_ffi_checksum_method_invokecontext_heartbeat(
+    ): Int
+    external fun uniffi_clawnode_ffi_checksum_method_invokecontext_idempotency_key(
+    ): Int
+    external fun uniffi_clawnode_ffi_checksum_method_invokecontext_invoke_id(
+    ): Int
+    external fun uniffi_clawnode_ffi_checksum_method_invokecontext_is_cancelled(
+    ): Int
+    external fun uniffi_clawnode_ffi_checksum_method_invokecontext_next_input(
+    ): Int
+    external fun uniffi_clawnode_ffi_checksum_method_invokecontext_progress(
+    ): Int
+    external fun uniffi_clawnode_ffi_checksum_method_invokecontext_progress_bytes(
+    ): Int
+    external fun uniffi_clawnode_ffi_checksum_method_invokecontext_progress_json(
+    ): Int
+    external fun uniffi_clawnode_ffi_checksum_method_invokecontext_remaining_ms(
+    ): Int
+    external fun uniffi_clawnode_ffi_checksum_method_invokecontext_session_key(
+    ): Int
+    external fun uniffi_clawnode_ffi_checksum_method_logsink_log(
     ): Int
     external fun uniffi_clawnode_ffi_checksum_method_node_commands(
     ): Int
@@ -842,6 +894,20 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_clawnode_ffi_checksum_method_node_unsuspend(
     ): Int
+    external fun uniffi_clawnode_ffi_checksum_method_node_endpoint(
+    ): Int
+    external fun uniffi_clawnode_ffi_checksum_method_node_plugin_surface_urls(
+    ): Int
+    external fun uniffi_clawnode_ffi_checksum_method_node_refresh_plugin_surface(
+    ): Int
+    external fun uniffi_clawnode_ffi_checksum_method_node_request(
+    ): Int
+    external fun uniffi_clawnode_ffi_checksum_method_node_stats(
+    ): Int
+    external fun uniffi_clawnode_ffi_checksum_method_node_update_plugin_tools(
+    ): Int
+    external fun uniffi_clawnode_ffi_checksum_method_node_update_skills(
+    ): Int
     external fun uniffi_clawnode_ffi_checksum_method_nodelistener_on_state(
     ): Int
     external fun uniffi_clawnode_ffi_checksum_method_nodelistener_on_notice(
@@ -873,6 +939,7 @@ internal object UniffiLib {
     init {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "clawnode"))
         uniffiCallbackInterfaceCommandHandler.register(this)
+        uniffiCallbackInterfaceLogSink.register(this)
         uniffiCallbackInterfaceNodeListener.register(this)
         uniffiCallbackInterfaceRuntimeHook.register(this)
         uniffiCallbackInterfaceSecureStore.register(this)
@@ -880,24 +947,52 @@ internal object UniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
-    external fun uniffi_clawnode_ffi_fn_clone_canceltoken(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): Long
-    external fun uniffi_clawnode_ffi_fn_free_canceltoken(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
-    external fun uniffi_clawnode_ffi_fn_method_canceltoken_cancelled(`ptr`: Long,
-    ): Long
-    external fun uniffi_clawnode_ffi_fn_method_canceltoken_is_cancelled(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): Byte
-    external fun uniffi_clawnode_ffi_fn_method_canceltoken_remaining_ms(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): Long
     external fun uniffi_clawnode_ffi_fn_clone_commandhandler(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_clawnode_ffi_fn_free_commandhandler(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_clawnode_ffi_fn_init_callback_vtable_commandhandler(`vtable`: UniffiVTableCallbackInterfaceCommandHandler,
     ): Unit
-    external fun uniffi_clawnode_ffi_fn_method_commandhandler_invoke(`ptr`: Long,`command`: RustBuffer.ByValue,`paramsJson`: RustBuffer.ByValue,`cancel`: Long,
+    external fun uniffi_clawnode_ffi_fn_method_commandhandler_invoke(`ptr`: Long,`command`: RustBuffer.ByValue,`paramsJson`: RustBuffer.ByValue,`ctx`: Long,
     ): Long
+    external fun uniffi_clawnode_ffi_fn_clone_invokecontext(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_clawnode_ffi_fn_free_invokecontext(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_clawnode_ffi_fn_method_invokecontext_cancelled(`ptr`: Long,
+    ): Long
+    external fun uniffi_clawnode_ffi_fn_method_invokecontext_command(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_clawnode_ffi_fn_method_invokecontext_deadline_ms(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_clawnode_ffi_fn_method_invokecontext_heartbeat(`ptr`: Long,
+    ): Long
+    external fun uniffi_clawnode_ffi_fn_method_invokecontext_idempotency_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_clawnode_ffi_fn_method_invokecontext_invoke_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_clawnode_ffi_fn_method_invokecontext_is_cancelled(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_clawnode_ffi_fn_method_invokecontext_next_input(`ptr`: Long,
+    ): Long
+    external fun uniffi_clawnode_ffi_fn_method_invokecontext_progress(`ptr`: Long,`text`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_clawnode_ffi_fn_method_invokecontext_progress_bytes(`ptr`: Long,`data`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_clawnode_ffi_fn_method_invokecontext_progress_json(`ptr`: Long,`json`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_clawnode_ffi_fn_method_invokecontext_remaining_ms(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_clawnode_ffi_fn_method_invokecontext_session_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_clawnode_ffi_fn_clone_logsink(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_clawnode_ffi_fn_free_logsink(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_clawnode_ffi_fn_init_callback_vtable_logsink(`vtable`: UniffiVTableCallbackInterfaceLogSink,
+    ): Unit
+    external fun uniffi_clawnode_ffi_fn_method_logsink_log(`ptr`: Long,`record`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_clawnode_ffi_fn_clone_node(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_clawnode_ffi_fn_free_node(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -938,6 +1033,20 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_clawnode_ffi_fn_method_node_unsuspend(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_clawnode_ffi_fn_method_node_endpoint(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_clawnode_ffi_fn_method_node_plugin_surface_urls(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_clawnode_ffi_fn_method_node_refresh_plugin_surface(`ptr`: Long,`surface`: RustBuffer.ByValue,`observedUrl`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_clawnode_ffi_fn_method_node_request(`ptr`: Long,`method`: RustBuffer.ByValue,`paramsJson`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_clawnode_ffi_fn_method_node_stats(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_clawnode_ffi_fn_method_node_update_plugin_tools(`ptr`: Long,`tools`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_clawnode_ffi_fn_method_node_update_skills(`ptr`: Long,`skills`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_clawnode_ffi_fn_clone_nodelistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_clawnode_ffi_fn_free_nodelistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -968,12 +1077,24 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_clawnode_ffi_fn_method_securestore_delete(`ptr`: Long,`key`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_clawnode_ffi_fn_method_nodenotice_uniffi_trait_display(`ptr`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_clawnode_ffi_fn_method_nodestate_uniffi_trait_display(`ptr`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_clawnode_ffi_fn_func_clawnode_version(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_clawnode_ffi_fn_func_catalog(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_clawnode_ffi_fn_func_typed_params(`command`: RustBuffer.ByValue,`paramsJson`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_clawnode_ffi_fn_func_clear_log_sink(uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_clawnode_ffi_fn_func_set_log_level(`maxLevel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_clawnode_ffi_fn_func_set_log_sink(`sink`: Long,`maxLevel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_clawnode_ffi_fn_func_probe_tls(`url`: RustBuffer.ByValue,`timeoutMs`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_clawnode_ffi_fn_func_set_runtime_hook(`hook`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_clawnode_ffi_fn_func_shutdown(`timeoutMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1106,22 +1227,67 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_clawnode_ffi_checksum_func_typed_params() and 0xFFFF) != 41390) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_clawnode_ffi_checksum_func_clear_log_sink() and 0xFFFF) != 40184) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_clawnode_ffi_checksum_func_set_log_level() and 0xFFFF) != 24485) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_clawnode_ffi_checksum_func_set_log_sink() and 0xFFFF) != 43471) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_clawnode_ffi_checksum_func_probe_tls() and 0xFFFF) != 7902) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_clawnode_ffi_checksum_func_set_runtime_hook() and 0xFFFF) != 61391) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_clawnode_ffi_checksum_func_shutdown() and 0xFFFF) != 36103) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_clawnode_ffi_checksum_method_canceltoken_cancelled() and 0xFFFF) != 55213) {
+    if ((lib.uniffi_clawnode_ffi_checksum_method_commandhandler_invoke() and 0xFFFF) != 5236) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_clawnode_ffi_checksum_method_canceltoken_is_cancelled() and 0xFFFF) != 1671) {
+    if ((lib.uniffi_clawnode_ffi_checksum_method_invokecontext_cancelled() and 0xFFFF) != 19327) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_clawnode_ffi_checksum_method_canceltoken_remaining_ms() and 0xFFFF) != 18530) {
+    if ((lib.uniffi_clawnode_ffi_checksum_method_invokecontext_command() and 0xFFFF) != 38780) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_clawnode_ffi_checksum_method_commandhandler_invoke() and 0xFFFF) != 5209) {
+    if ((lib.uniffi_clawnode_ffi_checksum_method_invokecontext_deadline_ms() and 0xFFFF) != 11098) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_clawnode_ffi_checksum_method_invokecontext_heartbeat() and 0xFFFF) != 34733) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_clawnode_ffi_checksum_method_invokecontext_idempotency_key() and 0xFFFF) != 18648) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_clawnode_ffi_checksum_method_invokecontext_invoke_id() and 0xFFFF) != 63172) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_clawnode_ffi_checksum_method_invokecontext_is_cancelled() and 0xFFFF) != 32236) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_clawnode_ffi_checksum_method_invokecontext_next_input() and 0xFFFF) != 55663) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_clawnode_ffi_checksum_method_invokecontext_progress() and 0xFFFF) != 48339) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_clawnode_ffi_checksum_method_invokecontext_progress_bytes() and 0xFFFF) != 42089) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_clawnode_ffi_checksum_method_invokecontext_progress_json() and 0xFFFF) != 44721) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_clawnode_ffi_checksum_method_invokecontext_remaining_ms() and 0xFFFF) != 58650) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_clawnode_ffi_checksum_method_invokecontext_session_key() and 0xFFFF) != 53374) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_clawnode_ffi_checksum_method_logsink_log() and 0xFFFF) != 57362) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_clawnode_ffi_checksum_method_node_commands() and 0xFFFF) != 34230) {
@@ -1169,10 +1335,31 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_clawnode_ffi_checksum_method_node_suspend() and 0xFFFF) != 30547) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_clawnode_ffi_checksum_method_node_trust_pin() and 0xFFFF) != 49216) {
+    if ((lib.uniffi_clawnode_ffi_checksum_method_node_trust_pin() and 0xFFFF) != 31828) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_clawnode_ffi_checksum_method_node_unsuspend() and 0xFFFF) != 13748) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_clawnode_ffi_checksum_method_node_endpoint() and 0xFFFF) != 9890) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_clawnode_ffi_checksum_method_node_plugin_surface_urls() and 0xFFFF) != 13923) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_clawnode_ffi_checksum_method_node_refresh_plugin_surface() and 0xFFFF) != 61180) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_clawnode_ffi_checksum_method_node_request() and 0xFFFF) != 37270) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_clawnode_ffi_checksum_method_node_stats() and 0xFFFF) != 2315) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_clawnode_ffi_checksum_method_node_update_plugin_tools() and 0xFFFF) != 51927) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_clawnode_ffi_checksum_method_node_update_skills() and 0xFFFF) != 54946) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_clawnode_ffi_checksum_method_nodelistener_on_state() and 0xFFFF) != 49625) {
@@ -1801,335 +1988,18 @@ public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
 
 
 /**
- * Cancellation of one invoke, for the handler to poll or await.
- */
-public interface CancelTokenInterface {
-    
-    /**
-     * Waits until the invoke is cancelled (`true`) or has finished (`false`). Always
-     * completes, so a watcher awaiting it never leaks.
-     */
-    suspend fun `cancelled`(): kotlin.Boolean
-    
-    /**
-     * Whether the invoke was cancelled (Gateway cancel, deadline, session end, stop).
-     */
-    fun `isCancelled`(): kotlin.Boolean
-    
-    /**
-     * Milliseconds left before the invoke's deadline (0 when passed).
-     */
-    fun `remainingMs`(): kotlin.ULong
-    
-    companion object
-}
-
-/**
- * Cancellation of one invoke, for the handler to poll or await.
- */
-open class CancelToken: Disposable, AutoCloseable, CancelTokenInterface
-{
-
-    @Suppress("UNUSED_PARAMETER")
-    /**
-     * @suppress
-     */
-    constructor(withHandle: UniffiWithHandle, handle: Long) {
-        this.handle = handle
-        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
-    }
-
-    /**
-     * @suppress
-     *
-     * This constructor can be used to instantiate a fake object. Only used for tests. Any
-     * attempt to actually use an object constructed this way will fail as there is no
-     * connected Rust object.
-     */
-    @Suppress("UNUSED_PARAMETER")
-    constructor(noHandle: NoHandle) {
-        this.handle = 0
-        this.cleanable = null
-    }
-
-    protected val handle: Long
-    protected val cleanable: UniffiCleaner.Cleanable?
-
-    private val wasDestroyed = AtomicBoolean(false)
-    private val callCounter = AtomicLong(1)
-
-    /**
-     * Whether the current object has been destroyed and its reference is gone in the Rust side.
-     */
-    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
-
-    override fun destroy() {
-        // Only allow a single call to this method.
-        // TODO: maybe we should log a warning if called more than once?
-        if (this.wasDestroyed.compareAndSet(false, true)) {
-            // This decrement always matches the initial count of 1 given at creation time.
-            if (this.callCounter.decrementAndGet() == 0L) {
-                cleanable?.clean()
-            }
-        }
-    }
-
-    @Synchronized
-    override fun close() {
-        this.destroy()
-    }
-
-    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
-        // Check and increment the call counter, to keep the object alive.
-        // This needs a compare-and-set retry loop in case of concurrent updates.
-        do {
-            val c = this.callCounter.get()
-            if (c == 0L) {
-                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
-            }
-            if (c == Long.MAX_VALUE) {
-                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
-            }
-        } while (! this.callCounter.compareAndSet(c, c + 1L))
-        // Now we can safely do the method call without the handle being freed concurrently.
-        try {
-            return block(this.uniffiCloneHandle())
-        } finally {
-            // This decrement always matches the increment we performed above.
-            if (this.callCounter.decrementAndGet() == 0L) {
-                cleanable?.clean()
-            }
-        }
-    }
-
-    // Use a static inner class instead of a closure so as not to accidentally
-    // capture `this` as part of the cleanable's action.
-    private class UniffiCleanAction(private val handle: Long) : Runnable {
-        override fun run() {
-            if (handle == 0.toLong()) {
-                // Fake object created with `NoHandle`, don't try to free.
-                return;
-            }
-            uniffiRustCall { status ->
-                UniffiLib.uniffi_clawnode_ffi_fn_free_canceltoken(handle, status)
-            }
-        }
-    }
-
-    /**
-     * @suppress
-     */
-    fun uniffiCloneHandle(): Long {
-        if (handle == 0.toLong()) {
-            throw InternalException("uniffiCloneHandle() called on NoHandle object");
-        }
-        return uniffiRustCall() { status ->
-            UniffiLib.uniffi_clawnode_ffi_fn_clone_canceltoken(handle, status)
-        }
-    }
-
-    
-    /**
-     * Waits until the invoke is cancelled (`true`) or has finished (`false`). Always
-     * completes, so a watcher awaiting it never leaks.
-     */
-    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `cancelled`() : kotlin.Boolean {
-        return uniffiRustCallAsync(
-        callWithHandle { uniffiHandle ->
-            UniffiLib.uniffi_clawnode_ffi_fn_method_canceltoken_cancelled(
-                uniffiHandle,
-                
-            )
-        },
-        { future, callback, continuation -> UniffiLib.ffi_clawnode_ffi_rust_future_poll_i8(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_clawnode_ffi_rust_future_complete_i8(future, continuation) },
-        { future -> UniffiLib.ffi_clawnode_ffi_rust_future_free_i8(future) },
-        // lift function
-        { FfiConverterBoolean.lift(it) },
-        // Error FFI converter
-        UniffiNullRustCallStatusErrorHandler,
-    )
-    }
-
-    
-    /**
-     * Whether the invoke was cancelled (Gateway cancel, deadline, session end, stop).
-     */override fun `isCancelled`(): kotlin.Boolean {
-            return FfiConverterBoolean.lift(
-    callWithHandle {
-    uniffiRustCall() { _status ->
-    UniffiLib.uniffi_clawnode_ffi_fn_method_canceltoken_is_cancelled(
-        it,
-        _status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * Milliseconds left before the invoke's deadline (0 when passed).
-     */override fun `remainingMs`(): kotlin.ULong {
-            return FfiConverterULong.lift(
-    callWithHandle {
-    uniffiRustCall() { _status ->
-    UniffiLib.uniffi_clawnode_ffi_fn_method_canceltoken_remaining_ms(
-        it,
-        _status)
-}
-    }
-    )
-    }
-    
-
-    
-
-    
-
-
-    
-    
-    /**
-     * @suppress
-     */
-    companion object
-    
-}
-
-
-/**
- * @suppress
- */
-public object FfiConverterTypeCancelToken: FfiConverter<CancelToken, Long> {
-    override fun lower(value: CancelToken): Long {
-        return value.uniffiCloneHandle()
-    }
-
-    override fun lift(value: Long): CancelToken {
-        return CancelToken(UniffiWithHandle, value)
-    }
-
-    override fun read(buf: ByteBuffer): CancelToken {
-        return lift(buf.getLong())
-    }
-
-    override fun allocationSize(value: CancelToken) = 8UL
-
-    override fun write(value: CancelToken, buf: ByteBuffer) {
-        buf.putLong(lower(value))
-    }
-}
-
-
-// This template implements a class for working with a Rust struct via a handle
-// to the live Rust struct on the other side of the FFI.
-//
-// There's some subtlety here, because we have to be careful not to operate on a Rust
-// struct after it has been dropped, and because we must expose a public API for freeing
-// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
-//
-//   * Each instance holds an opaque handle to the underlying Rust struct.
-//     Method calls need to read this handle from the object's state and pass it in to
-//     the Rust FFI.
-//
-//   * When an instance is no longer needed, its handle should be passed to a
-//     special destructor function provided by the Rust FFI, which will drop the
-//     underlying Rust struct.
-//
-//   * Given an instance, calling code is expected to call the special
-//     `destroy` method in order to free it after use, either by calling it explicitly
-//     or by using a higher-level helper like the `use` method. Failing to do so risks
-//     leaking the underlying Rust struct.
-//
-//   * We can't assume that calling code will do the right thing, and must be prepared
-//     to handle Kotlin method calls executing concurrently with or even after a call to
-//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
-//
-//   * We must never allow Rust code to operate on the underlying Rust struct after
-//     the destructor has been called, and must never call the destructor more than once.
-//     Doing so may trigger memory unsafety.
-//
-//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
-//     is implemented to call the destructor when the Kotlin object becomes unreachable.
-//     This is done in a background thread. This is not a panacea, and client code should be aware that
-//      1. the thread may starve if some there are objects that have poorly performing
-//     `drop` methods or do significant work in their `drop` methods.
-//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
-//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
-//
-// If we try to implement this with mutual exclusion on access to the handle, there is the
-// possibility of a race between a method call and a concurrent call to `destroy`:
-//
-//    * Thread A starts a method call, reads the value of the handle, but is interrupted
-//      before it can pass the handle over the FFI to Rust.
-//    * Thread B calls `destroy` and frees the underlying Rust struct.
-//    * Thread A resumes, passing the already-read handle value to Rust and triggering
-//      a use-after-free.
-//
-// One possible solution would be to use a `ReadWriteLock`, with each method call taking
-// a read lock (and thus allowed to run concurrently) and the special `destroy` method
-// taking a write lock (and thus blocking on live method calls). However, we aim not to
-// generate methods with any hidden blocking semantics, and a `destroy` method that might
-// block if called incorrectly seems to meet that bar.
-//
-// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
-// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
-// has been called. These are updated according to the following rules:
-//
-//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
-//      The initial value for the flag is false.
-//
-//    * At the start of each method call, we atomically check the counter.
-//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
-//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
-//
-//    * At the end of each method call, we atomically decrement and check the counter.
-//      If it has reached zero then we destroy the underlying Rust struct.
-//
-//    * When `destroy` is called, we atomically flip the flag from false to true.
-//      If the flag was already true we silently fail.
-//      Otherwise we atomically decrement and check the counter.
-//      If it has reached zero then we destroy the underlying Rust struct.
-//
-// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
-// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
-//
-// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
-// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
-// of the underlying Rust code.
-//
-// This makes a cleaner a better alternative to _not_ calling `destroy()` as
-// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
-// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
-// thread may be starved, and the app will leak memory.
-//
-// In this case, `destroy`ing manually may be a better solution.
-//
-// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
-// with Rust peers are reclaimed:
-//
-// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
-// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
-// 3. The memory is reclaimed when the process terminates.
-//
-// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
-//
-
-
-/**
  * Handles one or more commands. Implemented by the app (Kotlin, Swift, Python).
  */
 public interface CommandHandler {
     
     /**
-     * Runs `command` with `params_json` (the invoke's params as JSON text, `null` when
-     * absent) and returns the result as JSON text. `cancel` fires when the Gateway cancels
-     * the invoke, its deadline passes, the session ends or the node stops; after that the
-     * result is discarded, so return promptly.
+     * Runs `command` with `params_json` (the invoke's params as JSON text: an object, `{}`
+     * when the operator passed none) and returns the result as JSON text. `ctx` carries
+     * the invoke id, the deadline and cancellation, and streams progress out and input in.
+     * Cancellation (Gateway cancel, deadline, session end, node stop) discards the
+     * result, so return promptly once `ctx.is_cancelled()`.
      */
-    suspend fun `invoke`(`command`: kotlin.String, `paramsJson`: kotlin.String, `cancel`: CancelToken): kotlin.String
+    suspend fun `invoke`(`command`: kotlin.String, `paramsJson`: kotlin.String, `ctx`: InvokeContext): kotlin.String
     
     companion object
 }
@@ -2240,14 +2110,15 @@ open class CommandHandlerImpl: Disposable, AutoCloseable, CommandHandler
 
     
     /**
-     * Runs `command` with `params_json` (the invoke's params as JSON text, `null` when
-     * absent) and returns the result as JSON text. `cancel` fires when the Gateway cancels
-     * the invoke, its deadline passes, the session ends or the node stops; after that the
-     * result is discarded, so return promptly.
+     * Runs `command` with `params_json` (the invoke's params as JSON text: an object, `{}`
+     * when the operator passed none) and returns the result as JSON text. `ctx` carries
+     * the invoke id, the deadline and cancellation, and streams progress out and input in.
+     * Cancellation (Gateway cancel, deadline, session end, node stop) discards the
+     * result, so return promptly once `ctx.is_cancelled()`.
      */
     @Throws(CommandFailure::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `invoke`(`command`: kotlin.String, `paramsJson`: kotlin.String, `cancel`: CancelToken) : kotlin.String {
+    override suspend fun `invoke`(`command`: kotlin.String, `paramsJson`: kotlin.String, `ctx`: InvokeContext) : kotlin.String {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
             UniffiLib.uniffi_clawnode_ffi_fn_method_commandhandler_invoke(
@@ -2255,7 +2126,7 @@ open class CommandHandlerImpl: Disposable, AutoCloseable, CommandHandler
                 
         FfiConverterString.lower(`command`),
         FfiConverterString.lower(`paramsJson`),
-        FfiConverterTypeCancelToken.lower(`cancel`),
+        FfiConverterTypeInvokeContext.lower(`ctx`),
             )
         },
         { future, callback, continuation -> UniffiLib.ffi_clawnode_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
@@ -2287,13 +2158,13 @@ open class CommandHandlerImpl: Disposable, AutoCloseable, CommandHandler
 // Put the implementation in an object so we don't pollute the top-level namespace
 internal object uniffiCallbackInterfaceCommandHandler {
     internal object `invoke`: UniffiCallbackInterfaceCommandHandlerMethod0 {
-        override fun callback(`uniffiHandle`: Long,`command`: RustBuffer.ByValue,`paramsJson`: RustBuffer.ByValue,`cancel`: Long,`uniffiFutureCallback`: UniffiForeignFutureCompleteRustBuffer,`uniffiCallbackData`: Long,`uniffiOutDroppedCallback`: UniffiForeignFutureDroppedCallbackStruct,) {
+        override fun callback(`uniffiHandle`: Long,`command`: RustBuffer.ByValue,`paramsJson`: RustBuffer.ByValue,`ctx`: Long,`uniffiFutureCallback`: UniffiForeignFutureCompleteRustBuffer,`uniffiCallbackData`: Long,`uniffiOutDroppedCallback`: UniffiForeignFutureDroppedCallbackStruct,) {
             val uniffiObj = FfiConverterTypeCommandHandler.handleMap.get(uniffiHandle)
             val makeCall = suspend { ->
                 uniffiObj.`invoke`(
                     FfiConverterString.lift(`command`),
                     FfiConverterString.lift(`paramsJson`),
-                    FfiConverterTypeCancelToken.lift(`cancel`),
+                    FfiConverterTypeInvokeContext.lift(`ctx`),
                 )
             }
             val uniffiHandleSuccess = { returnValue: kotlin.String ->
@@ -2382,6 +2253,923 @@ public object FfiConverterTypeCommandHandler: FfiConverter<CommandHandler, Long>
     override fun allocationSize(value: CommandHandler) = 8UL
 
     override fun write(value: CommandHandler, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * One invoke as the handler sees it.
+ */
+public interface InvokeContextInterface {
+    
+    /**
+     * Waits until the invoke is cancelled (`true`) or has finished (`false`). Always
+     * completes, so a watcher awaiting it never leaks.
+     */
+    suspend fun `cancelled`(): kotlin.Boolean
+    
+    /**
+     * The command.
+     */
+    fun `command`(): kotlin.String
+    
+    /**
+     * The deadline as Unix time in milliseconds (after it the Gateway stops waiting).
+     */
+    fun `deadlineMs`(): kotlin.ULong
+    
+    /**
+     * An empty progress chunk: a heartbeat that keeps the Gateway's idle timer alive.
+     */
+    suspend fun `heartbeat`()
+    
+    /**
+     * The caller's idempotency key, when sent.
+     */
+    fun `idempotencyKey`(): kotlin.String?
+    
+    /**
+     * The invoke id (what the operator's `node.invoke` waits on).
+     */
+    fun `invokeId`(): kotlin.String
+    
+    /**
+     * Whether the invoke was cancelled (Gateway cancel, deadline, session end, stop, input
+     * overflow).
+     */
+    fun `isCancelled`(): kotlin.Boolean
+    
+    /**
+     * The next `node.invoke.input` chunk, in order; `None` once the invoke is cancelled or
+     * finished. Read promptly: more than 64 unread chunks end the invoke with
+     * `INPUT_BUFFER_OVERFLOW`.
+     */
+    suspend fun `nextInput`(): InputChunk?
+    
+    /**
+     * Streams `text` to the operator as `node.invoke.progress` (UTF-8, split into chunks
+     * of at most 16 KiB on character boundaries, `seq` from 0, in call order).
+     */
+    suspend fun `progress`(`text`: kotlin.String)
+    
+    /**
+     * Streams raw output bytes (a terminal, a child's stdout): decoded as UTF-8 across
+     * calls, so a character cut between two calls arrives whole; invalid bytes become
+     * U+FFFD.
+     */
+    suspend fun `progressBytes`(`data`: kotlin.ByteArray)
+    
+    /**
+     * Streams one JSON value (`json`, validated and sent compact) as one progress chunk;
+     * fails with `TooLarge` over 16 KiB so a reader can parse chunk by chunk.
+     */
+    suspend fun `progressJson`(`json`: kotlin.String)
+    
+    /**
+     * Milliseconds left before the deadline (0 when passed).
+     */
+    fun `remainingMs`(): kotlin.ULong
+    
+    /**
+     * The agent session the invoke belongs to, when sent.
+     */
+    fun `sessionKey`(): kotlin.String?
+    
+    companion object
+}
+
+/**
+ * One invoke as the handler sees it.
+ */
+open class InvokeContext: Disposable, AutoCloseable, InvokeContextInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_clawnode_ffi_fn_free_invokecontext(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_clawnode_ffi_fn_clone_invokecontext(handle, status)
+        }
+    }
+
+    
+    /**
+     * Waits until the invoke is cancelled (`true`) or has finished (`false`). Always
+     * completes, so a watcher awaiting it never leaks.
+     */
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `cancelled`() : kotlin.Boolean {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_clawnode_ffi_fn_method_invokecontext_cancelled(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_clawnode_ffi_rust_future_poll_i8(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_clawnode_ffi_rust_future_complete_i8(future, continuation) },
+        { future -> UniffiLib.ffi_clawnode_ffi_rust_future_free_i8(future) },
+        // lift function
+        { FfiConverterBoolean.lift(it) },
+        // Error FFI converter
+        UniffiNullRustCallStatusErrorHandler,
+    )
+    }
+
+    
+    /**
+     * The command.
+     */override fun `command`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_invokecontext_command(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The deadline as Unix time in milliseconds (after it the Gateway stops waiting).
+     */override fun `deadlineMs`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_invokecontext_deadline_ms(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * An empty progress chunk: a heartbeat that keeps the Gateway's idle timer alive.
+     */
+    @Throws(InvokeException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `heartbeat`() {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_clawnode_ffi_fn_method_invokecontext_heartbeat(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_clawnode_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_clawnode_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_clawnode_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        InvokeException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * The caller's idempotency key, when sent.
+     */override fun `idempotencyKey`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_invokecontext_idempotency_key(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The invoke id (what the operator's `node.invoke` waits on).
+     */override fun `invokeId`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_invokecontext_invoke_id(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Whether the invoke was cancelled (Gateway cancel, deadline, session end, stop, input
+     * overflow).
+     */override fun `isCancelled`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_invokecontext_is_cancelled(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The next `node.invoke.input` chunk, in order; `None` once the invoke is cancelled or
+     * finished. Read promptly: more than 64 unread chunks end the invoke with
+     * `INPUT_BUFFER_OVERFLOW`.
+     */
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `nextInput`() : InputChunk? {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_clawnode_ffi_fn_method_invokecontext_next_input(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_clawnode_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_clawnode_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_clawnode_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterOptionalTypeInputChunk.lift(it) },
+        // Error FFI converter
+        UniffiNullRustCallStatusErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Streams `text` to the operator as `node.invoke.progress` (UTF-8, split into chunks
+     * of at most 16 KiB on character boundaries, `seq` from 0, in call order).
+     */
+    @Throws(InvokeException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `progress`(`text`: kotlin.String) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_clawnode_ffi_fn_method_invokecontext_progress(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`text`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_clawnode_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_clawnode_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_clawnode_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        InvokeException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Streams raw output bytes (a terminal, a child's stdout): decoded as UTF-8 across
+     * calls, so a character cut between two calls arrives whole; invalid bytes become
+     * U+FFFD.
+     */
+    @Throws(InvokeException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `progressBytes`(`data`: kotlin.ByteArray) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_clawnode_ffi_fn_method_invokecontext_progress_bytes(
+                uniffiHandle,
+                
+        FfiConverterByteArray.lower(`data`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_clawnode_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_clawnode_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_clawnode_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        InvokeException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Streams one JSON value (`json`, validated and sent compact) as one progress chunk;
+     * fails with `TooLarge` over 16 KiB so a reader can parse chunk by chunk.
+     */
+    @Throws(InvokeException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `progressJson`(`json`: kotlin.String) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_clawnode_ffi_fn_method_invokecontext_progress_json(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`json`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_clawnode_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_clawnode_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_clawnode_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        InvokeException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Milliseconds left before the deadline (0 when passed).
+     */override fun `remainingMs`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_invokecontext_remaining_ms(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The agent session the invoke belongs to, when sent.
+     */override fun `sessionKey`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_invokecontext_session_key(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeInvokeContext: FfiConverter<InvokeContext, Long> {
+    override fun lower(value: InvokeContext): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): InvokeContext {
+        return InvokeContext(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): InvokeContext {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: InvokeContext) = 8UL
+
+    override fun write(value: InvokeContext, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Receives the library's log records. Called on library threads; return quickly.
+ */
+public interface LogSink {
+    
+    /**
+     * One record.
+     */
+    fun `log`(`record`: LogRecord)
+    
+    companion object
+}
+
+/**
+ * Receives the library's log records. Called on library threads; return quickly.
+ */
+open class LogSinkImpl: Disposable, AutoCloseable, LogSink
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_clawnode_ffi_fn_free_logsink(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_clawnode_ffi_fn_clone_logsink(handle, status)
+        }
+    }
+
+    
+    /**
+     * One record.
+     */
+    @Throws(ListenerException::class)override fun `log`(`record`: LogRecord)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(ListenerException) { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_logsink_log(
+        it,
+        
+        FfiConverterTypeLogRecord.lower(`record`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceLogSink {
+    internal object `log`: UniffiCallbackInterfaceLogSinkMethod0 {
+        override fun callback(`uniffiHandle`: Long,`record`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeLogSink.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`log`(
+                    FfiConverterTypeLogRecord.lift(`record`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: ListenerException -> FfiConverterTypeListenerError.lower(e) }
+            )
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeLogSink.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeLogSink.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceLogSink.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `log`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_clawnode_ffi_fn_init_callback_vtable_logsink(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLogSink: FfiConverter<LogSink, Long> {
+    internal val handleMap = UniffiHandleMap<LogSink>()
+
+    override fun lower(value: LogSink): Long {
+        if (value is LogSinkImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): LogSink {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return LogSinkImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): LogSink {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: LogSink) = 8UL
+
+    override fun write(value: LogSink, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -2584,8 +3372,9 @@ public interface NodeInterface {
     
     /**
      * Trusts `pin` (64 hex, `:` allowed) for the `wss://` endpoint — after a `PinMismatch`
-     * or `TlsUntrusted` pause the user confirmed — and retries when paused. The app
-     * persists the pin itself and passes it as `tls_pin` next time.
+     * or `TlsUntrusted` pause the user confirmed, or a `probe_tls` fingerprint the user
+     * verified — stores it in the node's store (`SecureStore` key `clawnode.pin.<origin>`,
+     * used on the next start when `tls_pin` is not set) and retries when paused.
      */
     fun `trustPin`(`pin`: kotlin.String)
     
@@ -2593,6 +3382,46 @@ public interface NodeInterface {
      * Ends a suspension and connects again.
      */
     fun `unsuspend`()
+    
+    /**
+     * The endpoint connections go to, with the pin in force.
+     */
+    fun `endpoint`(): EndpointInfo
+    
+    /**
+     * `hello-ok.pluginSurfaceUrls` of the current session (surface → URL), updated by
+     * `refresh_plugin_surface`.
+     */
+    fun `pluginSurfaceUrls`(): Map<kotlin.String, kotlin.String>
+    
+    /**
+     * `node.pluginSurface.refresh`: a fresh URL for `surface` (e.g. `canvas`).
+     */
+    suspend fun `refreshPluginSurface`(`surface`: kotlin.String, `observedUrl`: kotlin.String?): PluginSurface
+    
+    /**
+     * Sends the node-role request `method` with `params_json` (JSON text; `{}` for none)
+     * on the live session and returns the Gateway's payload as JSON text. For node methods
+     * without a typed call here; the Gateway refuses non-node methods (`unauthorized role:
+     * node`). `connect`, `node.invoke.result/progress` and `node.event` are refused
+     * (`InvalidConfig`): use the invoke context and `send_event`.
+     */
+    suspend fun `request`(`method`: kotlin.String, `paramsJson`: kotlin.String): kotlin.String
+    
+    /**
+     * Counters.
+     */
+    fun `stats`(): NodeStats
+    
+    /**
+     * `node.pluginTools.update`: publishes the node's plugin tools (the whole list).
+     */
+    suspend fun `updatePluginTools`(`tools`: List<PluginTool>)
+    
+    /**
+     * `node.skills.update`: publishes the node's skills (the whole list, at most 64).
+     */
+    suspend fun `updateSkills`(`skills`: List<Skill>)
     
     companion object
 }
@@ -3010,8 +3839,9 @@ open class Node: Disposable, AutoCloseable, NodeInterface
     
     /**
      * Trusts `pin` (64 hex, `:` allowed) for the `wss://` endpoint — after a `PinMismatch`
-     * or `TlsUntrusted` pause the user confirmed — and retries when paused. The app
-     * persists the pin itself and passes it as `tls_pin` next time.
+     * or `TlsUntrusted` pause the user confirmed, or a `probe_tls` fingerprint the user
+     * verified — stores it in the node's store (`SecureStore` key `clawnode.pin.<origin>`,
+     * used on the next start when `tls_pin` is not set) and retries when paused.
      */
     @Throws(NodeException::class)override fun `trustPin`(`pin`: kotlin.String)
         = 
@@ -3040,6 +3870,163 @@ open class Node: Disposable, AutoCloseable, NodeInterface
     }
     
     
+
+    
+    /**
+     * The endpoint connections go to, with the pin in force.
+     */override fun `endpoint`(): EndpointInfo {
+            return FfiConverterTypeEndpointInfo.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_node_endpoint(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `hello-ok.pluginSurfaceUrls` of the current session (surface → URL), updated by
+     * `refresh_plugin_surface`.
+     */override fun `pluginSurfaceUrls`(): Map<kotlin.String, kotlin.String> {
+            return FfiConverterMapStringString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_node_plugin_surface_urls(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `node.pluginSurface.refresh`: a fresh URL for `surface` (e.g. `canvas`).
+     */
+    @Throws(NodeException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `refreshPluginSurface`(`surface`: kotlin.String, `observedUrl`: kotlin.String?) : PluginSurface {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_clawnode_ffi_fn_method_node_refresh_plugin_surface(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`surface`),
+        FfiConverterOptionalString.lower(`observedUrl`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_clawnode_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_clawnode_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_clawnode_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypePluginSurface.lift(it) },
+        // Error FFI converter
+        NodeException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Sends the node-role request `method` with `params_json` (JSON text; `{}` for none)
+     * on the live session and returns the Gateway's payload as JSON text. For node methods
+     * without a typed call here; the Gateway refuses non-node methods (`unauthorized role:
+     * node`). `connect`, `node.invoke.result/progress` and `node.event` are refused
+     * (`InvalidConfig`): use the invoke context and `send_event`.
+     */
+    @Throws(NodeException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `request`(`method`: kotlin.String, `paramsJson`: kotlin.String) : kotlin.String {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_clawnode_ffi_fn_method_node_request(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`method`),
+        FfiConverterString.lower(`paramsJson`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_clawnode_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_clawnode_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_clawnode_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterString.lift(it) },
+        // Error FFI converter
+        NodeException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Counters.
+     */override fun `stats`(): NodeStats {
+            return FfiConverterTypeNodeStats.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_node_stats(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `node.pluginTools.update`: publishes the node's plugin tools (the whole list).
+     */
+    @Throws(NodeException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `updatePluginTools`(`tools`: List<PluginTool>) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_clawnode_ffi_fn_method_node_update_plugin_tools(
+                uniffiHandle,
+                
+        FfiConverterSequenceTypePluginTool.lower(`tools`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_clawnode_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_clawnode_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_clawnode_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        NodeException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * `node.skills.update`: publishes the node's skills (the whole list, at most 64).
+     */
+    @Throws(NodeException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `updateSkills`(`skills`: List<Skill>) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_clawnode_ffi_fn_method_node_update_skills(
+                uniffiHandle,
+                
+        FfiConverterSequenceTypeSkill.lower(`skills`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_clawnode_ffi_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_clawnode_ffi_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_clawnode_ffi_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        NodeException.ErrorHandler,
+    )
+    }
 
     
 
@@ -4561,6 +5548,94 @@ public object FfiConverterTypeCatalogEntry: FfiConverterRustBuffer<CatalogEntry>
 
 
 /**
+ * A `chat` event of a session the node subscribed to (`send_event("chat.subscribe",
+ * {"sessionKey": …})`, protocol.md §4.4).
+ */
+data class ChatEvent (
+    /**
+     * The run (`inject-<messageId>` for a message an operator injected).
+     */
+    var `runId`: kotlin.String
+    , 
+    /**
+     * The session (canonical key, e.g. `agent:main:main`).
+     */
+    var `sessionKey`: kotlin.String
+    , 
+    /**
+     * The agent, when named.
+     */
+    var `agentId`: kotlin.String?
+    , 
+    /**
+     * Order within the run.
+     */
+    var `seq`: kotlin.ULong
+    , 
+    /**
+     * Delta, final, aborted or error.
+     */
+    var `state`: ChatState
+    , 
+    /**
+     * The message as JSON text (`{"role":"assistant","content":[…],…}`), when sent.
+     */
+    var `messageJson`: kotlin.String?
+    , 
+    /**
+     * Why the run failed.
+     */
+    var `errorMessage`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeChatEvent: FfiConverterRustBuffer<ChatEvent> {
+    override fun read(buf: ByteBuffer): ChatEvent {
+        return ChatEvent(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterTypeChatState.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ChatEvent) = (
+            FfiConverterString.allocationSize(value.`runId`) +
+            FfiConverterString.allocationSize(value.`sessionKey`) +
+            FfiConverterOptionalString.allocationSize(value.`agentId`) +
+            FfiConverterULong.allocationSize(value.`seq`) +
+            FfiConverterTypeChatState.allocationSize(value.`state`) +
+            FfiConverterOptionalString.allocationSize(value.`messageJson`) +
+            FfiConverterOptionalString.allocationSize(value.`errorMessage`)
+    )
+
+    override fun write(value: ChatEvent, buf: ByteBuffer) {
+            FfiConverterString.write(value.`runId`, buf)
+            FfiConverterString.write(value.`sessionKey`, buf)
+            FfiConverterOptionalString.write(value.`agentId`, buf)
+            FfiConverterULong.write(value.`seq`, buf)
+            FfiConverterTypeChatState.write(value.`state`, buf)
+            FfiConverterOptionalString.write(value.`messageJson`, buf)
+            FfiConverterOptionalString.write(value.`errorMessage`, buf)
+    }
+}
+
+
+
+/**
  * How a command is registered ([`Node::register_command_with`]).
  */
 data class CommandOptions (
@@ -4737,6 +5812,53 @@ public object FfiConverterTypeContactsSearchParams: FfiConverterRustBuffer<Conta
 
 
 /**
+ * The Gateway endpoint in force.
+ */
+data class EndpointInfo (
+    /**
+     * URL (for a setup code: the candidate chosen on start).
+     */
+    var `url`: kotlin.String
+    , 
+    /**
+     * The TLS pin in force (64 hex), `wss://` only.
+     */
+    var `pin`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeEndpointInfo: FfiConverterRustBuffer<EndpointInfo> {
+    override fun read(buf: ByteBuffer): EndpointInfo {
+        return EndpointInfo(
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: EndpointInfo) = (
+            FfiConverterString.allocationSize(value.`url`) +
+            FfiConverterOptionalString.allocationSize(value.`pin`)
+    )
+
+    override fun write(value: EndpointInfo, buf: ByteBuffer) {
+            FfiConverterString.write(value.`url`, buf)
+            FfiConverterOptionalString.write(value.`pin`, buf)
+    }
+}
+
+
+
+/**
  * The Gateway's answer to a `node.event` ([`Node::send_event`]).
  */
 data class EventOutcome (
@@ -4793,6 +5915,53 @@ public object FfiConverterTypeEventOutcome: FfiConverterRustBuffer<EventOutcome>
 
 
 /**
+ * One `node.invoke.input` chunk, in the Gateway's order.
+ */
+data class InputChunk (
+    /**
+     * Sequence number (from 0).
+     */
+    var `seq`: kotlin.ULong
+    , 
+    /**
+     * The chunk as JSON text.
+     */
+    var `payloadJson`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeInputChunk: FfiConverterRustBuffer<InputChunk> {
+    override fun read(buf: ByteBuffer): InputChunk {
+        return InputChunk(
+            FfiConverterULong.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: InputChunk) = (
+            FfiConverterULong.allocationSize(value.`seq`) +
+            FfiConverterString.allocationSize(value.`payloadJson`)
+    )
+
+    override fun write(value: InputChunk, buf: ByteBuffer) {
+            FfiConverterULong.write(value.`seq`, buf)
+            FfiConverterString.write(value.`payloadJson`, buf)
+    }
+}
+
+
+
+/**
  * `location.get` params, defaults and clamps applied.
  */
 data class LocationParams (
@@ -4842,6 +6011,108 @@ public object FfiConverterTypeLocationParams: FfiConverterRustBuffer<LocationPar
             FfiConverterULong.write(value.`timeoutMs`, buf)
             FfiConverterOptionalULong.write(value.`maxAgeMs`, buf)
             FfiConverterOptionalTypeDesiredAccuracy.write(value.`desiredAccuracy`, buf)
+    }
+}
+
+
+
+/**
+ * One log line of the library.
+ */
+data class LogRecord (
+    /**
+     * Severity.
+     */
+    var `level`: LogLevel
+    , 
+    /**
+     * Where it comes from (`clawnode::node::driver`, `clawnode_ffi::handler`, …).
+     */
+    var `target`: kotlin.String
+    , 
+    /**
+     * The message with its fields (`command handler failed command=… code=…`).
+     */
+    var `message`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLogRecord: FfiConverterRustBuffer<LogRecord> {
+    override fun read(buf: ByteBuffer): LogRecord {
+        return LogRecord(
+            FfiConverterTypeLogLevel.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: LogRecord) = (
+            FfiConverterTypeLogLevel.allocationSize(value.`level`) +
+            FfiConverterString.allocationSize(value.`target`) +
+            FfiConverterString.allocationSize(value.`message`)
+    )
+
+    override fun write(value: LogRecord, buf: ByteBuffer) {
+            FfiConverterTypeLogLevel.write(value.`level`, buf)
+            FfiConverterString.write(value.`target`, buf)
+            FfiConverterString.write(value.`message`, buf)
+    }
+}
+
+
+
+/**
+ * The MCP target of a [`PluginTool`].
+ */
+data class McpTarget (
+    /**
+     * MCP server.
+     */
+    var `server`: kotlin.String
+    , 
+    /**
+     * Tool on that server.
+     */
+    var `tool`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMcpTarget: FfiConverterRustBuffer<McpTarget> {
+    override fun read(buf: ByteBuffer): McpTarget {
+        return McpTarget(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: McpTarget) = (
+            FfiConverterString.allocationSize(value.`server`) +
+            FfiConverterString.allocationSize(value.`tool`)
+    )
+
+    override fun write(value: McpTarget, buf: ByteBuffer) {
+            FfiConverterString.write(value.`server`, buf)
+            FfiConverterString.write(value.`tool`, buf)
     }
 }
 
@@ -4912,8 +6183,10 @@ data class NodeConfig (
     var `gatewayUrl`: kotlin.String? = null 
     , 
     /**
-     * A setup code (`oc-pair://…`): gives the endpoint, its pin and a one-time bootstrap
-     * token. Its primary URL is used.
+     * A setup code (`oc-pair://…`): gives the endpoints, the primary's pin and a one-time
+     * bootstrap token. On `start()` the node tries its URLs in order and keeps the first
+     * that answers (the code's pin applies to its primary URL only; a stored pin applies
+     * to the others); when none answers it keeps retrying the primary.
      */
     var `setupCode`: kotlin.String? = null 
     , 
@@ -4943,15 +6216,30 @@ data class NodeConfig (
     var `clientId`: ClientId? = null 
     , 
     /**
-     * App version reported to the Gateway.
+     * The app's version, reported to the Gateway (operators see it). `None` → the
+     * library's version (`clawnode_version()`).
      */
-    var `version`: kotlin.String = "0.0.0" 
+    var `version`: kotlin.String? = null 
     , 
     /**
-     * Plaintext policy (`None` → `LoopbackOnly`). An `Option` because UniFFI's enum field
+     * Plaintext policy (`None` → `PlaintextPolicy::platform_default()`: `MobileStrict` on
+     * Android and iOS, `LoopbackOnly` elsewhere). An `Option` because UniFFI's enum field
      * defaults generate code that does not run in Python.
      */
     var `plaintextPolicy`: PlaintextPolicy? = null 
+    , 
+    /**
+     * The battery profile for phones: backoff up to 5 minutes with full jitter, at most 6
+     * connection attempts per minute, a reachability check every 5 s while the Gateway is
+     * down.
+     */
+    var `batteryProfile`: kotlin.Boolean = false 
+    , 
+    /**
+     * Hard bound on connection attempts started in any 60 s window (`None`: 10, or 6
+     * with the battery profile; at least 1).
+     */
+    var `maxAttemptsPerMinute`: kotlin.UInt? = null 
     , 
     /**
      * Shared Gateway token.
@@ -5006,8 +6294,10 @@ public object FfiConverterTypeNodeConfig: FfiConverterRustBuffer<NodeConfig> {
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalTypeClientId.read(buf),
-            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
             FfiConverterOptionalTypePlaintextPolicy.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalUInt.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalString.read(buf),
@@ -5025,8 +6315,10 @@ public object FfiConverterTypeNodeConfig: FfiConverterRustBuffer<NodeConfig> {
             FfiConverterOptionalString.allocationSize(value.`deviceFamily`) +
             FfiConverterOptionalString.allocationSize(value.`modelIdentifier`) +
             FfiConverterOptionalTypeClientId.allocationSize(value.`clientId`) +
-            FfiConverterString.allocationSize(value.`version`) +
+            FfiConverterOptionalString.allocationSize(value.`version`) +
             FfiConverterOptionalTypePlaintextPolicy.allocationSize(value.`plaintextPolicy`) +
+            FfiConverterBoolean.allocationSize(value.`batteryProfile`) +
+            FfiConverterOptionalUInt.allocationSize(value.`maxAttemptsPerMinute`) +
             FfiConverterOptionalString.allocationSize(value.`token`) +
             FfiConverterOptionalString.allocationSize(value.`password`) +
             FfiConverterOptionalString.allocationSize(value.`tlsPin`) +
@@ -5043,14 +6335,95 @@ public object FfiConverterTypeNodeConfig: FfiConverterRustBuffer<NodeConfig> {
             FfiConverterOptionalString.write(value.`deviceFamily`, buf)
             FfiConverterOptionalString.write(value.`modelIdentifier`, buf)
             FfiConverterOptionalTypeClientId.write(value.`clientId`, buf)
-            FfiConverterString.write(value.`version`, buf)
+            FfiConverterOptionalString.write(value.`version`, buf)
             FfiConverterOptionalTypePlaintextPolicy.write(value.`plaintextPolicy`, buf)
+            FfiConverterBoolean.write(value.`batteryProfile`, buf)
+            FfiConverterOptionalUInt.write(value.`maxAttemptsPerMinute`, buf)
             FfiConverterOptionalString.write(value.`token`, buf)
             FfiConverterOptionalString.write(value.`password`, buf)
             FfiConverterOptionalString.write(value.`tlsPin`, buf)
             FfiConverterMapStringBoolean.write(value.`permissions`, buf)
             FfiConverterULong.write(value.`defaultInvokeTimeoutMs`, buf)
             FfiConverterOptionalString.write(value.`stateDir`, buf)
+    }
+}
+
+
+
+/**
+ * Counters of the node.
+ */
+data class NodeStats (
+    /**
+     * Connection attempts so far.
+     */
+    var `connectAttempts`: kotlin.ULong
+    , 
+    /**
+     * Invokes received.
+     */
+    var `invokesReceived`: kotlin.ULong
+    , 
+    /**
+     * Invokes answered `ok`.
+     */
+    var `invokesSucceeded`: kotlin.ULong
+    , 
+    /**
+     * Invokes answered with an error.
+     */
+    var `invokesFailed`: kotlin.ULong
+    , 
+    /**
+     * Malformed frames in the current session.
+     */
+    var `malformedFrames`: kotlin.ULong
+    , 
+    /**
+     * Broadcast gaps in the current session.
+     */
+    var `seqGaps`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeNodeStats: FfiConverterRustBuffer<NodeStats> {
+    override fun read(buf: ByteBuffer): NodeStats {
+        return NodeStats(
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: NodeStats) = (
+            FfiConverterULong.allocationSize(value.`connectAttempts`) +
+            FfiConverterULong.allocationSize(value.`invokesReceived`) +
+            FfiConverterULong.allocationSize(value.`invokesSucceeded`) +
+            FfiConverterULong.allocationSize(value.`invokesFailed`) +
+            FfiConverterULong.allocationSize(value.`malformedFrames`) +
+            FfiConverterULong.allocationSize(value.`seqGaps`)
+    )
+
+    override fun write(value: NodeStats, buf: ByteBuffer) {
+            FfiConverterULong.write(value.`connectAttempts`, buf)
+            FfiConverterULong.write(value.`invokesReceived`, buf)
+            FfiConverterULong.write(value.`invokesSucceeded`, buf)
+            FfiConverterULong.write(value.`invokesFailed`, buf)
+            FfiConverterULong.write(value.`malformedFrames`, buf)
+            FfiConverterULong.write(value.`seqGaps`, buf)
     }
 }
 
@@ -5194,9 +6567,14 @@ data class PauseInfo (
     var `message`: kotlin.String
     , 
     /**
-     * What to do.
+     * What to do, for the app's user (from `remediation_kind`; no CLI advice).
      */
     var `remediation`: kotlin.String
+    , 
+    /**
+     * What to do, for the app to word or act on.
+     */
+    var `remediationKind`: RemediationKind
     
 ){
     
@@ -5217,6 +6595,7 @@ public object FfiConverterTypePauseInfo: FfiConverterRustBuffer<PauseInfo> {
             FfiConverterOptionalString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
+            FfiConverterTypeRemediationKind.read(buf),
         )
     }
 
@@ -5224,7 +6603,8 @@ public object FfiConverterTypePauseInfo: FfiConverterRustBuffer<PauseInfo> {
             FfiConverterTypePauseKind.allocationSize(value.`kind`) +
             FfiConverterOptionalString.allocationSize(value.`code`) +
             FfiConverterString.allocationSize(value.`message`) +
-            FfiConverterString.allocationSize(value.`remediation`)
+            FfiConverterString.allocationSize(value.`remediation`) +
+            FfiConverterTypeRemediationKind.allocationSize(value.`remediationKind`)
     )
 
     override fun write(value: PauseInfo, buf: ByteBuffer) {
@@ -5232,6 +6612,88 @@ public object FfiConverterTypePauseInfo: FfiConverterRustBuffer<PauseInfo> {
             FfiConverterOptionalString.write(value.`code`, buf)
             FfiConverterString.write(value.`message`, buf)
             FfiConverterString.write(value.`remediation`, buf)
+            FfiConverterTypeRemediationKind.write(value.`remediationKind`, buf)
+    }
+}
+
+
+
+/**
+ * An item of the Gateway's offline work queue (`node.pending.drain`, commands.md §8.2),
+ * drained when the app returns to the foreground: the app acts on it (e.g. sends a
+ * status or location event). Drained items are gone from the Gateway.
+ */
+data class PendingWorkItem (
+    /**
+     * Item id.
+     */
+    var `id`: kotlin.String
+    , 
+    /**
+     * `status.request` or `location.request`.
+     */
+    var `kind`: kotlin.String
+    , 
+    /**
+     * `default`, `normal` or `high`.
+     */
+    var `priority`: kotlin.String?
+    , 
+    /**
+     * Creation time (Unix ms).
+     */
+    var `createdAtMs`: kotlin.ULong?
+    , 
+    /**
+     * Expiry (Unix ms).
+     */
+    var `expiresAtMs`: kotlin.ULong?
+    , 
+    /**
+     * Extra payload as JSON text.
+     */
+    var `payloadJson`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePendingWorkItem: FfiConverterRustBuffer<PendingWorkItem> {
+    override fun read(buf: ByteBuffer): PendingWorkItem {
+        return PendingWorkItem(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalULong.read(buf),
+            FfiConverterOptionalULong.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PendingWorkItem) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterString.allocationSize(value.`kind`) +
+            FfiConverterOptionalString.allocationSize(value.`priority`) +
+            FfiConverterOptionalULong.allocationSize(value.`createdAtMs`) +
+            FfiConverterOptionalULong.allocationSize(value.`expiresAtMs`) +
+            FfiConverterOptionalString.allocationSize(value.`payloadJson`)
+    )
+
+    override fun write(value: PendingWorkItem, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterString.write(value.`kind`, buf)
+            FfiConverterOptionalString.write(value.`priority`, buf)
+            FfiConverterOptionalULong.write(value.`createdAtMs`, buf)
+            FfiConverterOptionalULong.write(value.`expiresAtMs`, buf)
+            FfiConverterOptionalString.write(value.`payloadJson`, buf)
     }
 }
 
@@ -5287,6 +6749,140 @@ public object FfiConverterTypePhotosLatestParams: FfiConverterRustBuffer<PhotosL
             FfiConverterUInt.write(value.`limit`, buf)
             FfiConverterUInt.write(value.`maxWidth`, buf)
             FfiConverterDouble.write(value.`quality`, buf)
+    }
+}
+
+
+
+/**
+ * The answer of `node.pluginSurface.refresh`.
+ */
+data class PluginSurface (
+    /**
+     * The surface.
+     */
+    var `surface`: kotlin.String
+    , 
+    /**
+     * Surface → URL.
+     */
+    var `urls`: Map<kotlin.String, kotlin.String>
+    , 
+    /**
+     * When the URLs expire (Unix ms).
+     */
+    var `expiresAtMs`: kotlin.ULong?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePluginSurface: FfiConverterRustBuffer<PluginSurface> {
+    override fun read(buf: ByteBuffer): PluginSurface {
+        return PluginSurface(
+            FfiConverterString.read(buf),
+            FfiConverterMapStringString.read(buf),
+            FfiConverterOptionalULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PluginSurface) = (
+            FfiConverterString.allocationSize(value.`surface`) +
+            FfiConverterMapStringString.allocationSize(value.`urls`) +
+            FfiConverterOptionalULong.allocationSize(value.`expiresAtMs`)
+    )
+
+    override fun write(value: PluginSurface, buf: ByteBuffer) {
+            FfiConverterString.write(value.`surface`, buf)
+            FfiConverterMapStringString.write(value.`urls`, buf)
+            FfiConverterOptionalULong.write(value.`expiresAtMs`, buf)
+    }
+}
+
+
+
+/**
+ * A plugin tool the node publishes (`node.pluginTools.update`).
+ */
+data class PluginTool (
+    /**
+     * Plugin id.
+     */
+    var `pluginId`: kotlin.String
+    , 
+    /**
+     * Tool name (`^[A-Za-z][A-Za-z0-9_-]{0,63}$`).
+     */
+    var `name`: kotlin.String
+    , 
+    /**
+     * Description.
+     */
+    var `description`: kotlin.String
+    , 
+    /**
+     * JSON Schema of the parameters, as JSON text.
+     */
+    var `parametersJson`: kotlin.String? = null 
+    , 
+    /**
+     * Node command that runs the tool.
+     */
+    var `command`: kotlin.String? = null 
+    , 
+    /**
+     * MCP target.
+     */
+    var `mcp`: McpTarget? = null 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePluginTool: FfiConverterRustBuffer<PluginTool> {
+    override fun read(buf: ByteBuffer): PluginTool {
+        return PluginTool(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalTypeMcpTarget.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PluginTool) = (
+            FfiConverterString.allocationSize(value.`pluginId`) +
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterString.allocationSize(value.`description`) +
+            FfiConverterOptionalString.allocationSize(value.`parametersJson`) +
+            FfiConverterOptionalString.allocationSize(value.`command`) +
+            FfiConverterOptionalTypeMcpTarget.allocationSize(value.`mcp`)
+    )
+
+    override fun write(value: PluginTool, buf: ByteBuffer) {
+            FfiConverterString.write(value.`pluginId`, buf)
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterString.write(value.`description`, buf)
+            FfiConverterOptionalString.write(value.`parametersJson`, buf)
+            FfiConverterOptionalString.write(value.`command`, buf)
+            FfiConverterOptionalTypeMcpTarget.write(value.`mcp`, buf)
     }
 }
 
@@ -5474,6 +7070,61 @@ public object FfiConverterTypeScreenRecordParams: FfiConverterRustBuffer<ScreenR
 
 
 /**
+ * A skill the node publishes (`node.skills.update`).
+ */
+data class Skill (
+    /**
+     * Name (`^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$`).
+     */
+    var `name`: kotlin.String
+    , 
+    /**
+     * Description (1..1024 characters).
+     */
+    var `description`: kotlin.String
+    , 
+    /**
+     * Content (1..65536 characters).
+     */
+    var `content`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSkill: FfiConverterRustBuffer<Skill> {
+    override fun read(buf: ByteBuffer): Skill {
+        return Skill(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Skill) = (
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterString.allocationSize(value.`description`) +
+            FfiConverterString.allocationSize(value.`content`)
+    )
+
+    override fun write(value: Skill, buf: ByteBuffer) {
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterString.write(value.`description`, buf)
+            FfiConverterString.write(value.`content`, buf)
+    }
+}
+
+
+
+/**
  * `sms.search` params.
  */
 data class SmsSearchParams (
@@ -5618,6 +7269,62 @@ public object FfiConverterTypeSmsSendParams: FfiConverterRustBuffer<SmsSendParam
     override fun write(value: SmsSendParams, buf: ByteBuffer) {
             FfiConverterString.write(value.`to`, buf)
             FfiConverterString.write(value.`message`, buf)
+    }
+}
+
+
+
+/**
+ * What the first-use TLS probe saw.
+ */
+data class TlsProbe (
+    /**
+     * SHA-256 of the leaf certificate (64 hex): show it, let the user compare it with the
+     * Gateway's (`openclaw gateway status`), then `trust_pin` it.
+     */
+    var `fingerprint`: kotlin.String
+    , 
+    /**
+     * Whether the chain passes system trust for this host.
+     */
+    var `systemTrusted`: kotlin.Boolean
+    , 
+    /**
+     * Why system trust failed, when it did.
+     */
+    var `systemError`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTlsProbe: FfiConverterRustBuffer<TlsProbe> {
+    override fun read(buf: ByteBuffer): TlsProbe {
+        return TlsProbe(
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: TlsProbe) = (
+            FfiConverterString.allocationSize(value.`fingerprint`) +
+            FfiConverterBoolean.allocationSize(value.`systemTrusted`) +
+            FfiConverterOptionalString.allocationSize(value.`systemError`)
+    )
+
+    override fun write(value: TlsProbe, buf: ByteBuffer) {
+            FfiConverterString.write(value.`fingerprint`, buf)
+            FfiConverterBoolean.write(value.`systemTrusted`, buf)
+            FfiConverterOptionalString.write(value.`systemError`, buf)
     }
 }
 
@@ -6263,6 +7970,61 @@ public object FfiConverterTypeCatalogParams : FfiConverterRustBuffer<CatalogPara
 
 
 /**
+ * State of a [`ChatEvent`].
+ */
+
+enum class ChatState {
+    
+    /**
+     * Part of a message still being generated.
+     */
+    DELTA,
+    /**
+     * The complete message.
+     */
+    FINAL,
+    /**
+     * The run was aborted.
+     */
+    ABORTED,
+    /**
+     * The run failed (`error_message`).
+     */
+    ERROR,
+    /**
+     * A state this version of the bindings does not know.
+     */
+    OTHER;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeChatState: FfiConverterRustBuffer<ChatState> {
+    override fun read(buf: ByteBuffer) = try {
+        ChatState.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: ChatState) = 4UL
+
+    override fun write(value: ChatState, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * `client.id` the node presents. The Gateway sends `node.invoke.cancel` only to some ids
  * (`node-host`); for the others cancellation comes from the invoke's local deadline.
  */
@@ -6438,6 +8200,310 @@ public object FfiConverterTypeDesiredAccuracy: FfiConverterRustBuffer<DesiredAcc
 
 
 
+/**
+ * An event the Gateway sent the node.
+ */
+sealed class GatewayEvent {
+    
+    /**
+     * `chat` of a subscribed session.
+     */
+    data class Chat(
+        /**
+         * The event.
+         */
+        val `chat`: ai.openclaw.clawnode.ffi.ChatEvent) : GatewayEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * `voicewake.changed`: the wake words (sent on connect and on change).
+     */
+    data class VoiceWakeChanged(
+        /**
+         * Trigger phrases.
+         */
+        val `triggers`: List<kotlin.String>) : GatewayEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Any other event (`agent`, `voicewake.routing.changed`, `health`, …), as JSON.
+     */
+    data class Other(
+        /**
+         * Event name.
+         */
+        val `name`: kotlin.String, 
+        /**
+         * Payload as JSON text (`None` when absent).
+         */
+        val `payloadJson`: kotlin.String?) : GatewayEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeGatewayEvent : FfiConverterRustBuffer<GatewayEvent>{
+    override fun read(buf: ByteBuffer): GatewayEvent {
+        return when(buf.getInt()) {
+            1 -> GatewayEvent.Chat(
+                FfiConverterTypeChatEvent.read(buf),
+                )
+            2 -> GatewayEvent.VoiceWakeChanged(
+                FfiConverterSequenceString.read(buf),
+                )
+            3 -> GatewayEvent.Other(
+                FfiConverterString.read(buf),
+                FfiConverterOptionalString.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: GatewayEvent): ULong = when(value) {
+        is GatewayEvent.Chat -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeChatEvent.allocationSize(value.`chat`)
+            )
+        }
+        is GatewayEvent.VoiceWakeChanged -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterSequenceString.allocationSize(value.`triggers`)
+            )
+        }
+        is GatewayEvent.Other -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`name`)
+                + FfiConverterOptionalString.allocationSize(value.`payloadJson`)
+            )
+        }
+    }
+
+    override fun write(value: GatewayEvent, buf: ByteBuffer) {
+        when(value) {
+            is GatewayEvent.Chat -> {
+                buf.putInt(1)
+                FfiConverterTypeChatEvent.write(value.`chat`, buf)
+                Unit
+            }
+            is GatewayEvent.VoiceWakeChanged -> {
+                buf.putInt(2)
+                FfiConverterSequenceString.write(value.`triggers`, buf)
+                Unit
+            }
+            is GatewayEvent.Other -> {
+                buf.putInt(3)
+                FfiConverterString.write(value.`name`, buf)
+                FfiConverterOptionalString.write(value.`payloadJson`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+
+
+/**
+ * Errors of the `InvokeContext` calls (progress).
+ */
+sealed class InvokeException: kotlin.Exception() {
+    
+    /**
+     * The invoke was cancelled or has ended: stop and return.
+     */
+    class Cancelled(
+        ) : InvokeException() {
+        override val message
+            get() = ""
+    }
+    
+    /**
+     * The session that received the invoke is gone (its result cannot be sent either).
+     */
+    class NotConnected(
+        ) : InvokeException() {
+        override val message
+            get() = ""
+    }
+    
+    /**
+     * The chunk is larger than a progress chunk may be.
+     */
+    class TooLarge(
+        
+        /**
+         * Sizes.
+         */
+        val `detail`: kotlin.String
+        ) : InvokeException() {
+        override val message
+            get() = "detail=${ `detail` }"
+    }
+    
+    /**
+     * `progress_json` got text that is not JSON.
+     */
+    class InvalidJson(
+        
+        /**
+         * Parser message.
+         */
+        val `detail`: kotlin.String
+        ) : InvokeException() {
+        override val message
+            get() = "detail=${ `detail` }"
+    }
+    
+    /**
+     * The Gateway refused the frame.
+     */
+    class Rejected(
+        
+        /**
+         * The Gateway's error code.
+         */
+        val `code`: kotlin.String, 
+        
+        /**
+         * Description.
+         */
+        val `detail`: kotlin.String
+        ) : InvokeException() {
+        override val message
+            get() = "code=${ `code` }, detail=${ `detail` }"
+    }
+    
+
+    
+
+
+    companion object ErrorHandler : UniffiRustCallStatusErrorHandler<InvokeException> {
+        override fun lift(error_buf: RustBuffer.ByValue): InvokeException = FfiConverterTypeInvokeError.lift(error_buf)
+    }
+
+    
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeInvokeError : FfiConverterRustBuffer<InvokeException> {
+    override fun read(buf: ByteBuffer): InvokeException {
+        
+
+        return when(buf.getInt()) {
+            1 -> InvokeException.Cancelled()
+            2 -> InvokeException.NotConnected()
+            3 -> InvokeException.TooLarge(
+                FfiConverterString.read(buf),
+                )
+            4 -> InvokeException.InvalidJson(
+                FfiConverterString.read(buf),
+                )
+            5 -> InvokeException.Rejected(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: InvokeException): ULong {
+        return when(value) {
+            is InvokeException.Cancelled -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+            )
+            is InvokeException.NotConnected -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+            )
+            is InvokeException.TooLarge -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is InvokeException.InvalidJson -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is InvokeException.Rejected -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+        }
+    }
+
+    override fun write(value: InvokeException, buf: ByteBuffer) {
+        when(value) {
+            is InvokeException.Cancelled -> {
+                buf.putInt(1)
+                Unit
+            }
+            is InvokeException.NotConnected -> {
+                buf.putInt(2)
+                Unit
+            }
+            is InvokeException.TooLarge -> {
+                buf.putInt(3)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is InvokeException.InvalidJson -> {
+                buf.putInt(4)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is InvokeException.Rejected -> {
+                buf.putInt(5)
+                FfiConverterString.write(value.`code`, buf)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+
+}
+
+
+
 
 
 /**
@@ -6506,6 +8572,61 @@ public object FfiConverterTypeListenerError : FfiConverterRustBuffer<ListenerExc
     }
 
 }
+
+
+
+/**
+ * Severity of a [`LogRecord`].
+ */
+
+enum class LogLevel {
+    
+    /**
+     * Failures.
+     */
+    ERROR,
+    /**
+     * Something went wrong but the node carries on (a handler failed, a retry).
+     */
+    WARN,
+    /**
+     * Lifecycle: connected, ready, paused.
+     */
+    INFO,
+    /**
+     * Details for debugging.
+     */
+    DEBUG,
+    /**
+     * Everything.
+     */
+    TRACE;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLogLevel: FfiConverterRustBuffer<LogLevel> {
+    override fun read(buf: ByteBuffer) = try {
+        LogLevel.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: LogLevel) = 4UL
+
+    override fun write(value: LogLevel, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
 
 
 
@@ -6711,6 +8832,30 @@ public object FfiConverterTypeNodeError : FfiConverterRustBuffer<NodeException> 
 sealed class NodeNotice {
     
     /**
+     * A connection attempt started.
+     */
+    data class ConnectAttempt(
+        /**
+         * Attempts so far.
+         */
+        val `total`: kotlin.ULong) : NodeNotice()
+        
+    {
+        
+
+    // The local Rust `Display`/`Debug` implementation.
+    override fun toString(): String {
+        return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_nodenotice_uniffi_trait_display(FfiConverterTypeNodeNotice.lower(this),
+        _status)
+}
+    )
+    }
+        companion object
+    }
+    
+    /**
      * Hello received.
      */
     data class Connected(
@@ -6726,6 +8871,15 @@ sealed class NodeNotice {
     {
         
 
+    // The local Rust `Display`/`Debug` implementation.
+    override fun toString(): String {
+        return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_nodenotice_uniffi_trait_display(FfiConverterTypeNodeNotice.lower(this),
+        _status)
+}
+    )
+    }
         companion object
     }
     
@@ -6741,6 +8895,15 @@ sealed class NodeNotice {
     {
         
 
+    // The local Rust `Display`/`Debug` implementation.
+    override fun toString(): String {
+        return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_nodenotice_uniffi_trait_display(FfiConverterTypeNodeNotice.lower(this),
+        _status)
+}
+    )
+    }
         companion object
     }
     
@@ -6768,21 +8931,40 @@ sealed class NodeNotice {
     {
         
 
+    // The local Rust `Display`/`Debug` implementation.
+    override fun toString(): String {
+        return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_nodenotice_uniffi_trait_display(FfiConverterTypeNodeNotice.lower(this),
+        _status)
+}
+    )
+    }
         companion object
     }
     
     /**
-     * Another Gateway event reached the node.
+     * A Gateway event reached the node (`chat` of a subscribed session,
+     * `voicewake.changed`, …).
      */
-    data class GatewayEvent(
+    data class Event(
         /**
-         * Event name.
+         * The event.
          */
-        val `event`: kotlin.String) : NodeNotice()
+        val `event`: ai.openclaw.clawnode.ffi.GatewayEvent) : NodeNotice()
         
     {
         
 
+    // The local Rust `Display`/`Debug` implementation.
+    override fun toString(): String {
+        return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_nodenotice_uniffi_trait_display(FfiConverterTypeNodeNotice.lower(this),
+        _status)
+}
+    )
+    }
         companion object
     }
     
@@ -6802,6 +8984,73 @@ sealed class NodeNotice {
     {
         
 
+    // The local Rust `Display`/`Debug` implementation.
+    override fun toString(): String {
+        return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_nodenotice_uniffi_trait_display(FfiConverterTypeNodeNotice.lower(this),
+        _status)
+}
+    )
+    }
+        companion object
+    }
+    
+    /**
+     * Queued work drained from the Gateway on the return to the foreground: act on it
+     * (it is no longer on the Gateway).
+     */
+    data class PendingWork(
+        /**
+         * The item.
+         */
+        val `item`: ai.openclaw.clawnode.ffi.PendingWorkItem) : NodeNotice()
+        
+    {
+        
+
+    // The local Rust `Display`/`Debug` implementation.
+    override fun toString(): String {
+        return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_nodenotice_uniffi_trait_display(FfiConverterTypeNodeNotice.lower(this),
+        _status)
+}
+    )
+    }
+        companion object
+    }
+    
+    /**
+     * A foreground action queued while the app was in the background ran on its return
+     * and was acknowledged (its result cannot reach the original caller).
+     */
+    data class PendingActionRan(
+        /**
+         * Action id.
+         */
+        val `id`: kotlin.String, 
+        /**
+         * Command.
+         */
+        val `command`: kotlin.String, 
+        /**
+         * Error code when it failed.
+         */
+        val `error`: kotlin.String?) : NodeNotice()
+        
+    {
+        
+
+    // The local Rust `Display`/`Debug` implementation.
+    override fun toString(): String {
+        return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_nodenotice_uniffi_trait_display(FfiConverterTypeNodeNotice.lower(this),
+        _status)
+}
+    )
+    }
         companion object
     }
     
@@ -6811,6 +9060,15 @@ sealed class NodeNotice {
     
     
 
+    // The local Rust `Display`/`Debug` implementation.
+    override fun toString(): String {
+        return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_nodenotice_uniffi_trait_display(FfiConverterTypeNodeNotice.lower(this),
+        _status)
+}
+    )
+    }
 
     companion object
 }
@@ -6821,30 +9079,48 @@ sealed class NodeNotice {
 public object FfiConverterTypeNodeNotice : FfiConverterRustBuffer<NodeNotice>{
     override fun read(buf: ByteBuffer): NodeNotice {
         return when(buf.getInt()) {
-            1 -> NodeNotice.Connected(
+            1 -> NodeNotice.ConnectAttempt(
+                FfiConverterULong.read(buf),
+                )
+            2 -> NodeNotice.Connected(
                 FfiConverterString.read(buf),
                 FfiConverterOptionalString.read(buf),
                 )
-            2 -> NodeNotice.Disconnected(
+            3 -> NodeNotice.Disconnected(
                 FfiConverterString.read(buf),
                 )
-            3 -> NodeNotice.DeviceTokenStored
-            4 -> NodeNotice.DeviceTokenCleared
-            5 -> NodeNotice.PairResolved(
+            4 -> NodeNotice.DeviceTokenStored
+            5 -> NodeNotice.DeviceTokenCleared
+            6 -> NodeNotice.PairResolved(
                 FfiConverterString.read(buf),
                 )
-            6 -> NodeNotice.GatewayEvent(
-                FfiConverterString.read(buf),
+            7 -> NodeNotice.Event(
+                FfiConverterTypeGatewayEvent.read(buf),
                 )
-            7 -> NodeNotice.EventsLost(
+            8 -> NodeNotice.EventsLost(
                 FfiConverterULong.read(buf),
                 FfiConverterULong.read(buf),
+                )
+            9 -> NodeNotice.PendingWork(
+                FfiConverterTypePendingWorkItem.read(buf),
+                )
+            10 -> NodeNotice.PendingActionRan(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                FfiConverterOptionalString.read(buf),
                 )
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
         }
     }
 
     override fun allocationSize(value: NodeNotice): ULong = when(value) {
+        is NodeNotice.ConnectAttempt -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterULong.allocationSize(value.`total`)
+            )
+        }
         is NodeNotice.Connected -> {
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
@@ -6879,11 +9155,11 @@ public object FfiConverterTypeNodeNotice : FfiConverterRustBuffer<NodeNotice>{
                 + FfiConverterString.allocationSize(value.`decision`)
             )
         }
-        is NodeNotice.GatewayEvent -> {
+        is NodeNotice.Event -> {
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
                 4UL
-                + FfiConverterString.allocationSize(value.`event`)
+                + FfiConverterTypeGatewayEvent.allocationSize(value.`event`)
             )
         }
         is NodeNotice.EventsLost -> {
@@ -6894,43 +9170,76 @@ public object FfiConverterTypeNodeNotice : FfiConverterRustBuffer<NodeNotice>{
                 + FfiConverterULong.allocationSize(value.`received`)
             )
         }
+        is NodeNotice.PendingWork -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypePendingWorkItem.allocationSize(value.`item`)
+            )
+        }
+        is NodeNotice.PendingActionRan -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`id`)
+                + FfiConverterString.allocationSize(value.`command`)
+                + FfiConverterOptionalString.allocationSize(value.`error`)
+            )
+        }
     }
 
     override fun write(value: NodeNotice, buf: ByteBuffer) {
         when(value) {
-            is NodeNotice.Connected -> {
+            is NodeNotice.ConnectAttempt -> {
                 buf.putInt(1)
+                FfiConverterULong.write(value.`total`, buf)
+                Unit
+            }
+            is NodeNotice.Connected -> {
+                buf.putInt(2)
                 FfiConverterString.write(value.`serverVersion`, buf)
                 FfiConverterOptionalString.write(value.`authMethod`, buf)
                 Unit
             }
             is NodeNotice.Disconnected -> {
-                buf.putInt(2)
+                buf.putInt(3)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is NodeNotice.DeviceTokenStored -> {
-                buf.putInt(3)
-                Unit
-            }
-            is NodeNotice.DeviceTokenCleared -> {
                 buf.putInt(4)
                 Unit
             }
-            is NodeNotice.PairResolved -> {
+            is NodeNotice.DeviceTokenCleared -> {
                 buf.putInt(5)
+                Unit
+            }
+            is NodeNotice.PairResolved -> {
+                buf.putInt(6)
                 FfiConverterString.write(value.`decision`, buf)
                 Unit
             }
-            is NodeNotice.GatewayEvent -> {
-                buf.putInt(6)
-                FfiConverterString.write(value.`event`, buf)
+            is NodeNotice.Event -> {
+                buf.putInt(7)
+                FfiConverterTypeGatewayEvent.write(value.`event`, buf)
                 Unit
             }
             is NodeNotice.EventsLost -> {
-                buf.putInt(7)
+                buf.putInt(8)
                 FfiConverterULong.write(value.`expected`, buf)
                 FfiConverterULong.write(value.`received`, buf)
+                Unit
+            }
+            is NodeNotice.PendingWork -> {
+                buf.putInt(9)
+                FfiConverterTypePendingWorkItem.write(value.`item`, buf)
+                Unit
+            }
+            is NodeNotice.PendingActionRan -> {
+                buf.putInt(10)
+                FfiConverterString.write(value.`id`, buf)
+                FfiConverterString.write(value.`command`, buf)
+                FfiConverterOptionalString.write(value.`error`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -6964,6 +9273,15 @@ sealed class NodeState {
     {
         
 
+    // The local Rust `Display`/`Debug` implementation.
+    override fun toString(): String {
+        return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_nodestate_uniffi_trait_display(FfiConverterTypeNodeState.lower(this),
+        _status)
+}
+    )
+    }
         companion object
     }
     
@@ -6987,6 +9305,15 @@ sealed class NodeState {
     {
         
 
+    // The local Rust `Display`/`Debug` implementation.
+    override fun toString(): String {
+        return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_nodestate_uniffi_trait_display(FfiConverterTypeNodeState.lower(this),
+        _status)
+}
+    )
+    }
         companion object
     }
     
@@ -7002,6 +9329,15 @@ sealed class NodeState {
     {
         
 
+    // The local Rust `Display`/`Debug` implementation.
+    override fun toString(): String {
+        return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_nodestate_uniffi_trait_display(FfiConverterTypeNodeState.lower(this),
+        _status)
+}
+    )
+    }
         companion object
     }
     
@@ -7025,6 +9361,15 @@ sealed class NodeState {
     {
         
 
+    // The local Rust `Display`/`Debug` implementation.
+    override fun toString(): String {
+        return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_nodestate_uniffi_trait_display(FfiConverterTypeNodeState.lower(this),
+        _status)
+}
+    )
+    }
         companion object
     }
     
@@ -7044,6 +9389,15 @@ sealed class NodeState {
     {
         
 
+    // The local Rust `Display`/`Debug` implementation.
+    override fun toString(): String {
+        return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_nodestate_uniffi_trait_display(FfiConverterTypeNodeState.lower(this),
+        _status)
+}
+    )
+    }
         companion object
     }
     
@@ -7059,6 +9413,15 @@ sealed class NodeState {
     {
         
 
+    // The local Rust `Display`/`Debug` implementation.
+    override fun toString(): String {
+        return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_nodestate_uniffi_trait_display(FfiConverterTypeNodeState.lower(this),
+        _status)
+}
+    )
+    }
         companion object
     }
     
@@ -7086,6 +9449,15 @@ sealed class NodeState {
     {
         
 
+    // The local Rust `Display`/`Debug` implementation.
+    override fun toString(): String {
+        return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_nodestate_uniffi_trait_display(FfiConverterTypeNodeState.lower(this),
+        _status)
+}
+    )
+    }
         companion object
     }
     
@@ -7095,6 +9467,15 @@ sealed class NodeState {
     
     
 
+    // The local Rust `Display`/`Debug` implementation.
+    override fun toString(): String {
+        return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_method_nodestate_uniffi_trait_display(FfiConverterTypeNodeState.lower(this),
+        _status)
+}
+    )
+    }
 
     companion object
 }
@@ -7601,19 +9982,27 @@ public object FfiConverterTypePauseKind : FfiConverterRustBuffer<PauseKind>{
 
 
 /**
- * Which plaintext `ws://` destinations are allowed.
+ * Which plaintext `ws://` destinations are allowed (`wss://` is never restricted).
  */
 
 enum class PlaintextPolicy {
     
     /**
-     * Loopback only (the default).
+     * Loopback only (the default on desktop platforms).
      */
     LOOPBACK_ONLY,
     /**
-     * Also private LAN / tailnet addresses. Only on the user's explicit opt-in.
+     * Also private LAN / tailnet addresses and any name resolving to them. Only on the
+     * user's explicit opt-in.
      */
-    PRIVATE_NETWORK;
+    PRIVATE_NETWORK,
+    /**
+     * The mobile apps' rule (transport.md §2.4), the default on Android and iOS: loopback
+     * and the local network (RFC 1918 — including the Android emulator's host `10.0.2.2` —,
+     * link-local, ULA, `.local` names); no CGNAT/tailnet (`100.64/10`, `.ts.net`), no
+     * other names.
+     */
+    MOBILE_STRICT;
 
     
 
@@ -7690,6 +10079,82 @@ public object FfiConverterTypePresenceTrigger: FfiConverterRustBuffer<PresenceTr
     override fun allocationSize(value: PresenceTrigger) = 4UL
 
     override fun write(value: PresenceTrigger, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * What the user can do about a pause (the app words it; `PauseInfo.remediation` is a
+ * default English text for app users).
+ */
+
+enum class RemediationKind {
+    
+    /**
+     * Enter the right Gateway token or password.
+     */
+    FIX_SHARED_CREDENTIAL,
+    /**
+     * The device is no longer paired: pair again (new setup code or the Gateway token).
+     */
+    PAIR_AGAIN,
+    /**
+     * The setup code is expired or used: get a new one.
+     */
+    NEW_SETUP_CODE,
+    /**
+     * The device proof was rejected: check the device clock.
+     */
+    CHECK_CLOCK,
+    /**
+     * Update the app (or the Gateway).
+     */
+    UPDATE,
+    /**
+     * Verify the Gateway's certificate fingerprint, then `trust_pin` it (or keep the old pin).
+     */
+    TRUST_CERTIFICATE,
+    /**
+     * The address is not allowed (plaintext to a non-local host…): use a `wss://` address.
+     */
+    FIX_CONNECTION_SETTINGS,
+    /**
+     * The secure storage failed.
+     */
+    FIX_STORAGE,
+    /**
+     * Paused on request: `resume()` when ready.
+     */
+    RESUME,
+    /**
+     * Only the Gateway's operator can fix it.
+     */
+    ASK_OPERATOR;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRemediationKind: FfiConverterRustBuffer<RemediationKind> {
+    override fun read(buf: ByteBuffer) = try {
+        RemediationKind.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: RemediationKind) = 4UL
+
+    override fun write(value: RemediationKind, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
     }
 }
@@ -7812,6 +10277,38 @@ public object FfiConverterTypeStoreFailure : FfiConverterRustBuffer<StoreFailure
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
     }
 
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalUInt: FfiConverterRustBuffer<kotlin.UInt?> {
+    override fun read(buf: ByteBuffer): kotlin.UInt? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterUInt.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.UInt?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterUInt.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.UInt?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterUInt.write(value, buf)
+        }
+    }
 }
 
 
@@ -8044,6 +10541,70 @@ public object FfiConverterOptionalTypeSecureStore: FfiConverterRustBuffer<Secure
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeInputChunk: FfiConverterRustBuffer<InputChunk?> {
+    override fun read(buf: ByteBuffer): InputChunk? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeInputChunk.read(buf)
+    }
+
+    override fun allocationSize(value: InputChunk?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeInputChunk.allocationSize(value)
+        }
+    }
+
+    override fun write(value: InputChunk?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeInputChunk.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeMcpTarget: FfiConverterRustBuffer<McpTarget?> {
+    override fun read(buf: ByteBuffer): McpTarget? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeMcpTarget.read(buf)
+    }
+
+    override fun allocationSize(value: McpTarget?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeMcpTarget.allocationSize(value)
+        }
+    }
+
+    override fun write(value: McpTarget?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeMcpTarget.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeClientId: FfiConverterRustBuffer<ClientId?> {
     override fun read(buf: ByteBuffer): ClientId? {
         if (buf.get().toInt() == 0) {
@@ -8196,6 +10757,62 @@ public object FfiConverterSequenceTypeCatalogEntry: FfiConverterRustBuffer<List<
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypePluginTool: FfiConverterRustBuffer<List<PluginTool>> {
+    override fun read(buf: ByteBuffer): List<PluginTool> {
+        val len = buf.getInt()
+        return List<PluginTool>(len) {
+            FfiConverterTypePluginTool.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<PluginTool>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypePluginTool.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<PluginTool>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypePluginTool.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeSkill: FfiConverterRustBuffer<List<Skill>> {
+    override fun read(buf: ByteBuffer): List<Skill> {
+        val len = buf.getInt()
+        return List<Skill>(len) {
+            FfiConverterTypeSkill.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Skill>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeSkill.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Skill>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeSkill.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterMapStringBoolean: FfiConverterRustBuffer<Map<kotlin.String, kotlin.Boolean>> {
     override fun read(buf: ByteBuffer): Map<kotlin.String, kotlin.Boolean> {
         val len = buf.getInt()
@@ -8225,6 +10842,45 @@ public object FfiConverterMapStringBoolean: FfiConverterRustBuffer<Map<kotlin.St
         value.forEach { (k, v) ->
             FfiConverterString.write(k, buf)
             FfiConverterBoolean.write(v, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.String, kotlin.String>> {
+    override fun read(buf: ByteBuffer): Map<kotlin.String, kotlin.String> {
+        val len = buf.getInt()
+        return buildMap<kotlin.String, kotlin.String>(len) {
+            repeat(len) {
+                val k = FfiConverterString.read(buf)
+                val v = FfiConverterString.read(buf)
+                this[k] = v
+            }
+        }
+    }
+
+    override fun allocationSize(value: Map<kotlin.String, kotlin.String>): ULong {
+        val spaceForMapSize = 4UL
+        val spaceForChildren = value.map { (k, v) ->
+            FfiConverterString.allocationSize(k) +
+            FfiConverterString.allocationSize(v)
+        }.sum()
+        return spaceForMapSize + spaceForChildren
+    }
+
+    override fun write(value: Map<kotlin.String, kotlin.String>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        // The parens on `(k, v)` here ensure we're calling the right method,
+        // which is important for compatibility with older android devices.
+        // Ref https://blog.danlew.net/2017/03/16/kotlin-puzzler-whose-line-is-it-anyways/
+        value.forEach { (k, v) ->
+            FfiConverterString.write(k, buf)
+            FfiConverterString.write(v, buf)
         }
     }
 }
@@ -8281,6 +10937,71 @@ public object FfiConverterMapStringBoolean: FfiConverterRustBuffer<Map<kotlin.St
     )
     }
     
+
+        /**
+         * Stops delivering logs (e.g. before the app releases its sink).
+         */ fun `clearLogSink`()
+        = 
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_func_clear_log_sink(
+    
+        _status)
+}
+    
+    
+
+        /**
+         * Changes the level of the installed sink.
+         */ fun `setLogLevel`(`maxLevel`: LogLevel)
+        = 
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_func_set_log_level(
+    
+        
+        FfiConverterTypeLogLevel.lower(`maxLevel`),_status)
+}
+    
+    
+
+        /**
+         * Routes the library's logs at `max_level` and above to `sink` (replacing any previous
+         * sink). The first call installs the process-wide `tracing` subscriber; it fails with
+         * `InvalidConfig` when the process already has another one (a Rust host app).
+         */
+    @Throws(NodeException::class) fun `setLogSink`(`sink`: LogSink, `maxLevel`: LogLevel)
+        = 
+    uniffiRustCallWithError(NodeException) { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_func_set_log_sink(
+    
+        
+        FfiConverterTypeLogSink.lower(`sink`),
+        FfiConverterTypeLogLevel.lower(`maxLevel`),_status)
+}
+    
+    
+
+        /**
+         * First-use TLS probe of a `wss://` Gateway `url`: connects (TCP + TLS handshake up to the
+         * certificate), captures the leaf fingerprint and whether system trust passed, and aborts.
+         * Nothing else is sent (no upgrade, no credentials). The app shows the fingerprint, the
+         * user verifies it out of band, then the app passes it as `tls_pin` or to `trust_pin`.
+         */
+    @Throws(NodeException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+     suspend fun `probeTls`(`url`: kotlin.String, `timeoutMs`: kotlin.ULong?) : TlsProbe {
+        return uniffiRustCallAsync(
+        UniffiLib.uniffi_clawnode_ffi_fn_func_probe_tls(
+        FfiConverterString.lower(`url`),
+        FfiConverterOptionalULong.lower(`timeoutMs`),),
+        { future, callback, continuation -> UniffiLib.ffi_clawnode_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_clawnode_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_clawnode_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeTlsProbe.lift(it) },
+        // Error FFI converter
+        NodeException.ErrorHandler,
+    )
+    }
 
         /**
          * Installs a hook run on each runtime worker thread at start. Takes effect only when called
