@@ -60,9 +60,15 @@ def test_handler_answers_and_errors_reach_the_operator(gateway: GatewayFixture, 
             assert crashes[0].levelno == logging.ERROR and "py.crash" in crashes[0].getMessage()
             assert crashes[0].exc_info is not None and crashes[0].exc_info[0] is ValueError
             assert "in crash" in caplog.text and "raise ValueError" in caplog.text
-            # A CommandError is an answer, not a crash: logged without traceback.
-            fails = [r for r in caplog.records if "py.fail" in r.getMessage()]
-            assert [(f.levelno, f.exc_info) for f in fails] == [(logging.INFO, None)], fails
+            # A CommandError is an answer, not a crash: the library logs it (through the
+            # log sink), without traceback.
+            fails = [r for r in caplog.records if "command=py.fail" in r.getMessage()]
+            assert [(f.name, f.levelno, f.exc_info) for f in fails] == [
+                ("clawnode.ffi.handler", logging.WARNING, None)
+            ], fails
+            assert "code=SENSOR_OFFLINE" in fails[0].getMessage()
+            # The core's own lifecycle logs reach `logging` too.
+            assert any(r.name.startswith("clawnode.node.") for r in caplog.records), caplog.records
             r = await gateway.invoke(node.device_id, "py.echo", [1])
             assert r["result"]["payload"]["echo"] == [1]
         assert node.state.is_STOPPED()

@@ -11,7 +11,7 @@ from typing import Any, Dict, List, cast
 import pytest
 from conftest import GatewayFixture, make_node, start_ready
 
-from clawnode import ClawNode, Invoke, Json, NodeConfig, NodeNotice, NodeState, PauseInfo, PauseKind
+from clawnode import ClawNode, Invoke, Json, NodeConfig, NodeNotice, NodeState, PauseInfo, PauseKind, RemediationKind
 
 
 def test_plain_def_handlers_run_in_a_thread_and_absent_params_are_an_empty_dict(
@@ -86,15 +86,16 @@ def test_async_for_states_and_notices_end_when_the_node_stops(gateway: GatewayFi
         assert all(a != b for a, b in zip(states, states[1:])), "consecutive duplicates"
         assert any(n.is_CONNECTED() for n in notices), notices
 
-        # Readable repr and str: every field, strings quoted.
+        # repr: every field, strings quoted; str: the library's text.
         assert isinstance(ready, NodeState.READY)
-        assert repr(ready) == str(ready)
+        assert str(ready) == f"ready (Gateway {ready.server_version})"
         assert repr(ready) == (
             f"NodeState.READY(node_id={node.device_id!r}, server_version={ready.server_version!r}, "
             f"auth_method={ready.auth_method!r})"
         )
         connected = next(n for n in notices if n.is_CONNECTED())
         assert repr(connected).startswith("NodeNotice.CONNECTED(server_version='"), repr(connected)
+        assert str(connected).startswith("connected to Gateway "), str(connected)
 
         # A stream opened after the stop yields STOPPED (states) or nothing (notices).
         assert [s.is_STOPPED() for s in [s async for s in node.states()]] == [True]
@@ -140,10 +141,12 @@ def test_secrets_stay_out_of_repr_and_records_are_readable() -> None:
         code=None,
         message="m",
         remediation="r",
+        remediation_kind=RemediationKind.TRUST_CERTIFICATE,
     )
     assert repr(NodeState.PAUSED(pause=pause)) == (
         "NodeState.PAUSED(pause=PauseInfo(kind=PauseKind.PIN_MISMATCH(expected='aa', observed='bb', "
-        "system_trusted=False), code=None, message='m', remediation='r'))"
+        "system_trusted=False), code=None, message='m', remediation='r', "
+        "remediation_kind=RemediationKind.TRUST_CERTIFICATE))"
     )
     node = ClawNode(config)
     assert repr(node) == f"ClawNode(device_id={node.device_id!r}, state=NodeState.IDLE())"

@@ -8,7 +8,7 @@ import asyncio
 import inspect
 import json
 import logging
-from typing import Any, Callable, Dict, TypeVar
+from typing import Any, AsyncIterator, Callable, Dict, Optional, TypeVar, Union
 
 from .clawnode import clawnode as _ffi
 from .clawnode.clawnode import CatalogParams, CommandFailure
@@ -35,23 +35,70 @@ class CommandError(Exception):
 
 
 class Invoke:
-    """What a handler may look at besides its params: the command, the deadline and whether
-    the invoke was cancelled."""
+    """One invoke as the handler sees it: ids, deadline, cancellation, progress out and input
+    in. Take it as the handler's second argument."""
 
-    def __init__(self, command: str, token: _ffi.CancelToken) -> None:
+    def __init__(self, command: str, ctx: _ffi.InvokeContext) -> None:
         self.command = command
-        self._token = token
+        self._ctx = ctx
+
+    @property
+    def id(self) -> str:
+        """The invoke id (what the operator's ``node.invoke`` waits on)."""
+        return self._ctx.invoke_id()
+
+    @property
+    def idempotency_key(self) -> Optional[str]:
+        """The caller's idempotency key, when sent."""
+        return self._ctx.idempotency_key()
+
+    @property
+    def session_key(self) -> Optional[str]:
+        """The agent session the invoke belongs to, when sent."""
+        return self._ctx.session_key()
 
     @property
     def cancelled(self) -> bool:
         """Whether the Gateway cancelled the invoke or its deadline passed. Plain ``def``
         handlers (which cannot be interrupted) poll this in long loops."""
-        return self._token.is_cancelled()
+        return self._ctx.is_cancelled()
 
     @property
     def remaining_ms(self) -> int:
         """Milliseconds before the invoke's deadline."""
-        return self._token.remaining_ms()
+        return self._ctx.remaining_ms()
+
+    @property
+    def deadline_ms(self) -> int:
+        """The deadline as Unix time in milliseconds."""
+        return self._ctx.deadline_ms()
+
+    async def progress(self, data: Union[str, bytes]) -> None:
+        """Streams output to the operator (``node.invoke.progress``, in call order). ``str``
+        is sent as is (split into 16 KiB chunks); ``bytes`` (a child's stdout) are decoded
+        as UTF-8 across calls. Raises ``InvokeError.Cancelled`` once the invoke is over."""
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            await self._ctx.progress_bytes(bytes(data))
+        else:
+            await self._ctx.progress(data)
+
+    async def progress_json(self, value: Json) -> None:
+        """Streams one JSON value as one progress chunk (at most 16 KiB: ``InvokeError.TooLarge``)."""
+        await self._ctx.progress_json(json.dumps(value))
+
+    async def heartbeat(self) -> None:
+        """An empty progress chunk: keeps the Gateway's idle timer alive."""
+        await self._ctx.heartbeat()
+
+    async def inputs(self) -> AsyncIterator[Json]:
+        """``async for chunk in invoke.inputs()``: the operator's ``node.invoke.input``
+        payloads (decoded JSON) in order, until the invoke is cancelled or finished. Read
+        promptly: more than 64 unread chunks end the invoke with ``INPUT_BUFFER_OVERFLOW``."""
+        while True:
+            chunk = await self._ctx.next_input()
+            if chunk is None:
+                return
+            yield json.loads(chunk.payload_json)
 
     def typed(self, params: Json) -> CatalogParams:
         """The params as a typed record (``CatalogParams.LOCATION_GET(params=...)``, …), or
@@ -59,7 +106,7 @@ class Invoke:
         return _ffi.typed_params(self.command, json.dumps(params))
 
     def __repr__(self) -> str:
-        return f"Invoke(command={self.command!r}, cancelled={self.cancelled}, remaining_ms={self.remaining_ms})"
+        return f"Invoke(id={self.id!r}, command={self.command!r}, cancelled={self.cancelled}, remaining_ms={self.remaining_ms})"
 
 
 def _wants_invoke(fn: Handler) -> bool:
@@ -96,17 +143,17 @@ class Dispatcher(_ffi.CommandHandler):
     def __init__(self, handlers: Dict[str, Handler]) -> None:
         self._handlers = handlers
 
-    async def invoke(self, command: str, params_json: str, cancel: _ffi.CancelToken) -> str:
+    async def invoke(self, command: str, params_json: str, ctx: _ffi.InvokeContext) -> str:
         fn = self._handlers.get(command)
         try:
             if fn is None:
                 raise CommandError("UNAVAILABLE", f"no handler for {command}")
             params = json.loads(params_json)
-            if params is None:  # the operator sent no params: `params.get(...)` must work
+            if params is None:  # older libraries sent `null` for absent params
                 params = {}
-            args = (params, Invoke(command, cancel)) if _wants_invoke(fn) else (params,)
+            args = (params, Invoke(command, ctx)) if _wants_invoke(fn) else (params,)
             task = asyncio.ensure_future(_run(fn, args))
-            watcher = asyncio.ensure_future(cancel.cancelled())  # always completes
+            watcher = asyncio.ensure_future(ctx.cancelled())  # always completes
             done, _ = await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
             if task not in done:
                 task.cancel()
@@ -118,12 +165,12 @@ class Dispatcher(_ffi.CommandHandler):
                 raise CommandError("CANCELLED", "invoke cancelled")
             return json.dumps(task.result())
         except CommandError as e:
-            if e.code != "CANCELLED":
-                log.info("%s failed: %s", command, e)
+            # An answer, not a crash: the library logs it (WARNING, `clawnode.ffi.handler`).
             raise _failure(e.code, e.message) from None
         except CommandFailure:
             raise
         except Exception as e:  # noqa: BLE001 - every failure becomes a command error
+            # The library logs the failure too, but only Python has the traceback.
             log.error("%s: handler raised %s", command, type(e).__name__, exc_info=e)
             raise _failure("UNAVAILABLE", f"{type(e).__name__}: {e}") from None
 

@@ -8,17 +8,24 @@ import inspect
 import json
 import threading
 import weakref
-from typing import Any, AsyncIterator, Callable, List, Optional, Set, TypeVar, Union, cast
+from typing import Any, AsyncIterator, Callable, Dict, List, Optional, Set, TypeVar, Union, cast
 
+from . import _log
 from ._invoke import Dispatcher, Handler, H, Json, check_handler, log
 from .clawnode import clawnode as _ffi
 from .clawnode.clawnode import (
+    EndpointInfo,
     EventOutcome,
+    GatewayEvent,
     NodeConfig,
     NodeNotice,
     NodeState,
+    NodeStats,
+    PluginSurface,
+    PluginTool,
     PresenceTrigger,
     SecureStore,
+    Skill,
 )
 
 StateCallback = Callable[[NodeState], Any]
@@ -129,7 +136,9 @@ class ClawNode:
 
     # ---- lifecycle ----------------------------------------------------------------
     async def start(self) -> None:
-        """Starts connecting; handlers and callbacks run on the current event loop."""
+        """Starts connecting; handlers and callbacks run on the current event loop. The
+        library's logs go to :mod:`logging` from here on (see :func:`route_logs`)."""
+        _log.route_logs()
         self._loop = asyncio.get_running_loop()
         _ffi.uniffi_set_event_loop(cast(asyncio.BaseEventLoop, self._loop))  # async foreign calls hang without it
         self._node.start()
@@ -206,6 +215,15 @@ class ClawNode:
         finally:
             self._notice_queues.discard(queue)
 
+    async def events(self) -> AsyncIterator[GatewayEvent]:
+        """``async for event in node.events()``: the Gateway events that reach the node
+        (``GatewayEvent.CHAT`` of a session subscribed with ``send_event("chat.subscribe",
+        {"sessionKey": …})``, ``VOICE_WAKE_CHANGED``, ``OTHER`` with its JSON payload), until
+        the node stops. The same events arrive as ``NodeNotice.EVENT`` in :meth:`notices`."""
+        async for notice in self.notices():
+            if notice.is_EVENT():
+                yield cast(Any, notice).event
+
     async def wait_for(self, predicate: Callable[[NodeState], bool], timeout: float = 60.0) -> NodeState:
         """Waits until ``predicate(state)`` holds, e.g. ``lambda s: s.is_READY()``. Raises
         ``TimeoutError`` after ``timeout`` seconds, ``RuntimeError`` when the node stops
@@ -254,11 +272,15 @@ class ClawNode:
         self._node.unsuspend()
 
     def trust_pin(self, pin: str) -> None:
-        """Trust a TLS certificate fingerprint the user confirmed."""
+        """Trust a TLS certificate fingerprint the user confirmed (after a
+        ``PauseKind.PIN_MISMATCH`` / ``TLS_UNTRUSTED`` pause or a :func:`probe_tls`), store
+        it for the endpoint's origin and retry."""
         self._node.trust_pin(pin)
 
     def set_foreground(self, foreground: bool) -> None:
-        """Tell the node whether the app is in the foreground."""
+        """Tell the node whether the app is in the foreground. Coming back reconnects at
+        once and runs the work the Gateway queued meanwhile (``NodeNotice.PENDING_ACTION_RAN``,
+        ``NodeNotice.PENDING_WORK``)."""
         self._node.set_foreground(foreground)
 
     def pause(self, reason: str) -> None:
@@ -270,6 +292,40 @@ class ClawNode:
         false when it was queued offline). Raises ``NodeError.NotConnected`` without a session
         for events that are not queued."""
         return await self._node.send_event(event, json.dumps(payload))
+
+    async def request(self, method: str, params: Json = None) -> Json:
+        """Calls a Gateway method as this node (``node.canvas.capability.refresh``, …) and
+        returns its decoded payload. ``params=None`` sends ``{}``. The methods the node's
+        protocol owns (``connect``, ``node.invoke.result``, ``node.event``, …) are refused."""
+        out = await self._node.request(method, json.dumps({} if params is None else params))
+        return json.loads(out)
+
+    @property
+    def plugin_surface_urls(self) -> Dict[str, str]:
+        """``hello-ok.pluginSurfaceUrls`` of the current session (surface → URL)."""
+        return dict(self._node.plugin_surface_urls())
+
+    async def refresh_plugin_surface(self, surface: str, observed_url: Optional[str] = None) -> PluginSurface:
+        """``node.pluginSurface.refresh``: a fresh URL set for ``surface`` (e.g. ``canvas``)."""
+        return await self._node.refresh_plugin_surface(surface, observed_url)
+
+    async def update_plugin_tools(self, tools: List[PluginTool]) -> None:
+        """``node.pluginTools.update``: publishes the tools this node offers to agents."""
+        await self._node.update_plugin_tools(tools)
+
+    async def update_skills(self, skills: List[Skill]) -> None:
+        """``node.skills.update``: publishes the skills this node offers."""
+        await self._node.update_skills(skills)
+
+    @property
+    def endpoint(self) -> EndpointInfo:
+        """The endpoint in use (for a setup code: the URL that answered) and its pin."""
+        return self._node.endpoint()
+
+    @property
+    def stats(self) -> NodeStats:
+        """Counters: connect attempts, invokes received/succeeded/failed, …"""
+        return self._node.stats()
 
     async def report_alive(self, trigger: PresenceTrigger = PresenceTrigger.MANUAL) -> EventOutcome:
         """Sends ``node.presence.alive`` (throttled to one a minute: ``reason == "throttled"``)."""
@@ -287,4 +343,5 @@ def _shutdown() -> None:
             n.close()
         except Exception:  # noqa: BLE001
             pass
+    _log.stop_logs()
     _ffi.shutdown(2000)

@@ -1,8 +1,8 @@
 """Readable ``repr`` for the generated records and enum variants.
 
 UniFFI's variants are dataclasses without fields, so their ``repr`` drops every value
-(``NodeState.READY()``), and its records keep ``object.__repr__``. This gives both (as
-``repr`` and ``str``) ``NodeState.READY(node_id='…', server_version='2026.9.6', auth_method='token')``, and keeps
+(``NodeState.READY()``), and its records keep ``object.__repr__``. This gives both
+``NodeState.READY(node_id='…', server_version='2026.9.6', auth_method='token')``, and keeps
 secrets of :class:`NodeConfig` out of ``repr``/``str`` (and so out of logs)."""
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ def _fields(cls: type) -> Tuple[str, ...]:
 def _show(name: str, value: Any) -> str:
     if name in SECRET_FIELDS and value is not None:
         return f"{name}='<redacted>'"
+    if isinstance(value, enum.Enum):  # `ClientId.NODE_HOST`, not `<ClientId.NODE_HOST: 1>`
+        return f"{name}={type(value).__name__}.{value.name}"
     return f"{name}={value!r}"
 
 
@@ -42,6 +44,12 @@ def readable_repr(self: Any) -> str:
     # A variant is re-parented by UniFFI as `type("NodeState.READY", (READY, NodeState), {})`.
     shown: List[str] = [_show(f, getattr(self, f, None)) for f in _fields(cls)]
     return f"{name}({', '.join(shown)})"
+
+
+def _rust_display(cls: type) -> bool:
+    """Whether ``str`` calls the library's ``Display`` (UniFFI's ``uniffi::export(Display)``)."""
+    code = getattr(cls.__str__, "__code__", None)
+    return code is not None and "_UniffiLib" in code.co_names
 
 
 def _own_str(cls: type) -> bool:
@@ -64,8 +72,11 @@ def _targets(module: ModuleType) -> List[type]:
 
 
 def install(module: ModuleType) -> None:
-    """Gives every generated record and variant of ``module`` a readable ``repr`` and
-    ``str`` (the same text: strings quoted, secrets redacted)."""
+    """Gives every generated record and variant of ``module`` a readable ``repr`` (strings
+    quoted, secrets redacted). ``str`` stays the library's own text where it exports one
+    (``NodeState``/``NodeNotice``: ``ready (Gateway 2026.9.6)``); elsewhere it is the
+    ``repr``."""
     for cls in _targets(module):
         setattr(cls, "__repr__", readable_repr)
-        setattr(cls, "__str__", readable_repr)
+        if not _rust_display(cls):
+            setattr(cls, "__str__", readable_repr)
