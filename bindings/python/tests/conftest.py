@@ -31,6 +31,7 @@ ALLOWED = [
     "py.sync_crash",
     "location.get",
     "gpio.read",
+    "camera.py",
 ]
 
 

@@ -8,15 +8,15 @@ import inspect
 import json
 import threading
 import weakref
-from typing import Any, AsyncIterator, Callable, Dict, List, Optional, Set, TypeVar, Union, cast
+from typing import Any, Callable, Dict, List, Optional, TypeVar, cast
 
 from . import _log
 from ._invoke import Dispatcher, Handler, H, Json, check_handler, log
+from ._streams import EventStream, StateStream, Stream, Subscribers
 from .clawnode import clawnode as _ffi
 from .clawnode.clawnode import (
     EndpointInfo,
     EventOutcome,
-    GatewayEvent,
     NodeConfig,
     NodeNotice,
     NodeState,
@@ -31,8 +31,6 @@ from .clawnode.clawnode import (
 StateCallback = Callable[[NodeState], Any]
 NoticeCallback = Callable[[NodeNotice], Any]
 C = TypeVar("C", bound=Callable[..., Any])
-
-_END = object()  # closes a notice stream
 
 
 class _Listener(_ffi.NodeListener):
@@ -99,8 +97,8 @@ class ClawNode:
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._state_cbs: List[StateCallback] = [on_state] if on_state else []
         self._notice_cbs: List[NoticeCallback] = [on_notice] if on_notice else []
-        self._state_queues: Set[asyncio.Queue[NodeState]] = set()
-        self._notice_queues: Set[asyncio.Queue[Union[NodeNotice, object]]] = set()
+        self._state_subs: Subscribers[NodeState] = Subscribers()
+        self._notice_subs: Subscribers[NodeNotice] = Subscribers()
         self._node = _ffi.Node(config, store, _Listener(self))
         self._state: NodeState = self._node.state()
         with _lock:
@@ -182,47 +180,22 @@ class ClawNode:
         self._notice_cbs.append(fn)
         return fn
 
-    async def states(self) -> AsyncIterator[NodeState]:
+    def states(self) -> StateStream:
         """``async for state in node.states()``: the current state, then every change, until
-        (and including) ``STOPPED``."""
-        queue: asyncio.Queue[NodeState] = asyncio.Queue()
-        self._state_queues.add(queue)
-        try:
-            last = self._state
-            yield last
-            while not last.is_STOPPED():
-                state = await queue.get()
-                if state == last:
-                    continue
-                last = state
-                yield state
-        finally:
-            self._state_queues.discard(queue)
+        (and including) ``STOPPED``. Subscribed from this call on."""
+        return StateStream(self._state_subs, self._state)
 
-    async def notices(self) -> AsyncIterator[NodeNotice]:
-        """``async for notice in node.notices()``: every notice from now on, until the node
-        stops."""
-        queue: asyncio.Queue[Union[NodeNotice, object]] = asyncio.Queue()
-        if self._state.is_STOPPED():
-            return
-        self._notice_queues.add(queue)
-        try:
-            while True:
-                item = await queue.get()
-                if item is _END:
-                    return
-                yield cast(NodeNotice, item)
-        finally:
-            self._notice_queues.discard(queue)
+    def notices(self) -> Stream[NodeNotice]:
+        """``async for notice in node.notices()``: every notice from this call on, until the
+        node stops."""
+        return Stream(self._notice_subs, [], ended=self._state.is_STOPPED())
 
-    async def events(self) -> AsyncIterator[GatewayEvent]:
+    def events(self) -> EventStream:
         """``async for event in node.events()``: the Gateway events that reach the node
         (``GatewayEvent.CHAT`` of a session subscribed with ``send_event("chat.subscribe",
-        {"sessionKey": …})``, ``VOICE_WAKE_CHANGED``, ``OTHER`` with its JSON payload), until
-        the node stops. The same events arrive as ``NodeNotice.EVENT`` in :meth:`notices`."""
-        async for notice in self.notices():
-            if notice.is_EVENT():
-                yield cast(Any, notice).event
+        {"sessionKey": …})``, ``VOICE_WAKE_CHANGED``, ``OTHER`` with its JSON payload) from
+        this call on, until the node stops. They also arrive as ``NodeNotice.EVENT``."""
+        return EventStream(self.notices())
 
     async def wait_for(self, predicate: Callable[[NodeState], bool], timeout: float = 60.0) -> NodeState:
         """Waits until ``predicate(state)`` holds, e.g. ``lambda s: s.is_READY()``. Raises
@@ -230,27 +203,29 @@ class ClawNode:
         first."""
 
         async def wait() -> NodeState:
-            async for state in self.states():
-                if predicate(state):
-                    return state
+            stream = self.states()
+            try:
+                async for state in stream:
+                    if predicate(state):
+                        return state
+            finally:
+                await stream.aclose()
             raise RuntimeError(f"the node stopped before the awaited state (last: {self._state!r})")
 
         return await asyncio.wait_for(wait(), timeout)
 
     def _on_state(self, state: NodeState) -> None:
         self._state = state
-        for q in list(self._state_queues):
-            q.put_nowait(state)
+        self._state_subs.push(state)
         for cb in list(self._state_cbs):
             _call(cb, state, "on_state")
         if state.is_STOPPED():
-            for nq in list(self._notice_queues):
-                nq.put_nowait(_END)
+            self._state_subs.end()
+            self._notice_subs.end()
 
     def _on_notice(self, notice: NodeNotice) -> None:
         log.debug("notice: %r", notice)
-        for q in list(self._notice_queues):
-            q.put_nowait(notice)
+        self._notice_subs.push(notice)
         for cb in list(self._notice_cbs):
             _call(cb, notice, "on_notice")
 
