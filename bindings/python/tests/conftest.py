@@ -35,34 +35,31 @@ ALLOWED = [
 ]
 
 
-def fixture_binary() -> str:
-    path = os.environ.get("CLAWNODE_GATEWAY_FIXTURE") or str(ROOT / "target" / "debug" / "gateway-fixture")
+def fixture_binary(name: str = "gateway-fixture") -> str:
+    """A testkit binary: `$CLAWNODE_GATEWAY_FIXTURE` (its directory for the others), else
+    `target/debug/`."""
+    given = os.environ.get("CLAWNODE_GATEWAY_FIXTURE")
+    base = pathlib.Path(given).parent if given else ROOT / "target" / "debug"
+    path = str(base / name)
     if not os.path.exists(path):
-        pytest.fail(f"{path} missing: cargo build -p clawnode-testkit --bin gateway-fixture")
+        pytest.fail(f"{path} missing: cargo build -p clawnode-testkit --bin {name}")
     return path
 
 
-class GatewayFixture:
-    """A running Gateway (`url`, `token`) and an operator you send requests to."""
+class JsonLinesFixture:
+    """A testkit fixture process: its first line is a JSON hello, then one JSON request per
+    line in, one answer per line out (matched by `id`)."""
 
-    def __init__(self, allow: List[str], explicit_pairing: bool = False, tls: bool = False) -> None:
-        args = [fixture_binary(), "--allow", ",".join(allow)]
-        if explicit_pairing:
-            args.append("--explicit-pairing")
-        if tls:
-            args.append("--tls")
+    def __init__(self, args: List[str]) -> None:
         self._proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
         assert self._proc.stdout is not None and self._proc.stdin is not None
         self._stdin = self._proc.stdin
         self._stdout = self._proc.stdout
         first = self._stdout.readline()
         if not first:
-            raise RuntimeError("gateway-fixture exited before the Gateway was ready")
-        hello = json.loads(first)
-        self.url: str = hello["url"]
-        self.token: str = hello["token"]
-        #: The Gateway's self-signed certificate (PEM), with `tls`.
-        self.cert_path: Optional[str] = hello.get("certPath")
+            raise RuntimeError(f"{args[0]} exited before it was ready")
+        self.hello: Dict[str, Any] = json.loads(first)
+        self.url: str = self.hello["url"]
         self._ids = itertools.count(1)
         self._pending: Dict[int, concurrent.futures.Future[Dict[str, Any]]] = {}
         self._lock = threading.Lock()
@@ -88,6 +85,28 @@ class GatewayFixture:
     async def call(self, op: str, **fields: Any) -> Dict[str, Any]:
         return await asyncio.wrap_future(self.request(op, **fields))
 
+    def close(self) -> None:
+        try:
+            self._stdin.close()
+            self._proc.wait(timeout=20)
+        except Exception:  # noqa: BLE001
+            self._proc.kill()
+
+
+class GatewayFixture(JsonLinesFixture):
+    """A running Gateway (`url`, `token`) and an operator you send requests to."""
+
+    def __init__(self, allow: List[str], explicit_pairing: bool = False, tls: bool = False) -> None:
+        args = [fixture_binary(), "--allow", ",".join(allow)]
+        if explicit_pairing:
+            args.append("--explicit-pairing")
+        if tls:
+            args.append("--tls")
+        super().__init__(args)
+        self.token: str = self.hello["token"]
+        #: The Gateway's self-signed certificate (PEM), with `tls`.
+        self.cert_path: Optional[str] = self.hello.get("certPath")
+
     async def invoke(self, node_id: str, command: str, params: Any = None, timeout_ms: int = 10_000) -> Dict[str, Any]:
         """`node.invoke` as the operator; `{"ok": …, "result"|"error": …}`."""
         return await self.call("invoke", nodeId=node_id, command=command, params=params, timeoutMs=timeout_ms)
@@ -102,12 +121,13 @@ class GatewayFixture:
         }
         return await self.call("request", method="node.invoke", params=params)
 
-    def close(self) -> None:
-        try:
-            self._stdin.close()
-            self._proc.wait(timeout=20)
-        except Exception:  # noqa: BLE001
-            self._proc.kill()
+
+class FakeFixture(JsonLinesFixture):
+    """The testkit's fake Gateway (`fake-fixture`): plays invokes, input chunks and collects
+    progress, for what the real Gateway does not do on cue."""
+
+    def __init__(self) -> None:
+        super().__init__([fixture_binary("fake-fixture")])
 
 
 @pytest.fixture(scope="session")
@@ -123,6 +143,13 @@ def tls_gateway() -> Iterator[GatewayFixture]:
     gw = GatewayFixture(["py.echo"], tls=True)
     yield gw
     gw.close()
+
+
+@pytest.fixture()
+def fake() -> Iterator[FakeFixture]:
+    fx = FakeFixture()
+    yield fx
+    fx.close()
 
 
 def make_node(

@@ -27,7 +27,7 @@ from __future__ import annotations
 from . import _readable
 from ._invoke import CommandError, Handler, Invoke, Json
 from ._log import route_logs
-from ._node import ClawNode
+from ._node import ClawNode, probe_tls
 from .clawnode import clawnode as _ffi
 from .clawnode.clawnode import (
     CatalogEntry,
@@ -61,7 +61,6 @@ from .clawnode.clawnode import (
     TlsProbe,
     catalog,
     clawnode_version,
-    probe_tls,
     typed_params,
 )
 

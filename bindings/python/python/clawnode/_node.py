@@ -26,6 +26,7 @@ from .clawnode.clawnode import (
     PresenceTrigger,
     SecureStore,
     Skill,
+    TlsProbe,
 )
 
 StateCallback = Callable[[NodeState], Any]
@@ -79,6 +80,21 @@ def _call(cb: Callable[[Any], Any], value: Any, what: str) -> None:
 def _log_failure(fut: asyncio.Future[Any], what: str) -> None:
     if not fut.cancelled() and fut.exception() is not None:
         log.error("%s callback failed", what, exc_info=fut.exception())
+
+
+def bind_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """UniFFI resumes every async call, and runs every async handler, on one module-wide
+    loop: the running one from here on (async foreign calls hang without it)."""
+    _ffi.uniffi_set_event_loop(cast(asyncio.BaseEventLoop, loop))
+
+
+async def probe_tls(url: str, timeout_ms: Optional[int] = None) -> TlsProbe:
+    """First-use trust: connects to ``wss://`` ``url`` without trusting anything and returns
+    the certificate's fingerprint and whether system trust accepts it (nothing is sent).
+    Show the fingerprint to the user; :meth:`ClawNode.trust_pin` (or ``tls_pin``) if they
+    confirm it."""
+    bind_loop(asyncio.get_running_loop())
+    return await _ffi.probe_tls(url, timeout_ms)
 
 
 class ClawNode:
@@ -138,7 +154,7 @@ class ClawNode:
         library's logs go to :mod:`logging` from here on (see :func:`route_logs`)."""
         _log.route_logs()
         self._loop = asyncio.get_running_loop()
-        _ffi.uniffi_set_event_loop(cast(asyncio.BaseEventLoop, self._loop))  # async foreign calls hang without it
+        bind_loop(self._loop)
         self._node.start()
 
     async def stop(self) -> None:
