@@ -11,15 +11,19 @@
             print(state)
 
 Handlers receive the params (decoded JSON; ``{}`` when the operator sent none) and, when they
-take a second argument, an :class:`Invoke` with the cancellation state and deadline. Commands
+take a second argument, an :class:`Invoke`: ids, deadline, cancellation, ``await
+invoke.progress(…)`` out and ``async for chunk in invoke.inputs()`` in. Commands
 of the typed catalog (:func:`catalog`: ``camera.snap``, ``location.get``, ``system.notify``,
 …) receive their params validated, with defaults and clamps applied; ``invoke.typed()``
 decodes them into records. Raise :class:`CommandError` with an UPPER_SNAKE code to fail; any
 other exception is reported as ``UNAVAILABLE`` and logged (logger ``clawnode``, with its
-traceback). When the Gateway cancels the invoke or its deadline passes, an ``async def``
+traceback; the native library's own logs go to ``clawnode.*`` loggers too). When the Gateway cancels the invoke or its deadline passes, an ``async def``
 handler's coroutine is cancelled (``asyncio.CancelledError``).
 
-The node is stopped and the native runtime shut down before the interpreter exits.
+``async for`` over ``node.states()``, ``node.notices()`` (pending work, pending actions,
+…) and ``node.events()`` (Gateway events with their payloads). :func:`probe_tls` and
+``node.trust_pin`` handle first-use TLS trust. The node is stopped and the native runtime
+shut down before the interpreter exits.
 """
 
 from __future__ import annotations
