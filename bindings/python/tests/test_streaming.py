@@ -117,3 +117,34 @@ def test_input_chunks_arrive_in_order_and_progress_after_the_end_is_refused(fake
                 assert type(e).__name__ == "Cancelled", e
 
     asyncio.run(main())
+
+
+def test_unread_input_overflows_with_a_typed_error(fake: FakeFixture) -> None:
+    """A handler that does not read its input: past 64 unread chunks the invoke is answered
+    `INPUT_BUFFER_OVERFLOW` (no chunk dropped silently) and the handler is cancelled."""
+
+    async def main() -> None:
+        node = fake_node(fake)
+        cancelled = asyncio.Event()
+
+        @node.command("py.deaf")
+        async def deaf(params: Json, invoke: Invoke) -> Json:
+            try:
+                await asyncio.sleep(30)
+            except asyncio.CancelledError:
+                cancelled.set()
+                raise
+            return None
+
+        async with node:
+            await accept(fake, node)
+            await fake.call("invoke", invokeId="inv-4", command="py.deaf", params={}, timeoutMs=20000)
+            for seq in range(70):
+                await fake.call("input", invokeId="inv-4", seq=seq, payload={"n": seq})
+            got = await fake.call("collect", invokeId="inv-4", timeoutMs=15000)
+            assert got["ok"], got
+            result = got["result"]["result"]
+            assert result["ok"] is False and result["error"]["code"] == "INPUT_BUFFER_OVERFLOW", result
+            await asyncio.wait_for(cancelled.wait(), 5)
+
+    asyncio.run(main())

@@ -26,6 +26,10 @@ _TO_PY: Dict[LogLevel, int] = {
 _lock = threading.Lock()
 _installed = False
 
+# A library configures no output of its own: without the app's logging configuration the
+# records go nowhere (instead of `logging.lastResort` printing every retry to stderr).
+logging.getLogger("clawnode").addHandler(logging.NullHandler())
+
 
 def logger_name(target: str) -> str:
     """``clawnode::node::driver`` → ``clawnode.node.driver``; ``clawnode_ffi::x`` →
