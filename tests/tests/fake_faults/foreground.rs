@@ -90,3 +90,27 @@ async fn foreground_gating_pull_run_ack_and_drain() {
     assert_eq!(fake.accepted_count(), 1);
     stop(&node).await;
 }
+
+// Expected (transport.md §5.4, issue #14): the Gateway closes the session (1012, no
+// `restartExpectedMs`), so the node waits the first backoff step — 20 s here — and no
+// connection arrives within 1.5 s. The app returns to the foreground: the wait is cut short
+// and the next connection arrives at once (< 3 s), hello and all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn return_to_foreground_cuts_the_backoff_wait() {
+    let Rig { mut fake, node, .. } = Rig::new(|c| {
+        c.backoff.initial = Duration::from_secs(20);
+        c.backoff.max = Duration::from_secs(60);
+    })
+    .await;
+    node.start();
+    let wire = accept_ready(&mut fake, &node, 30_000, MAX_PAYLOAD).await;
+    node.set_foreground(false);
+    wire.conn.close(1012, "service restart").await.unwrap();
+    wait_state(&node, "backing off", STEP, |s| matches!(s, NodeState::BackingOff { .. })).await;
+    assert!(fake.next_conn(Duration::from_millis(1500)).await.is_err(), "the node waits out its backoff");
+    let t0 = Instant::now();
+    node.set_foreground(true);
+    let (_wire, _) = Wire::accept(&mut fake, node.device_id(), 30_000, MAX_PAYLOAD, None).await;
+    assert!(t0.elapsed() < Duration::from_secs(3), "reconnected {:?} after the foreground", t0.elapsed());
+    stop(&node).await;
+}

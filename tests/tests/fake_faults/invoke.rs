@@ -37,7 +37,11 @@ async fn invoke_param_forms_and_error_shapes() {
 
     wire.invoke("i-null", "test.echo", Value::Null, 5000).await;
     let r = wire.result().await;
-    assert_eq!(r, json!({"id": "i-null", "nodeId": nid, "ok": true, "payloadJSON": "{\"echo\":null}"}));
+    assert_eq!(
+        r,
+        json!({"id": "i-null", "nodeId": nid, "ok": true, "payloadJSON": "{\"echo\":{}}"}),
+        "absent params are {{}}"
+    );
 
     wire.invoke("i-unknown", "test.nope", json!({}), 5000).await;
     let r = wire.result().await;
@@ -263,6 +267,65 @@ async fn progress_chunks_and_heartbeat() {
     let last_progress = wire.log.iter().rposition(|f| f["method"] == "node.invoke.progress").unwrap();
     assert!(last_progress < result_pos, "progress precedes the result");
     assert_eq!(fake.accepted_count(), 1);
+    stop(&node).await;
+}
+
+// Expected: `node.invoke.input {id,nodeId,seq,payloadJSON}` chunks reach the handler in the
+// Gateway's order; a handler that does not read gets its invoke answered
+// `INPUT_BUFFER_OVERFLOW` (exact error shape) as soon as chunk 65 finds the 64-slot buffer
+// full, instead of chunks vanishing; input for an unknown invoke is ignored. The real
+// Gateway sends input only for its own duplex features (terminal relay of a session
+// catalog, the Claude CLI skill runtime, plugin runtimes), which a loopback operator cannot
+// start: hence the fake.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn input_chunks_in_order_and_overflow_is_an_error() {
+    let Rig { mut fake, node, .. } = Rig::new(|_| {}).await;
+    let nid = node.device_id().to_string();
+    node.start();
+    let mut wire = accept_ready(&mut fake, &node, 30_000, MAX_PAYLOAD).await;
+
+    wire.conn
+        .send_event("node.invoke.input", json!({"id": "nobody", "nodeId": nid, "seq": 0, "payloadJSON": "1"}), None)
+        .await
+        .unwrap();
+    wire.invoke("in-1", "test.input", json!({"n": 5}), 10_000).await;
+    for seq in 0..5u64 {
+        let payload = json!({"kind": "data", "data": format!("chunk-{seq}")}).to_string();
+        wire.conn
+            .send_event(
+                "node.invoke.input",
+                json!({"id": "in-1", "nodeId": nid, "seq": seq, "payloadJSON": payload}),
+                None,
+            )
+            .await
+            .unwrap();
+    }
+    let r = wire.result().await;
+    assert_eq!(r["ok"], true, "{r}");
+    let v: Value = serde_json::from_str(r["payloadJSON"].as_str().unwrap()).unwrap();
+    let seqs: Vec<u64> = v["chunks"].as_array().unwrap().iter().map(|c| c["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, [0, 1, 2, 3, 4]);
+    assert_eq!(v["chunks"][3]["payload"], json!({"kind": "data", "data": "chunk-3"}).to_string());
+
+    wire.invoke("in-deaf", "test.deaf", Value::Null, 10_000).await;
+    for seq in 0..65u64 {
+        wire.conn
+            .send_event(
+                "node.invoke.input",
+                json!({"id": "in-deaf", "nodeId": nid, "seq": seq, "payloadJSON": "0"}),
+                None,
+            )
+            .await
+            .unwrap();
+    }
+    let r = wire.result().await;
+    assert_eq!(keys(&r), set(&["id", "nodeId", "ok", "error"]));
+    assert_eq!((r["id"].as_str(), &r["ok"]), (Some("in-deaf"), &json!(false)));
+    assert_eq!(r["error"]["code"], "INPUT_BUFFER_OVERFLOW", "{r}");
+    assert!(r["error"]["message"].as_str().unwrap().starts_with("INPUT_BUFFER_OVERFLOW: more than 64"), "{r}");
+    wire.drain(Duration::from_millis(300)).await;
+    assert_eq!(wire.results_for("in-deaf").len(), 1, "one answer, nothing after it");
+    assert_eq!(fake.accepted_count(), 1, "the session survives");
     stop(&node).await;
 }
 

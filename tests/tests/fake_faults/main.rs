@@ -96,6 +96,27 @@ fn progress_text() -> String {
 fn registry(p: &Arc<Probes>) -> CommandRegistry {
     let mut r = CommandRegistry::new();
     r.register("test.echo", |ctx: InvokeContext| async move { Ok(json!({ "echo": ctx.params })) }).unwrap();
+    // Reads `n` input chunks and answers them in the order read.
+    r.register("test.input", |ctx: InvokeContext| async move {
+        let n = param_u64(&ctx, "n", 3);
+        let mut input = ctx.take_input().ok_or_else(|| CommandError::unavailable("no input"))?;
+        let mut got = Vec::new();
+        while (got.len() as u64) < n {
+            match input.recv().await {
+                Some(c) => got.push(json!({"seq": c.seq, "payload": c.payload_json})),
+                None => break,
+            }
+        }
+        Ok(json!({ "chunks": got }))
+    })
+    .unwrap();
+    // Never reads its input (but keeps it open); waits for the cancellation.
+    r.register("test.deaf", |ctx: InvokeContext| async move {
+        let ctx = ctx; // the whole context, input included, lives as long as the handler
+        ctx.cancel.cancelled().await;
+        Ok(json!({"cancelled": true}))
+    })
+    .unwrap();
     r.register("device.info", |_ctx: InvokeContext| async move { Ok(json!({"model": "fake"})) }).unwrap();
     r.register("system.which", |_ctx: InvokeContext| async move { Ok(json!({"found": {}})) }).unwrap();
     let probes = p.clone();
