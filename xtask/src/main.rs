@@ -134,6 +134,7 @@ need=""
 [ -x /usr/sbin/sshd ] || need="$need openssh-server"
 command -v ssh >/dev/null 2>&1 && command -v ssh-keygen >/dev/null 2>&1 || need="$need openssh-client"
 command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd"
+command -v openssl >/dev/null 2>&1 || need="$need openssl"
 if [ -z "$need" ]; then echo "system packages present"; exit 0; fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   apt-get update -qq
