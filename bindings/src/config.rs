@@ -145,23 +145,15 @@ impl NodeConfig {
     /// The core configuration.
     pub(crate) fn to_core(&self) -> Result<clawnode::NodeConfig, NodeError> {
         let pin = self.tls_pin.as_deref().map(TlsPin::parse).transpose().map_err(invalid)?;
-        let mut credentials = Credentials {
-            shared_token: self.token.clone().map(Into::into),
-            password: self.password.clone().map(Into::into),
-            bootstrap_token: None,
-        };
-        let mut candidates = Vec::new();
+        let mut setup = None;
         let endpoint = match (&self.gateway_url, &self.setup_code) {
             (Some(url), None) => Endpoint::parse_pinned(url, pin).map_err(invalid)?,
             (None, Some(code)) => {
                 let code = clawnode::setup_code::decode(code, now_ms()).map_err(invalid)?;
-                credentials.bootstrap_token = Some(code.bootstrap_token.clone());
-                // The primary now (no I/O before `start()`); the node chooses among all of
-                // them on start (`setup_code::choose_among`, the CLI's rule).
-                let mut all = code.endpoints.clone().into_iter();
-                let e = all.next().ok_or_else(|| invalid("the setup code has no URL"))?;
-                candidates = all.collect();
-                if pin.is_some() { e.with_pin(pin).map_err(invalid)? } else { e }
+                let primary = code.primary().cloned().ok_or_else(|| invalid("the setup code has no URL"))?;
+                setup = Some(code);
+                // A configured pin overrides the code's for its primary URL.
+                if pin.is_some() { primary.with_pin(pin).map_err(invalid)? } else { primary }
             }
             (Some(_), Some(_)) => return Err(invalid("set either gateway_url or setup_code, not both")),
             (None, None) => return Err(invalid("gateway_url or setup_code is required")),
@@ -175,15 +167,22 @@ impl NodeConfig {
             model_identifier: self.model_identifier.clone(),
             instance_id: None,
         };
-        let mut cfg = clawnode::NodeConfig::new(endpoint, client);
+        // The core's setup-code configuration (the primary now, every URL tried on start).
+        let mut cfg = match setup.as_ref().and_then(|c| clawnode::NodeConfig::for_setup_code(c, client.clone())) {
+            Some(c) => clawnode::NodeConfig { endpoint, ..c },
+            None => clawnode::NodeConfig::new(endpoint, client),
+        };
+        cfg.credentials = Credentials {
+            shared_token: self.token.clone().map(Into::into),
+            password: self.password.clone().map(Into::into),
+            bootstrap_token: cfg.credentials.bootstrap_token.take(),
+        };
         if self.battery_profile {
             cfg = cfg.with_battery_profile();
         }
         if let Some(n) = self.max_attempts_per_minute {
             cfg.max_attempts_per_minute = n.max(1);
         }
-        cfg.endpoint_candidates = candidates;
-        cfg.credentials = credentials;
         cfg.transport.plaintext = self.plaintext_policy.unwrap_or_else(PlaintextPolicy::platform_default).into();
         cfg.permissions = self.permissions.iter().map(|(k, v)| (k.clone(), *v)).collect();
         cfg.invoke.default_timeout = Duration::from_millis(self.default_invoke_timeout_ms.max(1));

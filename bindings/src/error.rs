@@ -43,7 +43,9 @@ impl From<clawnode::NodeError> for NodeError {
         match e {
             clawnode::NodeError::Store(s) => NodeError::Store { detail: s.to_string() },
             clawnode::NodeError::NotConnected => NodeError::NotConnected,
-            clawnode::NodeError::PinOnPlaintext => NodeError::InvalidConfig { detail: e.to_string() },
+            clawnode::NodeError::PinOnPlaintext | clawnode::NodeError::ReservedMethod(_) => {
+                NodeError::InvalidConfig { detail: e.to_string() }
+            }
             clawnode::NodeError::Request(r) => {
                 let code = match &r {
                     clawnode::RequestError::Rejected(shape) => Some(shape.code.clone()),

@@ -234,11 +234,12 @@ impl From<CoreState> for NodeState {
                     #[allow(unreachable_patterns)]
                     _ => PauseKind::Other,
                 };
+                let message = app_message(&kind, &p.message);
                 NodeState::Paused {
                     pause: PauseInfo {
                         kind,
                         code: p.code,
-                        message: p.message,
+                        message,
                         remediation: remediation_kind.text().to_string(),
                         remediation_kind,
                     },
@@ -250,6 +251,30 @@ impl From<CoreState> for NodeState {
             #[allow(unreachable_patterns)]
             other => NodeState::Other { description: format!("{other:?}") },
         }
+    }
+}
+
+/// What happened, for app users: the TLS pauses from their fingerprints, a configuration
+/// refusal without the CLI's advice (its first sentence); other messages as the core or
+/// the Gateway wrote them.
+fn app_message(kind: &PauseKind, core: &str) -> String {
+    match kind {
+        PauseKind::PinMismatch { expected, observed, system_trusted } => format!(
+            "The Gateway presented certificate {observed} instead of the trusted {expected} ({}). Nothing was sent.",
+            if *system_trusted {
+                "the new one passes system trust"
+            } else {
+                "the new one is not trusted by the system"
+            }
+        ),
+        PauseKind::TlsUntrusted { observed } => {
+            format!("The Gateway's certificate {observed} is not trusted by this device. Nothing was sent.")
+        }
+        PauseKind::Configuration => match core.split_once(". ") {
+            Some((first, _)) => format!("{first}."),
+            None => core.to_string(),
+        },
+        _ => core.to_string(),
     }
 }
 
@@ -434,6 +459,21 @@ mod tests {
             }
         }
         assert!(!pause.remediation.contains("--token"));
+        // Transport refusals lose the CLI's advice.
+        let refusal = clawnode::transport::TransportError::PlaintextRefused { host: "8.8.8.8".into(), class: None };
+        let p = clawnode::PauseReason {
+            kind: CorePauseKind::Configuration,
+            code: None,
+            message: refusal.to_string(),
+            remediation: String::new(),
+        };
+        let NodeState::Paused { pause } = NodeState::from(CoreState::Paused(p)) else { panic!() };
+        assert!(pause.message.starts_with("refusing plaintext ws:// to 8.8.8.8"), "{}", pause.message);
+        for cli in ["--ssh", "OPENCLAW_", "clawnode "] {
+            assert!(!pause.message.contains(cli), "{}", pause.message);
+        }
+        let untrusted = PauseKind::TlsUntrusted { observed: "ab".repeat(32) };
+        assert!(!app_message(&untrusted, "… (`clawnode trust --url …` or --tls-fingerprint)").contains("clawnode"));
         assert_eq!(NodeState::Stopped.to_string(), "stopped");
     }
 }

@@ -129,7 +129,16 @@ pub fn test_steps(root: &Path, target: &Path) -> Vec<(&'static str, Command)> {
     let mut check = Command::new(xtask);
     check.current_dir(root).args(["bindings", "--check"]);
     let mut fixture = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    fixture.current_dir(root).args(["build", "--quiet", "-p", "clawnode-testkit", "--bin", "gateway-fixture"]);
+    fixture.current_dir(root).args([
+        "build",
+        "--quiet",
+        "-p",
+        "clawnode-testkit",
+        "--bin",
+        "gateway-fixture",
+        "--bin",
+        "fake-fixture",
+    ]);
     let mut python = Command::new("bash");
     python.current_dir(root).env(TARGET_DIR_ENV, target).arg("bindings/python/ci.sh");
     let mut jvm = Command::new("bash");
@@ -140,8 +149,8 @@ pub fn test_steps(root: &Path, target: &Path) -> Vec<(&'static str, Command)> {
     swift.current_dir(root).env(TARGET_DIR_ENV, target).arg("ios/ci-parse.sh");
     let mut steps = vec![
         ("bindings: drift check (cargo xtask bindings --check)", check),
-        ("bindings: build gateway-fixture", fixture),
-        ("bindings: python wheel (maturin, debug) + pytest, real Gateway", python),
+        ("bindings: build gateway-fixture + fake-fixture", fixture),
+        ("bindings: python wheel (maturin, debug) + mypy --strict + pytest, real Gateway", python),
     ];
     if root.join("android/jvm/ci.sh").exists() {
         steps.push(("bindings: kotlin/JVM (maven) + JUnit, real Gateway", jvm));

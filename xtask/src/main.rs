@@ -141,6 +141,7 @@ command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd"
 [ -x /usr/bin/tinyproxy ] || need="$need tinyproxy"
 [ -x /usr/sbin/danted ] || need="$need dante-server"
 [ -x /usr/sbin/nginx ] || need="$need nginx-light"
+command -v openssl >/dev/null 2>&1 || need="$need openssl"
 if [ -z "$need" ]; then echo "system packages present"; exit 0; fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   apt-get update -qq

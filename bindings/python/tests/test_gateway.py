@@ -1,54 +1,40 @@
 """The Python layer against the real Gateway: a Python handler answers an operator invoke,
-its error code reaches the operator, and cancellation reaches the coroutine."""
+its error code reaches the operator (and unexpected exceptions reach `logging` with their
+traceback), and cancellation reaches the coroutine."""
+
+from __future__ import annotations
 
 import asyncio
+import logging
 import time
+from typing import Any, Dict, List, Tuple
 
-from clawnode import CatalogParams, ClawNode, ClientId, CommandError, Invoke, NodeConfig, catalog
+import pytest
+from conftest import GatewayFixture, make_node, start_ready
 
-
-def make_node(gw, name: str) -> ClawNode:
-    return ClawNode(
-        NodeConfig(
-            gateway_url=gw.url,
-            token=gw.token,
-            display_name=name,
-            platform="linux",
-            device_family="Linux",
-            client_id=ClientId.NODE_HOST,
-        )
-    )
+from clawnode import CatalogParams, CommandError, Invoke, Json, NodeState, catalog
 
 
-async def start_ready(gw, node: ClawNode, states: list) -> None:
-    node.on_state(states.append)
-    await node.start()
-    # Loopback device pairing is silent; the command surface needs the operator's approval.
-    await node.wait_for(lambda s: s.is_AWAITING_COMMAND_APPROVAL() or s.is_READY())
-    if not node.state.is_READY():
-        approved = await gw.call("approve_node")
-        assert approved["ok"], approved
-    await node.wait_for(lambda s: s.is_READY())
+def test_handler_answers_and_errors_reach_the_operator(gateway: GatewayFixture, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="clawnode")
 
-
-def test_handler_answers_and_errors_reach_the_operator(gateway):
-    async def main():
+    async def main() -> None:
         node = make_node(gateway, "py-handlers")
 
         @node.command("py.echo")
-        async def echo(params):
+        async def echo(params: Json) -> Json:
             await asyncio.sleep(0)
             return {"echo": params, "from": "python"}
 
         @node.command("py.fail")
-        async def fail(params):
+        async def fail(params: Json) -> Json:
             raise CommandError("SENSOR_OFFLINE", "boom")
 
         @node.command("py.crash")
-        async def crash(params):
+        async def crash(params: Json) -> Json:
             raise ValueError("unexpected")
 
-        states = []
+        states: List[NodeState] = []
         async with node:
             await start_ready(gateway, node, states)
             assert [s for s in states if s.is_READY()], states
@@ -68,6 +54,21 @@ def test_handler_answers_and_errors_reach_the_operator(gateway):
             r = await gateway.invoke(node.device_id, "py.crash", {})
             assert r["error"]["details"]["nodeError"]["code"] == "UNAVAILABLE"
             assert "ValueError: unexpected" in r["error"]["message"]
+            # ... and the app's log has it, with the traceback pointing into the handler.
+            crashes = [r for r in caplog.records if r.name == "clawnode" and r.exc_info]
+            assert len(crashes) == 1, caplog.records
+            assert crashes[0].levelno == logging.ERROR and "py.crash" in crashes[0].getMessage()
+            assert crashes[0].exc_info is not None and crashes[0].exc_info[0] is ValueError
+            assert "in crash" in caplog.text and "raise ValueError" in caplog.text
+            # A CommandError is an answer, not a crash: the library logs it (through the
+            # log sink), without traceback.
+            fails = [r for r in caplog.records if "command=py.fail" in r.getMessage()]
+            assert [(f.name, f.levelno, f.exc_info) for f in fails] == [
+                ("clawnode.ffi.handler", logging.WARNING, None)
+            ], fails
+            assert "code=SENSOR_OFFLINE" in fails[0].getMessage()
+            # The core's own lifecycle logs reach `logging` too.
+            assert any(r.name.startswith("clawnode.node.") for r in caplog.records), caplog.records
             r = await gateway.invoke(node.device_id, "py.echo", [1])
             assert r["result"]["payload"]["echo"] == [1]
         assert node.state.is_STOPPED()
@@ -75,19 +76,19 @@ def test_handler_answers_and_errors_reach_the_operator(gateway):
     asyncio.run(main())
 
 
-def test_gateway_timeout_cancels_the_coroutine(gateway):
+def test_gateway_timeout_cancels_the_coroutine(gateway: GatewayFixture) -> None:
     """node-host receives `node.invoke.cancel`; the invoke's local deadline (the same
     timeoutMs) fires at the same moment. Either cancels the coroutine: this test checks that
     the coroutine sees `CancelledError`, that `Invoke.cancelled` is set, and that the
     operator gets the Gateway's timeout error and no late result."""
 
-    async def main():
+    async def main() -> None:
         node = make_node(gateway, "py-cancel")
-        seen = {}
+        seen: Dict[str, Any] = {}
         cancelled = asyncio.Event()
 
         @node.command("py.slow")
-        async def slow(params, invoke: Invoke):
+        async def slow(params: Json, invoke: Invoke) -> Json:
             seen["remaining_ms"] = invoke.remaining_ms
             try:
                 await asyncio.sleep(30)
@@ -99,7 +100,7 @@ def test_gateway_timeout_cancels_the_coroutine(gateway):
                 raise
 
         async with node:
-            await start_ready(gateway, node, [])
+            await start_ready(gateway, node)
             started = time.monotonic()
             r = await gateway.invoke(node.device_id, "py.slow", {}, timeout_ms=1500)
             assert not r["ok"]
@@ -112,7 +113,7 @@ def test_gateway_timeout_cancels_the_coroutine(gateway):
 
             # The node is still healthy afterwards.
             @node.command("py.echo")
-            async def echo(params):
+            async def echo2(params: Json) -> Json:
                 return params
 
             r = await gateway.invoke(node.device_id, "py.slow", {}, timeout_ms=200)
@@ -121,24 +122,24 @@ def test_gateway_timeout_cancels_the_coroutine(gateway):
     asyncio.run(main())
 
 
-def test_catalog_params_are_normalized_and_typed_and_events_answer(gateway):
+def test_catalog_params_are_normalized_and_typed_and_events_answer(gateway: GatewayFixture) -> None:
     """location.get (a Linux default): the core applies the catalog's defaults and clamps
     before the Python handler runs, `invoke.typed()` gives the record, bad params never reach
     the handler; `send_event` returns the Gateway's answer."""
 
-    async def main():
+    async def main() -> None:
         node = make_node(gateway, "py-catalog")
-        seen = []
+        seen: List[Tuple[Json, CatalogParams]] = []
 
         @node.command("location.get")
-        async def location(params, invoke: Invoke):
+        async def location(params: Json, invoke: Invoke) -> Json:
             seen.append((params, invoke.typed(params)))
             return {"lat": 48.2, "lon": 16.37, "accuracyMeters": 5.0, "timestamp": "2026-11-26T00:00:00Z"}
 
         entry = next(e for e in catalog() if e.name == "location.get")
         assert (entry.cap, entry.dangerous, entry.foreground_ios) == ("location", False, False)
         async with node:
-            await start_ready(gateway, node, [])
+            await start_ready(gateway, node)
             r = await gateway.invoke(node.device_id, "location.get", {"timeoutMs": 5, "junk": 1})
             assert r["ok"], r
             assert r["result"]["payload"]["lat"] == 48.2

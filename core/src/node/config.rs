@@ -13,6 +13,7 @@ use crate::outbox::OutboxConfig;
 use crate::protocol::{ClientId, ClientInfo, ClientMode};
 use crate::secret::Secret;
 use crate::session::{HandshakeConfig, LivenessConfig};
+use crate::setup_code::SetupCode;
 use crate::store::PinStore;
 use crate::transport::TransportConfig;
 
@@ -167,6 +168,17 @@ impl NodeConfig {
             endpoint_candidates: Vec::new(),
             pins: None,
         }
+    }
+
+    /// A node paired by a setup code: its primary URL (with the code's pin) as the endpoint,
+    /// its other URLs as [`NodeConfig::endpoint_candidates`] (chosen among on start), its
+    /// bootstrap token as the credential.
+    pub fn for_setup_code(code: &SetupCode, client: ClientDescriptor) -> Option<Self> {
+        let mut urls = code.endpoints.iter().cloned();
+        let mut cfg = NodeConfig::new(urls.next()?, client);
+        cfg.endpoint_candidates = urls.collect();
+        cfg.credentials.bootstrap_token = Some(code.bootstrap_token.clone());
+        Some(cfg)
     }
 
     /// The battery profile for mobile nodes: backoff capped at 5 minutes with full jitter
