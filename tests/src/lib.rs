@@ -9,6 +9,8 @@
 //! * [`fake`] is a scriptable fake Gateway for faults the real one cannot produce on cue;
 //!   [`wire`] drives the fake side of one node session (frame log, acks, invokes).
 //! * [`node`] waits on an in-process [`clawnode::Node`] (`wait_state`, `eventually`).
+//! * [`netns`] makes a gateway-host and a device network namespace on one veth link.
+//! * [`nsd`] serves a zone file from a real DNS server (NSD) in a namespace.
 //! * [`workspace`] knows the workspace root and the target directory (asked from cargo).
 //!
 //! Every wait in this crate is bounded by a timeout. Errors are [`TestkitError`] (and
@@ -22,6 +24,8 @@ pub mod cli;
 pub mod error;
 pub mod fake;
 pub mod gateway;
+pub mod netns;
+pub mod nsd;
 pub mod node;
 pub mod operator;
 pub mod provision;

@@ -122,10 +122,12 @@ pub(super) async fn serve(args: &RunArgs, setup: Setup, target: Target, commands
                     }
                 }
                 if args.until_paired && hello_ok {
-                    status::line(&format!(
-                        "paired with {}; `clawnode run` now uses this saved endpoint",
-                        endpoint.origin()
-                    ));
+                    let next = if source == "discovery" {
+                        "`clawnode run --discover` finds it again (pin and token are kept under this id)"
+                    } else {
+                        "`clawnode run` now uses this saved endpoint"
+                    };
+                    status::line(&format!("paired with {}; {next}", endpoint.origin()));
                     break ExitCode::SUCCESS;
                 }
             }
