@@ -31,6 +31,7 @@ compile_error!(
 mod android;
 mod catalog;
 mod config;
+mod discovery;
 mod error;
 mod handler;
 mod node;
@@ -45,6 +46,9 @@ pub use catalog::{
     RemindersAddParams, RemindersListParams, ScreenRecordParams, SmsSearchParams, SmsSendParams, catalog, typed_params,
 };
 pub use config::{ClientId, NodeConfig, PlaintextPolicy};
+pub use discovery::{
+    ConnectPlan, DiscoveredGateway, KnownGateway, PlanAction, discovered_gateway_stable_id, plan_connection,
+};
 pub use error::{CommandFailure, ListenerError, NodeError, StoreFailure};
 pub use handler::{CancelToken, CommandHandler};
 pub use node::{CommandOptions, EventOutcome, Node, NodeListener, PresenceTrigger};

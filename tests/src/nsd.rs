@@ -14,14 +14,15 @@ use crate::netns::NetnsPair;
 #[derive(Debug)]
 pub struct Nsd {
     child: Option<Child>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Nsd {
     /// Serves `zone_file` as `zone` on `listen`:53 in namespace `ns`; returns once the
     /// server answers TCP connections (bounded by 10 s).
     pub async fn start(ns: &str, listen: Ipv4Addr, zone: &str, zone_file: &Path) -> Result<Self, TestkitError> {
-        let dir = tempfile::Builder::new().prefix("clawnode-nsd-").tempdir().map_err(|e| TestkitError::io("nsd dir", e))?;
+        let dir =
+            tempfile::Builder::new().prefix("clawnode-nsd-").tempdir().map_err(|e| TestkitError::io("nsd dir", e))?;
         let d = dir.path().display();
         let conf = format!(
             "server:\n  ip-address: {listen}\n  port: 53\n  username: \"\"\n  chroot: \"\"\n  database: \"\"\n  \
@@ -39,10 +40,10 @@ impl Nsd {
             cmd.process_group(0);
         }
         let child = cmd.spawn().map_err(|e| TestkitError::io("spawn nsd (apt-get install nsd)", e))?;
-        let nsd = Nsd { child: Some(child), _dir: dir };
+        let nsd = Nsd { child: Some(child), dir };
         let addr = std::net::SocketAddr::from((listen, 53));
         if !NetnsPair::wait_tcp(ns, addr, Duration::from_secs(10)).await {
-            let log = std::fs::read_to_string(nsd._dir.path().join("nsd.log")).unwrap_or_default();
+            let log = std::fs::read_to_string(nsd.dir.path().join("nsd.log")).unwrap_or_default();
             return Err(TestkitError::Provision(format!("nsd did not start on {addr}: {log}")));
         }
         Ok(nsd)

@@ -80,7 +80,13 @@ async fn discover(pair: &NetnsPair, extra: &[&str], envs: &[(&str, &str)]) -> Ve
 }
 
 /// The row for the Gateway on `port` in `domain`, browsing again (bounded) until it shows.
-async fn find_row(pair: &NetnsPair, extra: &[&str], envs: &[(&str, &str)], domain: &str, pred: impl Fn(&Value) -> bool) -> Value {
+async fn find_row(
+    pair: &NetnsPair,
+    extra: &[&str],
+    envs: &[(&str, &str)],
+    domain: &str,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
     for _ in 0..5 {
         let rows = discover(pair, extra, envs).await;
         if let Some(r) = rows.into_iter().find(|r| r["domain"] == domain && pred(r)) {
@@ -224,7 +230,12 @@ async fn discovered_gateway_pairs_through_the_plan() {
     // nothing is sent (no pairing request reaches the Gateway).
     let spoof_state = tmp.path().join("spoof");
     let args = ["pair", "--discover", "spoofed", "--trust-fingerprint", FAKE_FP, "--token-file", &token];
-    let mut p = ClawnodeProcess::spawn_in(Some(&pair.dev), &[&args[..], &["--state-dir", spoof_state.to_str().unwrap()]].concat(), &[]).unwrap();
+    let mut p = ClawnodeProcess::spawn_in(
+        Some(&pair.dev),
+        &[&args[..], &["--state-dir", spoof_state.to_str().unwrap()]].concat(),
+        &[],
+    )
+    .unwrap();
     let status = p.wait_exit(T).await.unwrap();
     assert_eq!(status.code(), Some(78), "{:?}", p.lines());
     let text = p.lines().join("\n");
@@ -246,7 +257,8 @@ async fn discovered_gateway_pairs_through_the_plan() {
 
     // 5. With the verified fingerprint: pin under the stable id, pair, device token under it.
     let fp = real.to_hex();
-    let mut p = ClawnodeProcess::spawn_in(Some(&pair.dev), &[&base[..], &["--trust-fingerprint", &fp]].concat(), &[]).unwrap();
+    let mut p =
+        ClawnodeProcess::spawn_in(Some(&pair.dev), &[&base[..], &["--trust-fingerprint", &fp]].concat(), &[]).unwrap();
     let pending = approve_and_finish(&pair, &gw, &mut p).await;
     eprintln!("pending device as the Gateway saw it: {pending}");
     assert!(p.lines().iter().any(|l| l.contains(&format!("paired with {stable_id}"))), "{:?}", p.lines());
@@ -260,7 +272,9 @@ async fn discovered_gateway_pairs_through_the_plan() {
     let row = find_row(&pair, &["--state-dir", state_dir], &[], "local.", on_port).await;
     assert_eq!(row["plan"]["action"], "connect");
     assert_eq!(row["plan"]["pin"], fp);
-    let run = ClawnodeProcess::spawn_in(Some(&pair.dev), &["run", "--discover", &stable_id, "--state-dir", state_dir], &[]).unwrap();
+    let run =
+        ClawnodeProcess::spawn_in(Some(&pair.dev), &["run", "--discover", &stable_id, "--state-dir", state_dir], &[])
+            .unwrap();
     run.wait_line("connect (trusted", T).await.unwrap();
     run.wait_line("commands await approval", T).await.unwrap();
     assert!(!run.lines().iter().any(|l| l.contains("fingerprint:")), "no probe for a trusted Gateway");

@@ -134,6 +134,10 @@ need=""
 [ -x /usr/sbin/sshd ] || need="$need openssh-server"
 command -v ssh >/dev/null 2>&1 && command -v ssh-keygen >/dev/null 2>&1 || need="$need openssh-client"
 command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd"
+# Discovery tests: network namespaces (ip netns, veth, bridge) and a real DNS server (NSD)
+# serving the Gateway's wide-area DNS-SD zone.
+[ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || need="$need iproute2"
+[ -x /usr/sbin/nsd ] || need="$need nsd"
 if [ -z "$need" ]; then echo "system packages present"; exit 0; fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   apt-get update -qq

@@ -28,8 +28,7 @@ fn paused(msg: &str) -> Resolution {
 /// case-insensitive). The empty name matches every Gateway.
 fn matches(gw: &DiscoveredGateway, name: &str) -> bool {
     let n = name.trim();
-    n.is_empty()
-        || [gw.display_name(), gw.instance.clone(), gw.stable_id()].iter().any(|c| c.eq_ignore_ascii_case(n))
+    n.is_empty() || [gw.display_name(), gw.instance.clone(), gw.stable_id()].iter().any(|c| c.eq_ignore_ascii_case(n))
 }
 
 /// Browses, picks one Gateway and turns its plan into a target.
@@ -60,10 +59,14 @@ pub(super) async fn resolve(args: &RunArgs, name: &str, setup: &Setup) -> Resolu
     let pin = setup.file_store.load_pin(&gw.stable_id())?;
     let plan0 = clawnode::discovery::plan_connection(gw, &clawnode::discovery::KnownGateway::new(pin, false), &policy);
     let has_token = plan0.endpoint.is_some() && setup.has_stored_token(&plan0.gateway_id);
-    let plan = clawnode::discovery::plan_connection(gw, &clawnode::discovery::KnownGateway::new(pin, has_token), &policy);
+    let plan =
+        clawnode::discovery::plan_connection(gw, &clawnode::discovery::KnownGateway::new(pin, has_token), &policy);
     status::line(&format!("found {} ({}): {}", gw.display_name(), gw.stable_id(), action_text(&plan)));
     for n in &plan.notes {
         status::line(&format!("discovery: {}", note_text(n)));
+    }
+    if let PlanAction::Refuse(why) = &plan.action {
+        return paused(&why.to_string());
     }
     let explicit = explicit(args, None)?;
     if explicit.token.is_none() && explicit.password.is_none() && !has_token {
@@ -91,7 +94,13 @@ pub(super) async fn resolve(args: &RunArgs, name: &str, setup: &Setup) -> Resolu
         PlanAction::Refuse(why) => return paused(&why.to_string()),
         other => return paused(&format!("unsupported plan {other:?}")),
     };
-    Ok(ControlFlow::Continue(Target { endpoint, credentials, source: "discovery", pending_pairing: None, tunnel: None }))
+    Ok(ControlFlow::Continue(Target {
+        endpoint,
+        credentials,
+        source: "discovery",
+        pending_pairing: None,
+        tunnel: None,
+    }))
 }
 
 /// First use of a discovered TLS Gateway: probe, show, get consent, store the pin under the
@@ -135,7 +144,9 @@ async fn first_use(
             true
         }
         None if std::io::IsTerminal::is_terminal(&std::io::stdin()) => {
-            print!("Verify this fingerprint out of band (on the Gateway host: openssl x509 -noout -fingerprint -sha256 -in gateway-cert.pem). Trust it? [y/N] ");
+            print!(
+                "Verify this fingerprint out of band (on the Gateway host: openssl x509 -noout -fingerprint -sha256 -in gateway-cert.pem). Trust it? [y/N] "
+            );
             std::io::Write::flush(&mut std::io::stdout())?;
             let mut answer = String::new();
             std::io::stdin().read_line(&mut answer)?;
