@@ -567,6 +567,16 @@ RustBuffer uniffi_clawnode_ffi_fn_func_catalog(RustCallStatus *_Nonnull out_stat
 RustBuffer uniffi_clawnode_ffi_fn_func_typed_params(RustBuffer command, RustBuffer params_json, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_DISCOVERED_GATEWAY_STABLE_ID
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_DISCOVERED_GATEWAY_STABLE_ID
+RustBuffer uniffi_clawnode_ffi_fn_func_discovered_gateway_stable_id(RustBuffer gateway, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_PLAN_CONNECTION
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_PLAN_CONNECTION
+RustBuffer uniffi_clawnode_ffi_fn_func_plan_connection(RustBuffer gateway, RustBuffer known, RustBuffer plaintext_policy, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_SET_RUNTIME_HOOK
 #define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_SET_RUNTIME_HOOK
 void uniffi_clawnode_ffi_fn_func_set_runtime_hook(uint64_t hook, RustCallStatus *_Nonnull out_status
@@ -852,6 +862,18 @@ uint16_t uniffi_clawnode_ffi_checksum_func_catalog(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_FUNC_TYPED_PARAMS
 #define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_FUNC_TYPED_PARAMS
 uint16_t uniffi_clawnode_ffi_checksum_func_typed_params(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_FUNC_DISCOVERED_GATEWAY_STABLE_ID
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_FUNC_DISCOVERED_GATEWAY_STABLE_ID
+uint16_t uniffi_clawnode_ffi_checksum_func_discovered_gateway_stable_id(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_FUNC_PLAN_CONNECTION
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_FUNC_PLAN_CONNECTION
+uint16_t uniffi_clawnode_ffi_checksum_func_plan_connection(void
     
 );
 #endif
