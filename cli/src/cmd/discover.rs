@@ -175,3 +175,31 @@ pub fn note_text(n: &PlanNote) -> String {
         other => format!("{other:?}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn browse_flags() {
+        let mut a = BrowseArgs { domains: vec!["openclaw.internal.".into()], ..BrowseArgs::default() };
+        let o = a.options().unwrap();
+        assert!(o.multicast);
+        assert_eq!(o.timeout, discovery::DEFAULT_TIMEOUT);
+        assert_eq!(o.nameserver, None);
+        a.timeout = Some(0.5);
+        a.nameserver = Some("100.64.0.53".into());
+        a.no_mdns = true;
+        let o = a.options().unwrap();
+        assert!(!o.multicast);
+        assert_eq!(o.timeout, Duration::from_millis(500));
+        assert_eq!(o.nameserver.map(|s| s.to_string()).as_deref(), Some("100.64.0.53:53"));
+        for bad in [0.0, -1.0, f64::NAN, 601.0] {
+            a.timeout = Some(bad);
+            assert!(a.options().is_err(), "{bad}");
+        }
+        a.timeout = None;
+        a.nameserver = Some("dns.example".into());
+        assert!(a.options().is_err());
+    }
+}

@@ -168,3 +168,21 @@ async fn first_use(
     status::line(&format!("pinned sha256:{fp} for {}", plan.gateway_id));
     Ok(Some(fp))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clawnode::discovery::GatewayTxt;
+
+    #[test]
+    fn names_match_display_instance_or_id() {
+        let txt = GatewayTxt::from_strings(&["displayName=pi"]);
+        let gw = DiscoveredGateway::new("pi\\032(OpenClaw)", "local.", None, vec![], 1, txt);
+        for n in ["", "pi", "PI", "pi (openclaw)", "_openclaw-gw._tcp.|local.|pi (OpenClaw)", "  pi "] {
+            assert!(matches(&gw, n), "{n:?}");
+        }
+        for n in ["p", "pi (OpenClaw) 2", "_openclaw-gw._tcp.|openclaw.internal.|pi (OpenClaw)"] {
+            assert!(!matches(&gw, n), "{n:?}");
+        }
+    }
+}
