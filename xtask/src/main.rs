@@ -227,7 +227,7 @@ fn test(extra: &[String]) -> ExitCode {
         }),
     ];
     // A short smoke of every fuzz target (installs the pinned cargo-fuzz when missing).
-    steps.push(("fuzz smoke (6 targets × 10 s)", {
+    steps.push(("fuzz smoke (7 targets × 10 s)", {
         let mut c = cargo();
         c.args(["run", "--quiet", "-p", "xtask", "--", "fuzz", "--seconds", "10"]);
         c
