@@ -31,6 +31,7 @@ compile_error!(
 mod android;
 mod catalog;
 mod config;
+mod discovery;
 mod error;
 mod events;
 mod handler;
@@ -48,6 +49,9 @@ pub use catalog::{
     RemindersAddParams, RemindersListParams, ScreenRecordParams, SmsSearchParams, SmsSendParams, catalog, typed_params,
 };
 pub use config::{ClientId, NodeConfig, PlaintextPolicy};
+pub use discovery::{
+    ConnectPlan, DiscoveredGateway, KnownGateway, PlanAction, discovered_gateway_stable_id, plan_connection,
+};
 pub use error::{CommandFailure, InvokeError, ListenerError, NodeError, StoreFailure};
 pub use events::{ChatEvent, ChatState, GatewayEvent, PendingWorkItem};
 pub use handler::{CommandHandler, InputChunk, InvokeContext};

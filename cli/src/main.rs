@@ -15,6 +15,7 @@ mod config;
 mod control;
 mod custom;
 mod dirs;
+mod discovery;
 mod import;
 mod instance;
 mod linux;
@@ -57,6 +58,9 @@ enum Command {
     ImportOpenclaw(cmd::import::ImportArgs),
     /// Ask the running `clawnode run` (same state directory) for its status.
     Status(cmd::status::StatusArgs),
+    /// Find Gateways on the local network (mDNS) and in wide-area DNS-SD domains, with the
+    /// connection plan for each.
+    Discover(cmd::discover::DiscoverArgs),
 }
 
 fn init_tracing() {
@@ -104,6 +108,7 @@ fn main() -> ExitCode {
         Command::Service(args) => cmd::service::service(args),
         Command::ImportOpenclaw(args) => cmd::import::import_openclaw(args),
         Command::Status(args) => cmd::status::status(args),
+        Command::Discover(args) => rt.block_on(cmd::discover::discover(args)),
     };
     match result {
         Ok(code) => code,

@@ -160,6 +160,10 @@ pub struct Endpoint {
     /// Set when this loopback endpoint is the local end of a managed SSH tunnel: tokens and
     /// pins are then bound to the tunnel's remote target, not to the (random) local port.
     pub tunnel: Option<SshTarget>,
+    /// Set when this endpoint is a discovered Gateway's resolved address on a TLS route:
+    /// tokens and pins are then bound to the Gateway's stable discovery id
+    /// (`discovery::DiscoveredGateway::stable_id`), not to the address, which may change.
+    pub discovered: Option<String>,
 }
 
 /// The remote target of a managed SSH tunnel: what credentials are bound to.
@@ -242,6 +246,9 @@ pub enum GatewayOrigin {
     },
     /// The remote end of a managed SSH tunnel (user, host, ssh port, remote port).
     SshTunnel(SshTarget),
+    /// A discovered Gateway on a pinned (or system-trusted) TLS route, by its stable id
+    /// (`_openclaw-gw._tcp.|<domain>|<instance>`).
+    Discovered(String),
 }
 
 impl std::fmt::Display for GatewayOrigin {
@@ -252,6 +259,7 @@ impl std::fmt::Display for GatewayOrigin {
                 write!(f, "{scheme}://{host}:{port}{path}")
             }
             GatewayOrigin::SshTunnel(t) => write!(f, "{t}"),
+            GatewayOrigin::Discovered(id) => f.write_str(id),
         }
     }
 }
@@ -303,7 +311,7 @@ impl Endpoint {
         };
         let port = url.port().unwrap_or(if tls { 443 } else { 80 });
         let context_path = url.path().trim_end_matches('/').to_string();
-        Ok(Endpoint { host, port, tls, context_path, pin: None, tunnel: None })
+        Ok(Endpoint { host, port, tls, context_path, pin: None, tunnel: None, discovered: None })
     }
 
     /// Parses a URL and attaches an optional pin (a pin on `ws://` is an error).
@@ -331,10 +339,18 @@ impl Endpoint {
 
     /// The origin credentials are bound to (the tunnel's remote target for a tunnel).
     pub fn origin(&self) -> GatewayOrigin {
-        match &self.tunnel {
-            Some(t) => GatewayOrigin::SshTunnel(t.clone()),
-            None => self.socket_origin(),
+        match (&self.tunnel, &self.discovered) {
+            (Some(t), _) => GatewayOrigin::SshTunnel(t.clone()),
+            (None, Some(id)) => GatewayOrigin::Discovered(id.clone()),
+            (None, None) => self.socket_origin(),
         }
+    }
+
+    /// This endpoint as the resolved address of the discovered Gateway `stable_id` (see
+    /// [`Endpoint::discovered`]); only the discovery plan sets it, on TLS routes.
+    pub fn discovered_as(mut self, stable_id: String) -> Self {
+        self.discovered = Some(stable_id);
+        self
     }
 
     /// The WebSocket origin the socket opens (the local end for a tunnel).

@@ -19,7 +19,8 @@
 //! the Gateway sends the host), [`events`] (what a
 //! host emits), [`endpoint`] (Gateway URLs, TLS pins, network classes), [`store`]
 //! (credential and pin stores, the private file writer), [`identity`], [`setup_code`],
-//! [`clock`] (time and randomness sources, injectable), [`protocol`] (the wire shapes),
+//! [`clock`] (time and randomness sources, injectable), [`discovery`] (TXT parsing and the
+//! connection plan for discovered Gateways), [`protocol`] (the wire shapes),
 //! [`transport`] (transport options: resolver, dialer, Unix socket; the TLS probe),
 //! [`invoke`] (what a command handler sees). The exec host (`system.run`) is the separate
 //! crate `clawnode-exec`.
@@ -31,6 +32,7 @@ pub(crate) mod backoff;
 pub mod clock;
 pub(crate) mod command_error;
 pub mod commands;
+pub mod discovery;
 pub mod endpoint;
 pub mod events;
 pub mod gateway_event;

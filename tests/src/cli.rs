@@ -43,8 +43,17 @@ impl ClawnodeProcess {
     /// Spawns `clawnode <args>` with `envs` added and `OPENCLAW_GATEWAY_*` removed from the
     /// inherited environment (tests pass credentials explicitly).
     pub fn spawn(args: &[&str], envs: &[(&str, &str)]) -> Result<Self, TestkitError> {
+        Self::spawn_in(None, args, envs)
+    }
+
+    /// [`ClawnodeProcess::spawn`] in network namespace `netns` (`ip netns exec`; the
+    /// process id is still clawnode's own).
+    pub fn spawn_in(netns: Option<&str>, args: &[&str], envs: &[(&str, &str)]) -> Result<Self, TestkitError> {
         let bin = clawnode_bin()?;
-        let mut cmd = Command::new(&bin);
+        let mut cmd = match netns {
+            Some(ns) => crate::netns::NetnsPair::command(ns, &bin),
+            None => Command::new(&bin),
+        };
         cmd.args(args)
             .env_remove("OPENCLAW_GATEWAY_URL")
             .env_remove("OPENCLAW_GATEWAY_TOKEN")

@@ -55,6 +55,8 @@ pub struct GatewayBuilder {
     ready_timeout: Duration,
     log_tail_bytes: usize,
     provisioned: Option<Provisioned>,
+    netns: Option<String>,
+    bind: String,
 }
 
 impl Default for GatewayBuilder {
@@ -76,7 +78,22 @@ impl GatewayBuilder {
             ready_timeout: DEFAULT_READY_TIMEOUT,
             log_tail_bytes: DEFAULT_LOG_TAIL,
             provisioned: None,
+            netns: None,
+            bind: "loopback".into(),
         }
+    }
+
+    /// Runs the Gateway in network namespace `ns` (`ip netns exec`, see [`crate::netns`]);
+    /// its readiness is checked on that namespace's loopback.
+    pub fn netns(mut self, ns: impl Into<String>) -> Self {
+        self.netns = Some(ns.into());
+        self
+    }
+
+    /// `--bind` mode (default `loopback`; `lan` listens on every address).
+    pub fn bind(mut self, mode: impl Into<String>) -> Self {
+        self.bind = mode.into();
+        self
     }
 
     /// Sets `gateway.nodes.pairing.autoApproveLocal` (`false` exercises explicit
@@ -177,6 +194,8 @@ impl GatewayBuilder {
             ready_timeout: self.ready_timeout,
             log_tail_bytes: self.log_tail_bytes,
             last_start: Duration::ZERO,
+            netns: self.netns.clone(),
+            bind: self.bind.clone(),
         };
         let mut last_err = None;
         for _ in 0..START_ATTEMPTS {
@@ -217,6 +236,8 @@ pub struct Gateway {
     ready_timeout: Duration,
     log_tail_bytes: usize,
     last_start: Duration,
+    netns: Option<String>,
+    bind: String,
 }
 
 impl Gateway {
@@ -334,6 +355,17 @@ impl Gateway {
         }
     }
 
+    /// Whether the port accepts a TCP connection (on the namespace's loopback with a netns).
+    async fn accepts(&self) -> bool {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], self.port));
+        match &self.netns {
+            Some(ns) => crate::netns::NetnsPair::wait_tcp(ns, addr, Duration::from_secs(1)).await,
+            None => tokio::time::timeout(Duration::from_secs(1), tokio::net::TcpStream::connect(addr))
+                .await
+                .is_ok_and(|r| r.is_ok()),
+        }
+    }
+
     fn gateway_error(&self, message: String) -> TestkitError {
         TestkitError::Gateway { message, log_path: self.log_path.clone(), log_tail: self.log_tail(self.log_tail_bytes) }
     }
@@ -348,9 +380,12 @@ impl Gateway {
             .map_err(|e| TestkitError::io(format!("open {}", self.log_path.display()), e))?;
         let log_err = log.try_clone().map_err(|e| TestkitError::io("clone log handle", e))?;
 
-        let mut cmd = Command::new(&self.prov.node);
+        let mut cmd = match &self.netns {
+            Some(ns) => crate::netns::NetnsPair::command(ns, &self.prov.node),
+            None => Command::new(&self.prov.node),
+        };
         cmd.arg(&self.prov.openclaw_entry)
-            .args(["gateway", "run", "--bind", "loopback", "--port"])
+            .args(["gateway", "run", "--bind", &self.bind, "--port"])
             .arg(self.port.to_string())
             .args(["--auth", "token", "--token"])
             .arg(&self.token)
@@ -398,14 +433,7 @@ impl Gateway {
             if !saw_ready {
                 saw_ready = log_shows_ready(&self.log_path, log_offset);
             }
-            if saw_ready
-                && tokio::time::timeout(
-                    Duration::from_secs(1),
-                    tokio::net::TcpStream::connect(("127.0.0.1", self.port)),
-                )
-                .await
-                .is_ok_and(|r| r.is_ok())
-            {
+            if saw_ready && self.accepts().await {
                 self.last_start = started.elapsed();
                 return Ok(());
             }
@@ -463,7 +491,7 @@ fn free_port() -> Result<u16, TestkitError> {
 }
 
 #[allow(unsafe_code, reason = "kill(2) on our own child's process group")]
-fn signal_group(pgid: i32, sig: i32) {
+pub(crate) fn signal_group(pgid: i32, sig: i32) {
     if pgid > 0 {
         // SAFETY: kill(2) with a negative pid signals our own child's process group.
         unsafe {

@@ -9,6 +9,8 @@
 //! * [`fake`] is a scriptable fake Gateway for faults the real one cannot produce on cue;
 //!   [`wire`] drives the fake side of one node session (frame log, acks, invokes).
 //! * [`node`] waits on an in-process [`clawnode::Node`] (`wait_state`, `eventually`).
+//! * [`netns`] makes a gateway-host and a device network namespace on one veth link.
+//! * [`nsd`] serves a zone file from a real DNS server (NSD) in a namespace.
 //! * [`tap`] is a recording TCP relay (what a proxy was given in clear).
 //! * [`workspace`] knows the workspace root and the target directory (asked from cargo).
 //!
@@ -23,7 +25,9 @@ pub mod cli;
 pub mod error;
 pub mod fake;
 pub mod gateway;
+pub mod netns;
 pub mod node;
+pub mod nsd;
 pub mod operator;
 pub mod provision;
 pub mod tap;

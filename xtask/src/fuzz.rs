@@ -14,7 +14,7 @@ use std::path::Path;
 use std::process::Command;
 
 /// The fuzz targets (`fuzz/fuzz_targets/<name>.rs`).
-pub const TARGETS: &[&str] = &["frame", "setup_code", "endpoint", "tls_pin", "params_json", "exec_argv"];
+pub const TARGETS: &[&str] = &["frame", "setup_code", "endpoint", "tls_pin", "params_json", "exec_argv", "discovery"];
 
 /// The pinned cargo-fuzz version.
 pub const CARGO_FUZZ_VERSION: &str = "0.13.1";

@@ -142,6 +142,10 @@ command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd"
 [ -x /usr/sbin/danted ] || need="$need dante-server"
 [ -x /usr/sbin/nginx ] || need="$need nginx-light"
 command -v openssl >/dev/null 2>&1 || need="$need openssl"
+# Discovery tests: network namespaces (ip netns, veth, bridge) and a real DNS server (NSD)
+# serving the Gateway's wide-area DNS-SD zone.
+[ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || need="$need iproute2"
+[ -x /usr/sbin/nsd ] || need="$need nsd"
 if [ -z "$need" ]; then echo "system packages present"; exit 0; fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   apt-get update -qq
@@ -231,7 +235,7 @@ fn test(extra: &[String]) -> ExitCode {
         }),
     ];
     // A short smoke of every fuzz target (installs the pinned cargo-fuzz when missing).
-    steps.push(("fuzz smoke (6 targets × 10 s)", {
+    steps.push(("fuzz smoke (7 targets × 10 s)", {
         let mut c = cargo();
         c.args(["run", "--quiet", "-p", "xtask", "--", "fuzz", "--seconds", "10"]);
         c

@@ -1,5 +1,6 @@
 //! One module per subcommand; `main.rs` only parses and dispatches.
 
+pub mod discover;
 pub mod exec;
 pub mod identity;
 pub mod import;

@@ -1,4 +1,5 @@
-//! `clawnode pair <setup-code>`: `run` with a setup code, until paired.
+//! `clawnode pair <setup-code>` or `clawnode pair --discover [NAME]`: `run` with a setup code
+//! (or through the discovery plan), until paired.
 
 use std::path::PathBuf;
 
@@ -9,7 +10,24 @@ use super::run::{OnPause, RunArgs, run};
 #[derive(clap::Args, Debug)]
 pub struct PairArgs {
     /// The setup code (`oc-pair://…` or bare).
-    code: String,
+    #[arg(required_unless_present = "discover")]
+    code: Option<String>,
+    /// Instead of a setup code: find the Gateway by DNS-SD (NAME picks one) and pair through
+    /// the discovery plan (first use: probe, show the fingerprint, ask or --trust-fingerprint).
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "", conflicts_with = "code")]
+    discover: Option<String>,
+    /// With --discover: the fingerprint verified out of band.
+    #[arg(long, value_name = "SHA256", requires = "discover")]
+    trust_fingerprint: Option<String>,
+    /// With --discover: file holding the shared Gateway token.
+    #[arg(long, requires = "discover")]
+    token_file: Option<PathBuf>,
+    /// With --discover: file holding the Gateway password.
+    #[arg(long, requires = "discover")]
+    password_file: Option<PathBuf>,
+    /// Browse flags for --discover.
+    #[command(flatten)]
+    browse: crate::cmd::discover::BrowseArgs,
     /// State directory (default: $CLAWNODE_STATE_DIR, else the XDG state dir).
     #[arg(long)]
     state_dir: Option<PathBuf>,
@@ -33,11 +51,11 @@ impl From<PairArgs> for RunArgs {
             url: None,
             tls_fingerprint: None,
             gateway_users: vec![],
-            setup_code: Some(p.code),
+            setup_code: p.code,
             token: None,
-            token_file: None,
+            token_file: p.token_file,
             password: None,
-            password_file: None,
+            password_file: p.password_file,
             config: None,
             state_dir: p.state_dir,
             display_name: p.display_name,
@@ -50,6 +68,9 @@ impl From<PairArgs> for RunArgs {
             proxy_from_env: p.proxy_from_env,
             on_pause: OnPause::Exit,
             until_paired: true,
+            discover: p.discover,
+            trust_fingerprint: p.trust_fingerprint,
+            browse: p.browse,
         }
     }
 }

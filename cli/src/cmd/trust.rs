@@ -29,7 +29,7 @@ pub struct TrustArgs {
 }
 
 /// `AA:BB:…`, as `openssl x509 -fingerprint` prints it.
-fn colon_form(pin: &TlsPin) -> String {
+pub(crate) fn colon_form(pin: &TlsPin) -> String {
     pin.as_bytes().iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
 }
 

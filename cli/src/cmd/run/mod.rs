@@ -3,6 +3,7 @@
 //! stopped ([`serve`]). With `[[gateway]]` tables in the config, one `run` serves each of
 //! them from the same identity ([`route::many`]), each with its own node.
 
+mod discovered;
 mod registry;
 mod route;
 mod serve;
@@ -81,6 +82,18 @@ pub struct RunArgs {
     /// What to do on a terminal error: exit (code 78) or wait paused.
     #[arg(long, value_enum, default_value = "exit")]
     pub(crate) on_pause: OnPause,
+    /// Find the Gateway by DNS-SD (mDNS, and --domain by unicast DNS) and connect through
+    /// the discovery plan; NAME picks one by name or id when several answer.
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "",
+          conflicts_with_all = ["url", "setup_code", "ssh", "tls_fingerprint"])]
+    pub(crate) discover: Option<String>,
+    /// With --discover, first use of a TLS Gateway: the fingerprint verified out of band;
+    /// pinned if the probed certificate matches it (never taken from the DNS-SD TXT).
+    #[arg(long, value_name = "SHA256", requires = "discover")]
+    pub(crate) trust_fingerprint: Option<String>,
+    /// Browse flags for --discover.
+    #[command(flatten)]
+    pub(crate) browse: crate::cmd::discover::BrowseArgs,
     /// Exit 0 once paired (`clawnode pair`).
     #[arg(skip)]
     pub(crate) until_paired: bool,

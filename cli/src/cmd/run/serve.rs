@@ -42,6 +42,8 @@ struct Running {
     printer: status::Printer,
     shared: Arc<control::Shared>,
     pending_pairing: Option<pairing::Pending>,
+    /// Where the target came from (`--url`, a setup code, discovery, …).
+    source: &'static str,
     paused: bool,
 }
 
@@ -84,7 +86,7 @@ pub(super) async fn serve(args: &RunArgs, setup: Setup, gateways: Vec<Served>) -
             device_id: node.device_id().to_string(),
             name,
         });
-        running.push(Running { node, endpoint, printer, shared, pending_pairing, paused: false });
+        running.push(Running { node, endpoint, printer, shared, pending_pairing, source, paused: false });
     }
     let (tunnel_handle, mut tunnel_events) = match tunnel {
         Some((t, events)) => (Some(t), Some(events)),
@@ -266,7 +268,12 @@ fn on_state(
         }
     }
     if args.until_paired && hello_ok {
-        r.printer.say(&format!("paired with {}; `clawnode run` now uses this saved endpoint", r.endpoint.origin()));
+        let next = if r.source == "discovery" {
+            "`clawnode run --discover` finds it again (pin and token are kept under this id)"
+        } else {
+            "`clawnode run` now uses this saved endpoint"
+        };
+        r.printer.say(&format!("paired with {}; {next}", r.endpoint.origin()));
         return Some(Stop::Paired);
     }
     None

@@ -93,7 +93,7 @@ impl Setup {
     }
 
     /// Whether a node device token issued by `origin` is stored.
-    fn has_stored_token(&self, origin: &str) -> bool {
+    pub(super) fn has_stored_token(&self, origin: &str) -> bool {
         let key = TokenKey { origin: origin.to_string(), device_id: self.device_id.clone(), role: Role::Node };
         matches!(self.store.load_token(&key), Ok(Some(_)))
     }
@@ -114,11 +114,14 @@ pub(super) struct Target {
 }
 
 /// `Break(code)`: exit with `code` before connecting.
-type Resolution = Result<ControlFlow<ExitCode, Target>, Box<dyn std::error::Error>>;
+pub(super) type Resolution = Result<ControlFlow<ExitCode, Target>, Box<dyn std::error::Error>>;
 
 /// Chooses the target: `--ssh` (or `[ssh]`), else `--setup-code`, else the precedence of
 /// `config::resolve`.
 pub(super) async fn resolve(args: &RunArgs, setup: &mut Setup) -> Resolution {
+    if let Some(name) = &args.discover {
+        return super::discovered::resolve(args, name, setup).await;
+    }
     if let Some(spec) = ssh_spec(args, setup)? {
         return via_tunnel(args, setup, spec).await;
     }
@@ -129,7 +132,7 @@ pub(super) async fn resolve(args: &RunArgs, setup: &mut Setup) -> Resolution {
 }
 
 /// `--token`/`--token-file` and `--password`/`--password-file` (each at most one).
-fn explicit(args: &RunArgs, url: Option<String>) -> Result<Explicit, ConfigError> {
+pub(super) fn explicit(args: &RunArgs, url: Option<String>) -> Result<Explicit, ConfigError> {
     Ok(Explicit {
         url,
         token: secret::read(args.token.as_deref(), args.token_file.as_deref(), "--token")?,
