@@ -178,7 +178,7 @@ class ClawNode(
             } catch (e: CommandFailure) {
                 throw e
             } catch (e: CancellationException) {
-                if (cancel.isCancelled()) throw CommandFailure.Failed("CANCELLED", "invoke cancelled") else throw e
+                if (ctx.isCancelled()) throw CommandFailure.Failed("CANCELLED", "invoke cancelled") else throw e
             } catch (e: Throwable) {
                 throw CommandFailure.Failed("UNAVAILABLE", "${e::class.simpleName}: ${e.message}")
             }
