@@ -567,4 +567,28 @@ mod tests {
         assert_eq!(node.commands(), vec!["device.info"]);
         assert_eq!(node.inner.router.registry().caps(), vec!["device"]);
     }
+
+    #[test]
+    fn stored_pins_apply_to_unpinned_wss_endpoints_and_trust_pin_stores() {
+        use crate::store::{MemoryStore, PinStore};
+        let stored = TlsPin::parse(&"ab".repeat(32)).unwrap();
+        let other = TlsPin::parse(&"cd".repeat(32)).unwrap();
+        let pins = Arc::new(MemoryStore::default());
+        pins.save_pin("wss://gw.example:8443", &stored).unwrap();
+        let node_for = |url: &str, pin: Option<TlsPin>| {
+            let mut cfg =
+                NodeConfig::new(Endpoint::parse_pinned(url, pin).unwrap(), ClientDescriptor::linux_node_host("0"));
+            cfg.pins = Some(pins.clone());
+            Node::new(cfg, CommandRegistry::new(), Arc::new(MemoryStore::default())).unwrap()
+        };
+        assert_eq!(node_for("wss://gw.example:8443", None).endpoint().pin, Some(stored), "the stored pin applies");
+        assert_eq!(node_for("wss://gw.example:8443", Some(other)).endpoint().pin, Some(other), "a configured pin wins");
+        assert_eq!(node_for("wss://gw2.example:8443", None).endpoint().pin, None, "never another origin's pin");
+        let n = node_for("wss://gw2.example:8443", None);
+        n.trust_pin(other).unwrap();
+        assert_eq!(n.endpoint().pin, Some(other));
+        assert_eq!(pins.load_pin("wss://gw2.example:8443").unwrap(), Some(other), "trust_pin stores the pin");
+        let plain = node_for("ws://127.0.0.1:18789", None);
+        assert!(matches!(plain.trust_pin(other), Err(NodeError::PinOnPlaintext)));
+    }
 }
