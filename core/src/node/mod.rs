@@ -68,6 +68,10 @@ use crate::transport;
 use driver::{Control, supervise};
 use serde_json::json;
 
+/// Notices buffered per receiver ([`Node::notices`]); a receiver that falls further
+/// behind loses the oldest (`RecvError::Lagged`). Chat deltas can come in bursts.
+pub(crate) const NOTICE_BUFFER: usize = 1024;
+
 /// Errors of the [`Node`] API.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -153,7 +157,7 @@ impl Node {
         let platform = PlatformFamily::classify(&cfg.client.platform, cfg.client.device_family.as_deref());
         let router = InvokeRouter::for_platform(registry, cfg.invoke.clone(), platform);
         let (state, _) = watch::channel(NodeState::Idle);
-        let (notices, _) = broadcast::channel(256);
+        let (notices, _) = broadcast::channel(NOTICE_BUFFER);
         let (ctl, _) = watch::channel(Control::default());
         let outbox = Mutex::new(Outbox::new(cfg.outbox.clone()));
         let endpoint_now = Mutex::new(with_stored_pin(cfg.endpoint.clone(), cfg.pins.as_deref())?);
