@@ -9,7 +9,7 @@
 //! | [`Node::suspend`] / [`Node::unsuspend`] ([`Node::set_suspended`]) | no socket while suspended (iOS background, Linux sleep): the live session closes with 1000 and no attempt starts until unsuspended, which retries at once with a fresh backoff |
 //! | [`Node::pause`] | stop retrying with a [`PauseKind::Requested`] reason until [`Node::resume`] |
 //! | [`Node::resume`] | lifts a pause (terminal error or [`Node::pause`]) and retries now; it does **not** lift a suspension, nor a pin mismatch ([`Node::trust_pin`] does) |
-//! | [`Node::set_foreground`] | foreground gating and queued work (commands.md §4); the return to the foreground cuts a backoff wait short, like a nudge |
+//! | [`Node::set_foreground`] | foreground gating and queued work (commands.md §4); the return to the foreground cuts a backoff wait short, like a nudge, and checks a live session (`health` within 5 s, else it is closed 4000 and replaced at once) |
 //!
 //! # Layout
 //!
