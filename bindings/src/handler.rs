@@ -109,7 +109,7 @@ impl InvokeContext {
     }
 
     async fn send_progress(&self, text: String) -> Result<(), InvokeError> {
-        if self.cancel.is_cancelled() {
+        if self.cancel.is_cancelled() || self.done.is_cancelled() {
             return Err(InvokeError::Cancelled);
         }
         let Some(sink) = self.progress.clone() else { return Err(InvokeError::NotConnected) };
@@ -210,7 +210,7 @@ impl InvokeContext {
 
     /// An empty progress chunk: a heartbeat that keeps the Gateway's idle timer alive.
     pub async fn heartbeat(&self) -> Result<(), InvokeError> {
-        if self.cancel.is_cancelled() {
+        if self.cancel.is_cancelled() || self.done.is_cancelled() {
             return Err(InvokeError::Cancelled);
         }
         let Some(sink) = self.progress.clone() else { return Err(InvokeError::NotConnected) };

@@ -50,7 +50,8 @@ pub struct LogRecord {
     pub message: String,
 }
 
-/// Receives the library's log records. Called on library threads; return quickly.
+/// Receives the library's log records. Called synchronously on the library's threads, where
+/// the event happens: return quickly and do not call back into the `Node` from it.
 #[uniffi::export(foreign)]
 pub trait LogSink: Send + Sync {
     /// One record.

@@ -391,7 +391,9 @@ async fn forward(core: clawnode::Node, listener: Arc<dyn NodeListener>) {
                         warn!(error = %e, "listener.on_notice failed");
                     }
                 }
-                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Lagged(missed)) => {
+                    warn!(missed, "the listener fell behind: notices were dropped (return from on_notice quickly)");
+                }
                 Err(RecvError::Closed) => break,
             },
         }

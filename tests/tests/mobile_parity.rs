@@ -16,7 +16,8 @@
 //!      request, a reserved method refused locally; absent params reach a handler as `{}`.
 //! 2. a setup code with two URLs whose first is dead: the node chooses the second and pairs.
 //! 3. TLS: a pin mismatch pauses with expected/observed/system-trusted; `trust_pin`
-//!    stores the pin and the node becomes ready; a new node on the same store uses it.
+//!    stores the pin and the node becomes ready; a new node on the same store uses it; a
+//!    configured pin (a setup code's) is stored after the hello it led to.
 //!
 //! Input chunks (`node.invoke.input`) are tested on the fake Gateway (`fake_faults`): the
 //! real one sends them only for its own duplex features, which a loopback operator cannot
@@ -285,5 +286,15 @@ async fn pin_mismatch_then_trust_then_ready_and_the_pin_is_kept() {
     assert_eq!(node.endpoint().pin, Some(pin));
     node.start();
     wait_state(&node, "ready with the stored pin", T, |s| matches!(s, NodeState::Ready { .. })).await;
+    node.stop().await;
+
+    // A pin that came with the configuration (a setup code's) is stored once it led to a hello.
+    let fresh = Arc::new(MemoryStore::default());
+    let mut cfg = cfg_for(Some(pin));
+    cfg.pins = Some(fresh.clone());
+    let node = Node::new(cfg, CommandRegistry::new(), store.clone()).unwrap();
+    node.start();
+    wait_state(&node, "ready with the configured pin", T, |s| matches!(s, NodeState::Ready { .. })).await;
+    assert_eq!(fresh.load_pin(&url).unwrap(), Some(pin), "kept for the next start");
     node.stop().await;
 }

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use tracing::{debug, info, warn};
+use tracing::{Instrument as _, debug, info, warn};
 
 use super::driver::interrupted;
 use super::pending::{spawn_flush, spawn_foreground_work};
@@ -81,6 +81,27 @@ fn spawn_host_stats(inner: &Inner, handle: &SessionHandle) {
     }
 }
 
+/// How long the liveness check on the return to the foreground waits for the Gateway
+/// (the iOS app's health monitor uses 5 s).
+pub(super) const FOREGROUND_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Sends `health` (allowed for every role); no answer within
+/// [`FOREGROUND_CHECK_TIMEOUT`] ends the session as dead, so the node reconnects at once
+/// instead of waiting for the tick watchdog.
+fn spawn_liveness_check(handle: &SessionHandle, stale: tokio_util::sync::CancellationToken) {
+    let h = handle.clone();
+    tokio::spawn(
+        async move {
+            match h.request(crate::protocol::names::HEALTH, serde_json::json!({}), FOREGROUND_CHECK_TIMEOUT).await {
+                Err(RequestError::Timeout(_)) => stale.cancel(),
+                Err(e) => debug!(error = %e, "foreground liveness check"),
+                Ok(_) => debug!("foreground liveness check: the Gateway answered"),
+            }
+        }
+        .in_current_span(),
+    );
+}
+
 /// Runs one live session from hello to its end.
 pub(super) async fn run_connected(inner: &Arc<Inner>, ws: transport::WsStream, hello: HelloOk) -> SessionEnd {
     let epoch = inner.epoch.fetch_add(1, Ordering::Relaxed) + 1;
@@ -153,8 +174,13 @@ pub(super) async fn run_connected(inner: &Arc<Inner>, ws: transport::WsStream, h
                 session.stop();
             }
             _ = inner.fg_kick.notified() => {
-                if inner.foreground.load(Ordering::SeqCst) && inner.fg_work_due.swap(false, Ordering::SeqCst) {
-                    spawn_foreground_work(inner, &handle);
+                if inner.foreground.load(Ordering::SeqCst) {
+                    // Back in the foreground: a socket that slept with the app may be dead
+                    // while the tick watchdog has not noticed yet (transport.md §5.4).
+                    spawn_liveness_check(&handle, session.stale_token());
+                    if inner.fg_work_due.swap(false, Ordering::SeqCst) {
+                        spawn_foreground_work(inner, &handle);
+                    }
                 }
             }
             _ = inner.flush_kick.notified() => {

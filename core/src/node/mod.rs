@@ -9,7 +9,7 @@
 //! | [`Node::suspend`] / [`Node::unsuspend`] ([`Node::set_suspended`]) | no socket while suspended (iOS background, Linux sleep): the live session closes with 1000 and no attempt starts until unsuspended, which retries at once with a fresh backoff |
 //! | [`Node::pause`] | stop retrying with a [`PauseKind::Requested`] reason until [`Node::resume`] |
 //! | [`Node::resume`] | lifts a pause (terminal error or [`Node::pause`]) and retries now; it does **not** lift a suspension, nor a pin mismatch ([`Node::trust_pin`] does) |
-//! | [`Node::set_foreground`] | foreground gating and queued work (commands.md §4); the return to the foreground cuts a backoff wait short, like a nudge |
+//! | [`Node::set_foreground`] | foreground gating and queued work (commands.md §4); the return to the foreground cuts a backoff wait short, like a nudge, and checks a live session (`health` within 5 s, else it is closed 4000 and replaced at once) |
 //!
 //! # Layout
 //!
@@ -67,6 +67,10 @@ use crate::store::{CredentialStore, StoreError, TokenKey, load_or_create_identit
 use crate::transport;
 use driver::{Control, supervise};
 use serde_json::json;
+
+/// Notices buffered per receiver ([`Node::notices`]); a receiver that falls further
+/// behind loses the oldest (`RecvError::Lagged`). Chat deltas can come in bursts.
+pub(crate) const NOTICE_BUFFER: usize = 1024;
 
 /// Errors of the [`Node`] API.
 #[derive(Debug, thiserror::Error)]
@@ -153,7 +157,7 @@ impl Node {
         let platform = PlatformFamily::classify(&cfg.client.platform, cfg.client.device_family.as_deref());
         let router = InvokeRouter::for_platform(registry, cfg.invoke.clone(), platform);
         let (state, _) = watch::channel(NodeState::Idle);
-        let (notices, _) = broadcast::channel(256);
+        let (notices, _) = broadcast::channel(NOTICE_BUFFER);
         let (ctl, _) = watch::channel(Control::default());
         let outbox = Mutex::new(Outbox::new(cfg.outbox.clone()));
         let endpoint_now = Mutex::new(with_stored_pin(cfg.endpoint.clone(), cfg.pins.as_deref())?);
@@ -566,5 +570,29 @@ mod tests {
         node.set_registry(r);
         assert_eq!(node.commands(), vec!["device.info"]);
         assert_eq!(node.inner.router.registry().caps(), vec!["device"]);
+    }
+
+    #[test]
+    fn stored_pins_apply_to_unpinned_wss_endpoints_and_trust_pin_stores() {
+        use crate::store::{MemoryStore, PinStore};
+        let stored = TlsPin::parse(&"ab".repeat(32)).unwrap();
+        let other = TlsPin::parse(&"cd".repeat(32)).unwrap();
+        let pins = Arc::new(MemoryStore::default());
+        pins.save_pin("wss://gw.example:8443", &stored).unwrap();
+        let node_for = |url: &str, pin: Option<TlsPin>| {
+            let mut cfg =
+                NodeConfig::new(Endpoint::parse_pinned(url, pin).unwrap(), ClientDescriptor::linux_node_host("0"));
+            cfg.pins = Some(pins.clone());
+            Node::new(cfg, CommandRegistry::new(), Arc::new(MemoryStore::default())).unwrap()
+        };
+        assert_eq!(node_for("wss://gw.example:8443", None).endpoint().pin, Some(stored), "the stored pin applies");
+        assert_eq!(node_for("wss://gw.example:8443", Some(other)).endpoint().pin, Some(other), "a configured pin wins");
+        assert_eq!(node_for("wss://gw2.example:8443", None).endpoint().pin, None, "never another origin's pin");
+        let n = node_for("wss://gw2.example:8443", None);
+        n.trust_pin(other).unwrap();
+        assert_eq!(n.endpoint().pin, Some(other));
+        assert_eq!(pins.load_pin("wss://gw2.example:8443").unwrap(), Some(other), "trust_pin stores the pin");
+        let plain = node_for("ws://127.0.0.1:18789", None);
+        assert!(matches!(plain.trust_pin(other), Err(NodeError::PinOnPlaintext)));
     }
 }

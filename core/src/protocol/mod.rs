@@ -46,6 +46,8 @@ pub mod names {
     pub const NODE_PENDING_ACK: &str = "node.pending.ack";
     /// Drain queued status/location requests.
     pub const NODE_PENDING_DRAIN: &str = "node.pending.drain";
+    /// Any role: the Gateway's health snapshot (the node's liveness check).
+    pub const HEALTH: &str = "health";
     /// Node method: refresh a plugin surface's URL.
     pub const NODE_PLUGIN_SURFACE_REFRESH: &str = "node.pluginSurface.refresh";
     /// Node method: publish the node's plugin tools.

@@ -341,6 +341,7 @@ pub struct Session {
     handle: SessionHandle,
     task: tokio::task::JoinHandle<SessionEnd>,
     stop: CancellationToken,
+    stale: CancellationToken,
     /// Counters (reported by `Node::session_stats`).
     pub stats: Arc<SessionStats>,
 }
@@ -359,14 +360,25 @@ impl Session {
         let (out_tx, out_rx) = mpsc::channel::<Outbound>(256);
         let handle = SessionHandle::new(out_tx, epoch, node_id, hello.policy.max_payload);
         let stop = CancellationToken::new();
+        let stale = CancellationToken::new();
         let stats = Arc::new(SessionStats::default());
         let tick = Duration::from_millis(hello.policy.tick_interval_ms.max(1000));
         let span = tracing::info_span!("session", epoch, conn_id = %hello.server.conn_id);
         let task = tokio::spawn(tracing::Instrument::instrument(
-            run(ws, out_rx, handle.clone(), dispatch, events, liveness, tick, stop.clone(), stats.clone()),
+            run(
+                ws,
+                out_rx,
+                handle.clone(),
+                dispatch,
+                events,
+                liveness,
+                tick,
+                (stop.clone(), stale.clone()),
+                stats.clone(),
+            ),
             span,
         ));
-        Session { handle, task, stop, stats }
+        Session { handle, task, stop, stale, stats }
     }
 
     /// The handle for requests on this session.
@@ -377,6 +389,12 @@ impl Session {
     /// Asks the session to close (1000) and returns immediately.
     pub fn stop(&self) {
         self.stop.cancel();
+    }
+
+    /// A token that, once cancelled, ends the session as dead (close 4000, ending like a tick
+    /// timeout: the node reconnects at once without growing its backoff).
+    pub fn stale_token(&self) -> CancellationToken {
+        self.stale.clone()
     }
 
     /// Waits for the session to end.
@@ -399,7 +417,7 @@ async fn run(
     events: mpsc::UnboundedSender<SessionEvent>,
     liveness: LivenessConfig,
     tick: Duration,
-    stop: CancellationToken,
+    (stop, stale): (CancellationToken, CancellationToken),
     stats: Arc<SessionStats>,
 ) -> SessionEnd {
     let (mut sink, mut stream) = ws.split();
@@ -534,6 +552,11 @@ async fn run(
             }
             _ = writer_failed.cancelled() => {
                 break SessionEndKind::SocketError("writer failed".into());
+            }
+            _ = stale.cancelled() => {
+                warn!("the Gateway did not answer the liveness check: closing 4000");
+                let _ = handle.send_raw(Outbound::Close(4000, "stale".into())).await;
+                break SessionEndKind::TickTimeout;
             }
             _ = stop.cancelled() => {
                 let _ = handle.send_raw(Outbound::Close(1000, "node stopping".into())).await;

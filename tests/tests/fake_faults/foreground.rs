@@ -114,3 +114,44 @@ async fn return_to_foreground_cuts_the_backoff_wait() {
     assert!(t0.elapsed() < Duration::from_secs(3), "reconnected {:?} after the foreground", t0.elapsed());
     stop(&node).await;
 }
+
+// Expected (transport.md §5.4: "on foreground, force reconnect when stale"): back in the
+// foreground, the node sends `health {}` on its live session. A Gateway that does not answer
+// within 5 s gets close 4000 ("stale") and a new connection follows at once; one that
+// answers keeps its session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreground_liveness_check_replaces_a_dead_session() {
+    let Rig { mut fake, node, .. } = Rig::new(|_| {}).await;
+    node.start();
+    let mut wire = accept_ready(&mut fake, &node, 30_000, MAX_PAYLOAD).await;
+    // Answered: the session stays.
+    node.set_foreground(false);
+    node.set_foreground(true);
+    let health = wire.expect("health", STEP).await;
+    assert_eq!(health["params"], json!({}));
+    wire.ack(&health, json!({"ok": true})).await;
+    wire.drain(Duration::from_millis(5_500)).await;
+    assert_eq!(fake.accepted_count(), 1);
+    // Not answered: closed as stale within the check's 5 s, then a new connection.
+    node.set_foreground(false);
+    let t0 = Instant::now();
+    node.set_foreground(true);
+    let _unanswered = wire.expect("health", STEP).await;
+    loop {
+        match wire.next(Duration::from_secs(8)).await {
+            Got::Close(code, reason) => {
+                assert_eq!((code, reason.as_str()), (Some(4000), "stale"));
+                break;
+            }
+            Got::Frame(v) if v["method"] == "node.pending.pull" || v["method"] == "node.pending.drain" => {
+                wire.auto_ack(&v).await
+            }
+            other => panic!("expected the stale close, got {other:?}"),
+        }
+    }
+    let waited = t0.elapsed();
+    assert!(waited >= Duration::from_millis(4_900) && waited < Duration::from_secs(7), "{waited:?}");
+    let (_wire, _) = Wire::accept(&mut fake, node.device_id(), 30_000, MAX_PAYLOAD, None).await;
+    assert!(t0.elapsed() < Duration::from_secs(9), "reconnected {:?} after the foreground", t0.elapsed());
+    stop(&node).await;
+}

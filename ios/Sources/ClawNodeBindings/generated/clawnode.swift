@@ -1265,7 +1265,8 @@ public func FfiConverterTypeInvokeContext_lower(_ value: InvokeContext) -> UInt6
 
 
 /**
- * Receives the library's log records. Called on library threads; return quickly.
+ * Receives the library's log records. Called synchronously on the library's threads, where
+ * the event happens: return quickly and do not call back into the `Node` from it.
  */
 public protocol LogSink: AnyObject, Sendable {
     
@@ -1276,7 +1277,8 @@ public protocol LogSink: AnyObject, Sendable {
     
 }
 /**
- * Receives the library's log records. Called on library threads; return quickly.
+ * Receives the library's log records. Called synchronously on the library's threads, where
+ * the event happens: return quickly and do not call back into the `Node` from it.
  */
 open class LogSinkImpl: LogSink, @unchecked Sendable {
     fileprivate let handle: UInt64

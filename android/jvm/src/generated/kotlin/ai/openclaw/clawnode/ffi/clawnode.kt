@@ -2940,7 +2940,8 @@ public object FfiConverterTypeInvokeContext: FfiConverter<InvokeContext, Long> {
 
 
 /**
- * Receives the library's log records. Called on library threads; return quickly.
+ * Receives the library's log records. Called synchronously on the library's threads, where
+ * the event happens: return quickly and do not call back into the `Node` from it.
  */
 public interface LogSink {
     
@@ -2953,7 +2954,8 @@ public interface LogSink {
 }
 
 /**
- * Receives the library's log records. Called on library threads; return quickly.
+ * Receives the library's log records. Called synchronously on the library's threads, where
+ * the event happens: return quickly and do not call back into the `Node` from it.
  */
 open class LogSinkImpl: Disposable, AutoCloseable, LogSink
 {
