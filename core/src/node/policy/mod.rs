@@ -23,8 +23,9 @@
 //!   `restartExpectedMs` (clamped to [250 ms, cap]) or the first backoff step, and the
 //!   backoff does not grow. Any other end (1002, 1008, 4001, …) grows it; a session shorter
 //!   than `stable_session` does not reset it.
-//! - **Pairing.** While `PAIRING_REQUIRED`, retries follow the backoff up to a steady
-//!   cadence of 60 s / budget (6 s by default), so an approval is picked up within it.
+//! - **Pairing.** While `PAIRING_REQUIRED`, retries follow a steady cadence of 60 s / budget
+//!   (6 s by default) from the first retry on, without growing the backoff, so an approval
+//!   is picked up within one cadence and the handshakes never exceed the budget.
 //! - **Pauses.** Terminal errors pause until `Resume`; a pin mismatch pauses until
 //!   `TrustPin` (a `Resume` alone does not offer anything to that origin again). A
 //!   suspension holds until `Unsuspend`. Lifting either starts a fresh backoff.
@@ -319,7 +320,9 @@ impl Policy {
         let rng = self.rng.clone();
         match code.as_str() {
             "PAIRING_REQUIRED" => {
-                let delay = self.backoff.next_delay(rng.as_ref()).min(self.cfg.pairing_cadence());
+                // Steady from the first retry: a growing backoff would leave one long gap
+                // (1, 2, 4 s, then the budget's window) in which an approval waits.
+                let delay = self.cfg.pairing_cadence();
                 let state = NodeState::AwaitingDeviceApproval {
                     attempts: self.handshakes,
                     request_id: details.request_id.clone(),

@@ -346,12 +346,9 @@ fn pairing_required_retries_on_a_steady_cadence_within_the_budget() {
         gaps.push(t - before);
         starts.push(t);
     }
-    assert_eq!(&gaps[..3], &[1, 2, 4].map(Duration::from_secs));
-    // The first growth steps borrow from the budget: the 11th handshake waits for the
-    // window once (≤ 17 s); every other gap is at most the cadence.
-    let long: Vec<_> = gaps.iter().filter(|g| **g > Duration::from_secs(6)).collect();
-    assert!(long.len() <= 1 && long.iter().all(|g| **g <= Duration::from_secs(17)), "{gaps:?}");
-    assert!(gaps[10..].iter().all(|g| *g == Duration::from_secs(6)), "steady cadence: {gaps:?}");
+    // Steady from the first retry: every gap is the cadence, none longer (an approval is
+    // seen within 6 s), none shorter (10 handshakes in any minute).
+    assert!(gaps.iter().all(|g| *g == Duration::from_secs(6)), "steady cadence: {gaps:?}");
     assert!(max_in_any_minute(&starts) <= 10);
     // The battery budget spreads to one every 10 s.
     assert_eq!(PolicyConfig { handshakes_per_minute: 6, ..cfg() }.pairing_cadence(), Duration::from_secs(10));
