@@ -133,6 +133,7 @@ pub async fn recovery(prov: &Provisioned) -> R<Value> {
             }
             gw.restart().await.map_err(e)?;
             let gw_ready = Instant::now();
+            tracing::info!(run, name, "bench: gateway ready");
             let (took, op_ms) = first_answer(&gw, &node_id, T).await?;
             let n = node.connect_attempts() - before;
             // Signed: negative when the node was back before the Gateway logged ready.
@@ -176,7 +177,16 @@ pub async fn recovery(prov: &Provisioned) -> R<Value> {
 }
 
 /// `cargo xtask bench-recovery`: only this section, printed as JSON.
+/// With `CLAWNODE_BENCH_LOG` set, the node's debug log (with timestamps) goes to stderr,
+/// interleaved with the bench's own "gateway ready" marks.
 pub fn run_only() -> R<()> {
+    if std::env::var_os("CLAWNODE_BENCH_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(std::io::stderr)
+            .with_target(false)
+            .init();
+    }
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(e)?;
     let v = rt.block_on(async {
         let prov = tokio::task::spawn_blocking(clawnode_testkit::provision).await.map_err(e)?.map_err(e)?;
