@@ -277,24 +277,16 @@ async fn from_setup_code(code: &str, setup: &Setup) -> Resolution {
 }
 
 /// The URL of `--host/--port/--tls/--no-tls/--context-path`, built as `openclaw node run`
-/// builds it (`formatGatewayCandidateUrl`): `ws[s]://host:port[/path]`, host 127.0.0.1 and
-/// port 18789 by default, an IPv6 host bracketed, the path given a leading `/`; TLS when
-/// `--tls` or a `--tls-fingerprint` is given. `None` when none of these flags is given.
+/// builds it ([`crate::import::node_host_url`]): host 127.0.0.1 by default; TLS when `--tls`
+/// or a `--tls-fingerprint` is given. `None` when none of these flags is given.
 pub(super) fn url_from_parts(args: &RunArgs) -> Option<String> {
     let path = args.context_path.as_deref().map(str::trim).filter(|p| !p.is_empty());
     if args.host.is_none() && args.port.is_none() && !args.tls && !args.no_tls && path.is_none() {
         return None;
     }
     let host = args.host.as_deref().map(str::trim).filter(|h| !h.is_empty()).unwrap_or("127.0.0.1");
-    let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_string() };
-    let port = args.port.unwrap_or(clawnode::endpoint::DEFAULT_PORT);
     let tls = !args.no_tls && (args.tls || args.tls_fingerprint.is_some());
-    let path = match path {
-        Some(p) if p.starts_with('/') => p.to_string(),
-        Some(p) => format!("/{p}"),
-        None => String::new(),
-    };
-    Some(format!("{}://{host}:{port}{path}", if tls { "wss" } else { "ws" }))
+    Some(crate::import::node_host_url(host, args.port, tls, path))
 }
 
 /// Flags, environment, config files, saved endpoint (`config::resolve`); the pin is
