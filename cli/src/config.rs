@@ -411,6 +411,9 @@ pub struct Explicit {
     pub token: Option<Secret>,
     /// `--password` / `--password-file`.
     pub password: Option<Secret>,
+    /// `--tailscale-auth`: an explicit URL with no shared secret, on purpose (the Gateway
+    /// authenticates the device by its Tailscale identity, `gateway.auth.allowTailscale`).
+    pub tokenless: bool,
 }
 
 /// Where the target came from (for messages).
@@ -464,7 +467,8 @@ pub fn resolve(
         // Parsed first: a URL with user info is refused without being echoed, and the
         // error below names the origin, never the text as given.
         let origin = clawnode::endpoint::Endpoint::parse(url)?.origin().to_string();
-        if explicit.token.is_none() && explicit.password.is_none() && !has_stored_token(url) {
+        let chosen = explicit.token.is_some() || explicit.password.is_some() || explicit.tokenless;
+        if !chosen && !has_stored_token(url) {
             return Err(ConfigError::ExplicitCredentialsRequired(origin));
         }
         return Ok(Resolved {
@@ -648,9 +652,24 @@ mod tests {
         // A stored token for that origin allows it, still without env/config credentials.
         let r = resolve(&ex, &env, &file, None, None, None, &|u| u == "ws://127.0.0.1:2").unwrap();
         assert_eq!((tok(&r), pw(&r)), (None, None));
-        let ex = Explicit { url: Some("ws://127.0.0.1:2".into()), token: s("flag"), password: None };
+        let ex = Explicit { url: Some("ws://127.0.0.1:2".into()), token: s("flag"), ..Default::default() };
         let r = resolve(&ex, &env, &file, None, None, None, NO).unwrap();
         assert_eq!((r.url.as_str(), tok(&r), pw(&r)), ("ws://127.0.0.1:2", Some("flag"), None));
+    }
+
+    #[test]
+    fn tailscale_auth_allows_a_tokenless_explicit_url_and_sends_no_secret() {
+        let env = Env { token: s("envtok"), password: s("envpw"), ..Default::default() };
+        let file = FileConfig {
+            gateway: GatewaySection { token: Some("cfg".into()), ..Default::default() },
+            ..Default::default()
+        };
+        let o = oc(json!({"gateway":{"auth":{"token":"octok"}}}));
+        let ex = Explicit { url: Some("wss://gw.tail1234.ts.net".into()), tokenless: true, ..Default::default() };
+        let r = resolve(&ex, &env, &file, None, Some(&o), None, NO).unwrap();
+        assert_eq!((r.url.as_str(), tok(&r), pw(&r), r.source), ("wss://gw.tail1234.ts.net", None, None, Source::Flag));
+        let ex = Explicit { tokenless: false, ..ex };
+        assert!(resolve(&ex, &env, &file, None, Some(&o), None, NO).is_err(), "without the flag: refused as before");
     }
 
     /// Attack: `--url wss://user:SECRET@host/` without a token was answered with "no stored
@@ -876,7 +895,7 @@ mod tests {
         let env = Env { url: Some("wss://other.example".into()), token: s("e"), password: None, port: None };
         let r = resolve(&Explicit::default(), &env, &FileConfig::default(), None, Some(&o), None, NO).unwrap();
         assert_eq!(r.tls_fingerprint, None);
-        let ex = Explicit { url: Some("wss://gw.example:8443".into()), token: s("f"), password: None };
+        let ex = Explicit { url: Some("wss://gw.example:8443".into()), token: s("f"), ..Default::default() };
         let r = resolve(&ex, &Env::default(), &FileConfig::default(), None, Some(&o), None, NO).unwrap();
         assert_eq!(r.tls_fingerprint, None);
     }
@@ -917,7 +936,7 @@ mod tests {
         let x = r(&none, &remote_only);
         assert_eq!((tok(&x), pw(&x)), (None, None));
         // Explicit always wins.
-        let ex = Explicit { token: s("flag"), password: s("flagpw"), url: None };
+        let ex = Explicit { token: s("flag"), password: s("flagpw"), ..Default::default() };
         let x = resolve(&ex, &env, &FileConfig::default(), None, Some(&oc(both)), None, NO).unwrap();
         assert_eq!((tok(&x), pw(&x)), (Some("flag"), Some("flagpw")));
     }

@@ -33,6 +33,7 @@ impl From<PairArgs> for RunArgs {
             tls_fingerprint: None,
             gateway_users: vec![],
             setup_code: Some(p.code),
+            tailscale_auth: false,
             token: None,
             token_file: None,
             password: None,

@@ -46,6 +46,12 @@ pub struct RunArgs {
     /// Pair with a setup code (`oc-pair://…` or bare) instead of --url and credentials.
     #[arg(long, conflicts_with_all = ["url", "token", "token_file", "password", "password_file", "tls_fingerprint"])]
     pub(crate) setup_code: Option<String>,
+    /// Connect to --url (or --host) with no shared secret: the Gateway authenticates this
+    /// device by its Tailscale identity (Tailscale Serve run by the Gateway,
+    /// `gateway.tailscale.mode: "serve"` with `gateway.auth.allowTailscale`); the device is
+    /// then paired as usual and uses its device token.
+    #[arg(long, conflicts_with_all = ["token", "token_file", "password", "password_file", "setup_code", "ssh"])]
+    pub(crate) tailscale_auth: bool,
     /// Shared Gateway token.
     #[arg(long, conflicts_with = "token_file")]
     pub(crate) token: Option<String>,

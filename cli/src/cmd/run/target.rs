@@ -134,6 +134,7 @@ fn explicit(args: &RunArgs, url: Option<String>) -> Result<Explicit, ConfigError
         url,
         token: secret::read(args.token.as_deref(), args.token_file.as_deref(), "--token")?,
         password: secret::read(args.password.as_deref(), args.password_file.as_deref(), "--password")?,
+        tokenless: args.tailscale_auth,
     })
 }
 
