@@ -150,6 +150,38 @@ pub struct Shared {
     pub last_error: Mutex<Option<String>>,
     /// The node's device id.
     pub device_id: String,
+    /// What `status --deep` needs to ask the Gateway's `health` (held by the node only).
+    pub deep: Option<Deep>,
+}
+
+/// The Gateway as the node reaches it (endpoint with its pin, transport with the tunnel
+/// socket) and the node's shared credential: `status --deep` asks `health` through the
+/// running node, so no secret ever leaves it.
+pub struct Deep {
+    /// The endpoint.
+    pub endpoint: clawnode::Endpoint,
+    /// The transport settings.
+    pub transport: clawnode::transport::TransportConfig,
+    /// Shared token.
+    pub token: Option<clawnode::Secret>,
+    /// Shared password.
+    pub password: Option<clawnode::Secret>,
+}
+
+/// `health {probe: true}` as `openclaw status --deep` asks it; `{"error": …}` on failure.
+async fn deep_health(deep: Option<&Deep>) -> Value {
+    let Some(d) = deep else { return json!({"error": "not available"}) };
+    let r = clawnode::health::gateway_health(
+        &d.endpoint,
+        &d.transport,
+        d.token.as_ref(),
+        d.password.as_ref(),
+        env!("CARGO_PKG_VERSION"),
+        "linux",
+        Duration::from_secs(10),
+    )
+    .await;
+    r.unwrap_or_else(|e| json!({"error": e.to_string()}))
 }
 
 /// Builds the JSON snapshot.
@@ -252,7 +284,11 @@ pub fn serve(
                     Ok(Ok(_)) => match serde_json::from_str::<Value>(line.trim()) {
                         Ok(v) if v["request"] == "status" => {
                             let state = states.borrow().clone();
-                            snapshot(&shared, &state, &stats, attempts())
+                            let mut snap = snapshot(&shared, &state, &stats, attempts());
+                            if v["deep"] == true {
+                                snap["health"] = deep_health(shared.deep.as_ref()).await;
+                            }
+                            snap
                         }
                         _ => json!({ "error": "unknown request; send {\"request\":\"status\"}" }),
                     },
@@ -291,8 +327,9 @@ pub enum ClientError {
     },
 }
 
-/// Asks the node listening in `state_dir` for its snapshot.
-pub fn request_status(state_dir: &Path) -> Result<Value, ClientError> {
+/// Asks the node listening in `state_dir` for its snapshot (`deep`: with the Gateway's
+/// `health`).
+pub fn request_status(state_dir: &Path, deep: bool) -> Result<Value, ClientError> {
     let path = socket_path(state_dir);
     let failed = |m: String| ClientError::Failed { path: path.display().to_string(), message: m };
     let mut stream = match std::os::unix::net::UnixStream::connect(&path) {
@@ -305,8 +342,14 @@ pub fn request_status(state_dir: &Path) -> Result<Value, ClientError> {
         }
         Err(e) => return Err(failed(e.to_string())),
     };
-    stream.set_read_timeout(Some(Duration::from_secs(10))).map_err(|e| failed(e.to_string()))?;
-    stream.write_all(b"{\"request\":\"status\"}\n").map_err(|e| failed(e.to_string()))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(if deep { 20 } else { 10 })))
+        .map_err(|e| failed(e.to_string()))?;
+    let mut req = json!({"request": "status"});
+    if deep {
+        req["deep"] = json!(true);
+    }
+    stream.write_all(format!("{req}\n").as_bytes()).map_err(|e| failed(e.to_string()))?;
     let mut line = String::new();
     std::io::BufReader::new(stream).read_line(&mut line).map_err(|e| failed(e.to_string()))?;
     let v: Value = serde_json::from_str(line.trim()).map_err(|e| failed(format!("bad reply: {e}")))?;
@@ -336,6 +379,15 @@ pub fn render(v: &Value) -> String {
         _ => out.push_str("pending:   none\n"),
     }
     out.push_str(&format!("last error: {}\n", v["lastError"].as_str().unwrap_or("none")));
+    match v.get("health") {
+        Some(h) if h.get("error").is_some() => out.push_str(&format!("health:    unavailable ({})\n", s(&h["error"]))),
+        Some(h) => out.push_str(&format!(
+            "health:    {} (gateway health{})\n",
+            if h["ok"] == false { "not ok" } else { "ok" },
+            h.get("durationMs").map(|d| format!(", {d} ms")).unwrap_or_default()
+        )),
+        None => {}
+    }
     let i = &v["invokes"];
     out.push_str(&format!(
         "invokes:   {} received, {} ok, {} failed, {} timed out, {} cancelled, {} busy\n",
@@ -411,6 +463,7 @@ mod tests {
             commands: vec![("device.info".into(), false), ("system.which".into(), false)],
             last_error: Mutex::new(Some("connection refused".into())),
             device_id: "d".into(),
+            deep: None,
         };
         let stats = InvokeStats::default();
         stats.received.fetch_add(2, Ordering::Relaxed);
@@ -430,7 +483,7 @@ mod tests {
     #[test]
     fn not_running_is_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
-        let e = request_status(dir.path()).unwrap_err();
+        let e = request_status(dir.path(), false).unwrap_err();
         assert!(matches!(e, ClientError::NotRunning { .. }));
         assert!(e.to_string().contains("no clawnode node is running"), "{e}");
     }
@@ -444,13 +497,14 @@ mod tests {
             commands: vec![("system.notify".into(), false)],
             last_error: Mutex::new(None),
             device_id: "d".into(),
+            deep: None,
         });
         let (_tx, rx) = tokio::sync::watch::channel(NodeState::Idle);
         let server = serve(dir.path(), shared, rx, Arc::new(InvokeStats::default()), Arc::new(|| 0)).unwrap();
         let mode = std::fs::metadata(socket_path(dir.path())).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         let d = dir.path().to_path_buf();
-        let v = tokio::task::spawn_blocking(move || request_status(&d)).await.unwrap().unwrap();
+        let v = tokio::task::spawn_blocking(move || request_status(&d, false)).await.unwrap().unwrap();
         assert_eq!(v["state"]["kind"], "idle");
         drop(server);
         assert!(!socket_path(dir.path()).exists());

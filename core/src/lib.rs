@@ -32,6 +32,7 @@ pub(crate) mod command_error;
 pub mod commands;
 pub mod endpoint;
 pub mod events;
+pub mod health;
 pub mod identity;
 pub mod invoke;
 pub(crate) mod node;

@@ -27,8 +27,14 @@ pub(super) async fn serve(args: &RunArgs, setup: Setup, target: Target, commands
     client.display_name = display_name;
     client.instance_id = instance_id;
     let mut cfg = NodeConfig::new(endpoint.clone(), client);
-    cfg.credentials = credentials;
     transport.plaintext = plaintext_policy();
+    let deep = control::Deep {
+        endpoint: endpoint.clone(),
+        transport: transport.clone(),
+        token: credentials.shared_token.clone(),
+        password: credentials.password.clone(),
+    };
+    cfg.credentials = credentials;
     cfg.transport = transport;
     cfg.path_env = std::env::var("PATH").ok();
     cfg.host_stats = Some(Arc::new(linux::host_stats));
@@ -47,6 +53,7 @@ pub(super) async fn serve(args: &RunArgs, setup: Setup, target: Target, commands
         commands: declared,
         last_error: std::sync::Mutex::new(None),
         device_id: node.device_id().to_string(),
+        deep: Some(deep),
     });
     let node_for_control = node.clone();
     let _control = match control::serve(
