@@ -11,81 +11,39 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clawnode::endpoint::Endpoint;
 use clawnode::store::MemoryStore;
-use clawnode::{ClientDescriptor, CommandRegistry, Credentials, InvokeContext, Node, NodeConfig, NodeState};
-use clawnode_testkit::{Gateway, Operator, wait_state};
+use clawnode::{Credentials, Node, NodeState};
+use clawnode_testkit::{Gateway, Operator, echo_registry, node_config, pair_once, wait_ready, wait_state};
 use serde_json::json;
 
 const T: Duration = Duration::from_secs(60);
 
-async fn wait_ready(node: &Node) {
-    let mut rx = node.subscribe_state();
-    let r = tokio::time::timeout(T, async {
-        while !matches!(*rx.borrow_and_update(), NodeState::Ready { .. }) {
-            if rx.changed().await.is_err() {
-                return;
-            }
-        }
-    })
-    .await;
-    r.unwrap_or_else(|_| panic!("not ready; state is {:?}", node.state()));
+fn node_cfg(gw: &Gateway, creds: Credentials) -> clawnode::NodeConfig {
+    node_config(&gw.ws_url(), "real-recovery", creds)
 }
 
-fn node_cfg(gw: &Gateway, creds: Credentials) -> NodeConfig {
-    let mut cfg = NodeConfig::new(Endpoint::parse(&gw.ws_url()).unwrap(), ClientDescriptor::linux_node_host("0.1.0"));
-    cfg.client.display_name = Some("real-recovery".into());
-    cfg.credentials = creds;
-    cfg
+fn shared(gw: &Gateway) -> Credentials {
+    Credentials { shared_token: Some(gw.token().into()), ..Default::default() }
 }
 
-fn registry() -> CommandRegistry {
-    let mut r = CommandRegistry::new();
-    r.register("test.echo", |ctx: InvokeContext| async move { Ok(json!({ "echo": ctx.params })) }).unwrap();
-    r
-}
-
-/// From now until an operator's invoke is answered by the node.
+/// From now until an operator's `test.echo` is answered by the node.
 async fn first_answer(gw: &Gateway, node_id: &str) -> Duration {
-    let t0 = Instant::now();
-    while t0.elapsed() < T {
-        if let Ok(op) = Operator::connect(&gw.ws_url(), gw.token()).await {
-            while t0.elapsed() < T && op.closed().is_none() {
-                if let Ok(r) = op.node_invoke(node_id, "test.echo", json!("r"), 2_000).await {
-                    assert_eq!(r["payload"], json!({"echo": "r"}));
-                    op.close().await;
-                    return t0.elapsed();
-                }
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("no answered invoke within {T:?}");
+    let (url, echo) = (gw.ws_url(), ("test.echo", json!("r")));
+    let a = clawnode_testkit::first_answer(&url, gw.token(), node_id, echo, |p| *p == json!({"echo": "r"}), T);
+    a.await.expect("the node answers").total
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn back_soon_after_a_restart_and_after_a_crash() {
     let mut gw = Gateway::builder().allow_commands(&["test.echo"]).start().await.expect("gateway starts");
     let store = Arc::new(MemoryStore::default());
-    let first = Node::new(
-        node_cfg(&gw, Credentials { shared_token: Some(gw.token().into()), ..Default::default() }),
-        registry(),
-        store.clone(),
-    )
-    .unwrap();
-    let node_id = first.device_id().to_string();
-    first.start();
     let op = Operator::connect(&gw.ws_url(), gw.token()).await.unwrap();
-    let surface = op.wait_for_pending_node(T).await.unwrap();
-    op.node_pair_approve(surface["requestId"].as_str().unwrap()).await.unwrap();
-    wait_ready(&first).await;
-    first.stop().await;
+    let node_id = pair_once(&op, node_cfg(&gw, shared(&gw)), echo_registry(), store.clone(), T).await;
     op.close().await;
 
-    let node = Node::new(node_cfg(&gw, Credentials::default()), registry(), store).unwrap();
+    let node = Node::new(node_cfg(&gw, Credentials::default()), echo_registry(), store).unwrap();
     node.start();
-    wait_ready(&node).await;
+    wait_ready(&node, T).await;
     first_answer(&gw, &node_id).await;
 
     for crash in [false, true] {
@@ -117,12 +75,7 @@ const MARGIN: Duration = Duration::from_secs(3);
 async fn an_approval_is_picked_up_within_the_pairing_cadence() {
     let gw = Gateway::builder().auto_approve_local(false).allow_commands(&["test.echo"]).start().await.unwrap();
     let op = Operator::connect(&gw.ws_url(), gw.token()).await.unwrap();
-    let node = Node::new(
-        node_cfg(&gw, Credentials { shared_token: Some(gw.token().into()), ..Default::default() }),
-        registry(),
-        Arc::new(MemoryStore::default()),
-    )
-    .unwrap();
+    let node = Node::new(node_cfg(&gw, shared(&gw)), echo_registry(), Arc::new(MemoryStore::default())).unwrap();
     node.start();
     let pending = op.wait_for_pending_device(T).await.unwrap();
     let request_id = pending["requestId"].as_str().unwrap().to_string();
@@ -149,9 +102,8 @@ async fn an_approval_is_picked_up_within_the_pairing_cadence() {
     assert!(node.connect_attempts() <= max, "{} handshakes in {waited:?}", node.connect_attempts());
 
     // The approved device's commands then go live on the same socket.
-    let surface = op.wait_for_pending_node(T).await.unwrap();
-    op.node_pair_approve(surface["requestId"].as_str().unwrap()).await.unwrap();
-    wait_ready(&node).await;
+    op.approve_next_surface(T).await.unwrap();
+    wait_ready(&node, T).await;
     node.stop().await;
     op.close().await;
 }

@@ -50,25 +50,10 @@ async fn wait_ready(node: &Node, timeout: Duration) -> R<()> {
 /// From now: an operator connects and invokes until the node answers; the elapsed time and
 /// how long the operator's own connect took.
 async fn first_answer(gw: &Gateway, node_id: &str, timeout: Duration) -> R<(Duration, Duration)> {
-    let t0 = Instant::now();
-    while t0.elapsed() < timeout {
-        if let Ok(op) = Operator::connect(&gw.ws_url(), gw.token()).await {
-            let op_connected = t0.elapsed();
-            while t0.elapsed() < timeout {
-                match op.node_invoke(node_id, "test.echo", json!("r"), 2_000).await {
-                    Ok(r) if r["payload"] == json!({"echo": "r"}) => {
-                        let took = t0.elapsed();
-                        op.close().await;
-                        return Ok((took, op_connected));
-                    }
-                    Ok(_) | Err(_) if op.closed().is_some() => break,
-                    _ => tokio::time::sleep(Duration::from_millis(10)).await,
-                }
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    Err(format!("no answered invoke within {timeout:?}"))
+    let (url, echo) = (gw.ws_url(), ("test.echo", json!("r")));
+    let a = clawnode_testkit::first_answer(&url, gw.token(), node_id, echo, |p| *p == json!({"echo": "r"}), timeout);
+    let a = a.await.map_err(e)?;
+    Ok((a.total, a.operator_connected))
 }
 
 fn summary(ms: &mut [f64]) -> Value {
