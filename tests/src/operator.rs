@@ -493,8 +493,23 @@ impl Operator {
     /// Approves the next pending command surface (`node.pair.list` → `node.pair.approve`)
     /// and returns the node id it belongs to.
     pub async fn approve_next_surface(&self, timeout: Duration) -> Result<String, OperatorError> {
+        self.approve_surface_declaring(&[], timeout).await
+    }
+
+    /// Like [`Operator::approve_next_surface`], after checking that the surface declares
+    /// every command of `commands` (panics with the declared list otherwise).
+    pub async fn approve_surface_declaring(
+        &self,
+        commands: &[&str],
+        timeout: Duration,
+    ) -> Result<String, OperatorError> {
         let surface = self.wait_for_pending_node(timeout).await?;
         let node_id = surface["nodeId"].as_str().unwrap_or_default().to_string();
+        let declared: Vec<&str> =
+            surface["commands"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+        for c in commands {
+            assert!(declared.contains(c), "{c} not declared: {declared:?}");
+        }
         self.node_pair_approve(surface["requestId"].as_str().unwrap_or_default()).await?;
         Ok(node_id)
     }

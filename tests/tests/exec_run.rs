@@ -70,13 +70,13 @@ async fn system_run_with_exec_approvals() {
     let args = ["run", "--url", &url, "--token", gw.token(), "--state-dir", &state_dir, "--display-name", "exec-node"];
     let mut node = ClawnodeProcess::spawn(&args, &[]).unwrap();
     node.wait_line("commands await approval", T).await.unwrap();
-    let surface = op.wait_for_pending_node(T).await.unwrap();
-    let node_id = surface["nodeId"].as_str().unwrap().to_string();
-    let declared: Vec<&str> = surface["commands"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
-    for c in ["system.run", "system.run.prepare", "system.execApprovals.get", "system.execApprovals.set"] {
-        assert!(declared.contains(&c), "{declared:?}");
-    }
-    op.node_pair_approve(surface["requestId"].as_str().unwrap()).await.unwrap();
+    let node_id = op
+        .approve_surface_declaring(
+            &["system.run", "system.run.prepare", "system.execApprovals.get", "system.execApprovals.set"],
+            T,
+        )
+        .await
+        .unwrap();
     node.wait_line("ready: node", T).await.unwrap();
 
     // Deny by default: no approvals document yet.
