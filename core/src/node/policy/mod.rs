@@ -269,6 +269,8 @@ impl Policy {
     }
 
     fn pause(&mut self, reason: PauseReason) -> Action {
+        // A pause ends a recovery: after it, failures back off as usual.
+        self.recovering = 0;
         if matches!(reason.kind, PauseKind::PinMismatch(_)) {
             self.pin_blocked = true;
         }
