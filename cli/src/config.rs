@@ -189,6 +189,10 @@ pub struct OpenClawGateway {
     pub auth_password: Option<Secret>,
     /// `gateway.remote.tlsFingerprint` (raw; validated when used).
     pub remote_tls_fingerprint: Option<String>,
+    /// `gateway.tls.enabled`: the local Gateway serves `wss://` on its port.
+    pub tls_enabled: bool,
+    /// With `tls_enabled`, the certificate the local Gateway serves ([`local_tls_cert`]).
+    pub tls_cert: Option<PathBuf>,
 }
 
 /// Reads a credential at `path` under `gateway`: a plain string, or a secret reference
@@ -342,6 +346,7 @@ impl OpenClawGateway {
         let g = v.get("gateway").cloned().unwrap_or(Value::Null);
         let remote_mode = g.get("mode").and_then(Value::as_str) == Some("remote");
         let remote = |k: &str| if remote_mode { secret_at(v, &["remote", k], path, env) } else { Ok(None) };
+        let tls_enabled = g.pointer("/tls/enabled").and_then(Value::as_bool) == Some(true);
         Ok(OpenClawGateway {
             remote_mode,
             port: g.get("port").and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok()),
@@ -356,8 +361,44 @@ impl OpenClawGateway {
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(str::to_string),
+            tls_enabled,
+            tls_cert: tls_enabled.then(|| local_tls_cert(g.pointer("/tls/certPath").and_then(Value::as_str), path)),
         })
     }
+}
+
+/// The certificate a local TLS Gateway serves, as OpenClaw's local CLI finds it:
+/// `gateway.tls.certPath` (`~/` expanded; relative to the directory of `openclaw.json`),
+/// else `gateway/tls/gateway-cert.pem` in that directory (OpenClaw's state directory).
+fn local_tls_cert(cert_path: Option<&str>, openclaw_json: &Path) -> PathBuf {
+    let dir = openclaw_json.parent().unwrap_or(Path::new("."));
+    match cert_path.map(str::trim).filter(|p| !p.is_empty()) {
+        Some(p) => match (p.strip_prefix("~/"), crate::dirs::home()) {
+            (Some(rest), Some(home)) => home.join(rest),
+            _ => dir.join(p),
+        },
+        None => dir.join("gateway").join("tls").join("gateway-cert.pem"),
+    }
+}
+
+/// `OPENCLAW_GATEWAY_PORT` as OpenClaw reads it (`parseGatewayPortEnvValue`): digits, or
+/// `host:port` / `[v6]:port` (the port part); `None` when unset or not a port in 1..=65535.
+pub fn parse_port_env(raw: &str) -> Option<u16> {
+    let t = raw.trim();
+    let digits = if t.bytes().all(|b| b.is_ascii_digit()) {
+        t
+    } else if let Some(rest) = t.strip_prefix('[') {
+        rest.split_once("]:")?.1
+    } else {
+        match t.split_once(':') {
+            Some((host, port)) if !host.is_empty() && !port.contains(':') => port,
+            _ => return None,
+        }
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<u16>().ok().filter(|p| *p > 0)
 }
 
 /// The process environment as far as credentials go (only `OPENCLAW_GATEWAY_*`).
@@ -369,6 +410,8 @@ pub struct Env {
     pub token: Option<Secret>,
     /// `OPENCLAW_GATEWAY_PASSWORD`.
     pub password: Option<Secret>,
+    /// `OPENCLAW_GATEWAY_PORT`: the local target's port (before `gateway.port`).
+    pub port: Option<u16>,
 }
 
 impl Env {
@@ -379,6 +422,7 @@ impl Env {
             url: get("OPENCLAW_GATEWAY_URL"),
             token: get("OPENCLAW_GATEWAY_TOKEN").map(Secret::new),
             password: get("OPENCLAW_GATEWAY_PASSWORD").map(Secret::new),
+            port: get("OPENCLAW_GATEWAY_PORT").and_then(|p| parse_port_env(&p)),
         }
     }
 }
@@ -392,6 +436,9 @@ pub struct Explicit {
     pub token: Option<Secret>,
     /// `--password` / `--password-file`.
     pub password: Option<Secret>,
+    /// `--tailscale-auth`: an explicit URL with no shared secret, on purpose (the Gateway
+    /// authenticates the device by its Tailscale identity, `gateway.auth.allowTailscale`).
+    pub tokenless: bool,
 }
 
 /// Where the target came from (for messages).
@@ -424,6 +471,9 @@ pub struct Resolved {
     pub password: Option<Secret>,
     /// TLS pin from configuration (`--tls-fingerprint` is applied by the caller).
     pub tls_fingerprint: Option<String>,
+    /// A local TLS Gateway's certificate (`gateway.tls.enabled`): its fingerprint is the pin
+    /// unless a pin is given.
+    pub tls_cert: Option<PathBuf>,
 }
 
 /// Resolves target and credentials. `has_stored_token(url)` says whether a device token
@@ -442,7 +492,8 @@ pub fn resolve(
         // Parsed first: a URL with user info is refused without being echoed, and the
         // error below names the origin, never the text as given.
         let origin = clawnode::endpoint::Endpoint::parse(url)?.origin().to_string();
-        if explicit.token.is_none() && explicit.password.is_none() && !has_stored_token(url) {
+        let chosen = explicit.token.is_some() || explicit.password.is_some() || explicit.tokenless;
+        if !chosen && !has_stored_token(url) {
             return Err(ConfigError::ExplicitCredentialsRequired(origin));
         }
         return Ok(Resolved {
@@ -451,6 +502,7 @@ pub fn resolve(
             token: explicit.token.clone(),
             password: explicit.password.clone(),
             tls_fingerprint: None,
+            tls_cert: None,
         });
     }
     // 2. OPENCLAW_GATEWAY_URL: env credentials only.
@@ -461,6 +513,7 @@ pub fn resolve(
             token: explicit.token.clone().or_else(|| env.token.clone()),
             password: explicit.password.clone().or_else(|| env.password.clone()),
             tls_fingerprint: None,
+            tls_cert: None,
         });
     }
     // 3. ClawNode's config file.
@@ -485,6 +538,7 @@ pub fn resolve(
             token: explicit.token.clone().or(file_token),
             password: explicit.password.clone().or(file_password),
             tls_fingerprint: file.gateway.tls_fingerprint.clone(),
+            tls_cert: None,
         });
     }
     // 4. The endpoint a setup code paired with: its device token only (no config or env
@@ -496,6 +550,7 @@ pub fn resolve(
             token: explicit.token.clone(),
             password: explicit.password.clone(),
             tls_fingerprint: saved.tls_fingerprint.clone(),
+            tls_cert: None,
         });
     }
     // 5. OpenClaw's config.
@@ -520,26 +575,32 @@ pub fn resolve(
                         .or_else(|| oc.remote_password.clone())
                         .or_else(|| oc.auth_password.clone()),
                     tls_fingerprint: oc.remote_tls_fingerprint.clone(),
+                    tls_cert: None,
                 });
             }
         }
-        // Local mode; a node host ignores gateway.remote.* entirely.
-        let port = oc.port.unwrap_or(clawnode::endpoint::DEFAULT_PORT);
+        // Local mode; a node host ignores gateway.remote.* entirely. The port as OpenClaw's
+        // local CLI picks it: OPENCLAW_GATEWAY_PORT, gateway.port, 18789; `wss://` with
+        // gateway.tls.enabled, pinned to the Gateway's own certificate.
+        let port = env.port.or(oc.port).unwrap_or(clawnode::endpoint::DEFAULT_PORT);
+        let scheme = if oc.tls_enabled { "wss" } else { "ws" };
         return Ok(Resolved {
-            url: format!("ws://127.0.0.1:{port}"),
+            url: format!("{scheme}://127.0.0.1:{port}"),
             source: Source::OpenClawConfig,
             token: explicit.token.clone().or_else(|| env.token.clone()).or_else(|| oc.auth_token.clone()),
             password: explicit.password.clone().or_else(|| env.password.clone()).or_else(|| oc.auth_password.clone()),
             tls_fingerprint: None,
+            tls_cert: oc.tls_cert.clone(),
         });
     }
     // 6. Default loopback target with env credentials.
     Ok(Resolved {
-        url: format!("ws://127.0.0.1:{}", clawnode::endpoint::DEFAULT_PORT),
+        url: format!("ws://127.0.0.1:{}", env.port.unwrap_or(clawnode::endpoint::DEFAULT_PORT)),
         source: Source::Default,
         token: explicit.token.clone().or_else(|| env.token.clone()),
         password: explicit.password.clone().or_else(|| env.password.clone()),
         tls_fingerprint: None,
+        tls_cert: None,
     })
 }
 
@@ -601,7 +662,7 @@ mod tests {
 
     #[test]
     fn explicit_url_never_uses_env_or_config() {
-        let env = Env { url: None, token: s("envtok"), password: s("envpw") };
+        let env = Env { url: None, token: s("envtok"), password: s("envpw"), port: None };
         let file = FileConfig {
             gateway: GatewaySection {
                 url: Some("ws://127.0.0.1:1".into()),
@@ -616,9 +677,24 @@ mod tests {
         // A stored token for that origin allows it, still without env/config credentials.
         let r = resolve(&ex, &env, &file, None, None, None, &|u| u == "ws://127.0.0.1:2").unwrap();
         assert_eq!((tok(&r), pw(&r)), (None, None));
-        let ex = Explicit { url: Some("ws://127.0.0.1:2".into()), token: s("flag"), password: None };
+        let ex = Explicit { url: Some("ws://127.0.0.1:2".into()), token: s("flag"), ..Default::default() };
         let r = resolve(&ex, &env, &file, None, None, None, NO).unwrap();
         assert_eq!((r.url.as_str(), tok(&r), pw(&r)), ("ws://127.0.0.1:2", Some("flag"), None));
+    }
+
+    #[test]
+    fn tailscale_auth_allows_a_tokenless_explicit_url_and_sends_no_secret() {
+        let env = Env { token: s("envtok"), password: s("envpw"), ..Default::default() };
+        let file = FileConfig {
+            gateway: GatewaySection { token: Some("cfg".into()), ..Default::default() },
+            ..Default::default()
+        };
+        let o = oc(json!({"gateway":{"auth":{"token":"octok"}}}));
+        let ex = Explicit { url: Some("wss://gw.tail1234.ts.net".into()), tokenless: true, ..Default::default() };
+        let r = resolve(&ex, &env, &file, None, Some(&o), None, NO).unwrap();
+        assert_eq!((r.url.as_str(), tok(&r), pw(&r), r.source), ("wss://gw.tail1234.ts.net", None, None, Source::Flag));
+        let ex = Explicit { tokenless: false, ..ex };
+        assert!(resolve(&ex, &env, &file, None, Some(&o), None, NO).is_err(), "without the flag: refused as before");
     }
 
     /// Attack: `--url wss://user:SECRET@host/` without a token was answered with "no stored
@@ -636,7 +712,7 @@ mod tests {
 
     #[test]
     fn env_url_uses_env_credentials_only() {
-        let env = Env { url: Some("ws://127.0.0.1:3".into()), token: s("envtok"), password: None };
+        let env = Env { url: Some("ws://127.0.0.1:3".into()), token: s("envtok"), password: None, port: None };
         let file = FileConfig {
             gateway: GatewaySection { token: Some("cfg".into()), ..Default::default() },
             ..Default::default()
@@ -644,7 +720,7 @@ mod tests {
         let o = oc(json!({"gateway":{"auth":{"token":"octok"}}}));
         let r = resolve(&Explicit::default(), &env, &file, None, Some(&o), None, NO).unwrap();
         assert_eq!((r.url.as_str(), tok(&r), r.source), ("ws://127.0.0.1:3", Some("envtok"), Source::Env));
-        let env = Env { url: Some("ws://127.0.0.1:3".into()), token: None, password: None };
+        let env = Env { url: Some("ws://127.0.0.1:3".into()), token: None, password: None, port: None };
         let r = resolve(&Explicit::default(), &env, &file, None, Some(&o), None, NO).unwrap();
         assert_eq!(tok(&r), None, "no config fallback for an env URL");
         let ex = Explicit { token: s("flag"), ..Default::default() };
@@ -656,7 +732,7 @@ mod tests {
     fn local_mode_precedence_and_node_host_exception() {
         let o = oc(json!({"gateway":{"port":19000,"auth":{"token":"authtok","password":"authpw"},
             "remote":{"token":"remtok","password":"rempw","url":"wss://far:443"}}}));
-        let env = Env { url: None, token: s("envtok"), password: s("envpw") };
+        let env = Env { url: None, token: s("envtok"), password: s("envpw"), port: None };
         let r = resolve(&Explicit::default(), &env, &FileConfig::default(), None, Some(&o), None, NO).unwrap();
         assert_eq!((r.url.as_str(), tok(&r), pw(&r)), ("ws://127.0.0.1:19000", Some("envtok"), Some("envpw")));
         let r =
@@ -673,7 +749,7 @@ mod tests {
     fn remote_mode_precedence() {
         let full = json!({"gateway":{"mode":"remote","auth":{"token":"authtok","password":"authpw"},
             "remote":{"url":"ws://127.0.0.1:18789","token":"remtok","password":"rempw"}}});
-        let env = Env { url: None, token: s("envtok"), password: s("envpw") };
+        let env = Env { url: None, token: s("envtok"), password: s("envpw"), port: None };
         let r = resolve(&Explicit::default(), &env, &FileConfig::default(), None, Some(&oc(full.clone())), None, NO)
             .unwrap();
         // token: remote → env → auth; password: env → remote → auth.
@@ -757,6 +833,75 @@ mod tests {
     }
 
     #[test]
+    fn openclaw_gateway_port_env_as_openclaw_parses_it() {
+        for (raw, want) in [
+            ("19001", Some(19001)),
+            (" 19001 ", Some(19001)),
+            ("127.0.0.1:19002", Some(19002)),
+            ("gw:19003", Some(19003)),
+            ("[::1]:19004", Some(19004)),
+            ("", None),
+            ("0", None),
+            ("70000", None),
+            ("abc", None),
+            (":19005", None),
+            ("::1:19006", None),
+            ("host:", None),
+            ("host:12a", None),
+        ] {
+            assert_eq!(parse_port_env(raw), want, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn local_target_port_env_then_config_then_default() {
+        let env = Env { port: Some(19100), ..Default::default() };
+        let o = oc(json!({"gateway":{"port":19000}}));
+        let r = resolve(&Explicit::default(), &env, &FileConfig::default(), None, Some(&o), None, NO).unwrap();
+        assert_eq!(r.url, "ws://127.0.0.1:19100", "OPENCLAW_GATEWAY_PORT wins over gateway.port");
+        let r =
+            resolve(&Explicit::default(), &Env::default(), &FileConfig::default(), None, Some(&o), None, NO).unwrap();
+        assert_eq!(r.url, "ws://127.0.0.1:19000");
+        let r = resolve(&Explicit::default(), &env, &FileConfig::default(), None, None, None, NO).unwrap();
+        assert_eq!((r.url.as_str(), r.source), ("ws://127.0.0.1:19100", Source::Default));
+        // It never changes an explicit, env or remote URL.
+        let env = Env { url: Some("ws://127.0.0.1:3".into()), port: Some(19100), ..Default::default() };
+        let r = resolve(&Explicit::default(), &env, &FileConfig::default(), None, Some(&o), None, NO).unwrap();
+        assert_eq!(r.url, "ws://127.0.0.1:3");
+        let remote = oc(json!({"gateway":{"mode":"remote","remote":{"url":"wss://far:443","token":"t"}}}));
+        let env = Env { port: Some(19100), ..Default::default() };
+        let r = resolve(&Explicit::default(), &env, &FileConfig::default(), None, Some(&remote), None, NO).unwrap();
+        assert_eq!(r.url, "wss://far:443");
+    }
+
+    #[test]
+    fn local_mode_honours_gateway_tls_enabled() {
+        let at = |v: Value| OpenClawGateway::from_value(&v, Path::new("/srv/oc/openclaw.json")).unwrap();
+        let o = at(json!({"gateway":{"port":19000,"tls":{"enabled":true}}}));
+        let r =
+            resolve(&Explicit::default(), &Env::default(), &FileConfig::default(), None, Some(&o), None, NO).unwrap();
+        assert_eq!(r.url, "wss://127.0.0.1:19000");
+        assert_eq!(r.tls_cert.as_deref(), Some(Path::new("/srv/oc/gateway/tls/gateway-cert.pem")), "the default cert");
+        let o = at(json!({"gateway":{"tls":{"enabled":true,"certPath":"certs/gw.pem"}}}));
+        assert_eq!(o.tls_cert.as_deref(), Some(Path::new("/srv/oc/certs/gw.pem")));
+        let o = at(json!({"gateway":{"tls":{"enabled":true,"certPath":"/etc/gw.pem"}}}));
+        assert_eq!(o.tls_cert.as_deref(), Some(Path::new("/etc/gw.pem")));
+        for off in [json!({"gateway":{"tls":{"enabled":false}}}), json!({"gateway":{"tls":{"enabled":"yes"}}})] {
+            let o = at(off);
+            let r = resolve(&Explicit::default(), &Env::default(), &FileConfig::default(), None, Some(&o), None, NO)
+                .unwrap();
+            assert_eq!((r.url.as_str(), r.tls_cert), ("ws://127.0.0.1:18789", None));
+        }
+        // Remote mode: gateway.tls.* describes the local Gateway, not the remote one.
+        let o = at(
+            json!({"gateway":{"mode":"remote","tls":{"enabled":true},"remote":{"url":"wss://far:443","token":"t"}}}),
+        );
+        let r =
+            resolve(&Explicit::default(), &Env::default(), &FileConfig::default(), None, Some(&o), None, NO).unwrap();
+        assert_eq!((r.url.as_str(), r.tls_cert), ("wss://far:443", None));
+    }
+
+    #[test]
     fn tls_fingerprint_sources() {
         let pin = "ab".repeat(32);
         // gateway.remote.tlsFingerprint applies to gateway.remote.url in remote mode only.
@@ -772,10 +917,10 @@ mod tests {
         assert_eq!((r.url.as_str(), r.tls_fingerprint), ("ws://127.0.0.1:18789", None));
         // Never inherited by another URL source.
         let o = oc(json!({"gateway":{"mode":"remote","remote":{"url":"wss://gw.example:8443","tlsFingerprint": pin}}}));
-        let env = Env { url: Some("wss://other.example".into()), token: s("e"), password: None };
+        let env = Env { url: Some("wss://other.example".into()), token: s("e"), password: None, port: None };
         let r = resolve(&Explicit::default(), &env, &FileConfig::default(), None, Some(&o), None, NO).unwrap();
         assert_eq!(r.tls_fingerprint, None);
-        let ex = Explicit { url: Some("wss://gw.example:8443".into()), token: s("f"), password: None };
+        let ex = Explicit { url: Some("wss://gw.example:8443".into()), token: s("f"), ..Default::default() };
         let r = resolve(&ex, &Env::default(), &FileConfig::default(), None, Some(&o), None, NO).unwrap();
         assert_eq!(r.tls_fingerprint, None);
     }
@@ -783,7 +928,7 @@ mod tests {
     #[test]
     fn saved_endpoint_uses_no_config_or_env_credentials() {
         let saved = SavedEndpoint { url: "wss://gw.example:8443".into(), tls_fingerprint: Some("ab".repeat(32)) };
-        let env = Env { url: None, token: s("envtok"), password: s("envpw") };
+        let env = Env { url: None, token: s("envtok"), password: s("envpw"), port: None };
         let o = oc(json!({"gateway":{"auth":{"token":"authtok"}}}));
         let r = resolve(&Explicit::default(), &env, &FileConfig::default(), None, Some(&o), Some(&saved), NO).unwrap();
         assert_eq!(
@@ -792,7 +937,7 @@ mod tests {
         );
         assert_eq!(r.tls_fingerprint, saved.tls_fingerprint);
         // An env URL still wins over the saved endpoint.
-        let env = Env { url: Some("ws://127.0.0.1:3".into()), token: s("envtok"), password: None };
+        let env = Env { url: Some("ws://127.0.0.1:3".into()), token: s("envtok"), password: None, port: None };
         let r = resolve(&Explicit::default(), &env, &FileConfig::default(), None, Some(&o), Some(&saved), NO).unwrap();
         assert_eq!(r.source, Source::Env);
     }
@@ -801,7 +946,7 @@ mod tests {
     #[test]
     fn local_mode_rows() {
         let both = json!({"gateway":{"auth":{"token":"authtok","password":"authpw"},"remote":{"token":"remtok","password":"rempw"}}});
-        let env = Env { url: None, token: s("envtok"), password: s("envpw") };
+        let env = Env { url: None, token: s("envtok"), password: s("envpw"), port: None };
         let none = Env::default();
         let r = |e: &Env, v: &Value| {
             resolve(&Explicit::default(), e, &FileConfig::default(), None, Some(&oc(v.clone())), None, NO).unwrap()
@@ -816,7 +961,7 @@ mod tests {
         let x = r(&none, &remote_only);
         assert_eq!((tok(&x), pw(&x)), (None, None));
         // Explicit always wins.
-        let ex = Explicit { token: s("flag"), password: s("flagpw"), url: None };
+        let ex = Explicit { token: s("flag"), password: s("flagpw"), ..Default::default() };
         let x = resolve(&ex, &env, &FileConfig::default(), None, Some(&oc(both)), None, NO).unwrap();
         assert_eq!((tok(&x), pw(&x)), (Some("flag"), Some("flagpw")));
     }
@@ -829,7 +974,7 @@ mod tests {
             crate::config::tests::merge(&mut r, remote);
             oc(json!({"gateway":{"mode":"remote","remote": r,"auth": auth}}))
         };
-        let env = Env { url: None, token: s("envtok"), password: s("envpw") };
+        let env = Env { url: None, token: s("envtok"), password: s("envpw"), port: None };
         let none = Env::default();
         let run = |e: &Env, o: &OpenClawGateway| {
             resolve(&Explicit::default(), e, &FileConfig::default(), None, Some(o), None, NO).unwrap()

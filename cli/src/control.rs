@@ -154,6 +154,8 @@ pub struct Shared {
     pub device_id: String,
     /// The Gateway's name (`[[gateway]]` tables), `None` for the single Gateway.
     pub name: Option<String>,
+    /// What `status --deep` needs to ask the Gateway's `health` (held by the node only).
+    pub deep: Option<Deep>,
 }
 
 /// One Gateway served by this `run`: what the snapshot is built from.
@@ -170,21 +172,60 @@ pub struct Entry {
 }
 
 impl Entry {
-    fn snapshot(&self) -> Value {
+    async fn snapshot(&self, deep: bool) -> Value {
         let state = self.states.borrow().clone();
-        snapshot(&self.shared, &state, &self.stats, (self.attempts)())
+        let mut snap = snapshot(&self.shared, &state, &self.stats, (self.attempts)());
+        if deep {
+            snap["health"] = deep_health(self.shared.deep.as_ref()).await;
+        }
+        snap
     }
 }
 
 /// The reply to a status request: the one Gateway's snapshot, or one per Gateway.
-fn reply(entries: &[Entry]) -> Value {
-    match entries {
-        [one] => one.snapshot(),
-        many => json!({
-            "deviceId": many.first().map(|e| e.shared.device_id.clone()),
-            "gateways": many.iter().map(Entry::snapshot).collect::<Vec<_>>(),
+/// With `deep`, each snapshot carries the Gateway's `health` answer.
+async fn reply(entries: &[Entry], deep: bool) -> Value {
+    let mut snaps = Vec::with_capacity(entries.len());
+    for e in entries {
+        snaps.push(e.snapshot(deep).await);
+    }
+    match snaps.len() {
+        1 => snaps.pop().unwrap_or(Value::Null),
+        _ => json!({
+            "deviceId": entries.first().map(|e| e.shared.device_id.clone()),
+            "gateways": snaps,
         }),
     }
+}
+
+/// The Gateway as the node reaches it (endpoint with its pin, transport with the tunnel
+/// socket) and the node's shared credential: `status --deep` asks `health` through the
+/// running node, so no secret ever leaves it.
+pub struct Deep {
+    /// The endpoint.
+    pub endpoint: clawnode::Endpoint,
+    /// The transport settings.
+    pub transport: clawnode::transport::TransportConfig,
+    /// Shared token.
+    pub token: Option<clawnode::Secret>,
+    /// Shared password.
+    pub password: Option<clawnode::Secret>,
+}
+
+/// `health {probe: true}` as `openclaw status --deep` asks it; `{"error": …}` on failure.
+async fn deep_health(deep: Option<&Deep>) -> Value {
+    let Some(d) = deep else { return json!({"error": "not available"}) };
+    let r = clawnode::health::gateway_health(
+        &d.endpoint,
+        &d.transport,
+        d.token.as_ref(),
+        d.password.as_ref(),
+        env!("CARGO_PKG_VERSION"),
+        "linux",
+        Duration::from_secs(10),
+    )
+    .await;
+    r.unwrap_or_else(|e| json!({"error": e.to_string()}))
 }
 
 /// Builds the JSON snapshot.
@@ -280,7 +321,7 @@ pub fn serve(state_dir: &Path, entries: Vec<Entry>) -> std::io::Result<Server> {
                 let read = tokio::time::timeout(Duration::from_secs(5), r.read_line(&mut line)).await;
                 let reply = match read {
                     Ok(Ok(_)) => match serde_json::from_str::<Value>(line.trim()) {
-                        Ok(v) if v["request"] == "status" => reply(&entries),
+                        Ok(v) if v["request"] == "status" => reply(&entries, v["deep"] == true).await,
                         _ => json!({ "error": "unknown request; send {\"request\":\"status\"}" }),
                     },
                     _ => return,
@@ -318,8 +359,9 @@ pub enum ClientError {
     },
 }
 
-/// Asks the node listening in `state_dir` for its snapshot.
-pub fn request_status(state_dir: &Path) -> Result<Value, ClientError> {
+/// Asks the node listening in `state_dir` for its snapshot (`deep`: with the Gateway's
+/// `health`).
+pub fn request_status(state_dir: &Path, deep: bool) -> Result<Value, ClientError> {
     let path = socket_path(state_dir);
     let failed = |m: String| ClientError::Failed { path: path.display().to_string(), message: m };
     let mut stream = match std::os::unix::net::UnixStream::connect(&path) {
@@ -332,8 +374,14 @@ pub fn request_status(state_dir: &Path) -> Result<Value, ClientError> {
         }
         Err(e) => return Err(failed(e.to_string())),
     };
-    stream.set_read_timeout(Some(Duration::from_secs(10))).map_err(|e| failed(e.to_string()))?;
-    stream.write_all(b"{\"request\":\"status\"}\n").map_err(|e| failed(e.to_string()))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(if deep { 20 } else { 10 })))
+        .map_err(|e| failed(e.to_string()))?;
+    let mut req = json!({"request": "status"});
+    if deep {
+        req["deep"] = json!(true);
+    }
+    stream.write_all(format!("{req}\n").as_bytes()).map_err(|e| failed(e.to_string()))?;
     let mut line = String::new();
     std::io::BufReader::new(stream).read_line(&mut line).map_err(|e| failed(e.to_string()))?;
     let v: Value = serde_json::from_str(line.trim()).map_err(|e| failed(format!("bad reply: {e}")))?;
@@ -381,6 +429,15 @@ fn render_one(v: &Value) -> String {
         _ => out.push_str("pending:   none\n"),
     }
     out.push_str(&format!("last error: {}\n", v["lastError"].as_str().unwrap_or("none")));
+    match v.get("health") {
+        Some(h) if h.get("error").is_some() => out.push_str(&format!("health:    unavailable ({})\n", s(&h["error"]))),
+        Some(h) => out.push_str(&format!(
+            "health:    {} (gateway health{})\n",
+            if h["ok"] == false { "not ok" } else { "ok" },
+            h.get("durationMs").map(|d| format!(", {d} ms")).unwrap_or_default()
+        )),
+        None => {}
+    }
     let i = &v["invokes"];
     out.push_str(&format!(
         "invokes:   {} received, {} ok, {} failed, {} timed out, {} cancelled, {} busy\n",
@@ -457,6 +514,7 @@ mod tests {
             last_error: Mutex::new(Some("connection refused".into())),
             device_id: "d".into(),
             name: None,
+            deep: None,
         };
         let stats = InvokeStats::default();
         stats.received.fetch_add(2, Ordering::Relaxed);
@@ -476,7 +534,7 @@ mod tests {
     #[test]
     fn not_running_is_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
-        let e = request_status(dir.path()).unwrap_err();
+        let e = request_status(dir.path(), false).unwrap_err();
         assert!(matches!(e, ClientError::NotRunning { .. }));
         assert!(e.to_string().contains("no clawnode node is running"), "{e}");
     }
@@ -492,6 +550,7 @@ mod tests {
                 last_error: Mutex::new(None),
                 device_id: "d".into(),
                 name: name.map(str::to_string),
+                deep: None,
             });
             let (tx, rx) = tokio::sync::watch::channel(state);
             (Entry { shared, states: rx, stats: Arc::new(InvokeStats::default()), attempts: Arc::new(|| 0) }, tx)
@@ -501,7 +560,7 @@ mod tests {
         let mode = std::fs::metadata(socket_path(dir.path())).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         let d = dir.path().to_path_buf();
-        let v = tokio::task::spawn_blocking(move || request_status(&d)).await.unwrap().unwrap();
+        let v = tokio::task::spawn_blocking(move || request_status(&d, false)).await.unwrap().unwrap();
         assert_eq!(v["state"]["kind"], "idle");
         drop(server);
         assert!(!socket_path(dir.path()).exists());

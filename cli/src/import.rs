@@ -23,6 +23,8 @@ pub struct Imported {
     pub token: Option<(String, Vec<String>, u64)>,
     /// The Gateway URL from the node host config (`nodeHost.config` / `node.json`).
     pub gateway_url: Option<String>,
+    /// The pin of that Gateway (`gateway.tlsFingerprint` of the node host config; raw).
+    pub tls_fingerprint: Option<String>,
     /// The node host's `nodeId` (sent as `client.instanceId`).
     pub instance_id: Option<String>,
     /// Where it came from (for messages).
@@ -33,19 +35,34 @@ fn err(msg: impl Into<String>) -> Box<dyn std::error::Error> {
     msg.into().into()
 }
 
-/// The Gateway URL of a node host config `{gateway:{host,port,tls,contextPath}}`.
+/// The Gateway URL of a node host config `{gateway:{host,port,tls,tlsFingerprint,contextPath}}`
+/// (a pin implies TLS, as in `openclaw node run`).
 pub fn gateway_url(config: &Value) -> Option<String> {
     let g = config.get("gateway")?;
     let host = g.get("host")?.as_str()?.trim();
     if host.is_empty() {
         return None;
     }
-    let port = g.get("port").and_then(Value::as_u64).unwrap_or(18789);
-    let tls = g.get("tls").and_then(Value::as_bool).unwrap_or(false);
+    let port = g.get("port").and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok());
+    let tls = g.get("tls").and_then(Value::as_bool).unwrap_or(false) || tls_fingerprint(config).is_some();
+    Some(node_host_url(host, port, tls, g.get("contextPath").and_then(Value::as_str)))
+}
+
+/// `gateway.tlsFingerprint` of a node host config (trimmed; `None` when absent or empty).
+pub fn tls_fingerprint(config: &Value) -> Option<String> {
+    let f = config.pointer("/gateway/tlsFingerprint")?.as_str()?.trim();
+    (!f.is_empty()).then(|| f.to_string())
+}
+
+/// The official node host's URL rule (`formatGatewayCandidateUrl`), shared by the import and
+/// `run --host/--port/--tls/--context-path`: `ws[s]://host:port[/path]`, port 18789 by
+/// default, an IPv6 host bracketed, the path given a leading `/` and no trailing one.
+pub fn node_host_url(host: &str, port: Option<u16>, tls: bool, context_path: Option<&str>) -> String {
     let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_string() };
-    let path = g.get("contextPath").and_then(Value::as_str).unwrap_or("").trim().trim_end_matches('/');
+    let port = port.unwrap_or(clawnode::endpoint::DEFAULT_PORT);
+    let path = context_path.unwrap_or("").trim().trim_end_matches('/');
     let path = if path.is_empty() || path.starts_with('/') { path.to_string() } else { format!("/{path}") };
-    Some(format!("{}://{host}:{port}{path}", if tls { "wss" } else { "ws" }))
+    format!("{}://{host}:{port}{path}", if tls { "wss" } else { "ws" })
 }
 
 fn check_device_id(identity: &DeviceIdentity, claimed: &str, source: &str) -> Result<(), Box<dyn std::error::Error>> {
@@ -122,6 +139,7 @@ fn from_rows(rows: SqliteRows, source: String) -> Result<Imported, Box<dyn std::
         created_at_ms: id.created_at_ms.unwrap_or(0).max(0) as u64,
         token,
         gateway_url: config.as_ref().and_then(gateway_url),
+        tls_fingerprint: config.as_ref().and_then(tls_fingerprint),
         instance_id: config.as_ref().and_then(|c| c.get("nodeId")).and_then(Value::as_str).map(str::to_string),
         source,
     })
@@ -257,6 +275,7 @@ fn read_legacy(from: &Path) -> Result<Imported, Box<dyn std::error::Error>> {
         created_at_ms,
         token,
         gateway_url: config.as_ref().and_then(gateway_url),
+        tls_fingerprint: config.as_ref().and_then(tls_fingerprint),
         instance_id: config.as_ref().and_then(|c| c.get("nodeId")).and_then(Value::as_str).map(str::to_string),
         source,
     })
@@ -276,6 +295,12 @@ mod tests {
         let c = serde_json::json!({"gateway": {"host": "::1", "port": 1}});
         assert_eq!(gateway_url(&c).unwrap(), "ws://[::1]:1");
         assert!(gateway_url(&serde_json::json!({})).is_none());
+        // The pin is kept, and implies TLS as in `openclaw node run`.
+        let pin = "AB:".repeat(31) + "AB";
+        let c = serde_json::json!({"gateway": {"host": "gw.ts.net", "port": 443, "tlsFingerprint": pin}});
+        assert_eq!(gateway_url(&c).unwrap(), "wss://gw.ts.net:443");
+        assert_eq!(tls_fingerprint(&c).as_deref(), Some(pin.as_str()));
+        assert_eq!(tls_fingerprint(&serde_json::json!({"gateway": {"tlsFingerprint": " "}})), None);
     }
 
     #[test]

@@ -231,6 +231,60 @@ pub fn systemctl(user: bool, args: &[&str]) -> bool {
     }
 }
 
+/// The files a pairing leaves in a state directory (`clawnode pair`, `run --setup-code`).
+pub const PAIRING_FILES: &[&str] =
+    &["identity.json", "device-tokens.json", "tls-pins.json", "endpoint.json", "instance-id"];
+
+/// Why a pairing could not be carried into the service's state directory.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CarryError {
+    /// The service's state directory already holds another identity.
+    #[error("{0} already holds another identity.json; remove it or pass another --state-dir")]
+    OtherIdentity(String),
+    /// Reading, writing or handing over a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// Copies the pairing files present in `from` to `to` (0600 each, atomically; owned by
+/// `owner` when given) and returns their names. A file already present in `to` with the
+/// same content is left; a different `identity.json` there is refused (the device tokens
+/// belong to one identity); other present files are kept and not listed.
+pub fn carry_pairing(from: &Path, to: &Path, owner: Option<(u32, u32)>) -> Result<Vec<String>, CarryError> {
+    let io = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| CarryError::Io { path, source }
+    };
+    let src = |name: &str| std::fs::read(from.join(name));
+    if let (Ok(mine), Ok(theirs)) = (src("identity.json"), std::fs::read(to.join("identity.json")))
+        && mine != theirs
+    {
+        return Err(CarryError::OtherIdentity(to.display().to_string()));
+    }
+    clawnode::store::ensure_private_dir(to)
+        .map_err(|e| CarryError::Io { path: to.display().to_string(), source: std::io::Error::other(e.to_string()) })?;
+    let mut carried = Vec::new();
+    for name in PAIRING_FILES {
+        let Ok(bytes) = src(name) else { continue };
+        let dst = to.join(name);
+        if dst.exists() {
+            continue;
+        }
+        clawnode::store::write_private_atomic(&dst, &bytes).map_err(io(&dst))?;
+        if let Some((uid, gid)) = owner {
+            std::os::unix::fs::chown(&dst, Some(uid), Some(gid)).map_err(io(&dst))?;
+        }
+        carried.push((*name).to_string());
+    }
+    Ok(carried)
+}
+
 /// Where the files of an installation go.
 pub fn paths(unit_dir: &Path) -> (PathBuf, PathBuf) {
     (unit_dir.join(UNIT_NAME), unit_dir.join("clawnode.env"))
@@ -250,6 +304,36 @@ mod tests {
             profile: ExecProfile::Confined,
             service_user: Some(SERVICE_USER.into()),
         }
+    }
+
+    #[test]
+    fn carries_a_pairing_once_and_never_mixes_identities() {
+        let from = tempfile::tempdir().unwrap();
+        let to = tempfile::tempdir().unwrap();
+        let to = to.path().join("state");
+        for (name, text) in [("identity.json", "id-a"), ("device-tokens.json", "tok"), ("endpoint.json", "ep")] {
+            std::fs::write(from.path().join(name), text).unwrap();
+        }
+        let got = carry_pairing(from.path(), &to, None).unwrap();
+        assert_eq!(got, ["identity.json", "device-tokens.json", "endpoint.json"]);
+        {
+            use std::os::unix::fs::PermissionsExt;
+            for name in &got {
+                let mode = std::fs::metadata(to.join(name)).unwrap().permissions().mode();
+                assert_eq!(mode & 0o777, 0o600, "{name}");
+            }
+            assert_eq!(std::fs::metadata(&to).unwrap().permissions().mode() & 0o777, 0o700);
+        }
+        assert_eq!(std::fs::read_to_string(to.join("device-tokens.json")).unwrap(), "tok");
+        // Again: nothing new to carry; the files already there are kept.
+        std::fs::write(from.path().join("device-tokens.json"), "newer").unwrap();
+        assert!(carry_pairing(from.path(), &to, None).unwrap().is_empty());
+        assert_eq!(std::fs::read_to_string(to.join("device-tokens.json")).unwrap(), "tok");
+        // Another identity in the service's state: refused, nothing written.
+        std::fs::write(from.path().join("identity.json"), "id-b").unwrap();
+        std::fs::write(from.path().join("tls-pins.json"), "pins").unwrap();
+        assert!(matches!(carry_pairing(from.path(), &to, None), Err(CarryError::OtherIdentity(_))));
+        assert!(!to.join("tls-pins.json").exists());
     }
 
     #[test]

@@ -36,6 +36,7 @@ pub mod discovery;
 pub mod endpoint;
 pub mod events;
 pub mod gateway_event;
+pub mod health;
 pub mod identity;
 pub mod invoke;
 pub(crate) mod node;

@@ -178,3 +178,30 @@ impl Drop for ClawnodeProcess {
         self.kill();
     }
 }
+
+/// The files `clawnode service install --unit-dir <units>` wrote: the unit and its
+/// environment file (empty when there is none).
+#[derive(Debug, Clone)]
+pub struct InstalledUnit {
+    /// `clawnode.service`.
+    pub unit: String,
+    /// `clawnode.env`.
+    pub env: String,
+    /// What the installer printed.
+    pub lines: Vec<String>,
+}
+
+/// Runs `clawnode service install --no-start --unit-dir <units> <args>`, requires success,
+/// and reads what it wrote.
+pub async fn service_install(units: &std::path::Path, args: &[&str]) -> Result<InstalledUnit, TestkitError> {
+    let units_arg = units.to_string_lossy().into_owned();
+    let full = [&["service", "install", "--no-start", "--unit-dir", units_arg.as_str()][..], args].concat();
+    let mut p = ClawnodeProcess::spawn(&full, &[])?;
+    let status = p.wait_exit(Duration::from_secs(60)).await?;
+    if !status.success() {
+        return Err(TestkitError::Closed(format!("service install failed ({status}): {:?}", p.lines())));
+    }
+    let read = |name: &str| std::fs::read_to_string(units.join(name));
+    let unit = read("clawnode.service").map_err(|e| TestkitError::io("read clawnode.service", e))?;
+    Ok(InstalledUnit { unit, env: read("clawnode.env").unwrap_or_default(), lines: p.lines() })
+}

@@ -101,13 +101,14 @@ impl FakeGateway {
         format!("ws://{}", self.addr)
     }
 
-    /// How many TCP connections were accepted so far (including ones whose WebSocket
-    /// upgrade failed).
+    /// How many connections were accepted so far that sent something (including ones whose
+    /// WebSocket upgrade failed); a reachability check (TCP connect and close, no byte) is
+    /// not counted.
     pub fn accepted_count(&self) -> usize {
         self.accepted.lock().map(|v| v.len()).unwrap_or(0)
     }
 
-    /// When each TCP connection was accepted, in order.
+    /// When each counted connection was accepted, in order.
     pub fn accepted_times(&self) -> Vec<Instant> {
         self.accepted.lock().map(|v| v.clone()).unwrap_or_default()
     }
@@ -143,13 +144,24 @@ async fn accept_loop(
         let Ok((tcp, peer)) = listener.accept().await else {
             continue;
         };
-        if let Ok(mut v) = accepted.lock() {
-            v.push(Instant::now());
-        }
         let opts = opts.clone();
         let tx = tx.clone();
+        let accepted = accepted.clone();
         tokio::spawn(async move {
             let accepted_at = Instant::now();
+            // Counted once its first byte arrives (stamped with the accept time): the node's
+            // reachability checks connect and close without sending anything.
+            let mut first = [0u8; 1];
+            match tokio::time::timeout(Duration::from_secs(10), tcp.peek(&mut first)).await {
+                Ok(Ok(n)) if n > 0 => {
+                    if let Ok(mut v) = accepted.lock() {
+                        let at = v.partition_point(|t| *t <= accepted_at);
+                        v.insert(at, accepted_at);
+                    }
+                }
+                Ok(_) => return,
+                Err(_) => {}
+            }
             let _ = tcp.set_nodelay(true);
             let cfg = WebSocketConfig::default()
                 .max_message_size(opts.max_message_size)

@@ -36,12 +36,12 @@ mod util;
 pub mod wire;
 pub mod workspace;
 
-pub use cli::{ClawnodeProcess, clawnode_bin};
+pub use cli::{ClawnodeProcess, InstalledUnit, clawnode_bin, service_install};
 pub use error::TestkitError;
 pub use fake::{FakeConn, FakeGateway, FakeOptions};
 pub use gateway::{Gateway, GatewayBuilder};
-pub use node::{eventually, wait_state};
-pub use operator::{ErrorShape, Operator, OperatorError};
+pub use node::{echo_registry, eventually, node_config, pair_once, wait_ready, wait_state};
+pub use operator::{Answered, ErrorShape, Operator, OperatorError, first_answer};
 pub use provision::{Provisioned, provision};
 pub use util::{random_hex, random_uuid, strip_ansi};
 pub use wire::{Got, Wire};

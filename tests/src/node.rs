@@ -38,3 +38,50 @@ pub async fn eventually(what: &str, timeout: Duration, f: impl Fn() -> bool) {
     }
     assert!(f(), "timed out waiting for {what}");
 }
+
+/// Waits until the node is `Ready` (see [`wait_state`]).
+pub async fn wait_ready(node: &Node, timeout: Duration) -> NodeState {
+    wait_state(node, "ready", timeout, |s| matches!(s, NodeState::Ready { .. })).await
+}
+
+/// Pairs a device once, as a node host does on its first run: starts a [`Node`] with `cfg`
+/// (its credentials hold the Gateway's shared token) on `store`, approves its command
+/// surface as `op`, waits until it is ready, then stops it. Its device token stays in
+/// `store`, so a node made next on the same store runs on the device token alone. Returns
+/// the device id.
+pub async fn pair_once(
+    op: &crate::Operator,
+    cfg: clawnode::NodeConfig,
+    registry: clawnode::CommandRegistry,
+    store: std::sync::Arc<dyn clawnode::store::CredentialStore>,
+    timeout: Duration,
+) -> String {
+    let first = Node::new(cfg, registry, store).expect("node config is valid");
+    let device_id = first.device_id().to_string();
+    first.start();
+    let approved = op.approve_next_surface(timeout).await.expect("the command surface is approved");
+    assert_eq!(approved, device_id, "the pending surface is this node's");
+    wait_ready(&first, timeout).await;
+    first.stop().await;
+    device_id
+}
+
+/// A registry with one command, `test.echo`, which answers `{"echo": <params>}`.
+pub fn echo_registry() -> clawnode::CommandRegistry {
+    let mut r = clawnode::CommandRegistry::new();
+    r.register(
+        "test.echo",
+        |ctx: clawnode::InvokeContext| async move { Ok(serde_json::json!({ "echo": ctx.params })) },
+    )
+    .expect("one registration");
+    r
+}
+
+/// A Linux node-host config for the Gateway at `url`, shown as `display_name`, with `creds`.
+pub fn node_config(url: &str, display_name: &str, creds: clawnode::Credentials) -> clawnode::NodeConfig {
+    let endpoint = clawnode::endpoint::Endpoint::parse(url).expect("a valid gateway url");
+    let mut cfg = clawnode::NodeConfig::new(endpoint, clawnode::ClientDescriptor::linux_node_host("0.1.0"));
+    cfg.client.display_name = Some(display_name.into());
+    cfg.credentials = creds;
+    cfg
+}

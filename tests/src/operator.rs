@@ -490,6 +490,39 @@ impl Operator {
         self.poll("device.pair.list", |r| r["pending"].as_array().and_then(|a| a.first().cloned()), timeout).await
     }
 
+    /// Approves the next pending command surface (`node.pair.list` → `node.pair.approve`)
+    /// and returns the node id it belongs to.
+    pub async fn approve_next_surface(&self, timeout: Duration) -> Result<String, OperatorError> {
+        self.approve_surface_declaring(&[], timeout).await
+    }
+
+    /// Like [`Operator::approve_next_surface`], after checking that the surface declares
+    /// every command of `commands` (panics with the declared list otherwise).
+    pub async fn approve_surface_declaring(
+        &self,
+        commands: &[&str],
+        timeout: Duration,
+    ) -> Result<String, OperatorError> {
+        let surface = self.wait_for_pending_node(timeout).await?;
+        let node_id = surface["nodeId"].as_str().unwrap_or_default().to_string();
+        let declared: Vec<&str> =
+            surface["commands"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+        for c in commands {
+            assert!(declared.contains(c), "{c} not declared: {declared:?}");
+        }
+        self.node_pair_approve(surface["requestId"].as_str().unwrap_or_default()).await?;
+        Ok(node_id)
+    }
+
+    /// Sets the node's exec approvals (through the Gateway) to `defaults` with
+    /// `security: full, ask: off`: every `system.run` allowed, the node's own checks aside.
+    pub async fn allow_all_exec(&self, node_id: &str) -> Result<Value, OperatorError> {
+        let current = self.request("exec.approvals.node.get", json!({"nodeId": node_id})).await?;
+        let file = json!({"version": 1, "defaults": {"security": "full", "ask": "off"}});
+        self.request("exec.approvals.node.set", json!({"nodeId": node_id, "file": file, "baseHash": current["hash"]}))
+            .await
+    }
+
     /// Polls `node.pair.list` until a pending request exists; returns the first one.
     pub async fn wait_for_pending_node(&self, timeout: Duration) -> Result<Value, OperatorError> {
         self.poll("node.pair.list", |r| r["pending"].as_array().and_then(|a| a.first().cloned()), timeout).await
@@ -615,4 +648,43 @@ fn operator_ws_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketCo
     tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
         .max_message_size(Some(128 << 20))
         .max_frame_size(Some(128 << 20))
+}
+
+/// How long a node took to answer again (see [`first_answer`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Answered {
+    /// From the call until the node's answer arrived.
+    pub total: Duration,
+    /// From the call until the operator's own connection was up.
+    pub operator_connected: Duration,
+}
+
+/// From now until the node `node_id` answers `command` with `params` to a freshly connected
+/// operator at `url`: connects (again) until the Gateway accepts, then invokes every 10 ms
+/// (2 s timeout each) until an answer whose payload `expect` accepts arrives.
+pub async fn first_answer(
+    url: &str,
+    token: &str,
+    node_id: &str,
+    (command, params): (&str, Value),
+    expect: impl Fn(&Value) -> bool,
+    timeout: Duration,
+) -> Result<Answered, TestkitError> {
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < timeout {
+        if let Ok(op) = Operator::connect(url, token).await {
+            let operator_connected = t0.elapsed();
+            while t0.elapsed() < timeout && op.closed().is_none() {
+                match op.node_invoke(node_id, command, params.clone(), 2_000).await {
+                    Ok(r) if expect(&r["payload"]) => {
+                        op.close().await;
+                        return Ok(Answered { total: t0.elapsed(), operator_connected });
+                    }
+                    _ => tokio::time::sleep(Duration::from_millis(10)).await,
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Err(TestkitError::Timeout { what: format!("an answer of {node_id} to {command}"), timeout })
 }

@@ -84,12 +84,34 @@ async fn status_reports_state_and_allowlist_prediction() {
     assert!(text.contains("allowlist self-check"), "{text}");
     assert!(text.contains("device.info") && text.contains("only-if-allowed"), "{text}");
 
+    // --deep: the Gateway's `health` (as `openclaw status --deep`), asked through the node
+    // with its shared token; the token never appears in the answer.
+    let mut p = ClawnodeProcess::spawn(&["status", "--deep", "--json", "--state-dir", &state_dir], &[]).unwrap();
+    assert!(p.wait_exit(Duration::from_secs(60)).await.unwrap().success(), "{:?}", p.lines());
+    let v: Value = serde_json::from_str(&p.lines().join("\n")).unwrap();
+    let health = &v["health"];
+    assert!(health.get("error").is_none(), "{health}");
+    assert_eq!(health["ok"], true, "{health}");
+    assert!(!v.to_string().contains(gw.token()));
+    let mut p = ClawnodeProcess::spawn(&["status", "--deep", "--state-dir", &state_dir], &[]).unwrap();
+    assert!(p.wait_exit(Duration::from_secs(60)).await.unwrap().success());
+    assert!(p.lines().iter().any(|l| l.starts_with("health:") && l.contains("ok")), "{:?}", p.lines());
+
     // A second node on the same state directory is refused.
     let mut second = ClawnodeProcess::spawn(&args, &[]).unwrap();
     let st = second.wait_exit(Duration::from_secs(30)).await.unwrap();
     assert_eq!(st.code(), Some(2), "{:?}", second.lines());
 
     // Stopped: the socket is gone and status says so.
+    assert!(node.terminate().await.unwrap().success());
+    // On its device token alone the node has no operator credential: --deep says so.
+    let args = ["run", "--url", &url, "--state-dir", &state_dir];
+    let mut node = ClawnodeProcess::spawn(&args, &[]).unwrap();
+    node.wait_line("ready: node", T).await.unwrap();
+    let mut p = ClawnodeProcess::spawn(&["status", "--deep", "--json", "--state-dir", &state_dir], &[]).unwrap();
+    assert!(p.wait_exit(Duration::from_secs(60)).await.unwrap().success(), "{:?}", p.lines());
+    let v: Value = serde_json::from_str(&p.lines().join("\n")).unwrap();
+    assert!(v["health"]["error"].as_str().unwrap().contains("no shared gateway token"), "{v}");
     assert!(node.terminate().await.unwrap().success());
     assert!(!state.path().join("control.sock").exists());
     let mut gone = ClawnodeProcess::spawn(&["status", "--state-dir", &state_dir], &[]).unwrap();

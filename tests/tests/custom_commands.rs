@@ -75,13 +75,7 @@ argv = ["./env.sh"]
     let mut node = ClawnodeProcess::spawn(&args, &secrets).unwrap();
     node.wait_line("demo.fail is marked dangerous", T).await.unwrap();
     node.wait_line("commands await approval", T).await.unwrap();
-    let surface = op.wait_for_pending_node(T).await.unwrap();
-    let node_id = surface["nodeId"].as_str().unwrap().to_string();
-    let declared: Vec<&str> = surface["commands"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
-    for c in ["demo.echo", "demo.fail", "demo.slow", "demo.env"] {
-        assert!(declared.contains(&c), "{declared:?}");
-    }
-    op.node_pair_approve(surface["requestId"].as_str().unwrap()).await.unwrap();
+    let node_id = op.approve_surface_declaring(&["demo.echo", "demo.fail", "demo.slow", "demo.env"], T).await.unwrap();
     node.wait_line("ready: node", T).await.unwrap();
 
     let r = op.node_invoke(&node_id, "demo.echo", json!({"x": [1, "é"]}), 10_000).await.unwrap();

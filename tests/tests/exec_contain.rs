@@ -271,17 +271,11 @@ async fn gateway_setsid_timeout_and_cleared_environment() {
     let envs = [("OPENCLAW_GATEWAY_TOKEN", marker_token.as_str()), ("CLAWNODE_TEST_SECRET", marker_secret.as_str())];
     let mut node = ClawnodeProcess::spawn(&args, &envs).unwrap();
     node.wait_line("commands await approval", T).await.unwrap();
-    let surface = op.wait_for_pending_node(T).await.unwrap();
-    let node_id = surface["nodeId"].as_str().unwrap().to_string();
-    op.node_pair_approve(surface["requestId"].as_str().unwrap()).await.unwrap();
+    let node_id = op.approve_next_surface(T).await.unwrap();
     node.wait_line("ready: node", T).await.unwrap();
 
     // security=full through the Gateway.
-    let g = op.request("exec.approvals.node.get", json!({"nodeId": node_id})).await.unwrap();
-    let file = json!({"version": 1, "defaults": {"security": "full", "ask": "off"}});
-    op.request("exec.approvals.node.set", json!({"nodeId": node_id, "file": file, "baseHash": g["hash"]}))
-        .await
-        .unwrap();
+    op.allow_all_exec(&node_id).await.unwrap();
 
     // The Gateway's own round trip, for the record.
     let started = Instant::now();

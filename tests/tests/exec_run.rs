@@ -70,13 +70,13 @@ async fn system_run_with_exec_approvals() {
     let args = ["run", "--url", &url, "--token", gw.token(), "--state-dir", &state_dir, "--display-name", "exec-node"];
     let mut node = ClawnodeProcess::spawn(&args, &[]).unwrap();
     node.wait_line("commands await approval", T).await.unwrap();
-    let surface = op.wait_for_pending_node(T).await.unwrap();
-    let node_id = surface["nodeId"].as_str().unwrap().to_string();
-    let declared: Vec<&str> = surface["commands"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
-    for c in ["system.run", "system.run.prepare", "system.execApprovals.get", "system.execApprovals.set"] {
-        assert!(declared.contains(&c), "{declared:?}");
-    }
-    op.node_pair_approve(surface["requestId"].as_str().unwrap()).await.unwrap();
+    let node_id = op
+        .approve_surface_declaring(
+            &["system.run", "system.run.prepare", "system.execApprovals.get", "system.execApprovals.set"],
+            T,
+        )
+        .await
+        .unwrap();
     node.wait_line("ready: node", T).await.unwrap();
 
     // Deny by default: no approvals document yet.
@@ -328,15 +328,9 @@ async fn child_cannot_read_the_node_environment_from_proc() {
     let envs = [("OPENCLAW_GATEWAY_URL", url.as_str()), ("OPENCLAW_GATEWAY_TOKEN", gw.token())];
     let node = ClawnodeProcess::spawn(&args, &envs).unwrap();
     node.wait_line("commands await approval", T).await.unwrap();
-    let surface = op.wait_for_pending_node(T).await.unwrap();
-    let node_id = surface["nodeId"].as_str().unwrap().to_string();
-    op.node_pair_approve(surface["requestId"].as_str().unwrap()).await.unwrap();
+    let node_id = op.approve_next_surface(T).await.unwrap();
     node.wait_line("ready: node", T).await.unwrap();
-    let g = op.request("exec.approvals.node.get", json!({"nodeId": node_id})).await.unwrap();
-    let file = json!({"version": 1, "defaults": {"security": "full", "ask": "off"}});
-    op.request("exec.approvals.node.set", json!({"nodeId": node_id, "file": file, "baseHash": g["hash"]}))
-        .await
-        .unwrap();
+    op.allow_all_exec(&node_id).await.unwrap();
     // Walk up from the child (reaper, then the node) and read every ancestor's environ.
     let script = "p=$$; for i in 1 2 3 4; do p=$(cut -d' ' -f4 /proc/$p/stat); \
                   tr '\\0' '\\n' < /proc/$p/environ 2>/dev/null; done; true";

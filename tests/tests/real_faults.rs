@@ -15,19 +15,11 @@ use std::time::{Duration, Instant};
 
 use clawnode::endpoint::Endpoint;
 use clawnode::store::{CredentialStore as _, MemoryStore};
-use clawnode::{
-    ClientDescriptor, CommandRegistry, Credentials, InvokeContext, Node, NodeConfig, NodeNotice, NodeState,
-};
-use clawnode_testkit::{Gateway, Operator, wait_state};
+use clawnode::{Credentials, Node, NodeConfig, NodeNotice, NodeState};
+use clawnode_testkit::{Gateway, Operator, echo_registry, node_config, pair_once, wait_state};
 use serde_json::json;
 
 const T: Duration = Duration::from_secs(60);
-
-fn registry() -> CommandRegistry {
-    let mut r = CommandRegistry::new();
-    r.register("test.echo", |ctx: InvokeContext| async move { Ok(json!({ "echo": ctx.params })) }).unwrap();
-    r
-}
 
 fn signal_group(pgid: u32, sig: &str) {
     let st = Command::new("kill").args([sig, "--", &format!("-{pgid}")]).status().expect("run kill");
@@ -35,10 +27,7 @@ fn signal_group(pgid: u32, sig: &str) {
 }
 
 fn node_cfg(gw: &Gateway, creds: Credentials) -> NodeConfig {
-    let mut cfg = NodeConfig::new(Endpoint::parse(&gw.ws_url()).unwrap(), ClientDescriptor::linux_node_host("0.1.0"));
-    cfg.client.display_name = Some("real-faults".into());
-    cfg.credentials = creds;
-    cfg
+    node_config(&gw.ws_url(), "real-faults", creds)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -48,24 +37,12 @@ async fn sigstop_70s_then_sigcont_and_kill_then_new_gateway_on_same_state() {
     let store = Arc::new(MemoryStore::default());
 
     // Pair once with the shared token; the device token lands in the store.
-    let first = Node::new(
-        node_cfg(&gw, Credentials { shared_token: Some(gw.token().into()), ..Default::default() }),
-        registry(),
-        store.clone(),
-    )
-    .unwrap();
-    let device_id = first.device_id().to_string();
-    first.start();
-    wait_state(&first, "awaiting command approval", T, |s| matches!(s, NodeState::AwaitingCommandApproval { .. }))
-        .await;
-    let surface = op.wait_for_pending_node(T).await.unwrap();
-    op.node_pair_approve(surface["requestId"].as_str().unwrap()).await.unwrap();
-    wait_state(&first, "ready", T, |s| matches!(s, NodeState::Ready { .. })).await;
-    first.stop().await;
+    let shared = Credentials { shared_token: Some(gw.token().into()), ..Default::default() };
+    let device_id = pair_once(&op, node_cfg(&gw, shared), echo_registry(), store.clone(), T).await;
     op.close().await;
 
     // From here on the node holds only its stored device token.
-    let node = Node::new(node_cfg(&gw, Credentials::default()), registry(), store.clone()).unwrap();
+    let node = Node::new(node_cfg(&gw, Credentials::default()), echo_registry(), store.clone()).unwrap();
     assert_eq!(node.device_id(), device_id, "same identity from the store");
     let mut notices = node.notices();
     node.start();

@@ -162,9 +162,7 @@ async fn tls_pinning_probe_and_refusals() {
     let pending = op.wait_for_pending_device(T).await.unwrap();
     op.device_pair_approve(pending["requestId"].as_str().unwrap()).await.unwrap();
     node.wait_line("commands await approval", T).await.unwrap();
-    let surface = op.wait_for_pending_node(T).await.unwrap();
-    let node_id = surface["nodeId"].as_str().unwrap().to_string();
-    op.node_pair_approve(surface["requestId"].as_str().unwrap()).await.unwrap();
+    let node_id = op.approve_next_surface(T).await.unwrap();
     node.wait_line("ready: node", T).await.unwrap();
     let r = op.node_invoke(&node_id, "system.which", json!({"bins": ["sh"]}), 10_000).await.unwrap();
     assert!(r["payload"]["bins"]["sh"].is_string(), "{r}");

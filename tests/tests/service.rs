@@ -12,7 +12,7 @@
 use std::os::unix::net::UnixDatagram;
 use std::time::{Duration, Instant};
 
-use clawnode_testkit::ClawnodeProcess;
+use clawnode_testkit::{ClawnodeProcess, InstalledUnit, service_install};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unit_verifies_and_keeps_secrets_out() {
@@ -28,11 +28,6 @@ async fn unit_verifies_and_keeps_secrets_out() {
         let (flag, value) =
             if profile == "confined" { ("--token-file", token_file.to_str().unwrap()) } else { ("--token", secret) };
         let args = [
-            "service",
-            "install",
-            "--unit-dir",
-            units.to_str().unwrap(),
-            "--no-start",
             "--exec-profile",
             profile,
             "--url",
@@ -42,13 +37,10 @@ async fn unit_verifies_and_keeps_secrets_out() {
             "--state-dir",
             state.to_str().unwrap(),
         ];
-        let mut p = ClawnodeProcess::spawn(&args, &[]).unwrap();
-        let st = p.wait_exit(Duration::from_secs(30)).await.unwrap();
-        assert!(st.success(), "{:?}", p.lines());
-        let warned = p.lines().iter().any(|l| l.contains("warning: --token puts the secret on the command line"));
-        assert_eq!(warned, flag == "--token", "{:?}", p.lines());
+        let InstalledUnit { unit, env, lines } = service_install(&units, &args).await.unwrap();
+        let warned = lines.iter().any(|l| l.contains("warning: --token puts the secret on the command line"));
+        assert_eq!(warned, flag == "--token", "{lines:?}");
         let unit_path = units.join("clawnode.service");
-        let unit = std::fs::read_to_string(&unit_path).unwrap();
         assert!(!unit.contains("s3cret"), "{unit}");
         // A system unit runs as the dedicated user, never root by default.
         for line in ["User=clawnode", "Group=clawnode"] {
@@ -60,7 +52,6 @@ async fn unit_verifies_and_keeps_secrets_out() {
         assert!(unit.contains(&format!("ReadWritePaths={}", state.display())));
         assert_eq!(unit.contains("NoNewPrivileges=yes"), profile == "confined");
         assert_eq!(unit.contains("ProtectSystem=strict"), profile == "confined");
-        let env = std::fs::read_to_string(units.join("clawnode.env")).unwrap();
         assert!(env.lines().any(|l| l == "OPENCLAW_GATEWAY_TOKEN=\"s3cret-token-value\\$HOME%h'x\""), "{env}");
         {
             use std::os::unix::fs::PermissionsExt;
@@ -75,6 +66,46 @@ async fn unit_verifies_and_keeps_secrets_out() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success() && stderr.trim().is_empty(), "systemd-analyze verify ({profile}): {stderr}");
     }
+    // A password, the break-glass variable, a pin and a `clawnode pair` outcome: the password
+    // in the 0600 environment file only, the pin on the command line, the pairing files
+    // copied 0600 into the service's state directory.
+    let pw_file = dir.path().join("pw");
+    std::fs::write(&pw_file, "pw$ecret\n").unwrap();
+    let paired = dir.path().join("paired");
+    std::fs::create_dir_all(&paired).unwrap();
+    for (name, text) in [("identity.json", "{}"), ("device-tokens.json", "{}"), ("endpoint.json", "{}")] {
+        std::fs::write(paired.join(name), text).unwrap();
+    }
+    let pin = "AB:".repeat(31) + "AB";
+    let state2 = dir.path().join("state2");
+    let args = [
+        "--url",
+        "wss://gw.tail.example:443",
+        "--password-file",
+        pw_file.to_str().unwrap(),
+        "--tls-fingerprint",
+        &pin,
+        "--allow-insecure-private-ws",
+        "--from-state-dir",
+        paired.to_str().unwrap(),
+        "--state-dir",
+        state2.to_str().unwrap(),
+    ];
+    let InstalledUnit { unit, env, lines } = service_install(&units, &args).await.unwrap();
+    assert!(!unit.contains("ecret"), "{unit}");
+    assert!(unit.contains(&format!("--tls-fingerprint {}", "ab".repeat(32))), "{unit}");
+    assert!(env.lines().any(|l| l == "OPENCLAW_GATEWAY_PASSWORD='pw$ecret'"), "{env}");
+    assert!(env.lines().any(|l| l == "OPENCLAW_ALLOW_INSECURE_PRIVATE_WS='1'"), "{env}");
+    assert!(lines.iter().any(|l| l.starts_with("carried from")), "{lines:?}");
+    for name in ["identity.json", "device-tokens.json", "endpoint.json"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(state2.join(name)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{name}");
+    }
+    let out = std::process::Command::new("systemd-analyze").arg("verify").arg(units.join("clawnode.service")).output();
+    let out = out.expect("systemd-analyze runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
     // Root only with --exec-profile host --run-as-root.
     let base = ["service", "install", "--unit-dir", units.to_str().unwrap(), "--no-start", "--state-dir"];
     let mut p =

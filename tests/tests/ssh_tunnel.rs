@@ -177,9 +177,7 @@ async fn node_through_managed_ssh_tunnel() {
         assert_eq!(d.permissions().mode() & 0o7777, 0o700);
     }
     node.wait_line("commands await approval", T).await.unwrap();
-    let surface = op.wait_for_pending_node(T).await.unwrap();
-    let node_id = surface["nodeId"].as_str().unwrap().to_string();
-    op.node_pair_approve(surface["requestId"].as_str().unwrap()).await.unwrap();
+    let node_id = op.approve_next_surface(T).await.unwrap();
     node.wait_line("ready: node", T).await.unwrap();
     let r = op.node_invoke(&node_id, "system.which", json!({"bins": ["sh"]}), 10_000).await.unwrap();
     assert!(r["payload"]["bins"]["sh"].is_string(), "{r}");

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use clawnode_testkit::ClawnodeProcess;
+use clawnode_testkit::{ClawnodeProcess, InstalledUnit, service_install};
 use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
@@ -306,23 +306,8 @@ async fn service_install_ssh_passes_a_token_file() {
     let dir = tempfile::tempdir().unwrap();
     let units = dir.path().join("units");
     let state = dir.path().join("state");
-    let args = [
-        "service",
-        "install",
-        "--unit-dir",
-        units.to_str().unwrap(),
-        "--no-start",
-        "--ssh",
-        "pi@gateway.invalid",
-        "--token",
-        "svc-s3cret-9a",
-        "--state-dir",
-        state.to_str().unwrap(),
-    ];
-    let mut p = ClawnodeProcess::spawn(&args, &[]).unwrap();
-    assert!(p.wait_exit(T).await.unwrap().success(), "{:?}", p.lines());
-    let unit = std::fs::read_to_string(units.join("clawnode.service")).unwrap();
-    let env = std::fs::read_to_string(units.join("clawnode.env")).unwrap_or_default();
+    let args = ["--ssh", "pi@gateway.invalid", "--token", "svc-s3cret-9a", "--state-dir", state.to_str().unwrap()];
+    let InstalledUnit { unit, env, .. } = service_install(&units, &args).await.unwrap();
     let token_file = state.join("ssh-gateway-token");
     assert!(!unit.contains("svc-s3cret-9a") && !env.contains("svc-s3cret-9a"), "{unit}\n{env}");
     assert!(unit.contains(&format!("--token-file {}", token_file.display())), "{unit}");

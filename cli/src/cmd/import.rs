@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clawnode::Secret;
-use clawnode::endpoint::Endpoint;
+use clawnode::endpoint::{Endpoint, TlsPin};
 use clawnode::protocol::Role;
-use clawnode::store::{CredentialStore, FileStore, TokenKey};
+use clawnode::store::{CredentialStore, FileStore, PinStore, TokenKey};
 
 use super::CmdResult;
 use crate::config::SavedEndpoint;
@@ -88,6 +88,24 @@ pub fn import_openclaw(args: ImportArgs) -> CmdResult {
             std::fs::write(&path, inst)?;
         }
     }
+    // The node host's pin, for the node host's own Gateway only (not another --url).
+    if let (Some(f), Some(o)) = (&imported.tls_fingerprint, &origin)
+        && imported.gateway_url.as_deref().and_then(|u| Endpoint::parse(u).ok()).map(|e| e.origin().to_string())
+            == Some(o.clone())
+    {
+        let pin = TlsPin::parse(f).map_err(|e| format!("nodeHost.config gateway.tlsFingerprint: {e}"))?;
+        match store.load_pin(o)? {
+            Some(stored) if !stored.ct_eq(&pin) && !force => {
+                return Err(format!(
+                    "{o} is pinned to sha256:{stored} here, the node host pins sha256:{pin}; pass --force to take the node host's pin"
+                )
+                .into());
+            }
+            Some(stored) if stored.ct_eq(&pin) => {}
+            _ => store.save_pin(o, &pin)?,
+        }
+        println!("tls pin: sha256:{pin} for {o}");
+    }
     if let Some(u) = &url {
         if force || !SavedEndpoint::path(&state_dir).exists() {
             let ep = SavedEndpoint { url: Endpoint::parse(u)?.origin().to_string(), tls_fingerprint: None };
@@ -96,4 +114,58 @@ pub fn import_openclaw(args: ImportArgs) -> CmdResult {
         println!("next: stop `openclaw node run`, then `clawnode run --url {u} --state-dir {}`", state_dir.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clawnode::clock::SystemRandom;
+    use clawnode::identity::DeviceIdentity;
+
+    /// A legacy official-host state dir whose node host config pins its Gateway.
+    fn official(dir: &std::path::Path, pin: &str) -> String {
+        let id = DeviceIdentity::generate(&SystemRandom::new()).unwrap();
+        std::fs::create_dir_all(dir.join("identity")).unwrap();
+        let dev = serde_json::json!({"version": 1, "deviceId": id.device_id(), "publicKeyPem": id.public_key_pem(),
+            "privateKeyPem": id.private_key_pem(), "createdAtMs": 5});
+        std::fs::write(dir.join("identity/device.json"), dev.to_string()).unwrap();
+        let node = serde_json::json!({"nodeId": "n1",
+            "gateway": {"host": "gw.tail.ts.net", "port": 443, "tls": true, "tlsFingerprint": pin}});
+        std::fs::write(dir.join("node.json"), node.to_string()).unwrap();
+        id.device_id().to_string()
+    }
+
+    fn args(from: &std::path::Path, state: &std::path::Path, url: Option<&str>, force: bool) -> ImportArgs {
+        ImportArgs {
+            state_dir: Some(state.to_path_buf()),
+            from: Some(from.to_path_buf()),
+            url: url.map(str::to_string),
+            force,
+            node: None,
+        }
+    }
+
+    #[test]
+    fn keeps_the_node_host_tls_fingerprint_as_the_pin() {
+        let from = tempfile::tempdir().unwrap();
+        let state = tempfile::tempdir().unwrap();
+        let pin = TlsPin::parse(&"ab".repeat(32)).unwrap();
+        official(from.path(), &("AB:".repeat(31) + "AB"));
+        import_openclaw(args(from.path(), state.path(), None, false)).unwrap();
+        let store = FileStore::open(state.path()).unwrap();
+        let got = store.load_pin("wss://gw.tail.ts.net:443").unwrap().expect("pin imported");
+        assert!(got.ct_eq(&pin));
+        // Another pin already stored for that origin is not replaced without --force.
+        let other = TlsPin::parse(&"cd".repeat(32)).unwrap();
+        store.save_pin("wss://gw.tail.ts.net:443", &other).unwrap();
+        assert!(import_openclaw(args(from.path(), state.path(), None, false)).is_err());
+        import_openclaw(args(from.path(), state.path(), None, true)).unwrap();
+        assert!(store.load_pin("wss://gw.tail.ts.net:443").unwrap().unwrap().ct_eq(&pin));
+        // A --url to another Gateway does not take the node host's pin.
+        let state2 = tempfile::tempdir().unwrap();
+        import_openclaw(args(from.path(), state2.path(), Some("wss://other.example:443"), false)).unwrap();
+        let store2 = FileStore::open(state2.path()).unwrap();
+        assert!(store2.load_pin("wss://other.example:443").unwrap().is_none());
+        assert!(store2.load_pin("wss://gw.tail.ts.net:443").unwrap().is_none());
+    }
 }

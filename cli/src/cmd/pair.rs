@@ -49,9 +49,15 @@ impl From<PairArgs> for RunArgs {
     fn from(p: PairArgs) -> Self {
         RunArgs {
             url: None,
+            host: None,
+            port: None,
+            tls: false,
+            no_tls: false,
+            context_path: None,
             tls_fingerprint: None,
             gateway_users: vec![],
             setup_code: p.code,
+            tailscale_auth: false,
             token: None,
             token_file: p.token_file,
             password: None,

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 use clawnode::Secret;
-use clawnode::endpoint::Endpoint;
+use clawnode::endpoint::{Endpoint, TlsPin};
 
 use super::CmdResult;
 use crate::dirs::{absolute, default_state_dir};
@@ -30,45 +30,7 @@ pub struct ServiceArgs {
 pub enum ServiceAction {
     /// Write the unit (hardened, Type=notify) and a 0600 environment file with the secrets,
     /// then enable and start it.
-    Install {
-        /// How much the hardening confines system.run children (see the README).
-        #[arg(long, value_enum, default_value = "confined")]
-        exec_profile: service::ExecProfile,
-        /// Gateway URL (goes to the environment file as OPENCLAW_GATEWAY_URL).
-        #[arg(long, conflicts_with = "ssh")]
-        url: Option<String>,
-        /// Shared Gateway token (goes to the environment file only). Visible in `ps` while
-        /// the installer runs: prefer --token-file.
-        #[arg(long, conflicts_with = "token_file")]
-        token: Option<String>,
-        /// File holding the shared Gateway token (its content goes to the 0600 environment
-        /// file, never to the unit or a command line).
-        #[arg(long)]
-        token_file: Option<PathBuf>,
-        /// Managed SSH tunnel target, as for `run --ssh`.
-        #[arg(long)]
-        ssh: Option<String>,
-        /// SSH key for --ssh.
-        #[arg(long, requires = "ssh")]
-        ssh_identity: Option<PathBuf>,
-        /// Remote Gateway port for --ssh.
-        #[arg(long, requires = "ssh")]
-        remote_port: Option<u16>,
-        /// ClawNode config file for the service.
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// State directory (writable for the service; created 0700). Default for a system
-        /// unit: /var/lib/clawnode (StateDirectory=, owned by the `clawnode` user).
-        #[arg(long)]
-        state_dir: Option<PathBuf>,
-        /// A system unit that runs as root instead of the dedicated `clawnode` user: every
-        /// system.run child then runs as root. Only with --exec-profile host.
-        #[arg(long)]
-        run_as_root: bool,
-        /// Write the files only (no systemctl, no user creation).
-        #[arg(long)]
-        no_start: bool,
-    },
+    Install(Box<InstallArgs>),
     /// `systemctl status` of the unit and the node's own status.
     Status,
     /// Stop, disable and remove the unit and its environment file.
@@ -79,25 +41,94 @@ pub enum ServiceAction {
     },
 }
 
+/// `clawnode service install` flags.
+#[derive(clap::Args, Debug)]
+pub struct InstallArgs {
+    /// How much the hardening confines system.run children (see the README).
+    #[arg(long, value_enum, default_value = "confined")]
+    pub(crate) exec_profile: service::ExecProfile,
+    /// Gateway URL (goes to the environment file as OPENCLAW_GATEWAY_URL).
+    #[arg(long, conflicts_with = "ssh")]
+    pub(crate) url: Option<String>,
+    /// Shared Gateway token (goes to the environment file only). Visible in `ps` while
+    /// the installer runs: prefer --token-file.
+    #[arg(long, conflicts_with = "token_file")]
+    pub(crate) token: Option<String>,
+    /// File holding the shared Gateway token (its content goes to the 0600 environment
+    /// file, never to the unit or a command line).
+    #[arg(long)]
+    pub(crate) token_file: Option<PathBuf>,
+    /// Shared Gateway password (environment file only; visible in `ps` while the
+    /// installer runs: prefer --password-file).
+    #[arg(long, conflicts_with = "password_file")]
+    pub(crate) password: Option<String>,
+    /// File holding the Gateway password (its content goes to the 0600 environment file,
+    /// or to a 0600 file in the state directory with --ssh).
+    #[arg(long)]
+    pub(crate) password_file: Option<PathBuf>,
+    /// Pin the Gateway's certificate (wss:// only), as for `run --tls-fingerprint`.
+    #[arg(long, conflicts_with = "ssh")]
+    pub(crate) tls_fingerprint: Option<String>,
+    /// Allow plaintext ws:// to a private address (tailnet, LAN): the break-glass
+    /// `OPENCLAW_ALLOW_INSECURE_PRIVATE_WS=1`, written to the environment file.
+    #[arg(long)]
+    pub(crate) allow_insecure_private_ws: bool,
+    /// Carry a pairing done by `clawnode pair` (identity, device token, pin, saved
+    /// endpoint, instance id) from this state directory into the service's (default: your
+    /// own state directory, when it holds a setup code's outcome).
+    #[arg(long)]
+    pub(crate) from_state_dir: Option<PathBuf>,
+    /// Managed SSH tunnel target, as for `run --ssh`.
+    #[arg(long)]
+    pub(crate) ssh: Option<String>,
+    /// SSH key for --ssh.
+    #[arg(long, requires = "ssh")]
+    pub(crate) ssh_identity: Option<PathBuf>,
+    /// Remote Gateway port for --ssh.
+    #[arg(long, requires = "ssh")]
+    pub(crate) remote_port: Option<u16>,
+    /// ClawNode config file for the service.
+    #[arg(long)]
+    pub(crate) config: Option<PathBuf>,
+    /// State directory (writable for the service; created 0700). Default for a system
+    /// unit: /var/lib/clawnode (StateDirectory=, owned by the `clawnode` user).
+    #[arg(long)]
+    pub(crate) state_dir: Option<PathBuf>,
+    /// A system unit that runs as root instead of the dedicated `clawnode` user: every
+    /// system.run child then runs as root. Only with --exec-profile host.
+    #[arg(long)]
+    pub(crate) run_as_root: bool,
+    /// Write the files only (no systemctl, no user creation).
+    #[arg(long)]
+    pub(crate) no_start: bool,
+}
+
 /// Runs one `clawnode service` action.
 pub fn service(args: ServiceArgs) -> CmdResult {
     let unit_dir = args.unit_dir.clone().unwrap_or_else(|| service::default_unit_dir(args.user));
     let (unit_path, env_path) = service::paths(&unit_dir);
     match args.action {
-        ServiceAction::Install {
-            exec_profile,
-            url,
-            token,
-            token_file,
-            ssh,
-            ssh_identity,
-            remote_port,
-            config,
-            state_dir,
-            run_as_root,
-            no_start,
-        } => {
+        ServiceAction::Install(install) => {
+            let InstallArgs {
+                exec_profile,
+                url,
+                token,
+                token_file,
+                password,
+                password_file,
+                tls_fingerprint,
+                allow_insecure_private_ws,
+                from_state_dir,
+                ssh,
+                ssh_identity,
+                remote_port,
+                config,
+                state_dir,
+                run_as_root,
+                no_start,
+            } = *install;
             secret::warn_flag("--token", token.is_some(), "--token-file");
+            secret::warn_flag("--password", password.is_some(), "--password-file");
             if run_as_root && (args.user || exec_profile != service::ExecProfile::Host) {
                 return Err("--run-as-root is for a system unit with --exec-profile host only".into());
             }
@@ -125,20 +156,34 @@ pub fn service(args: ServiceArgs) -> CmdResult {
                 Endpoint::parse(&u)?;
                 vars.push(("OPENCLAW_GATEWAY_URL", u));
             }
-            // The secret goes to the 0600 environment file only: never the unit, never argv.
-            let secret = secret::read(token.as_deref(), token_file.as_deref(), "--token")?;
-            // A tunnel target never takes env credentials (remote-access.md §4): its token
-            // goes to a 0600 file in the state directory that the unit names (written below,
+            if allow_insecure_private_ws {
+                vars.push(("OPENCLAW_ALLOW_INSECURE_PRIVATE_WS", "1".into()));
+            }
+            // A pin is no secret: it goes to the command line, in its canonical form.
+            if let Some(f) = &tls_fingerprint {
+                let pin = TlsPin::parse(f).map_err(|e| format!("--tls-fingerprint: {e}"))?;
+                run_args.extend(["--tls-fingerprint".into(), pin.to_string()]);
+            }
+            // Secrets go to the 0600 environment file only: never the unit, never argv.
+            let token = secret::read(token.as_deref(), token_file.as_deref(), "--token")?;
+            let password = secret::read(password.as_deref(), password_file.as_deref(), "--password")?;
+            // A tunnel target never takes env credentials (remote-access.md §4): its secrets
+            // go to 0600 files in the state directory that the unit names (written below,
             // once the state directory is set up, and owned by the service user).
-            let mut ssh_token: Option<(PathBuf, Secret)> = None;
-            match secret {
-                Some(t) if ssh.is_some() => {
-                    let path = state_dir.join("ssh-gateway-token");
-                    run_args.extend(["--token-file".into(), path.to_string_lossy().into_owned()]);
-                    ssh_token = Some((path, t));
+            let mut ssh_secrets: Vec<(PathBuf, Secret)> = Vec::new();
+            for (s, var, file, flag) in [
+                (token, "OPENCLAW_GATEWAY_TOKEN", "ssh-gateway-token", "--token-file"),
+                (password, "OPENCLAW_GATEWAY_PASSWORD", "ssh-gateway-password", "--password-file"),
+            ] {
+                match s {
+                    Some(s) if ssh.is_some() => {
+                        let path = state_dir.join(file);
+                        run_args.extend([flag.into(), path.to_string_lossy().into_owned()]);
+                        ssh_secrets.push((path, s));
+                    }
+                    Some(s) => vars.push((var, s.expose().to_string())),
+                    None => {}
                 }
-                Some(t) => vars.push(("OPENCLAW_GATEWAY_TOKEN", t.expose().to_string())),
-                None => {}
             }
             let env_text = service::env_text(&vars)?;
             let spec = service::UnitSpec {
@@ -165,10 +210,21 @@ pub fn service(args: ServiceArgs) -> CmdResult {
                     None
                 }
             };
-            if let Some((path, token)) = &ssh_token {
-                clawnode::store::write_private_atomic(path, token.expose().as_bytes())?;
+            for (path, secret) in &ssh_secrets {
+                clawnode::store::write_private_atomic(path, secret.expose().as_bytes())?;
                 if let Some((uid, gid)) = owner {
                     std::os::unix::fs::chown(path, Some(uid), Some(gid))?;
+                }
+            }
+            // A setup code's outcome (`clawnode pair`), from the installer's state directory.
+            let from = from_state_dir.map(|d| absolute(&d)).or_else(|| {
+                let own = absolute(&default_state_dir());
+                (own != state_dir && own.join("endpoint.json").exists()).then_some(own)
+            });
+            if let Some(from) = from.filter(|f| *f != state_dir) {
+                let carried = service::carry_pairing(&from, &state_dir, owner)?;
+                if !carried.is_empty() {
+                    println!("carried from {}: {}", from.display(), carried.join(", "));
                 }
             }
             std::fs::create_dir_all(&unit_dir)?;

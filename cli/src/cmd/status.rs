@@ -16,12 +16,17 @@ pub struct StatusArgs {
     /// Print the snapshot as JSON.
     #[arg(long)]
     json: bool,
+    /// Also ask the Gateway's `health` (as `openclaw status --deep`), through the running
+    /// node: an operator call with the node's shared token or password (a node paired with
+    /// a device token only has none to offer).
+    #[arg(long)]
+    deep: bool,
 }
 
 /// Asks the node on `state_dir`'s control socket; exit 3 when none runs.
 pub fn status(args: StatusArgs) -> CmdResult {
     let dir = args.state_dir.unwrap_or_else(default_state_dir);
-    match control::request_status(&dir) {
+    match control::request_status(&dir, args.deep) {
         Ok(v) if args.json => println!("{v}"),
         Ok(v) => print!("{}", control::render(&v)),
         Err(e @ control::ClientError::NotRunning { .. }) => {

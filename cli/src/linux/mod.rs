@@ -10,13 +10,15 @@
 //! result, never an error. See `docs/linux-commands.md` for the shapes.
 
 mod device;
+mod device_status;
 mod notify;
 pub mod parse;
 mod stats;
 mod sysfs;
 mod which;
 
-pub use device::{DeviceInfoContext, device_info, device_status};
+pub use device::{DeviceInfoContext, device_info};
+pub use device_status::device_status;
 pub use notify::system_notify;
 pub use stats::host_stats;
 pub use which::system_which;

@@ -78,20 +78,41 @@ pub struct DeviceInfo {
     pub memory_total_bytes: Option<u64>,
 }
 
-/// `device.status` result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `device.status` result: the iOS/Android sections (`battery`, `thermal`, `storage`,
+/// `network`, `uptimeSeconds`; a phone sets them all) plus the Linux host's own
+/// (`loadAverage`, `memory`, `disks`, `networkInterfaces`). Every section is optional and
+/// left out of the JSON when absent, as a host omits a section whose source it cannot read.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceStatus {
     /// Battery.
-    pub battery: BatteryStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub battery: Option<BatteryStatus>,
     /// Thermal state.
-    pub thermal: ThermalStatus,
-    /// Storage.
-    pub storage: StorageStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thermal: Option<ThermalStatus>,
+    /// Storage (Linux: the root filesystem).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<StorageStatus>,
     /// Network path.
-    pub network: NetworkStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkStatus>,
     /// Seconds since boot.
-    pub uptime_seconds: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uptime_seconds: Option<f64>,
+    /// Load averages over 1, 5 and 15 minutes (Linux).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_average: Option<[f64; 3]>,
+    /// Memory (Linux).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<MemoryStatus>,
+    /// Mounted block devices (Linux; present and possibly empty when the mount table was
+    /// readable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disks: Option<Vec<DiskStatus>>,
+    /// Network interfaces (Linux).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_interfaces: Option<Vec<NetworkInterfaceStatus>>,
 }
 
 /// `device.status` `battery`.
@@ -103,16 +124,40 @@ pub struct BatteryStatus {
     pub level: Option<f64>,
     /// `"unknown"`, `"unplugged"`, `"charging"` or `"full"`.
     pub state: String,
-    /// Low-power / battery-saver mode.
-    pub low_power_mode_enabled: bool,
+    /// Low-power / battery-saver mode (mobile; Linux never sets it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub low_power_mode_enabled: Option<bool>,
+    /// The battery's name (Linux: the `power_supply` entry, `BAT0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Mains or USB power is online (Linux).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ac_online: Option<bool>,
 }
 
 /// `device.status` `thermal`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ThermalStatus {
-    /// `"nominal"`, `"fair"`, `"serious"` or `"critical"`.
-    pub state: String,
+    /// `"nominal"`, `"fair"`, `"serious"` or `"critical"` (a phone always sets it; Linux
+    /// only when a sensor has trip points).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// Temperature sensors (Linux; omitted when there are none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sensors: Vec<ThermalSensor>,
+}
+
+/// One `device.status` `thermal.sensors[]` entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThermalSensor {
+    /// Where it was read (`thermal_zone0`, `hwmon1/temp2`).
+    pub source: String,
+    /// A readable name (`x86_pkg_temp`, `coretemp Core 0`).
+    pub name: String,
+    /// Temperature, °C (rounded to 0.1).
+    pub temperature_c: f64,
 }
 
 /// `device.status` `storage`.
@@ -133,12 +178,88 @@ pub struct StorageStatus {
 pub struct NetworkStatus {
     /// `"satisfied"`, `"unsatisfied"` or `"requiresConnection"`.
     pub status: String,
-    /// Metered (cellular / hotspot).
-    pub is_expensive: bool,
-    /// Low-data mode.
-    pub is_constrained: bool,
+    /// Metered (cellular / hotspot; mobile, Linux never sets it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_expensive: Option<bool>,
+    /// Low-data mode (mobile; Linux never sets it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_constrained: Option<bool>,
     /// Active interface kinds: `"wifi"`, `"cellular"`, `"wired"`, `"other"`.
     pub interfaces: Vec<String>,
+}
+
+/// `device.status` `memory` (Linux, from `/proc/meminfo`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemoryStatus {
+    /// Installed memory.
+    pub total_bytes: u64,
+    /// Available without swapping (`MemAvailable`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available_bytes: Option<u64>,
+    /// Unused (`MemFree`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub free_bytes: Option<u64>,
+    /// Total minus available.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_bytes: Option<u64>,
+    /// Swap size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swap_total_bytes: Option<u64>,
+    /// Unused swap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swap_free_bytes: Option<u64>,
+}
+
+/// One `device.status` `disks[]` entry (Linux: a mounted block device).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiskStatus {
+    /// The mounted device (`/dev/sda1`, a ZFS dataset).
+    pub device: String,
+    /// Where it is mounted.
+    pub mount_point: String,
+    /// Filesystem type (`ext4`).
+    pub fs_type: String,
+    /// Capacity.
+    pub total_bytes: u64,
+    /// Available to unprivileged users.
+    pub available_bytes: u64,
+    /// Free, including the reserved blocks.
+    pub free_bytes: u64,
+    /// Used (total − free).
+    pub used_bytes: u64,
+}
+
+/// One `device.status` `networkInterfaces[]` entry (Linux).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkInterfaceStatus {
+    /// Interface name (`eth0`).
+    pub name: String,
+    /// `"wired"`, `"wifi"`, `"loopback"` or `"other"`.
+    pub kind: String,
+    /// Kernel operstate (`up`, `down`, `unknown`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operstate: Option<String>,
+    /// Hardware address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<String>,
+    /// MTU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtu: Option<u64>,
+    /// Bytes received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rx_bytes: Option<u64>,
+    /// Bytes sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tx_bytes: Option<u64>,
+    /// IPv4 addresses.
+    #[serde(default)]
+    pub ipv4: Vec<String>,
+    /// IPv6 addresses.
+    #[serde(default)]
+    pub ipv6: Vec<String>,
 }
 
 /// `device.permissions` result (Android): permission name (`camera`, `microphone`,
@@ -281,6 +402,77 @@ mod tests {
             "power": {"dozeModeEnabled": true, "lowPowerModeEnabled": false},
             "system": {}
         }));
+    }
+
+    #[test]
+    fn device_status_linux_sections_roundtrip() {
+        // The Linux host's shape (docs/linux-commands.md), every section present.
+        roundtrip::<DeviceStatus>(json!({
+            "battery": {"level": 0.75, "state": "charging", "name": "BAT0", "acOnline": true},
+            "thermal": {"state": "fair", "sensors": [
+                {"source": "thermal_zone0", "name": "x86_pkg_temp", "temperatureC": 48.5}]},
+            "storage": {"totalBytes": 10, "freeBytes": 4, "usedBytes": 6},
+            "network": {"status": "satisfied", "interfaces": ["wired"]},
+            "uptimeSeconds": 385.22,
+            "loadAverage": [2.4, 1.07, 0.44],
+            "memory": {"totalBytes": 100, "availableBytes": 60, "freeBytes": 50, "usedBytes": 40,
+                       "swapTotalBytes": 0, "swapFreeBytes": 0},
+            "disks": [{"device": "/dev/vda", "mountPoint": "/", "fsType": "ext4", "totalBytes": 10,
+                       "availableBytes": 4, "freeBytes": 5, "usedBytes": 5}],
+            "networkInterfaces": [
+                {"name": "eth0", "kind": "wired", "operstate": "up", "macAddress": "02:fc:00:00:00:01",
+                 "mtu": 1400, "rxBytes": 1, "txBytes": 2, "ipv4": ["192.0.2.2"], "ipv6": ["fd00::2"]},
+                {"name": "lo", "kind": "loopback", "ipv4": ["127.0.0.1"], "ipv6": []}]
+        }));
+    }
+
+    #[test]
+    fn device_status_absent_sections_are_omitted() {
+        assert_eq!(serde_json::to_value(DeviceStatus::default()).unwrap(), json!({}));
+        // Each section on its own: only its key appears.
+        let one =
+            |s: DeviceStatus| serde_json::to_value(s).unwrap().as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        let d = DeviceStatus::default;
+        assert_eq!(one(DeviceStatus { uptime_seconds: Some(1.5), ..d() }), ["uptimeSeconds"]);
+        assert_eq!(one(DeviceStatus { load_average: Some([0.0; 3]), ..d() }), ["loadAverage"]);
+        assert_eq!(one(DeviceStatus { disks: Some(vec![]), ..d() }), ["disks"], "an empty mount list is reported");
+        assert_eq!(one(DeviceStatus { network_interfaces: Some(vec![]), ..d() }), ["networkInterfaces"]);
+        // Optional fields inside sections.
+        let battery = BatteryStatus {
+            level: None,
+            state: "unknown".into(),
+            low_power_mode_enabled: None,
+            name: None,
+            ac_online: None,
+        };
+        assert_eq!(serde_json::to_value(&battery).unwrap(), json!({"state": "unknown"}));
+        assert_eq!(serde_json::to_value(ThermalStatus::default()).unwrap(), json!({}));
+        let memory = MemoryStatus {
+            total_bytes: 1,
+            available_bytes: None,
+            free_bytes: None,
+            used_bytes: None,
+            swap_total_bytes: None,
+            swap_free_bytes: None,
+        };
+        assert_eq!(serde_json::to_value(&memory).unwrap(), json!({"totalBytes": 1}));
+        let net = NetworkStatus {
+            status: "unsatisfied".into(),
+            is_expensive: None,
+            is_constrained: None,
+            interfaces: vec![],
+        };
+        assert_eq!(serde_json::to_value(&net).unwrap(), json!({"status": "unsatisfied", "interfaces": []}));
+        // A phone's sections parse with every field (and a Linux reader tolerates it).
+        let phone: DeviceStatus = serde_json::from_value(json!({
+            "battery": {"state": "full", "lowPowerModeEnabled": true},
+            "thermal": {"state": "nominal"},
+            "uptimeSeconds": 1
+        }))
+        .unwrap();
+        assert_eq!(phone.battery.unwrap().low_power_mode_enabled, Some(true));
+        assert_eq!(phone.thermal.unwrap().state.as_deref(), Some("nominal"));
+        assert!(phone.memory.is_none() && phone.disks.is_none());
     }
 
     #[test]

@@ -69,8 +69,9 @@ pub use camera::{
 pub use catalog::{CATALOG, CommandSpec, PlatformFamily, spec};
 pub use device::{
     BatteryHealth, BatteryStatus, DeviceHealth, DeviceHealthCommand, DeviceInfo, DeviceInfoCommand, DevicePermissions,
-    DevicePermissionsCommand, DeviceStatus, DeviceStatusCommand, MemoryHealth, NetworkStatus, PermissionState,
-    PowerHealth, StorageStatus, SystemHealth, ThermalStatus,
+    DevicePermissionsCommand, DeviceStatus, DeviceStatusCommand, DiskStatus, MemoryHealth, MemoryStatus,
+    NetworkInterfaceStatus, NetworkStatus, PermissionState, PowerHealth, StorageStatus, SystemHealth, ThermalSensor,
+    ThermalStatus,
 };
 pub use messaging::{
     NotificationActionParams, NotificationActionResult, NotificationRecord, NotificationsActions, NotificationsList,

@@ -177,6 +177,7 @@ impl Driver {
                     Ok(r) => {
                         // A terminal refusal is reported by the real attempt that follows.
                         let ok = r.as_ref().map_or_else(|e| e.is_terminal(), |_| true);
+                        debug!(reachable = ok, "reachability check");
                         Some(self.feed(Event::Reachable(ok), &mut || {}))
                     }
                     Err(a) => Some(a),
@@ -195,6 +196,7 @@ impl Driver {
         let boot = inner.cfg.credentials.bootstrap_token.as_ref().filter(|_| bootstrap);
         let attempt = select_auth(&inner.cfg.credentials, stored.as_ref(), device_retry, boot);
         let total = inner.attempts.fetch_add(1, Ordering::Relaxed) + 1;
+        debug!(total, "connecting");
         inner.notice(NodeNotice::ConnectAttempt { total });
         let req = ConnectRequest {
             client: inner.cfg.client.client_info(),

@@ -165,7 +165,7 @@ pub fn build_connect_params(
     }
 }
 
-fn message_text(msg: Message) -> Option<Result<String, String>> {
+pub(crate) fn message_text(msg: Message) -> Option<Result<String, String>> {
     match msg {
         Message::Text(t) => Some(Ok(t.as_str().to_owned())),
         Message::Binary(b) => Some(String::from_utf8(b.to_vec()).map_err(|_| "binary frame is not UTF-8".into())),

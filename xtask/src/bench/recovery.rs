@@ -50,25 +50,10 @@ async fn wait_ready(node: &Node, timeout: Duration) -> R<()> {
 /// From now: an operator connects and invokes until the node answers; the elapsed time and
 /// how long the operator's own connect took.
 async fn first_answer(gw: &Gateway, node_id: &str, timeout: Duration) -> R<(Duration, Duration)> {
-    let t0 = Instant::now();
-    while t0.elapsed() < timeout {
-        if let Ok(op) = Operator::connect(&gw.ws_url(), gw.token()).await {
-            let op_connected = t0.elapsed();
-            while t0.elapsed() < timeout {
-                match op.node_invoke(node_id, "test.echo", json!("r"), 2_000).await {
-                    Ok(r) if r["payload"] == json!({"echo": "r"}) => {
-                        let took = t0.elapsed();
-                        op.close().await;
-                        return Ok((took, op_connected));
-                    }
-                    Ok(_) | Err(_) if op.closed().is_some() => break,
-                    _ => tokio::time::sleep(Duration::from_millis(10)).await,
-                }
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    Err(format!("no answered invoke within {timeout:?}"))
+    let (url, echo) = (gw.ws_url(), ("test.echo", json!("r")));
+    let a = clawnode_testkit::first_answer(&url, gw.token(), node_id, echo, |p| *p == json!({"echo": "r"}), timeout);
+    let a = a.await.map_err(e)?;
+    Ok((a.total, a.operator_connected))
 }
 
 fn summary(ms: &mut [f64]) -> Value {
@@ -133,6 +118,7 @@ pub async fn recovery(prov: &Provisioned) -> R<Value> {
             }
             gw.restart().await.map_err(e)?;
             let gw_ready = Instant::now();
+            tracing::info!(run, name, "bench: gateway ready");
             let (took, op_ms) = first_answer(&gw, &node_id, T).await?;
             let n = node.connect_attempts() - before;
             // Signed: negative when the node was back before the Gateway logged ready.
@@ -176,7 +162,16 @@ pub async fn recovery(prov: &Provisioned) -> R<Value> {
 }
 
 /// `cargo xtask bench-recovery`: only this section, printed as JSON.
+/// With `CLAWNODE_BENCH_LOG` set, the node's debug log (with timestamps) goes to stderr,
+/// interleaved with the bench's own "gateway ready" marks.
 pub fn run_only() -> R<()> {
+    if std::env::var_os("CLAWNODE_BENCH_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(std::io::stderr)
+            .with_target(false)
+            .init();
+    }
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(e)?;
     let v = rt.block_on(async {
         let prov = tokio::task::spawn_blocking(clawnode_testkit::provision).await.map_err(e)?.map_err(e)?;

@@ -21,6 +21,23 @@ pub struct RunArgs {
     /// Gateway URL, e.g. ws://127.0.0.1:18789 (never picks up env or config credentials).
     #[arg(long)]
     pub(crate) url: Option<String>,
+    /// Gateway host, as `openclaw node run --host` (default 127.0.0.1): with --port, --tls,
+    /// --no-tls or --context-path it builds the URL `ws[s]://host:port/path`, which is then
+    /// an explicit target like --url.
+    #[arg(long, conflicts_with_all = ["url", "setup_code", "ssh"])]
+    pub(crate) host: Option<String>,
+    /// Gateway port for --host (default 18789).
+    #[arg(long, conflicts_with_all = ["url", "setup_code", "ssh"])]
+    pub(crate) port: Option<u16>,
+    /// Use TLS (`wss://`) for the --host target (implied by --tls-fingerprint).
+    #[arg(long, conflicts_with_all = ["url", "setup_code", "ssh", "no_tls"])]
+    pub(crate) tls: bool,
+    /// Plain `ws://` for the --host target (cannot be combined with --tls-fingerprint).
+    #[arg(long, conflicts_with_all = ["url", "setup_code", "ssh", "tls_fingerprint"])]
+    pub(crate) no_tls: bool,
+    /// WebSocket context path of the --host target (e.g. /openclaw-gw).
+    #[arg(long, conflicts_with_all = ["url", "setup_code", "ssh"])]
+    pub(crate) context_path: Option<String>,
     /// Pin the Gateway's certificate (wss:// only): SHA-256 of its leaf certificate, 64 hex
     /// digits or 32 colon-separated pairs, optional `sha256:` prefix.
     #[arg(long)]
@@ -33,6 +50,12 @@ pub struct RunArgs {
     /// Pair with a setup code (`oc-pair://…` or bare) instead of --url and credentials.
     #[arg(long, conflicts_with_all = ["url", "token", "token_file", "password", "password_file", "tls_fingerprint"])]
     pub(crate) setup_code: Option<String>,
+    /// Connect to --url (or --host) with no shared secret: the Gateway authenticates this
+    /// device by its Tailscale identity (Tailscale Serve run by the Gateway,
+    /// `gateway.tailscale.mode: "serve"` with `gateway.auth.allowTailscale`); the device is
+    /// then paired as usual and uses its device token.
+    #[arg(long, conflicts_with_all = ["token", "token_file", "password", "password_file", "setup_code", "ssh"])]
+    pub(crate) tailscale_auth: bool,
     /// Shared Gateway token.
     #[arg(long, conflicts_with = "token_file")]
     pub(crate) token: Option<String>,

@@ -63,8 +63,14 @@ pub(super) async fn serve(args: &RunArgs, setup: Setup, gateways: Vec<Served>) -
         client.display_name = display_name;
         client.instance_id = instance_id;
         let mut cfg = NodeConfig::new(endpoint.clone(), client);
-        cfg.credentials = credentials;
         transport.plaintext = plaintext_policy();
+        let deep = control::Deep {
+            endpoint: endpoint.clone(),
+            transport: transport.clone(),
+            token: credentials.shared_token.clone(),
+            password: credentials.password.clone(),
+        };
+        cfg.credentials = credentials;
         cfg.transport = transport;
         cfg.path_env = std::env::var("PATH").ok();
         cfg.host_stats = Some(Arc::new(linux::host_stats));
@@ -85,6 +91,7 @@ pub(super) async fn serve(args: &RunArgs, setup: Setup, gateways: Vec<Served>) -
             last_error: std::sync::Mutex::new(None),
             device_id: node.device_id().to_string(),
             name,
+            deep: Some(deep),
         });
         running.push(Running { node, endpoint, printer, shared, pending_pairing, source, paused: false });
     }

@@ -137,6 +137,7 @@ pub(super) fn explicit(args: &RunArgs, url: Option<String>) -> Result<Explicit, 
         url,
         token: secret::read(args.token.as_deref(), args.token_file.as_deref(), "--token")?,
         password: secret::read(args.password.as_deref(), args.password_file.as_deref(), "--password")?,
+        tokenless: args.tailscale_auth,
     })
 }
 
@@ -279,10 +280,24 @@ async fn from_setup_code(code: &str, setup: &Setup) -> Resolution {
     }))
 }
 
+/// The URL of `--host/--port/--tls/--no-tls/--context-path`, built as `openclaw node run`
+/// builds it ([`crate::import::node_host_url`]): host 127.0.0.1 by default; TLS when `--tls`
+/// or a `--tls-fingerprint` is given. `None` when none of these flags is given.
+pub(super) fn url_from_parts(args: &RunArgs) -> Option<String> {
+    let path = args.context_path.as_deref().map(str::trim).filter(|p| !p.is_empty());
+    if args.host.is_none() && args.port.is_none() && !args.tls && !args.no_tls && path.is_none() {
+        return None;
+    }
+    let host = args.host.as_deref().map(str::trim).filter(|h| !h.is_empty()).unwrap_or("127.0.0.1");
+    let tls = !args.no_tls && (args.tls || args.tls_fingerprint.is_some());
+    Some(crate::import::node_host_url(host, args.port, tls, path))
+}
+
 /// Flags, environment, config files, saved endpoint (`config::resolve`); the pin is
-/// `--tls-fingerprint`, else the configured one, else the one stored for the endpoint.
+/// `--tls-fingerprint`, else the configured one, else (a local TLS Gateway) the fingerprint
+/// of its own certificate, else the one stored for the endpoint.
 fn from_config(args: &RunArgs, setup: &Setup) -> Resolution {
-    let explicit = explicit(args, args.url.clone())?;
+    let explicit = explicit(args, args.url.clone().or_else(|| url_from_parts(args)))?;
     // Needed before resolution: whether a device token for an explicit URL's origin exists.
     let has_stored = |url: &str| -> bool {
         let Ok(ep) = Endpoint::parse(url) else { return false };
@@ -305,13 +320,17 @@ fn from_config(args: &RunArgs, setup: &Setup) -> Resolution {
         (None, Some(p)) => (Some(p.clone()), "configured tlsFingerprint"),
         _ => (None, ""),
     };
-    let pin = match pin_text {
-        Some(t) => Some(TlsPin::parse(&t).map_err(|e| ConfigError::Pin { what: what.into(), message: e.to_string() })?),
-        None if endpoint.tls => setup.file_store.load_pin(&endpoint.origin().to_string())?,
-        None => None,
+    let pin = match (pin_text, &resolved.tls_cert) {
+        (Some(t), _) => {
+            Some(TlsPin::parse(&t).map_err(|e| ConfigError::Pin { what: what.into(), message: e.to_string() })?)
+        }
+        (None, Some(cert)) if endpoint.tls => Some(local_cert_pin(cert)?),
+        (None, _) if endpoint.tls => setup.file_store.load_pin(&endpoint.origin().to_string())?,
+        (None, _) => None,
     };
     let endpoint = endpoint.with_pin(pin)?;
     let source = match resolved.source {
+        config::Source::Flag if args.url.is_none() => "--host/--port",
         config::Source::Flag => "--url",
         config::Source::Env => "OPENCLAW_GATEWAY_URL",
         config::Source::ClawnodeConfig => "clawnode config",
@@ -321,4 +340,62 @@ fn from_config(args: &RunArgs, setup: &Setup) -> Resolution {
     };
     let credentials = Credentials { shared_token: resolved.token, password: resolved.password, bootstrap_token: None };
     Ok(ControlFlow::Continue(Target { endpoint, credentials, source, pending_pairing: None, tunnel: None }))
+}
+
+/// The pin of a local TLS Gateway: the SHA-256 of the first certificate in its PEM file.
+fn local_cert_pin(path: &Path) -> Result<TlsPin, ConfigError> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    let what = format!("gateway.tls.enabled: certificate {}", path.display());
+    let der = CertificateDer::from_pem_file(path)
+        .map_err(|e| ConfigError::Pin { what, message: format!("{e:?}; pass --tls-fingerprint instead") })?;
+    Ok(TlsPin::of_der(der.as_ref()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    fn url(args: &[&str]) -> Result<Option<String>, clap::Error> {
+        let cli = Cli::try_parse_from(std::iter::once("run").chain(args.iter().copied()))?;
+        Ok(url_from_parts(&cli.run))
+    }
+
+    #[test]
+    fn host_port_tls_context_path_as_openclaw_node_run() {
+        assert_eq!(url(&[]).unwrap(), None);
+        assert_eq!(url(&["--port", "19000"]).unwrap().as_deref(), Some("ws://127.0.0.1:19000"));
+        assert_eq!(url(&["--host", "gw.tail.ts.net", "--tls"]).unwrap().as_deref(), Some("wss://gw.tail.ts.net:18789"));
+        assert_eq!(
+            url(&["--host", "::1", "--port", "1", "--context-path", "openclaw-gw"]).unwrap().as_deref(),
+            Some("ws://[::1]:1/openclaw-gw")
+        );
+        assert_eq!(url(&["--host", "[::1]", "--context-path", "/gw"]).unwrap().as_deref(), Some("ws://[::1]:18789/gw"));
+        let pin = "ab".repeat(32);
+        assert_eq!(
+            url(&["--host", "10.0.0.2", "--tls-fingerprint", &pin]).unwrap().as_deref(),
+            Some("wss://10.0.0.2:18789"),
+            "a pin implies TLS"
+        );
+        assert_eq!(url(&["--no-tls", "--port", "2"]).unwrap().as_deref(), Some("ws://127.0.0.1:2"));
+        // As `openclaw node run`: --no-tls with a pin, or --tls with --no-tls, is refused; and
+        // a built target cannot be mixed with --url, a setup code or --ssh.
+        for bad in [
+            &["--no-tls", "--tls-fingerprint", pin.as_str()][..],
+            &["--tls", "--no-tls"],
+            &["--host", "h", "--url", "ws://127.0.0.1:1"],
+            &["--port", "1", "--setup-code", "x"],
+            &["--port", "1", "--ssh", "pi@gw"],
+            &["--port", "0x10"],
+        ] {
+            assert!(url(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -19,12 +19,16 @@
 //!   route, name resolution) switches to reachability checks (a TCP connect and close, no
 //!   credential) every `probe_interval`; the handshake follows as soon as one succeeds.
 //! - **Gateway restart or close** (a session ended by close 1000/1001/1005/1006/1011–1014,
-//!   a socket error or the tick watchdog): the next attempt follows after
-//!   `restartExpectedMs` (clamped to [250 ms, cap]) or the first backoff step, and the
-//!   backoff does not grow. Any other end (1002, 1008, 4001, …) grows it; a session shorter
-//!   than `stable_session` does not reset it.
-//! - **Pairing.** While `PAIRING_REQUIRED`, retries follow the backoff up to a steady
-//!   cadence of 60 s / budget (6 s by default), so an approval is picked up within it.
+//!   a socket error or the tick watchdog, or announced by `shutdown.restartExpectedMs`):
+//!   reachability checks start after `restartExpectedMs` (clamped to [250 ms, cap]) or one
+//!   check interval, and the handshake follows the first accept; the backoff does not grow.
+//!   While recovering so, up to [`RECOVERY_RETRIES`] handshakes that fail after the port
+//!   accepted (a Gateway still starting or still draining drops the WebSocket) go back to
+//!   the checks instead of growing the backoff. Any other end (1002, 1008, 4001, …) grows
+//!   it; a session shorter than `stable_session` does not reset it.
+//! - **Pairing.** While `PAIRING_REQUIRED`, retries follow a steady cadence of 60 s / budget
+//!   (6 s by default) from the first retry on, without growing the backoff, so an approval
+//!   is picked up within one cadence and the handshakes never exceed the budget.
 //! - **Pauses.** Terminal errors pause until `Resume`; a pin mismatch pauses until
 //!   `TrustPin` (a `Resume` alone does not offer anything to that origin again). A
 //!   suspension holds until `Unsuspend`. Lifting either starts a fresh backoff.
@@ -60,6 +64,10 @@ enum Phase {
     Suspended,
 }
 
+/// Handshakes that may fail transiently right after a restart or close before the backoff
+/// applies again (each is still counted in the budget).
+pub(crate) const RECOVERY_RETRIES: u8 = 3;
+
 /// The connection state machine (one per node).
 #[derive(Debug)]
 pub(crate) struct Policy {
@@ -75,6 +83,8 @@ pub(crate) struct Policy {
     device_retry_pending: bool,
     device_retry_used: bool,
     awaiting_device: bool,
+    /// Transient failures still retried via reachability checks (after a restart or close).
+    recovering: u8,
     handshakes: u64,
     unreachable: String,
     effects: Vec<Effect>,
@@ -96,6 +106,7 @@ impl Policy {
             device_retry_pending: false,
             device_retry_used: false,
             awaiting_device: false,
+            recovering: 0,
             handshakes: 0,
             unreachable: String::new(),
             effects: Vec::new(),
@@ -176,6 +187,7 @@ impl Policy {
                 self.backoff.reset();
                 self.device_retry_used = false;
                 self.awaiting_device = false;
+                self.recovering = 0;
                 if used_bootstrap {
                     self.bootstrap = false;
                 }
@@ -257,6 +269,8 @@ impl Policy {
     }
 
     fn pause(&mut self, reason: PauseReason) -> Action {
+        // A pause ends a recovery: after it, failures back off as usual.
+        self.recovering = 0;
         if matches!(reason.kind, PauseKind::PinMismatch(_)) {
             self.pin_blocked = true;
         }
@@ -293,12 +307,18 @@ impl Policy {
             // A session that died right after hello does not earn a reset.
             self.backoff.set_attempt(attempt_before);
         }
-        let delay = match o.restart_expected {
-            Some(d) => d.clamp(Duration::from_millis(250), self.cfg.backoff.max),
-            None if o.end.is_restart_or_close() => self.cfg.backoff.initial,
-            None => self.backoff.next_delay(self.rng.as_ref()),
+        // A restart or close: watch the port (cheap checks, no handshake) from the moment the
+        // Gateway said it would be back, else from one check interval on.
+        let (delay, then) = match o.restart_expected {
+            Some(d) => (d.clamp(Duration::from_millis(250), self.cfg.backoff.max), Then::Probe),
+            None if o.end.is_restart_or_close() => (self.cfg.probe_interval, Then::Probe),
+            None => (self.backoff.next_delay(self.rng.as_ref()), Then::Connect),
         };
-        self.wait(now, delay, Then::Connect, Some(NodeState::BackingOff { delay, reason: o.reason }))
+        if then == Then::Probe {
+            self.recovering = RECOVERY_RETRIES;
+            self.unreachable = "restarting".into();
+        }
+        self.wait(now, delay, then, Some(NodeState::BackingOff { delay, reason: o.reason }))
     }
 
     fn failed(&mut self, now: Instant, f: ConnectFailure) -> Action {
@@ -311,6 +331,13 @@ impl Policy {
                 return self.probe_later(now);
             }
             FailureKind::Terminal(reason) => return self.pause(reason),
+            FailureKind::Transient(message) if self.recovering > 0 => {
+                // The port accepted but the WebSocket was dropped: a Gateway still starting
+                // (or draining). Back to the checks; the budget still bounds the handshakes.
+                self.recovering -= 1;
+                self.unreachable = message;
+                return self.probe_later(now);
+            }
             FailureKind::Transient(message) => return self.retry(now, message),
             FailureKind::Rejected(shape) => shape,
         };
@@ -319,7 +346,9 @@ impl Policy {
         let rng = self.rng.clone();
         match code.as_str() {
             "PAIRING_REQUIRED" => {
-                let delay = self.backoff.next_delay(rng.as_ref()).min(self.cfg.pairing_cadence());
+                // Steady from the first retry: a growing backoff would leave one long gap
+                // (1, 2, 4 s, then the budget's window) in which an approval waits.
+                let delay = self.cfg.pairing_cadence();
                 let state = NodeState::AwaitingDeviceApproval {
                     attempts: self.handshakes,
                     request_id: details.request_id.clone(),
