@@ -569,7 +569,7 @@ mod tests {
             (entry(Some("home"), NodeState::Idle), entry(Some("work"), NodeState::Suspended));
         let server = serve(dir.path(), vec![home, work]).unwrap();
         let d = dir.path().to_path_buf();
-        let v = tokio::task::spawn_blocking(move || request_status(&d)).await.unwrap().unwrap();
+        let v = tokio::task::spawn_blocking(move || request_status(&d, false)).await.unwrap().unwrap();
         assert_eq!(v["gateways"][0]["name"], "home");
         assert_eq!(v["gateways"][1]["name"], "work");
         assert_eq!(v["gateways"][1]["state"]["kind"], "suspended");

@@ -147,7 +147,15 @@ impl Proxy {
     /// The proxy's own address as an endpoint, for the plaintext policy: `tls` is the
     /// Gateway's scheme (a `wss://` Gateway's bytes are opaque to the proxy hop).
     fn hop(&self, tls: bool) -> Endpoint {
-        Endpoint { host: self.host.clone(), port: self.port, tls, context_path: String::new(), pin: None, tunnel: None, discovered: None }
+        Endpoint {
+            host: self.host.clone(),
+            port: self.port,
+            tls,
+            context_path: String::new(),
+            pin: None,
+            tunnel: None,
+            discovered: None,
+        }
     }
 }
 

@@ -471,6 +471,22 @@ private let UNIFFI_CALLBACK_UNEXPECTED_ERROR: Int32 = 2
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterUInt16: FfiConverterPrimitive {
+    typealias FfiType = UInt16
+    typealias SwiftType = UInt16
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt16 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
     typealias FfiType = UInt32
     typealias SwiftType = UInt32
@@ -3583,6 +3599,137 @@ public func FfiConverterTypeCommandOptions_lower(_ value: CommandOptions) -> Rus
 
 
 /**
+ * How to connect to a discovered Gateway.
+ */
+public struct ConnectPlan: Equatable, Hashable {
+    /**
+     * Key for the pin and credentials: the Gateway's stable id on TLS routes
+     * (`_openclaw-gw._tcp.|<domain>|<instance>`), the `ws://` origin on a plaintext route.
+     */
+    public var gatewayId: String
+    /**
+     * The stable id (also for plaintext routes).
+     */
+    public var stableId: String
+    /**
+     * What to show.
+     */
+    public var displayName: String
+    /**
+     * The URL to connect to (the resolved address and SRV port); `None` when refused.
+     */
+    public var url: String?
+    /**
+     * The pin to connect with (the stored one; never the TXT's).
+     */
+    public var pin: String?
+    /**
+     * The action.
+     */
+    public var action: PlanAction
+    /**
+     * The TXT `gatewayTlsSha256`: a hint to show next to the probed fingerprint.
+     */
+    public var txtFingerprint: String?
+    /**
+     * What the plan saw and did not use (TXT hosts, ports, a differing TXT pin).
+     */
+    public var notes: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Key for the pin and credentials: the Gateway's stable id on TLS routes
+         * (`_openclaw-gw._tcp.|<domain>|<instance>`), the `ws://` origin on a plaintext route.
+         */gatewayId: String, 
+        /**
+         * The stable id (also for plaintext routes).
+         */stableId: String, 
+        /**
+         * What to show.
+         */displayName: String, 
+        /**
+         * The URL to connect to (the resolved address and SRV port); `None` when refused.
+         */url: String?, 
+        /**
+         * The pin to connect with (the stored one; never the TXT's).
+         */pin: String?, 
+        /**
+         * The action.
+         */action: PlanAction, 
+        /**
+         * The TXT `gatewayTlsSha256`: a hint to show next to the probed fingerprint.
+         */txtFingerprint: String?, 
+        /**
+         * What the plan saw and did not use (TXT hosts, ports, a differing TXT pin).
+         */notes: [String]) {
+        self.gatewayId = gatewayId
+        self.stableId = stableId
+        self.displayName = displayName
+        self.url = url
+        self.pin = pin
+        self.action = action
+        self.txtFingerprint = txtFingerprint
+        self.notes = notes
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ConnectPlan: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConnectPlan: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ConnectPlan {
+        return
+            try ConnectPlan(
+                gatewayId: FfiConverterString.read(from: &buf), 
+                stableId: FfiConverterString.read(from: &buf), 
+                displayName: FfiConverterString.read(from: &buf), 
+                url: FfiConverterOptionString.read(from: &buf), 
+                pin: FfiConverterOptionString.read(from: &buf), 
+                action: FfiConverterTypePlanAction.read(from: &buf), 
+                txtFingerprint: FfiConverterOptionString.read(from: &buf), 
+                notes: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ConnectPlan, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.gatewayId, into: &buf)
+        FfiConverterString.write(value.stableId, into: &buf)
+        FfiConverterString.write(value.displayName, into: &buf)
+        FfiConverterOptionString.write(value.url, into: &buf)
+        FfiConverterOptionString.write(value.pin, into: &buf)
+        FfiConverterTypePlanAction.write(value.action, into: &buf)
+        FfiConverterOptionString.write(value.txtFingerprint, into: &buf)
+        FfiConverterSequenceString.write(value.notes, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConnectPlan_lift(_ buf: RustBuffer) throws -> ConnectPlan {
+    return try FfiConverterTypeConnectPlan.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConnectPlan_lower(_ value: ConnectPlan) -> RustBuffer {
+    return FfiConverterTypeConnectPlan.lower(value)
+}
+
+
+/**
  * `contacts.add` params (at least one usable field).
  */
 public struct ContactsAddParams: Equatable, Hashable {
@@ -3757,6 +3904,115 @@ public func FfiConverterTypeContactsSearchParams_lift(_ buf: RustBuffer) throws 
 #endif
 public func FfiConverterTypeContactsSearchParams_lower(_ value: ContactsSearchParams) -> RustBuffer {
     return FfiConverterTypeContactsSearchParams.lower(value)
+}
+
+
+/**
+ * One resolved `_openclaw-gw._tcp` instance, as the platform browser reports it.
+ */
+public struct DiscoveredGateway: Equatable, Hashable {
+    /**
+     * Instance name (DNS-SD `\DDD` escapes are decoded), e.g. `pi (OpenClaw)`.
+     */
+    public var instance: String
+    /**
+     * Browse domain: `local.` or a wide-area domain such as `openclaw.internal.`.
+     */
+    public var domain: String
+    /**
+     * The SRV target host name, if the platform reports it.
+     */
+    public var host: String?
+    /**
+     * Resolved A/AAAA addresses (IP literals; others are ignored).
+     */
+    public var addresses: [String]
+    /**
+     * The SRV port.
+     */
+    public var port: UInt16
+    /**
+     * The TXT record as key → value (a key without a value: empty string).
+     */
+    public var txt: [String: String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Instance name (DNS-SD `\DDD` escapes are decoded), e.g. `pi (OpenClaw)`.
+         */instance: String, 
+        /**
+         * Browse domain: `local.` or a wide-area domain such as `openclaw.internal.`.
+         */domain: String = "local.", 
+        /**
+         * The SRV target host name, if the platform reports it.
+         */host: String? = nil, 
+        /**
+         * Resolved A/AAAA addresses (IP literals; others are ignored).
+         */addresses: [String] = [], 
+        /**
+         * The SRV port.
+         */port: UInt16, 
+        /**
+         * The TXT record as key → value (a key without a value: empty string).
+         */txt: [String: String]) {
+        self.instance = instance
+        self.domain = domain
+        self.host = host
+        self.addresses = addresses
+        self.port = port
+        self.txt = txt
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DiscoveredGateway: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDiscoveredGateway: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DiscoveredGateway {
+        return
+            try DiscoveredGateway(
+                instance: FfiConverterString.read(from: &buf), 
+                domain: FfiConverterString.read(from: &buf), 
+                host: FfiConverterOptionString.read(from: &buf), 
+                addresses: FfiConverterSequenceString.read(from: &buf), 
+                port: FfiConverterUInt16.read(from: &buf), 
+                txt: FfiConverterDictionaryStringString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DiscoveredGateway, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.instance, into: &buf)
+        FfiConverterString.write(value.domain, into: &buf)
+        FfiConverterOptionString.write(value.host, into: &buf)
+        FfiConverterSequenceString.write(value.addresses, into: &buf)
+        FfiConverterUInt16.write(value.port, into: &buf)
+        FfiConverterDictionaryStringString.write(value.txt, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDiscoveredGateway_lift(_ buf: RustBuffer) throws -> DiscoveredGateway {
+    return try FfiConverterTypeDiscoveredGateway.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDiscoveredGateway_lower(_ value: DiscoveredGateway) -> RustBuffer {
+    return FfiConverterTypeDiscoveredGateway.lower(value)
 }
 
 
@@ -3976,6 +4232,75 @@ public func FfiConverterTypeInputChunk_lift(_ buf: RustBuffer) throws -> InputCh
 #endif
 public func FfiConverterTypeInputChunk_lower(_ value: InputChunk) -> RustBuffer {
     return FfiConverterTypeInputChunk.lower(value)
+}
+
+
+/**
+ * What the app has stored for this Gateway (under [`ConnectPlan::gateway_id`]).
+ */
+public struct KnownGateway: Equatable, Hashable {
+    /**
+     * The stored pin (64 hex), if any.
+     */
+    public var pin: String?
+    /**
+     * Whether credentials (a device token) for this Gateway are stored.
+     */
+    public var hasCredentials: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The stored pin (64 hex), if any.
+         */pin: String? = nil, 
+        /**
+         * Whether credentials (a device token) for this Gateway are stored.
+         */hasCredentials: Bool = false) {
+        self.pin = pin
+        self.hasCredentials = hasCredentials
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension KnownGateway: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeKnownGateway: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> KnownGateway {
+        return
+            try KnownGateway(
+                pin: FfiConverterOptionString.read(from: &buf), 
+                hasCredentials: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: KnownGateway, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.pin, into: &buf)
+        FfiConverterBool.write(value.hasCredentials, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeKnownGateway_lift(_ buf: RustBuffer) throws -> KnownGateway {
+    return try FfiConverterTypeKnownGateway.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeKnownGateway_lower(_ value: KnownGateway) -> RustBuffer {
+    return FfiConverterTypeKnownGateway.lower(value)
 }
 
 
@@ -8175,6 +8500,105 @@ public func FfiConverterTypePlaintextPolicy_lower(_ value: PlaintextPolicy) -> R
 
 
 /**
+ * What to do with a discovered Gateway.
+ */
+
+public enum PlanAction: Equatable, Hashable {
+    
+    /**
+     * Trusted already: connecting without asking is allowed.
+     */
+    case connect
+    /**
+     * Ask the user. With `probe_tls`: run `probe_tls` on `url` first, show the observed
+     * fingerprint (and `txt_fingerprint` as an unauthenticated hint), and on consent store
+     * it under `gateway_id` and connect with it as the pin.
+     */
+    case askUser(
+        /**
+         * Probe the certificate first.
+         */probeTls: Bool
+    )
+    /**
+     * Do not connect.
+     */
+    case refuse(
+        /**
+         * Why, for the user.
+         */reason: String
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension PlanAction: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePlanAction: FfiConverterRustBuffer {
+    typealias SwiftType = PlanAction
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PlanAction {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .connect
+        
+        case 2: return .askUser(probeTls: try FfiConverterBool.read(from: &buf)
+        )
+        
+        case 3: return .refuse(reason: try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: PlanAction, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .connect:
+            writeInt(&buf, Int32(1))
+        
+        
+        case let .askUser(probeTls):
+            writeInt(&buf, Int32(2))
+            FfiConverterBool.write(probeTls, into: &buf)
+            
+        
+        case let .refuse(reason):
+            writeInt(&buf, Int32(3))
+            FfiConverterString.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePlanAction_lift(_ buf: RustBuffer) throws -> PlanAction {
+    return try FfiConverterTypePlanAction.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePlanAction_lower(_ value: PlanAction) -> RustBuffer {
+    return FfiConverterTypePlanAction.lower(value)
+}
+
+
+
+/**
  * Why the app reports the node alive (`node.presence.alive` trigger).
  */
 
@@ -9241,6 +9665,31 @@ public func typedParams(command: String, paramsJson: String)throws  -> CatalogPa
 })
 }
 /**
+ * The stable id a discovered Gateway's pin and credentials are stored under (look the
+ * stored pin up with it before calling [`plan_connection`]).
+ */
+public func discoveredGatewayStableId(gateway: DiscoveredGateway) -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_clawnode_ffi_fn_func_discovered_gateway_stable_id(
+        FfiConverterTypeDiscoveredGateway_lower(gateway),uniffiCallStatus
+    )
+})
+}
+/**
+ * Applies the discovery rules to `gateway` with what the app stored for it.
+ */
+public func planConnection(gateway: DiscoveredGateway, known: KnownGateway, plaintextPolicy: PlaintextPolicy?)throws  -> ConnectPlan  {
+    return try  FfiConverterTypeConnectPlan_lift(try rustCallWithError(FfiConverterTypeNodeError_lift) {
+        uniffiCallStatus in
+    uniffi_clawnode_ffi_fn_func_plan_connection(
+        FfiConverterTypeDiscoveredGateway_lower(gateway),
+        FfiConverterTypeKnownGateway_lower(known),
+        FfiConverterOptionTypePlaintextPolicy.lower(plaintextPolicy),uniffiCallStatus
+    )
+})
+}
+/**
  * Stops delivering logs (e.g. before the app releases its sink).
  */
 public func clearLogSink()  {try! rustCall() {
@@ -9338,6 +9787,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_clawnode_ffi_checksum_func_typed_params() != 41390) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_clawnode_ffi_checksum_func_discovered_gateway_stable_id() != 22770) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_clawnode_ffi_checksum_func_plan_connection() != 58309) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_clawnode_ffi_checksum_func_clear_log_sink() != 40184) {

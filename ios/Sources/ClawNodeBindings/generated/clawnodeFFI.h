@@ -698,6 +698,16 @@ RustBuffer uniffi_clawnode_ffi_fn_func_catalog(RustCallStatus *_Nonnull out_stat
 RustBuffer uniffi_clawnode_ffi_fn_func_typed_params(RustBuffer command, RustBuffer params_json, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_DISCOVERED_GATEWAY_STABLE_ID
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_DISCOVERED_GATEWAY_STABLE_ID
+RustBuffer uniffi_clawnode_ffi_fn_func_discovered_gateway_stable_id(RustBuffer gateway, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_PLAN_CONNECTION
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_PLAN_CONNECTION
+RustBuffer uniffi_clawnode_ffi_fn_func_plan_connection(RustBuffer gateway, RustBuffer known, RustBuffer plaintext_policy, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_CLEAR_LOG_SINK
 #define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_CLEAR_LOG_SINK
 void uniffi_clawnode_ffi_fn_func_clear_log_sink(RustCallStatus *_Nonnull out_status
@@ -1004,6 +1014,18 @@ uint16_t uniffi_clawnode_ffi_checksum_func_catalog(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_FUNC_TYPED_PARAMS
 #define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_FUNC_TYPED_PARAMS
 uint16_t uniffi_clawnode_ffi_checksum_func_typed_params(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_FUNC_DISCOVERED_GATEWAY_STABLE_ID
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_FUNC_DISCOVERED_GATEWAY_STABLE_ID
+uint16_t uniffi_clawnode_ffi_checksum_func_discovered_gateway_stable_id(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_FUNC_PLAN_CONNECTION
+#define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_CHECKSUM_FUNC_PLAN_CONNECTION
+uint16_t uniffi_clawnode_ffi_checksum_func_plan_connection(void
     
 );
 #endif

@@ -818,6 +818,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_clawnode_ffi_checksum_func_typed_params(
     ): Int
+    external fun uniffi_clawnode_ffi_checksum_func_discovered_gateway_stable_id(
+    ): Int
+    external fun uniffi_clawnode_ffi_checksum_func_plan_connection(
+    ): Int
     external fun uniffi_clawnode_ffi_checksum_func_clear_log_sink(
     ): Int
     external fun uniffi_clawnode_ffi_checksum_func_set_log_level(
@@ -1087,6 +1091,10 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_clawnode_ffi_fn_func_typed_params(`command`: RustBuffer.ByValue,`paramsJson`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_clawnode_ffi_fn_func_discovered_gateway_stable_id(`gateway`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_clawnode_ffi_fn_func_plan_connection(`gateway`: RustBuffer.ByValue,`known`: RustBuffer.ByValue,`plaintextPolicy`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_clawnode_ffi_fn_func_clear_log_sink(uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_clawnode_ffi_fn_func_set_log_level(`maxLevel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1225,6 +1233,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_clawnode_ffi_checksum_func_typed_params() and 0xFFFF) != 41390) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_clawnode_ffi_checksum_func_discovered_gateway_stable_id() and 0xFFFF) != 22770) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_clawnode_ffi_checksum_func_plan_connection() and 0xFFFF) != 58309) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_clawnode_ffi_checksum_func_clear_log_sink() and 0xFFFF) != 40184) {
@@ -1698,6 +1712,33 @@ private class AndroidSystemCleanable(
     private val cleanable: java.lang.ref.Cleaner.Cleanable,
 ) : UniffiCleaner.Cleanable {
     override fun clean() = cleanable.clean()
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterUShort: FfiConverter<UShort, Short> {
+    override fun lift(value: Short): UShort {
+        return value.toUShort()
+    }
+
+    fun lift(value: Int): UShort {
+        return value.toUShort()
+    }
+
+    override fun read(buf: ByteBuffer): UShort {
+        return lift(buf.getShort())
+    }
+
+    override fun lower(value: UShort): Short {
+        return value.toShort()
+    }
+
+    override fun allocationSize(value: UShort) = 2UL
+
+    override fun write(value: UShort, buf: ByteBuffer) {
+        buf.putShort(value.toShort())
+    }
 }
 
 /**
@@ -5688,6 +5729,102 @@ public object FfiConverterTypeCommandOptions: FfiConverterRustBuffer<CommandOpti
 
 
 /**
+ * How to connect to a discovered Gateway.
+ */
+data class ConnectPlan (
+    /**
+     * Key for the pin and credentials: the Gateway's stable id on TLS routes
+     * (`_openclaw-gw._tcp.|<domain>|<instance>`), the `ws://` origin on a plaintext route.
+     */
+    var `gatewayId`: kotlin.String
+    , 
+    /**
+     * The stable id (also for plaintext routes).
+     */
+    var `stableId`: kotlin.String
+    , 
+    /**
+     * What to show.
+     */
+    var `displayName`: kotlin.String
+    , 
+    /**
+     * The URL to connect to (the resolved address and SRV port); `None` when refused.
+     */
+    var `url`: kotlin.String?
+    , 
+    /**
+     * The pin to connect with (the stored one; never the TXT's).
+     */
+    var `pin`: kotlin.String?
+    , 
+    /**
+     * The action.
+     */
+    var `action`: PlanAction
+    , 
+    /**
+     * The TXT `gatewayTlsSha256`: a hint to show next to the probed fingerprint.
+     */
+    var `txtFingerprint`: kotlin.String?
+    , 
+    /**
+     * What the plan saw and did not use (TXT hosts, ports, a differing TXT pin).
+     */
+    var `notes`: List<kotlin.String>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeConnectPlan: FfiConverterRustBuffer<ConnectPlan> {
+    override fun read(buf: ByteBuffer): ConnectPlan {
+        return ConnectPlan(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterTypePlanAction.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterSequenceString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ConnectPlan) = (
+            FfiConverterString.allocationSize(value.`gatewayId`) +
+            FfiConverterString.allocationSize(value.`stableId`) +
+            FfiConverterString.allocationSize(value.`displayName`) +
+            FfiConverterOptionalString.allocationSize(value.`url`) +
+            FfiConverterOptionalString.allocationSize(value.`pin`) +
+            FfiConverterTypePlanAction.allocationSize(value.`action`) +
+            FfiConverterOptionalString.allocationSize(value.`txtFingerprint`) +
+            FfiConverterSequenceString.allocationSize(value.`notes`)
+    )
+
+    override fun write(value: ConnectPlan, buf: ByteBuffer) {
+            FfiConverterString.write(value.`gatewayId`, buf)
+            FfiConverterString.write(value.`stableId`, buf)
+            FfiConverterString.write(value.`displayName`, buf)
+            FfiConverterOptionalString.write(value.`url`, buf)
+            FfiConverterOptionalString.write(value.`pin`, buf)
+            FfiConverterTypePlanAction.write(value.`action`, buf)
+            FfiConverterOptionalString.write(value.`txtFingerprint`, buf)
+            FfiConverterSequenceString.write(value.`notes`, buf)
+    }
+}
+
+
+
+/**
  * `contacts.add` params (at least one usable field).
  */
 data class ContactsAddParams (
@@ -5808,6 +5945,85 @@ public object FfiConverterTypeContactsSearchParams: FfiConverterRustBuffer<Conta
     override fun write(value: ContactsSearchParams, buf: ByteBuffer) {
             FfiConverterOptionalString.write(value.`query`, buf)
             FfiConverterUInt.write(value.`limit`, buf)
+    }
+}
+
+
+
+/**
+ * One resolved `_openclaw-gw._tcp` instance, as the platform browser reports it.
+ */
+data class DiscoveredGateway (
+    /**
+     * Instance name (DNS-SD `\DDD` escapes are decoded), e.g. `pi (OpenClaw)`.
+     */
+    var `instance`: kotlin.String
+    , 
+    /**
+     * Browse domain: `local.` or a wide-area domain such as `openclaw.internal.`.
+     */
+    var `domain`: kotlin.String = "local." 
+    , 
+    /**
+     * The SRV target host name, if the platform reports it.
+     */
+    var `host`: kotlin.String? = null 
+    , 
+    /**
+     * Resolved A/AAAA addresses (IP literals; others are ignored).
+     */
+    var `addresses`: List<kotlin.String> = listOf() 
+    , 
+    /**
+     * The SRV port.
+     */
+    var `port`: kotlin.UShort
+    , 
+    /**
+     * The TXT record as key → value (a key without a value: empty string).
+     */
+    var `txt`: Map<kotlin.String, kotlin.String>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDiscoveredGateway: FfiConverterRustBuffer<DiscoveredGateway> {
+    override fun read(buf: ByteBuffer): DiscoveredGateway {
+        return DiscoveredGateway(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterSequenceString.read(buf),
+            FfiConverterUShort.read(buf),
+            FfiConverterMapStringString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: DiscoveredGateway) = (
+            FfiConverterString.allocationSize(value.`instance`) +
+            FfiConverterString.allocationSize(value.`domain`) +
+            FfiConverterOptionalString.allocationSize(value.`host`) +
+            FfiConverterSequenceString.allocationSize(value.`addresses`) +
+            FfiConverterUShort.allocationSize(value.`port`) +
+            FfiConverterMapStringString.allocationSize(value.`txt`)
+    )
+
+    override fun write(value: DiscoveredGateway, buf: ByteBuffer) {
+            FfiConverterString.write(value.`instance`, buf)
+            FfiConverterString.write(value.`domain`, buf)
+            FfiConverterOptionalString.write(value.`host`, buf)
+            FfiConverterSequenceString.write(value.`addresses`, buf)
+            FfiConverterUShort.write(value.`port`, buf)
+            FfiConverterMapStringString.write(value.`txt`, buf)
     }
 }
 
@@ -5958,6 +6174,53 @@ public object FfiConverterTypeInputChunk: FfiConverterRustBuffer<InputChunk> {
     override fun write(value: InputChunk, buf: ByteBuffer) {
             FfiConverterULong.write(value.`seq`, buf)
             FfiConverterString.write(value.`payloadJson`, buf)
+    }
+}
+
+
+
+/**
+ * What the app has stored for this Gateway (under [`ConnectPlan::gateway_id`]).
+ */
+data class KnownGateway (
+    /**
+     * The stored pin (64 hex), if any.
+     */
+    var `pin`: kotlin.String? = null 
+    , 
+    /**
+     * Whether credentials (a device token) for this Gateway are stored.
+     */
+    var `hasCredentials`: kotlin.Boolean = false 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeKnownGateway: FfiConverterRustBuffer<KnownGateway> {
+    override fun read(buf: ByteBuffer): KnownGateway {
+        return KnownGateway(
+            FfiConverterOptionalString.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: KnownGateway) = (
+            FfiConverterOptionalString.allocationSize(value.`pin`) +
+            FfiConverterBoolean.allocationSize(value.`hasCredentials`)
+    )
+
+    override fun write(value: KnownGateway, buf: ByteBuffer) {
+            FfiConverterOptionalString.write(value.`pin`, buf)
+            FfiConverterBoolean.write(value.`hasCredentials`, buf)
     }
 }
 
@@ -10035,6 +10298,123 @@ public object FfiConverterTypePlaintextPolicy: FfiConverterRustBuffer<PlaintextP
 
 
 /**
+ * What to do with a discovered Gateway.
+ */
+sealed class PlanAction {
+    
+    /**
+     * Trusted already: connecting without asking is allowed.
+     */
+    object Connect : PlanAction()
+    
+    
+    /**
+     * Ask the user. With `probe_tls`: run `probe_tls` on `url` first, show the observed
+     * fingerprint (and `txt_fingerprint` as an unauthenticated hint), and on consent store
+     * it under `gateway_id` and connect with it as the pin.
+     */
+    data class AskUser(
+        /**
+         * Probe the certificate first.
+         */
+        val `probeTls`: kotlin.Boolean) : PlanAction()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Do not connect.
+     */
+    data class Refuse(
+        /**
+         * Why, for the user.
+         */
+        val `reason`: kotlin.String) : PlanAction()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePlanAction : FfiConverterRustBuffer<PlanAction>{
+    override fun read(buf: ByteBuffer): PlanAction {
+        return when(buf.getInt()) {
+            1 -> PlanAction.Connect
+            2 -> PlanAction.AskUser(
+                FfiConverterBoolean.read(buf),
+                )
+            3 -> PlanAction.Refuse(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: PlanAction): ULong = when(value) {
+        is PlanAction.Connect -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is PlanAction.AskUser -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterBoolean.allocationSize(value.`probeTls`)
+            )
+        }
+        is PlanAction.Refuse -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+        }
+    }
+
+    override fun write(value: PlanAction, buf: ByteBuffer) {
+        when(value) {
+            is PlanAction.Connect -> {
+                buf.putInt(1)
+                Unit
+            }
+            is PlanAction.AskUser -> {
+                buf.putInt(2)
+                FfiConverterBoolean.write(value.`probeTls`, buf)
+                Unit
+            }
+            is PlanAction.Refuse -> {
+                buf.putInt(3)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
  * Why the app reports the node alive (`node.presence.alive` trigger).
  */
 
@@ -10935,6 +11315,38 @@ public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.Str
         
         FfiConverterString.lower(`command`),
         FfiConverterString.lower(`paramsJson`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * The stable id a discovered Gateway's pin and credentials are stored under (look the
+         * stored pin up with it before calling [`plan_connection`]).
+         */ fun `discoveredGatewayStableId`(`gateway`: DiscoveredGateway): kotlin.String {
+            return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_func_discovered_gateway_stable_id(
+    
+        
+        FfiConverterTypeDiscoveredGateway.lower(`gateway`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * Applies the discovery rules to `gateway` with what the app stored for it.
+         */
+    @Throws(NodeException::class) fun `planConnection`(`gateway`: DiscoveredGateway, `known`: KnownGateway, `plaintextPolicy`: PlaintextPolicy?): ConnectPlan {
+            return FfiConverterTypeConnectPlan.lift(
+    uniffiRustCallWithError(NodeException) { _status ->
+    UniffiLib.uniffi_clawnode_ffi_fn_func_plan_connection(
+    
+        
+        FfiConverterTypeDiscoveredGateway.lower(`gateway`),
+        FfiConverterTypeKnownGateway.lower(`known`),
+        FfiConverterOptionalTypePlaintextPolicy.lower(`plaintextPolicy`),_status)
 }
     )
     }
