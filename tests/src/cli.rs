@@ -43,8 +43,27 @@ impl ClawnodeProcess {
     /// Spawns `clawnode <args>` with `envs` added and `OPENCLAW_GATEWAY_*` removed from the
     /// inherited environment (tests pass credentials explicitly).
     pub fn spawn(args: &[&str], envs: &[(&str, &str)]) -> Result<Self, TestkitError> {
-        let bin = clawnode_bin()?;
-        let mut cmd = Command::new(&bin);
+        Self::spawn_with(&[], &clawnode_bin()?, args, envs)
+    }
+
+    /// Like [`spawn`](Self::spawn) with another binary, started through `runner` when it is
+    /// not empty (`["qemu-aarch64"]` for a foreign-architecture build under qemu-user,
+    /// `["chroot", "--userspec=clawnode:clawnode", root]` for a packaged install): the first
+    /// element is the program, the others and then `bin` its first arguments.
+    pub fn spawn_with(
+        runner: &[String],
+        bin: &std::path::Path,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Result<Self, TestkitError> {
+        let mut cmd = match runner.split_first() {
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
         cmd.args(args)
             .env_remove("OPENCLAW_GATEWAY_URL")
             .env_remove("OPENCLAW_GATEWAY_TOKEN")

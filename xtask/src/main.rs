@@ -7,6 +7,11 @@
 //!   unit and integration tests, then the bindings: generated-code drift check, Python
 //!   (pytest) and Kotlin/JVM (JUnit) against the real Gateway, Swift syntax check.
 //! - `bindings [--check]`: regenerates the committed Kotlin and Swift bindings (or checks them).
+//! - `dist [--wheels]`: static release binaries, SHA-256 sums, size table, `.deb`s (and
+//!   Python wheels) for the device targets (`dist.rs`).
+//! - `devices` (alias `arm`): those artifacts run as devices run them, against the real
+//!   Gateway: ARM under qemu-user, the `.deb` in a Debian root, the wheels (`devices.rs`).
+//!   CI runs it once, after `test`.
 //! - `api [--check]`: regenerates the committed listing of the core's public API,
 //!   `core/public-api.txt` (or checks it).
 
@@ -19,6 +24,10 @@ mod fuzz;
 mod soak;
 
 mod bindings;
+mod deb;
+mod devices;
+mod dist;
+mod wheels;
 
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
@@ -28,7 +37,7 @@ static GLOBAL: alloc::Counting = alloc::Counting;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: cargo xtask <demo|test|bench|bench-recovery|fuzz [--seconds N]|soak --minutes N|bindings [--check]|api [--check]>"
+        "usage: cargo xtask <demo|test|dist [--wheels]|devices|bench|bench-recovery|fuzz [--seconds N]|soak --minutes N|bindings [--check]|api [--check]>"
     );
     ExitCode::from(2)
 }
@@ -53,6 +62,8 @@ fn main() -> ExitCode {
             }
         }
         Some("api") => report(api::main(&workspace_root(), args.get(1).map(String::as_str) == Some("--check"))),
+        Some("dist") => report(dist::main(&args[1..])),
+        Some("devices" | "arm") => report(devices::main()),
         Some("bench") => bench_entry(),
         Some("bench-run") => report(bench::run_impl()),
         Some("bench-render") => report(bench::render_only()),
