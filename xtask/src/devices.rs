@@ -202,7 +202,7 @@ fn wheels(dist_dir: &Path) -> Result<(), String> {
 fn qemu_unit_tests(t: &Target) -> Result<Duration, String> {
     let mut c = dist::cross_cargo()?;
     c.args(["test", "--quiet", "-p", "clawnode", "--lib", "--target", t.triple]);
-    t.env(&mut c);
+    t.env(&mut c)?;
     if let Some((k, v)) = t.runner_env() {
         c.env(k, v);
     }
