@@ -46,13 +46,18 @@ fi
 const LINTIAN_OVERRIDES: &str = "# A static binary on purpose: one file that runs on any Linux of the architecture
 # (musl, or static glibc for armhf), no runtime dependencies on small devices.
 clawnode: statically-linked-binary [usr/bin/clawnode]
+# x86_64: a static-pie executable (ET_DYN, for ASLR) that needs no shared library, so it
+# has no DT_NEEDED entry at all; lintian takes any ET_DYN for a shared library.
+clawnode: shared-library-lacks-prerequisites [usr/bin/clawnode]
+# Random bytes of machine code and tables (\"wtH\"), not text.
+clawnode: spelling-error-in-binary wtH with [usr/bin/clawnode]
 ";
 
 const COPYRIGHT: &str = "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: clawnode
 
 Files: *
-Copyright: The ClawNode authors
+Copyright: 2026 The ClawNode authors
 License: MIT or Apache-2.0
  The binary statically links Rust crates under MIT, Apache-2.0, ISC and
  BSD-style licenses, and musl libc (MIT) or GNU libc (LGPL-2.1+, armhf).

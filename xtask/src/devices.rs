@@ -88,6 +88,17 @@ fn chroot_out(root: &Path, args: &[&str]) -> Result<String, String> {
 
 fn deb_in_debian_root(version: &str, dist_dir: &Path) -> Result<(), String> {
     let root = debian_root()?;
+    // As on a booted system: the postinst's systemd-tmpfiles needs /proc.
+    let proc = root.join("proc");
+    step("mount /proc in the Debian root", Command::new("mount").args(["-t", "proc", "proc"]).arg(&proc))?;
+    let r = deb_in_mounted_root(&root, version, dist_dir);
+    let _ = Command::new("umount").arg(&proc).status();
+    r?;
+    std::fs::remove_dir_all(&root).map_err(|e| e.to_string())
+}
+
+fn deb_in_mounted_root(root: &Path, version: &str, dist_dir: &Path) -> Result<(), String> {
+    let root = root.to_path_buf();
     let deb = format!("clawnode_{version}_amd64.deb");
     std::fs::copy(dist_dir.join(&deb), root.join("tmp").join(&deb)).map_err(|e| e.to_string())?;
     step(
@@ -110,10 +121,8 @@ fn deb_in_debian_root(version: &str, dist_dir: &Path) -> Result<(), String> {
             return Err(format!("missing man page {}", p.display()));
         }
     }
-    let proc = root.join("proc");
-    step("mount /proc in the Debian root", Command::new("mount").args(["-t", "proc", "proc"]).arg(&proc))?;
     let runner = format!("chroot --userspec=clawnode:clawnode {} env HOME=/var/lib/clawnode", root.display());
-    let r = device_test(
+    device_test(
         "the .deb's /usr/bin/clawnode in the Debian root (chroot, user clawnode)",
         &runner,
         Path::new("/usr/bin/clawnode"),
@@ -123,10 +132,8 @@ fn deb_in_debian_root(version: &str, dist_dir: &Path) -> Result<(), String> {
             ("CLAWNODE_DEVICE_STATE_B", "/var/lib/clawnode".into()),
             ("CLAWNODE_DEVICE_CONFIG", "/etc/clawnode/config.toml".into()),
         ],
-    );
-    let _ = Command::new("umount").arg(&proc).status();
-    r?;
-    std::fs::remove_dir_all(&root).map_err(|e| e.to_string())
+    )
+    .map(|_| ())
 }
 
 fn lintian(dist_dir: &Path, version: &str) -> Result<(), String> {
