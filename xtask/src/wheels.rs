@@ -1,5 +1,6 @@
-//! Python wheels for devices (`cargo xtask dist --wheels`): `maturin build --release` of
-//! `bindings/python` (UniFFI mode, profile `release-ffi`) for x86_64 and aarch64 manylinux,
+//! Python wheels for devices (`cargo xtask dist --wheels`): a maturin release build of
+//! `bindings/python` (UniFFI mode, `--profile release-ffi`: `--release` would select the
+//! aborting `release` profile, which the FFI crate refuses) for x86_64 and aarch64 manylinux,
 //! into `<dist>/wheels`, in the cross target dir. The aarch64 library is linked with
 //! Debian's `aarch64-linux-gnu-gcc` against Debian's arm64 glibc; maturin picks the
 //! manylinux tag from the glibc symbol versions the library needs, and `cargo xtask
@@ -41,14 +42,14 @@ pub fn build(out: &Path) -> Result<(), String> {
         c.current_dir(root.join("bindings/python"))
             .env("PATH", &path)
             .env("CARGO_TARGET_DIR", crate::dist::cross_dir()?)
-            .args(["build", "--release", "--quiet", "-o"])
+            .args(["build", "--profile", "release-ffi", "--quiet", "-o"])
             .arg(out);
         if let Some(t) = target {
             c.args(["--target", t])
                 .env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER", "aarch64-linux-gnu-gcc")
                 .env("CC_aarch64_unknown_linux_gnu", "aarch64-linux-gnu-gcc");
         }
-        step(&format!("maturin build --release ({})", target.unwrap_or("x86_64 host")), &mut c)?;
+        step(&format!("maturin build --profile release-ffi ({})", target.unwrap_or("x86_64 host")), &mut c)?;
     }
     Ok(())
 }
