@@ -139,15 +139,23 @@ fn deb_in_mounted_root(root: &Path, version: &str, dist_dir: &Path) -> Result<()
 fn lintian(dist_dir: &Path, version: &str) -> Result<(), String> {
     for t in TARGETS {
         let deb = dist_dir.join(format!("clawnode_{version}_{}.deb", t.deb_arch));
+        // Info tags and overrides (with their reasons) shown; an error or warning fails the
+        // step. Judged from the tags: with these display options lintian's exit status is 2
+        // even when only info tags remain.
         let out = Command::new("lintian")
-            .args(["--fail-on", "error,warning", "--display-info", "--show-overrides"])
+            .args(["--display-info", "--show-overrides"])
             .arg(&deb)
             .output()
             .map_err(|e| format!("lintian: {e}"))?;
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
         println!("lintian {}:\n{}", t.deb_arch, if text.trim().is_empty() { "  (no tags)" } else { text.trim_end() });
-        if !out.status.success() {
-            return Err(format!("lintian {}: {}", deb.display(), out.status));
+        let bad: Vec<&str> = text.lines().filter(|l| l.starts_with("E: ") || l.starts_with("W: ")).collect();
+        if !bad.is_empty() || text.trim().is_empty() && !out.status.success() {
+            return Err(format!(
+                "lintian {}: {bad:?} ({})",
+                deb.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
         }
     }
     Ok(())

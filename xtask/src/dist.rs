@@ -151,7 +151,12 @@ pub fn finish(t: &Target, bin: &Path, out: &Path) -> Result<(), String> {
     step(
         &format!("strip {} (symbols, unwind tables)", t.triple),
         Command::new(t.tool("objcopy"))
-            .args(["--strip-all", "--remove-section=.eh_frame", "--remove-section=.eh_frame_hdr"])
+            .args([
+                "--strip-all",
+                "--remove-section=.eh_frame",
+                "--remove-section=.eh_frame_hdr",
+                "--remove-section=.comment",
+            ])
             .arg(bin)
             .arg(out),
     )
