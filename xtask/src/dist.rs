@@ -217,7 +217,9 @@ fn have(program: &str) -> bool {
 }
 
 /// Installs the missing Rust targets (`extra`: more triples, e.g. for the wheels) and the
-/// Debian packages (cross compilers, musl-tools, qemu-user, debootstrap, lintian, dpkg-dev).
+/// Debian packages of the device steps (cross compilers, musl-tools, qemu-user, debootstrap,
+/// lintian, dpkg-dev, file). Kept apart from `SYSTEM_PACKAGES` (the test step's): only
+/// `dist`/`devices` need them.
 pub fn provision(extra: &[&str]) -> Result<(), String> {
     let out =
         Command::new("rustup").args(["target", "list", "--installed"]).output().map_err(|e| format!("rustup: {e}"))?;
@@ -237,7 +239,7 @@ pub fn provision(extra: &[&str]) -> Result<(), String> {
         ("debootstrap", "debootstrap"),
         ("lintian", "lintian"),
         ("dpkg-deb", "dpkg-dev"),
-        ("fakeroot", "fakeroot"),
+        ("file", "file"),
     ] {
         if !have(program) {
             need.push(package);
