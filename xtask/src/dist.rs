@@ -130,7 +130,7 @@ impl Target {
 }
 
 /// The toolchain's `gcc-ld` directory (an `ld.lld` that runs the toolchain's `rust-lld`).
-fn gcc_ld() -> Result<PathBuf, String> {
+pub fn gcc_ld() -> Result<PathBuf, String> {
     let out = Command::new("rustc").args(["--print", "sysroot"]).output().map_err(|e| format!("rustc: {e}"))?;
     let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_string();
     let host = Command::new("rustc").args(["-vV"]).output().map_err(|e| format!("rustc: {e}"))?;

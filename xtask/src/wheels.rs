@@ -47,7 +47,13 @@ pub fn build(out: &Path) -> Result<(), String> {
         if let Some(t) = target {
             c.args(["--target", t])
                 .env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER", "aarch64-linux-gnu-gcc")
-                .env("CC_aarch64_unknown_linux_gnu", "aarch64-linux-gnu-gcc");
+                .env("CC_aarch64_unknown_linux_gnu", "aarch64-linux-gnu-gcc")
+                // The FFI crate's build script asks for `--icf=all` and DT_RELR on glibc
+                // targets: link with the toolchain's LLD, as `dist` does.
+                .env(
+                    "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS",
+                    format!("-C link-arg=-B{} -C link-arg=-fuse-ld=lld", crate::dist::gcc_ld()?.display()),
+                );
         }
         step(&format!("maturin build --profile release-ffi ({})", target.unwrap_or("x86_64 host")), &mut c)?;
     }
