@@ -177,7 +177,9 @@ fn wheels(dist_dir: &Path) -> Result<(), String> {
         let text = String::from_utf8_lossy(&out.stdout).to_string();
         println!("auditwheel show {}:\n{}", w.display(), text.trim_end());
         let name = w.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if !out.status.success() || !text.contains("consistent with the following platform tag") {
+        // auditwheel wraps its lines: compare with the blanks collapsed.
+        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if !out.status.success() || !flat.contains("is consistent with the following platform tag: \"manylinux") {
             return Err(format!("auditwheel show {name}: {}", out.status));
         }
         if name.contains("x86_64") {
