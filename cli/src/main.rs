@@ -15,6 +15,8 @@ mod config;
 mod control;
 mod custom;
 mod dirs;
+#[cfg(feature = "dist-files")]
+mod dist_files;
 mod discovery;
 mod import;
 mod instance;
@@ -84,6 +86,20 @@ fn main() -> ExitCode {
     if raw.next().is_some_and(|a| a == clawnode_exec::reaper::REAPER_SUBCOMMAND) {
         let args: Vec<std::ffi::OsString> = raw.collect();
         return ExitCode::from(u8::try_from(clawnode_exec::reaper::reaper_main(&args)).unwrap_or(u8::MAX));
+    }
+    #[cfg(feature = "dist-files")]
+    if std::env::args_os().nth(1).is_some_and(|a| a == dist_files::SUBCOMMAND) {
+        let Some(dir) = std::env::args_os().nth(2) else {
+            eprintln!("usage: clawnode {} <dir>", dist_files::SUBCOMMAND);
+            return ExitCode::from(2);
+        };
+        return match dist_files::generate(std::path::Path::new(&dir)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("clawnode {}: {e}", dist_files::SUBCOMMAND);
+                ExitCode::FAILURE
+            }
+        };
     }
     // Not dumpable: a process of the same uid (every `system.run` child, any local process
     // of the service account) cannot read `/proc/<node>/environ` (the Gateway token), `mem`,

@@ -43,16 +43,36 @@ impl ClawnodeProcess {
     /// Spawns `clawnode <args>` with `envs` added and `OPENCLAW_GATEWAY_*` removed from the
     /// inherited environment (tests pass credentials explicitly).
     pub fn spawn(args: &[&str], envs: &[(&str, &str)]) -> Result<Self, TestkitError> {
-        Self::spawn_in(None, args, envs)
+        Self::spawn_with(&[], &clawnode_bin()?, args, envs)
     }
 
     /// [`ClawnodeProcess::spawn`] in network namespace `netns` (`ip netns exec`; the
     /// process id is still clawnode's own).
     pub fn spawn_in(netns: Option<&str>, args: &[&str], envs: &[(&str, &str)]) -> Result<Self, TestkitError> {
-        let bin = clawnode_bin()?;
-        let mut cmd = match netns {
-            Some(ns) => crate::netns::NetnsPair::command(ns, &bin),
-            None => Command::new(&bin),
+        let runner: Vec<String> = match netns {
+            Some(ns) => ["ip", "netns", "exec", ns].map(str::to_string).to_vec(),
+            None => Vec::new(),
+        };
+        Self::spawn_with(&runner, &clawnode_bin()?, args, envs)
+    }
+
+    /// Like [`spawn`](Self::spawn) with another binary, started through `runner` when it is
+    /// not empty (`["qemu-aarch64"]` for a foreign-architecture build under qemu-user,
+    /// `["chroot", "--userspec=clawnode:clawnode", root]` for a packaged install): the first
+    /// element is the program, the others and then `bin` its first arguments.
+    pub fn spawn_with(
+        runner: &[String],
+        bin: &std::path::Path,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Result<Self, TestkitError> {
+        let mut cmd = match runner.split_first() {
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(bin);
+                c
+            }
+            None => Command::new(bin),
         };
         cmd.args(args)
             .env_remove("OPENCLAW_GATEWAY_URL")

@@ -9,6 +9,11 @@
 //! - `bindings [--check]`: regenerates the committed Kotlin and Swift bindings (or checks them).
 //! - `phones`: `cargo clippy -p clawnode-ffi -D warnings` for the Android and iOS targets
 //!   (installs rust-std, clang and lld when missing; see `phones.rs`). CI runs it after `test`.
+//! - `dist [--wheels]`: static release binaries, SHA-256 sums, size table, `.deb`s (and
+//!   Python wheels) for the device targets (`dist.rs`).
+//! - `devices` (alias `arm`): those artifacts run as devices run them, against the real
+//!   Gateway: ARM under qemu-user, the `.deb` in a Debian root, the wheels (`devices.rs`).
+//!   CI runs it once, after `test`.
 //! - `api [--check]`: regenerates the committed listing of the core's public API,
 //!   `core/public-api.txt` (or checks it).
 
@@ -22,6 +27,10 @@ mod phones;
 mod soak;
 
 mod bindings;
+mod deb;
+mod devices;
+mod dist;
+mod wheels;
 
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
@@ -31,7 +40,7 @@ static GLOBAL: alloc::Counting = alloc::Counting;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: cargo xtask <demo|test|bench|bench-recovery|fuzz [--seconds N]|soak --minutes N|bindings [--check]|api [--check]|phones>"
+        "usage: cargo xtask <demo|test|dist [--wheels]|devices|phones|bench|bench-recovery|fuzz [--seconds N]|soak --minutes N|bindings [--check]|api [--check]>"
     );
     ExitCode::from(2)
 }
@@ -57,6 +66,8 @@ fn main() -> ExitCode {
         }
         Some("phones") => report(phones::main(&workspace_root())),
         Some("api") => report(api::main(&workspace_root(), args.get(1).map(String::as_str) == Some("--check"))),
+        Some("dist") => report(dist::main(&args[1..])),
+        Some("devices" | "arm") => report(devices::main()),
         Some("bench") => bench_entry(),
         Some("bench-run") => report(bench::run_impl()),
         Some("bench-render") => report(bench::render_only()),

@@ -48,8 +48,10 @@ fn bucket(us: u64) -> usize {
     if us < FINE as u64 {
         us as usize
     } else {
-        let i = FINE + ((us - FINE as u64) / COARSE_WIDTH) as usize;
-        i.min(BUCKETS - 1)
+        // Clamp in u64 before narrowing: on 32-bit targets `as usize` of a large quotient
+        // would wrap (2^32 coarse buckets ≈ 76 h of turnaround land in bucket FINE).
+        let coarse = ((us - FINE as u64) / COARSE_WIDTH).min(COARSE as u64);
+        FINE + usize::try_from(coarse).unwrap_or(COARSE)
     }
 }
 
@@ -119,6 +121,10 @@ mod tests {
         assert_eq!(bucket(1024), 1024);
         assert_eq!(upper_bound(1024), 1088);
         assert_eq!(bucket(u64::MAX), BUCKETS - 1);
+        // 2^32 coarse widths past FINE (≈ 76 h): the last bucket, not the first coarse one
+        // (the quotient wrapped to 0 when narrowed to a 32-bit usize before clamping).
+        assert_eq!(bucket(FINE as u64 + (1u64 << 32) * COARSE_WIDTH), BUCKETS - 1);
+        assert_eq!(bucket(FINE as u64 + (1u64 << 32) * COARSE_WIDTH + 64), BUCKETS - 1);
         t.reset();
         assert_eq!(t.snapshot().count, 0);
     }
