@@ -15,9 +15,9 @@ mod config;
 mod control;
 mod custom;
 mod dirs;
+mod discovery;
 #[cfg(feature = "dist-files")]
 mod dist_files;
-mod discovery;
 mod import;
 mod instance;
 mod linux;
