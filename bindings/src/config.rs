@@ -131,6 +131,13 @@ pub struct NodeConfig {
     /// (Linux devices). With neither, identity and tokens live in memory only.
     #[uniffi(default = None)]
     pub state_dir: Option<String>,
+    /// The stable id of the discovered Gateway `gateway_url` came from (`ConnectPlan`'s
+    /// `gateway_id`, from `plan_connection`). On a `wss://` URL the device token and the pin
+    /// are then stored under that id, so they survive the Gateway's address changes; a
+    /// plaintext `ws://` route stays keyed by its address (anyone can claim an instance
+    /// name). Not allowed with `setup_code`.
+    #[uniffi(default = None)]
+    pub discovered_gateway_id: Option<String>,
 }
 
 fn invalid(e: impl std::fmt::Display) -> NodeError {
@@ -147,7 +154,17 @@ impl NodeConfig {
         let pin = self.tls_pin.as_deref().map(TlsPin::parse).transpose().map_err(invalid)?;
         let mut setup = None;
         let endpoint = match (&self.gateway_url, &self.setup_code) {
-            (Some(url), None) => Endpoint::parse_pinned(url, pin).map_err(invalid)?,
+            (Some(url), None) => {
+                let endpoint = Endpoint::parse_pinned(url, pin).map_err(invalid)?;
+                match &self.discovered_gateway_id {
+                    Some(id) if id.trim().is_empty() => return Err(invalid("discovered_gateway_id is empty")),
+                    Some(id) if endpoint.tls => endpoint.discovered_as(id.clone()),
+                    _ => endpoint,
+                }
+            }
+            (None, Some(_)) if self.discovered_gateway_id.is_some() => {
+                return Err(invalid("discovered_gateway_id applies to a gateway_url, not a setup code"));
+            }
             (None, Some(code)) => {
                 let code = clawnode::setup_code::decode(code, now_ms()).map_err(invalid)?;
                 let primary = code.primary().cloned().ok_or_else(|| invalid("the setup code has no URL"))?;
@@ -213,7 +230,29 @@ mod tests {
             permissions: HashMap::from([("camera".to_string(), true)]),
             default_invoke_timeout_ms: 5000,
             state_dir: None,
+            discovered_gateway_id: None,
         }
+    }
+
+    #[test]
+    fn a_discovered_tls_gateway_is_keyed_by_its_stable_id_and_plaintext_by_address() {
+        let id = "_openclaw-gw._tcp.|local.|studio (OpenClaw)".to_string();
+        let tls = NodeConfig {
+            gateway_url: Some("wss://192.168.1.20:18789".into()),
+            discovered_gateway_id: Some(id.clone()),
+            plaintext_policy: Some(PlaintextPolicy::PrivateNetwork),
+            ..base()
+        };
+        let c = tls.to_core().unwrap();
+        assert_eq!(c.endpoint.discovered.as_deref(), Some(id.as_str()));
+        let moved = NodeConfig { gateway_url: Some("wss://192.168.1.77:18789".into()), ..tls.clone() };
+        assert_eq!(moved.to_core().unwrap().endpoint.origin(), c.endpoint.origin(), "same key after an address change");
+        let plain = NodeConfig { gateway_url: Some("ws://192.168.1.20:18789".into()), ..tls.clone() };
+        assert_eq!(plain.to_core().unwrap().endpoint.discovered, None);
+        let empty = NodeConfig { discovered_gateway_id: Some(" ".into()), ..tls.clone() };
+        assert!(matches!(empty.to_core(), Err(NodeError::InvalidConfig { .. })));
+        let with_code = NodeConfig { gateway_url: None, setup_code: Some("x".into()), ..tls };
+        assert!(matches!(with_code.to_core(), Err(NodeError::InvalidConfig { .. })));
     }
 
     #[test]

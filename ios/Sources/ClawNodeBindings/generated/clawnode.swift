@@ -4692,6 +4692,14 @@ public struct NodeConfig: Equatable, Hashable {
      * (Linux devices). With neither, identity and tokens live in memory only.
      */
     public var stateDir: String?
+    /**
+     * The stable id of the discovered Gateway `gateway_url` came from (`ConnectPlan`'s
+     * `gateway_id`, from `plan_connection`). On a `wss://` URL the device token and the pin
+     * are then stored under that id, so they survive the Gateway's address changes; a
+     * plaintext `ws://` route stays keyed by its address (anyone can claim an instance
+     * name). Not allowed with `setup_code`.
+     */
+    public var discoveredGatewayId: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -4756,7 +4764,14 @@ public struct NodeConfig: Equatable, Hashable {
         /**
          * When no `SecureStore` is given: a directory for the core's 0600 JSON file store
          * (Linux devices). With neither, identity and tokens live in memory only.
-         */stateDir: String? = nil) {
+         */stateDir: String? = nil, 
+        /**
+         * The stable id of the discovered Gateway `gateway_url` came from (`ConnectPlan`'s
+         * `gateway_id`, from `plan_connection`). On a `wss://` URL the device token and the pin
+         * are then stored under that id, so they survive the Gateway's address changes; a
+         * plaintext `ws://` route stays keyed by its address (anyone can claim an instance
+         * name). Not allowed with `setup_code`.
+         */discoveredGatewayId: String? = nil) {
         self.gatewayUrl = gatewayUrl
         self.setupCode = setupCode
         self.displayName = displayName
@@ -4774,6 +4789,7 @@ public struct NodeConfig: Equatable, Hashable {
         self.permissions = permissions
         self.defaultInvokeTimeoutMs = defaultInvokeTimeoutMs
         self.stateDir = stateDir
+        self.discoveredGatewayId = discoveredGatewayId
     }
 
     
@@ -4808,7 +4824,8 @@ public struct FfiConverterTypeNodeConfig: FfiConverterRustBuffer {
                 tlsPin: FfiConverterOptionString.read(from: &buf), 
                 permissions: FfiConverterDictionaryStringBool.read(from: &buf), 
                 defaultInvokeTimeoutMs: FfiConverterUInt64.read(from: &buf), 
-                stateDir: FfiConverterOptionString.read(from: &buf)
+                stateDir: FfiConverterOptionString.read(from: &buf), 
+                discoveredGatewayId: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -4830,6 +4847,7 @@ public struct FfiConverterTypeNodeConfig: FfiConverterRustBuffer {
         FfiConverterDictionaryStringBool.write(value.permissions, into: &buf)
         FfiConverterUInt64.write(value.defaultInvokeTimeoutMs, into: &buf)
         FfiConverterOptionString.write(value.stateDir, into: &buf)
+        FfiConverterOptionString.write(value.discoveredGatewayId, into: &buf)
     }
 }
 

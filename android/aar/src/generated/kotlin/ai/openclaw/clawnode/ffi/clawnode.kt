@@ -6536,6 +6536,15 @@ data class NodeConfig (
      * (Linux devices). With neither, identity and tokens live in memory only.
      */
     var `stateDir`: kotlin.String? = null 
+    , 
+    /**
+     * The stable id of the discovered Gateway `gateway_url` came from (`ConnectPlan`'s
+     * `gateway_id`, from `plan_connection`). On a `wss://` URL the device token and the pin
+     * are then stored under that id, so they survive the Gateway's address changes; a
+     * plaintext `ws://` route stays keyed by its address (anyone can claim an instance
+     * name). Not allowed with `setup_code`.
+     */
+    var `discoveredGatewayId`: kotlin.String? = null 
     
 ){
     
@@ -6569,6 +6578,7 @@ public object FfiConverterTypeNodeConfig: FfiConverterRustBuffer<NodeConfig> {
             FfiConverterMapStringBoolean.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
         )
     }
 
@@ -6589,7 +6599,8 @@ public object FfiConverterTypeNodeConfig: FfiConverterRustBuffer<NodeConfig> {
             FfiConverterOptionalString.allocationSize(value.`tlsPin`) +
             FfiConverterMapStringBoolean.allocationSize(value.`permissions`) +
             FfiConverterULong.allocationSize(value.`defaultInvokeTimeoutMs`) +
-            FfiConverterOptionalString.allocationSize(value.`stateDir`)
+            FfiConverterOptionalString.allocationSize(value.`stateDir`) +
+            FfiConverterOptionalString.allocationSize(value.`discoveredGatewayId`)
     )
 
     override fun write(value: NodeConfig, buf: ByteBuffer) {
@@ -6610,6 +6621,7 @@ public object FfiConverterTypeNodeConfig: FfiConverterRustBuffer<NodeConfig> {
             FfiConverterMapStringBoolean.write(value.`permissions`, buf)
             FfiConverterULong.write(value.`defaultInvokeTimeoutMs`, buf)
             FfiConverterOptionalString.write(value.`stateDir`, buf)
+            FfiConverterOptionalString.write(value.`discoveredGatewayId`, buf)
     }
 }
 
