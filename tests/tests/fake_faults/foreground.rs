@@ -91,8 +91,9 @@ async fn foreground_gating_pull_run_ack_and_drain() {
     stop(&node).await;
 }
 
-// Expected (transport.md §5.4, issue #14): the Gateway closes the session (1012, no
-// `restartExpectedMs`), so the node waits the first backoff step — 20 s here — and no
+// Expected (transport.md §5.4, issue #14): the Gateway closes the session with a code that
+// grows the backoff (4000; a restart-like close such as 1012 goes to reachability checks
+// instead, see the policy), so the node waits the first backoff step — 20 s here — and no
 // connection arrives within 1.5 s. The app returns to the foreground: the wait is cut short
 // and the next connection arrives at once (< 3 s), hello and all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -105,7 +106,7 @@ async fn return_to_foreground_cuts_the_backoff_wait() {
     node.start();
     let wire = accept_ready(&mut fake, &node, 30_000, MAX_PAYLOAD).await;
     node.set_foreground(false);
-    wire.conn.close(1012, "service restart").await.unwrap();
+    wire.conn.close(4000, "closed by the test").await.unwrap();
     wait_state(&node, "backing off", STEP, |s| matches!(s, NodeState::BackingOff { .. })).await;
     assert!(fake.next_conn(Duration::from_millis(1500)).await.is_err(), "the node waits out its backoff");
     let t0 = Instant::now();
