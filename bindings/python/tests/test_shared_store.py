@@ -11,6 +11,7 @@
 
 import asyncio
 import threading
+from typing import Dict, Optional
 
 from clawnode import ClawNode, ClientId, NodeConfig, SecureStore
 from conftest import GatewayFixture
@@ -19,24 +20,24 @@ from conftest import GatewayFixture
 class DictStore(SecureStore):
     """An in-memory SecureStore shared by both nodes (calls come from library threads)."""
 
-    def __init__(self):
-        self.data = {}
+    def __init__(self) -> None:
+        self.data: Dict[str, bytes] = {}
         self.lock = threading.Lock()
 
-    def get(self, key):
+    def get(self, key: str) -> Optional[bytes]:
         with self.lock:
             return self.data.get(key)
 
-    def put(self, key, value):
+    def put(self, key: str, value: bytes) -> None:
         with self.lock:
             self.data[key] = bytes(value)
 
-    def delete(self, key):
+    def delete(self, key: str) -> None:
         with self.lock:
             self.data.pop(key, None)
 
 
-def make(gw, store, name, token=True) -> ClawNode:
+def make(gw: GatewayFixture, store: DictStore, name: str, token: bool = True) -> ClawNode:
     node = ClawNode(
         NodeConfig(
             gateway_url=gw.url,
@@ -50,13 +51,13 @@ def make(gw, store, name, token=True) -> ClawNode:
     )
 
     @node.command("py.echo")
-    async def echo(params):
+    async def echo(params: Dict[str, object]) -> Dict[str, str]:
         return {"from": name}
 
     return node
 
 
-async def ready(gw, node: ClawNode) -> None:
+async def ready(gw: GatewayFixture, node: ClawNode) -> None:
     await node.start()
     await node.wait_for(lambda s: s.is_AWAITING_COMMAND_APPROVAL() or s.is_READY())
     if not node.state.is_READY():
@@ -65,11 +66,11 @@ async def ready(gw, node: ClawNode) -> None:
     await node.wait_for(lambda s: s.is_READY())
 
 
-def test_two_nodes_share_one_store_across_two_gateways():
+def test_two_nodes_share_one_store_across_two_gateways() -> None:
     home, work = GatewayFixture(["py.echo"]), GatewayFixture(["py.echo"])
     store = DictStore()
 
-    async def main():
+    async def main() -> None:
         a, b = make(home, store, "home"), make(work, store, "work")
         assert a.device_id == b.device_id, "one identity"
         try:
