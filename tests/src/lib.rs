@@ -12,6 +12,7 @@
 //! * [`netns`] makes a gateway-host and a device network namespace on one veth link.
 //! * [`nsd`] serves a zone file from a real DNS server (NSD) in a namespace.
 //! * [`tap`] is a recording TCP relay (what a proxy was given in clear).
+//! * [`child`] has [`KillOnDrop`], the guard for a daemon a test starts.
 //! * [`workspace`] knows the workspace root and the target directory (asked from cargo).
 //!
 //! Every wait in this crate is bounded by a timeout. Errors are [`TestkitError`] (and
@@ -21,6 +22,7 @@
 
 #![warn(missing_docs)]
 
+pub mod child;
 pub mod cli;
 pub mod error;
 pub mod fake;
@@ -36,6 +38,7 @@ mod util;
 pub mod wire;
 pub mod workspace;
 
+pub use child::KillOnDrop;
 pub use cli::{ClawnodeProcess, InstalledUnit, clawnode_bin, service_install};
 pub use error::TestkitError;
 pub use fake::{FakeConn, FakeGateway, FakeOptions};

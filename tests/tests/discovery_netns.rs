@@ -217,7 +217,7 @@ async fn discovered_gateway_pairs_through_the_plan() {
         .args(["role=gateway", "displayName=spoofed", "gatewayPort=1", "lanHost=evil.example"])
         .args(["tailnetDns=evil.tail9999.ts.net", "gatewayTls=1", &format!("gatewayTlsSha256={FAKE_FP}")])
         .stdout(std::process::Stdio::null());
-    let mut spoof = KillOnDrop(spoof.spawn().unwrap());
+    let mut spoof = clawnode_testkit::KillOnDrop(spoof.spawn().unwrap());
     let s = find_row(&pair, &["--state-dir", empty], &[], "local.", |r| r["instance"] == "spoofed (OpenClaw)").await;
     assert_eq!(s["txt"]["lanHost"], "evil.example");
     assert_eq!(s["plan"]["url"], format!("wss://{GW_LAN}:{port}/"), "the resolved address, not lanHost");
@@ -278,15 +278,6 @@ async fn discovered_gateway_pairs_through_the_plan() {
     run.wait_line("connect (trusted", T).await.unwrap();
     run.wait_line("commands await approval", T).await.unwrap();
     assert!(!run.lines().iter().any(|l| l.contains("fingerprint:")), "no probe for a trusted Gateway");
-}
-
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

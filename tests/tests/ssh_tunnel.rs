@@ -12,7 +12,7 @@
 //! Needs root (sshd) and `/usr/sbin/sshd` (`cargo xtask test` installs openssh-server).
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use clawnode_testkit::{ClawnodeProcess, Gateway, Operator};
@@ -21,15 +21,8 @@ use serde_json::{Value, json};
 const T: Duration = Duration::from_secs(60);
 
 struct Sshd {
-    child: Child,
+    _child: clawnode_testkit::KillOnDrop,
     port: u16,
-}
-
-impl Drop for Sshd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn keygen(path: &Path) {
@@ -84,7 +77,7 @@ async fn start_sshd(dir: &Path, authorized: &Path) -> Sshd {
     let mut parts = pubkey.split_whitespace();
     let line = format!("[127.0.0.1]:{port} {} {}\n", parts.next().unwrap(), parts.next().unwrap());
     std::fs::write(dir.join("known_hosts"), line).unwrap();
-    Sshd { child, port }
+    Sshd { _child: clawnode_testkit::KillOnDrop(child), port }
 }
 
 fn user() -> String {

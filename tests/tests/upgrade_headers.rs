@@ -13,7 +13,7 @@
 //!   connection (exit 2, nothing in nginx's access log).
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use clawnode_testkit::{ClawnodeProcess, Gateway, Operator, random_hex};
@@ -22,15 +22,8 @@ use serde_json::json;
 const T: Duration = Duration::from_secs(60);
 
 struct Nginx {
-    child: Child,
+    _child: clawnode_testkit::KillOnDrop,
     port: u16,
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 async fn nginx(dir: &Path, upstream: u16, id: &str, secret: &str) -> Nginx {
@@ -72,7 +65,7 @@ async fn nginx(dir: &Path, upstream: u16, id: &str, secret: &str) -> Nginx {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    Nginx { child, port }
+    Nginx { _child: clawnode_testkit::KillOnDrop(child), port }
 }
 
 fn access_log(dir: &Path) -> String {
