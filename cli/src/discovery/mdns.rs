@@ -1,69 +1,251 @@
-//! Multicast DNS-SD browsing of `_openclaw-gw._tcp.local.` through `mdns-sd` (pure Rust,
-//! no Avahi daemon, no async runtime of its own: blocking, run on a blocking thread).
+//! Multicast DNS-SD browsing of `_openclaw-gw._tcp.local.` with one-shot queries (RFC 6762
+//! §5.1) answered by legacy unicast (§6.7): each question goes to `224.0.0.251:5353` and
+//! `[ff02::fb]:5353` out of every up, multicast-capable interface from an ephemeral port, and
+//! responders (the Gateway's ciao, Avahi, mDNSResponder) answer by unicast to that port,
+//! echoing the query id. So nothing binds 5353 (no clash with a local Avahi), no daemon thread
+//! runs, and no unsolicited multicast is taken in: only answers carrying our random id, from an
+//! on-link address (§11), count. Messages are `hickory-proto`'s; [`Records`] assembles them.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::time::Duration;
 
-use clawnode::discovery::{DiscoveredGateway, GatewayTxt, LOCAL_DOMAIN, SERVICE_TYPE};
-use mdns_sd::{ResolvedService, ServiceDaemon, ServiceEvent};
+use clawnode::discovery::{DiscoveredGateway, LOCAL_DOMAIN, SERVICE_TYPE};
+use hickory_proto::op::{Message, MessageType, Query};
+use hickory_proto::rr::{Name, RecordType};
+use tokio::net::UdpSocket;
+use tokio::time::Instant;
 
-/// `_openclaw-gw._tcp.local.`
-fn service_domain() -> String {
-    format!("{SERVICE_TYPE}.{LOCAL_DOMAIN}")
+use super::records::Records;
+
+/// The mDNS group and port.
+const GROUP_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 251);
+const GROUP_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0xfb);
+const PORT: u16 = 5353;
+/// A question is asked again after this long without the answer (lost datagrams, late
+/// responders).
+const RESEND: Duration = Duration::from_secs(1);
+/// Largest mDNS message (RFC 6762 §17).
+const MAX_MESSAGE: usize = 9000;
+
+/// An interface the questions go out of.
+#[derive(Debug, Clone)]
+struct Link {
+    /// Its IPv4 address and netmask (the on-link check), if any.
+    v4: Vec<(Ipv4Addr, Ipv4Addr)>,
+    /// Its IPv6 addresses and netmasks.
+    v6: Vec<(Ipv6Addr, Ipv6Addr)>,
+    index: Option<u32>,
 }
 
-/// Browses for `timeout` and returns every resolved instance (addresses merged).
-pub fn browse(timeout: Duration) -> Result<Vec<DiscoveredGateway>, String> {
-    let daemon = ServiceDaemon::new().map_err(|e| format!("cannot start the mDNS browser: {e}"))?;
-    let result = collect(&daemon, timeout);
-    // Stops the daemon's thread; its status channel is not awaited.
-    let _ = daemon.shutdown();
-    result
-}
-
-fn collect(daemon: &ServiceDaemon, timeout: Duration) -> Result<Vec<DiscoveredGateway>, String> {
-    let ty = service_domain();
-    let events = daemon.browse(&ty).map_err(|e| format!("cannot browse {ty}: {e}"))?;
+/// Browses for `timeout` and returns every resolved instance.
+pub async fn browse(timeout: Duration) -> Result<Vec<DiscoveredGateway>, String> {
+    let links = links().map_err(|e| format!("cannot list network interfaces: {e}"))?;
+    if links.is_empty() {
+        return Err("no up, multicast-capable network interface".into());
+    }
+    let v4 = socket(false).ok();
+    let v6 = socket(true).ok();
+    if v4.is_none() && v6.is_none() {
+        return Err("cannot open a UDP socket for mDNS".into());
+    }
+    let service = Name::from_ascii(format!("{SERVICE_TYPE}.{LOCAL_DOMAIN}")).map_err(|e| e.to_string())?;
+    let mut records = Records::new(service);
+    let id = Message::query().metadata.id;
     let deadline = Instant::now() + timeout;
-    let mut found: BTreeMap<String, DiscoveredGateway> = BTreeMap::new();
+    let mut asked: BTreeMap<(Name, RecordType), Instant> = BTreeMap::new();
+    let mut sent_any = false;
     loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
+        let now = Instant::now();
+        if now >= deadline {
             break;
         }
-        match events.recv_timeout(left) {
-            Ok(ServiceEvent::ServiceResolved(info)) => {
-                let gw = to_discovered(&info, &ty);
-                match found.get_mut(&info.fullname) {
-                    Some(known) => {
-                        for a in gw.addresses {
-                            if !known.addresses.contains(&a) {
-                                known.addresses.push(a);
-                            }
-                        }
-                    }
-                    None => {
-                        found.insert(info.fullname.clone(), gw);
-                    }
-                }
+        let mut want = vec![(records.service().clone(), RecordType::PTR)];
+        want.extend(records.missing());
+        for q in want {
+            if asked.get(&q).is_some_and(|at| now.duration_since(*at) < RESEND) {
+                continue;
             }
-            Ok(ServiceEvent::ServiceRemoved(_, fullname)) => {
-                found.remove(&fullname);
-            }
-            Ok(_) => {}
-            Err(_) => break,
+            let bytes = question(id, &q.0, q.1)?;
+            sent_any |= send(v4.as_ref(), v6.as_ref(), &links, &bytes).await;
+            asked.insert(q, now);
+        }
+        if !sent_any {
+            return Err("no interface could send an mDNS query".into());
+        }
+        let wake = (now + RESEND / 4).min(deadline);
+        let received = tokio::select! {
+            r = recv(v4.as_ref()) => r,
+            r = recv(v6.as_ref()) => r,
+            () = tokio::time::sleep_until(wake) => None,
+        };
+        if let Some((bytes, from)) = received {
+            take(&mut records, id, &bytes, from, &links);
         }
     }
-    Ok(found.into_values().collect())
+    Ok(records.gateways(LOCAL_DOMAIN))
 }
 
-/// A resolved `mdns-sd` record as the core's [`DiscoveredGateway`]: the instance label
-/// (escapes decoded by the core), the SRV host, port and A/AAAA addresses, the TXT pairs.
-fn to_discovered(info: &ResolvedService, ty: &str) -> DiscoveredGateway {
-    let instance = info.fullname.strip_suffix(ty).unwrap_or(&info.fullname).trim_end_matches('.');
-    let mut addresses: Vec<std::net::IpAddr> = info.addresses.iter().map(|a| a.to_ip_addr()).collect();
-    addresses.sort();
-    let txt =
-        GatewayTxt::from_pairs(info.txt_properties.iter().map(|p| (p.key().to_string(), p.val().map(<[u8]>::to_vec))));
-    DiscoveredGateway::new(instance, LOCAL_DOMAIN, Some(&info.host), addresses, info.port, txt)
+/// One question, as a legacy unicast querier asks it (no QU bit: the ephemeral source port
+/// already asks for a unicast answer).
+fn question(id: u16, name: &Name, ty: RecordType) -> Result<Vec<u8>, String> {
+    let mut msg = Message::query();
+    msg.metadata.id = id;
+    msg.metadata.recursion_desired = false;
+    msg.add_query(Query::query(name.clone(), ty));
+    msg.to_vec().map_err(|e| format!("cannot encode an mDNS query: {e}"))
+}
+
+/// Takes an answer: a response carrying our id, from an address on one of our links.
+fn take(records: &mut Records, id: u16, bytes: &[u8], from: SocketAddr, links: &[Link]) {
+    if !on_link(from.ip(), links) {
+        return;
+    }
+    let Ok(msg) = Message::from_vec(bytes) else { return };
+    if msg.metadata.message_type != MessageType::Response || msg.metadata.id != id {
+        return;
+    }
+    for r in msg.answers.iter().chain(&msg.additionals) {
+        records.add(r);
+    }
+}
+
+/// RFC 6762 §11: an answer must come from the local link.
+fn on_link(ip: IpAddr, links: &[Link]) -> bool {
+    match ip {
+        IpAddr::V4(ip) => {
+            links.iter().flat_map(|l| &l.v4).any(|(a, m)| same_net(&a.octets(), &ip.octets(), &m.octets()))
+        }
+        IpAddr::V6(ip) => {
+            (ip.segments()[0] & 0xffc0) == 0xfe80
+                || links.iter().flat_map(|l| &l.v6).any(|(a, m)| same_net(&a.octets(), &ip.octets(), &m.octets()))
+        }
+    }
+}
+
+fn same_net(a: &[u8], b: &[u8], mask: &[u8]) -> bool {
+    a.iter().zip(b).zip(mask).all(|((a, b), m)| a & m == b & m)
+}
+
+/// Sends `bytes` to the group out of every link; true when at least one send went out.
+async fn send(v4: Option<&UdpSocket>, v6: Option<&UdpSocket>, links: &[Link], bytes: &[u8]) -> bool {
+    let mut ok = false;
+    for link in links {
+        if let (Some(sock), Some((addr, _))) = (v4, link.v4.first())
+            && socket2::SockRef::from(sock).set_multicast_if_v4(addr).is_ok()
+        {
+            ok |= sock.send_to(bytes, SocketAddrV4::new(GROUP_V4, PORT)).await.is_ok();
+        }
+        if let (Some(sock), Some(index), false) = (v6, link.index, link.v6.is_empty())
+            && socket2::SockRef::from(sock).set_multicast_if_v6(index).is_ok()
+        {
+            ok |= sock.send_to(bytes, SocketAddrV6::new(GROUP_V6, PORT, 0, index)).await.is_ok();
+        }
+    }
+    ok
+}
+
+/// The next datagram on `sock` (pending forever without a socket).
+async fn recv(sock: Option<&UdpSocket>) -> Option<(Vec<u8>, SocketAddr)> {
+    let Some(sock) = sock else { return std::future::pending().await };
+    let mut buf = vec![0u8; MAX_MESSAGE];
+    let (n, from) = sock.recv_from(&mut buf).await.ok()?;
+    buf.truncate(n);
+    Some((buf, from))
+}
+
+/// An ephemeral-port UDP socket for the group: hop limit 255 as RFC 6762 §11 asks, loopback
+/// on so a Gateway on this host answers too.
+fn socket(v6: bool) -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(if v6 { Domain::IPV6 } else { Domain::IPV4 }, Type::DGRAM, Some(Protocol::UDP))?;
+    let any: SocketAddr = if v6 {
+        s.set_only_v6(true)?;
+        s.set_multicast_hops_v6(255)?;
+        s.set_multicast_loop_v6(true)?;
+        SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0))
+    } else {
+        s.set_multicast_ttl_v4(255)?;
+        s.set_multicast_loop_v4(true)?;
+        SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))
+    };
+    s.set_nonblocking(true)?;
+    s.bind(&any.into())?;
+    UdpSocket::from_std(s.into())
+}
+
+/// Up, non-loopback, non point-to-point interfaces, their addresses grouped by name.
+fn links() -> std::io::Result<Vec<Link>> {
+    let mut by_name: BTreeMap<String, Link> = BTreeMap::new();
+    for i in if_addrs::get_if_addrs()? {
+        if i.is_loopback() || i.is_p2p() || i.oper_status == if_addrs::IfOperStatus::Down {
+            continue;
+        }
+        let link = by_name.entry(i.name.clone()).or_insert(Link { v4: vec![], v6: vec![], index: i.index });
+        match &i.addr {
+            if_addrs::IfAddr::V4(a) => link.v4.push((a.ip, a.netmask)),
+            if_addrs::IfAddr::V6(a) => link.v6.push((a.ip, a.netmask)),
+        }
+    }
+    Ok(by_name.into_values().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use hickory_proto::rr::rdata::{PTR, SRV};
+    use hickory_proto::rr::{RData, Record};
+
+    use super::*;
+
+    fn lan() -> Vec<Link> {
+        vec![Link {
+            v4: vec![(Ipv4Addr::new(192, 168, 1, 20), Ipv4Addr::new(255, 255, 255, 0))],
+            v6: vec![("fd00:1::20".parse().unwrap(), "ffff:ffff:ffff:ffff::".parse().unwrap())],
+            index: Some(2),
+        }]
+    }
+
+    #[test]
+    fn answers_count_only_from_the_link() {
+        let links = lan();
+        assert!(on_link("192.168.1.7".parse().unwrap(), &links));
+        assert!(!on_link("192.168.2.7".parse().unwrap(), &links));
+        assert!(!on_link("8.8.8.8".parse().unwrap(), &links));
+        assert!(on_link("fe80::1".parse().unwrap(), &links));
+        assert!(on_link("fd00:1::99".parse().unwrap(), &links));
+        assert!(!on_link("fd00:2::99".parse().unwrap(), &links));
+    }
+
+    fn answer(id: u16) -> Vec<u8> {
+        let svc = Name::from_ascii("_openclaw-gw._tcp.local.").unwrap();
+        let inst = Name::from_ascii("gw._openclaw-gw._tcp.local.").unwrap();
+        let mut m = Message::response(id, hickory_proto::op::OpCode::Query);
+        m.add_answer(Record::from_rdata(svc, 10, RData::PTR(PTR(inst.clone()))));
+        m.add_additional(Record::from_rdata(
+            inst,
+            10,
+            RData::SRV(SRV::new(0, 0, 443, Name::from_ascii("gw.local.").unwrap())),
+        ));
+        m.to_vec().unwrap()
+    }
+
+    #[test]
+    fn only_answers_to_our_id_from_the_link_are_taken() {
+        let links = lan();
+        let svc = Name::from_ascii("_openclaw-gw._tcp.local.").unwrap();
+        let from: SocketAddr = "192.168.1.7:5353".parse().unwrap();
+        let mut r = Records::new(svc.clone());
+        take(&mut r, 7, &answer(8), from, &links);
+        take(&mut r, 7, &answer(7), "10.9.9.9:5353".parse().unwrap(), &links);
+        take(&mut r, 7, b"\x00\x07garbage", from, &links);
+        assert!(r.gateways(LOCAL_DOMAIN).is_empty());
+        // A query (not a response) with our id is not an answer either.
+        let q = question(7, &svc, RecordType::PTR).unwrap();
+        take(&mut r, 7, &q, from, &links);
+        assert!(r.gateways(LOCAL_DOMAIN).is_empty());
+        take(&mut r, 7, &answer(7), from, &links);
+        let gws = r.gateways(LOCAL_DOMAIN);
+        assert_eq!(gws.len(), 1);
+        assert_eq!((gws[0].instance.as_str(), gws[0].port), ("gw", 443));
+    }
 }

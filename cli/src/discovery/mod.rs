@@ -1,10 +1,11 @@
 //! Browsing for Gateways on Linux (transport.md §4): multicast DNS-SD on the local link
-//! ([`mdns`], the `mdns-sd` crate) and unicast wide-area DNS-SD for configured domains
+//! ([`mdns`], one-shot legacy-unicast queries) and unicast wide-area DNS-SD for configured domains
 //! ([`unicast`], PTR → SRV → TXT → A/AAAA with `hickory-proto` messages). Both hand
 //! resolved instances to the core ([`clawnode::discovery`]), which decides what to do with
 //! them; nothing here routes by TXT.
 
 pub mod mdns;
+mod records;
 pub mod unicast;
 
 use std::net::SocketAddr;
@@ -43,7 +44,7 @@ pub struct BrowseReport {
 pub async fn browse(opts: &BrowseOptions) -> BrowseReport {
     let mut report = BrowseReport::default();
     let timeout = opts.timeout;
-    let multicast = opts.multicast.then(|| tokio::task::spawn_blocking(move || mdns::browse(timeout)));
+    let multicast = opts.multicast.then(|| tokio::spawn(mdns::browse(timeout)));
     let nameserver = match opts.nameserver {
         Some(ns) => Ok(ns),
         None if opts.domains.is_empty() => Err(String::new()),

@@ -1,15 +1,18 @@
 //! Unicast (wide-area) DNS-SD for a configured domain, RFC 6763 over plain DNS: PTR
-//! `_openclaw-gw._tcp.<domain>` → each instance's SRV and TXT → the SRV target's A/AAAA.
+//! `_openclaw-gw._tcp.<domain>` → each instance's SRV and TXT → the SRV target's A/AAAA,
+//! assembled by [`Records`].
 //! Messages are built and parsed by `hickory-proto`; the transport is one UDP socket per
 //! query (TCP when the answer is truncated), with a deadline.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use clawnode::discovery::{DiscoveredGateway, GatewayTxt, SERVICE_TYPE};
+use clawnode::discovery::{DiscoveredGateway, SERVICE_TYPE};
 use hickory_proto::op::{Message, MessageType, Query, ResponseCode};
-use hickory_proto::rr::{Name, RData, RecordType};
+use hickory_proto::rr::{Name, Record, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::records::Records;
 
 /// Why a wide-area browse failed.
 #[derive(Debug, thiserror::Error)]
@@ -77,55 +80,28 @@ pub async fn browse_domain(
     let zone = Name::from_ascii(&fqdn).map_err(|_| UnicastError::Domain(domain.to_string()))?;
     let ptr_name = Name::from_ascii(format!("{SERVICE_TYPE}.{}.", zone.to_ascii().trim_end_matches('.')))
         .map_err(|_| UnicastError::Domain(domain.to_string()))?;
-    let q = |name: Name, ty: RecordType| query(server, name, ty, deadline);
-    let mut out = Vec::new();
-    for rdata in q(ptr_name.clone(), RecordType::PTR).await? {
-        let RData::PTR(ptr) = rdata else { continue };
-        let instance_name = ptr.0;
-        // The instance label is the first label of the PTR target (raw bytes, no escapes).
-        let Some(label) = instance_name.iter().next() else { continue };
-        let instance = String::from_utf8_lossy(label).into_owned();
-        let srv = q(instance_name.clone(), RecordType::SRV)
-            .await?
-            .into_iter()
-            .find_map(|r| if let RData::SRV(s) = r { Some(s) } else { None });
-        let Some(srv) = srv else { continue };
-        let txt: Vec<Vec<u8>> = q(instance_name.clone(), RecordType::TXT)
-            .await?
-            .into_iter()
-            .filter_map(|r| if let RData::TXT(t) = r { Some(t) } else { None })
-            .flat_map(|t| t.txt_data.iter().map(|s| s.to_vec()).collect::<Vec<_>>())
-            .collect();
-        let mut addresses = Vec::new();
-        for ty in [RecordType::A, RecordType::AAAA] {
-            for r in q(srv.target.clone(), ty).await? {
-                match r {
-                    RData::A(a) => addresses.push(IpAddr::V4(a.0)),
-                    RData::AAAA(a) => addresses.push(IpAddr::V6(a.0)),
-                    _ => {}
-                }
+    let mut records = Records::new(ptr_name.clone());
+    for r in query(server, ptr_name, RecordType::PTR, deadline).await? {
+        records.add(&r);
+    }
+    // Each instance's SRV and TXT, then the SRV targets' A/AAAA: two rounds cover the chain.
+    for _ in 0..2 {
+        for (name, ty) in records.missing() {
+            for r in query(server, name, ty, deadline).await? {
+                records.add(&r);
             }
         }
-        let host = srv.target.to_ascii();
-        out.push(DiscoveredGateway::new(
-            &instance,
-            &zone.to_ascii(),
-            Some(&host),
-            addresses,
-            srv.port,
-            GatewayTxt::from_strings(&txt),
-        ));
     }
-    Ok(out)
+    Ok(records.gateways(&zone.to_ascii()))
 }
 
-/// One query: the answer records of type `ty` for `name` (empty on NXDOMAIN/no data).
+/// One query: the answer records of type `ty` owned by `name` (empty on NXDOMAIN/no data).
 async fn query(
     server: SocketAddr,
     name: Name,
     ty: RecordType,
     deadline: tokio::time::Instant,
-) -> Result<Vec<RData>, UnicastError> {
+) -> Result<Vec<Record>, UnicastError> {
     let mut msg = Message::query();
     msg.metadata.recursion_desired = true;
     msg.add_query(Query::query(name.clone(), ty));
@@ -162,12 +138,7 @@ async fn query(
         ResponseCode::NXDomain => return Ok(Vec::new()),
         other => return Err(UnicastError::Rcode(server, other)),
     }
-    Ok(answer
-        .answers
-        .into_iter()
-        .filter(|r| r.name.to_ascii().eq_ignore_ascii_case(&name.to_ascii()) && r.record_type() == ty)
-        .map(|r| r.data)
-        .collect())
+    Ok(answer.answers.into_iter().filter(|r| r.name == name && r.record_type() == ty).collect())
 }
 
 /// The same query over TCP (two-byte length prefix), for truncated answers.
