@@ -8,12 +8,16 @@
 //!
 //! The rules, in one place ([`plan_connection`]):
 //! - TXT is unauthenticated: it never routes (`lanHost`, `tailnetDns`, `gatewayPort` are
-//!   display hints) and never authorises; the SRV/A/AAAA-resolved endpoint routes.
+//!   display hints) and never authorises; the SRV/A/AAAA-resolved endpoint routes, except
+//!   loopback, unspecified and multicast answers (they come from the network and would
+//!   steer the node to its own host).
 //! - A TXT fingerprint is a hint shown next to the probed one, never a pin.
 //! - TLS unless the plaintext policy admits the resolved address and the Gateway advertises no
 //!   TLS; a stored pin always means TLS with that pin, whatever the TXT says.
 //! - Already trusted (a stored pin, or stored credentials on an admitted plaintext route) →
-//!   connect; otherwise ask the user, after a first-use TLS probe.
+//!   connect; otherwise ask the user, after a first-use TLS probe. Stored credentials alone
+//!   never trust a TLS route: they are keyed by the stable id, which anyone can claim, and
+//!   the transport refuses to open a discovered endpoint without a pin.
 //! - A discovered Gateway is identified by its stable id (service type, domain, instance
 //!   name), not by its address: pins and credentials survive an address change. A plaintext
 //!   route stays keyed by its address (an instance name can be claimed by anyone).
