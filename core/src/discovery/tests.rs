@@ -345,3 +345,59 @@ fn loopback_and_unspecified_answers_never_route() {
     let plan = plan_connection(&gw, &KnownGateway::default(), &DiscoveryPolicy::default());
     assert_eq!(plan.endpoint.unwrap().url(), "wss://192.168.1.20:18789/");
 }
+
+/// Attack: a beacon whose instance name, SRV host or TXT values carry terminal control
+/// sequences (ESC, CR/LF, C1 controls) or bidi overrides, printed next to the first-use
+/// trust prompt (`gateway: <name>` above the fingerprint) — e.g. a fake
+/// `fingerprint:` line followed by `ESC[8m` to conceal the real one. Every text a browser
+/// hands over comes out printable.
+#[test]
+fn control_characters_from_the_network_are_neutralised() {
+    let evil = "pi\n  fingerprint:  sha256:00\x1b[8m\r\u{9b}2J\u{202e}\u{7f}";
+    let txt = GatewayTxt::from_strings(&[
+        format!("displayName={evil}").into_bytes(),
+        format!("lanHost={evil}").into_bytes(),
+        format!("tailnetDns={evil}").into_bytes(),
+        format!("cliPath={evil}").into_bytes(),
+        format!("role={evil}").into_bytes(),
+        format!("x-extra={evil}").into_bytes(),
+        b"gatewayTls=1".to_vec(),
+        b"k\x1b[8m=\xff".to_vec(),
+        b"K\x1b[8m=2".to_vec(),
+    ]);
+    for issue in &txt.issues {
+        assert!(!issue.to_string().chars().any(char::is_control), "{issue}");
+    }
+    assert_eq!(txt.issues.len(), 2, "{:?}", txt.issues);
+    let gw = DiscoveredGateway::new(
+        "pi\\027[8m\\010\\013 (OpenClaw)\u{202e}",
+        "local.",
+        Some(evil),
+        vec![ip("192.168.1.20")],
+        1,
+        txt,
+    );
+    let t = &gw.txt;
+    let texts = [
+        gw.instance.clone(),
+        gw.display_name(),
+        gw.stable_id(),
+        gw.host.clone().unwrap(),
+        t.display_name.clone().unwrap(),
+        t.lan_host.clone().unwrap(),
+        t.tailnet_dns.clone().unwrap(),
+        t.cli_path.clone().unwrap(),
+        t.role.clone().unwrap(),
+        t.other["x-extra"].clone().unwrap(),
+    ];
+    for s in &texts {
+        assert!(!s.chars().any(|c| c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c)), "{s:?}");
+    }
+    assert!(gw.instance.starts_with("pi"), "{:?}", gw.instance);
+    let plan = plan_connection(&gw, &KnownGateway::default(), &DiscoveryPolicy::default());
+    for n in &plan.notes {
+        if let PlanNote::TxtHostIgnored(h) = n {
+            assert!(!h.chars().any(char::is_control), "{h:?}");
+        }
+    }
+}
