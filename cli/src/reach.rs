@@ -395,3 +395,26 @@ headers = { "CF-Access-Client-Id" = "id.access", "CF-Access-Client-Secret" = { s
         assert!(e.contains("urll"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod leak_tests {
+    /// Attack: `Debug` of the parsed config (a `tracing` field, a panic message, a future
+    /// `{:?}`) must not print a gateway table's inline token, password or proxy password.
+    #[test]
+    fn gateway_tables_debug_without_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("config.toml");
+        let table = "url = \"wss://gw.example\"\ntoken = \"tok-SECRET-1\"\npassword = \"pw-SECRET-2\"\n\
+                     proxy = \"http://alice:px-SECRET-3@proxy:3128\"\n\
+                     headers = { \"X-Edge\" = \"hdr-SECRET-4\" }\n";
+        for text in [format!("[gateway]\n{table}"), format!("[[gateway]]\nname = \"a\"\n{table}")] {
+            std::fs::write(&cfg, &text).unwrap();
+            let file = crate::config::FileConfig::load(&cfg, true).unwrap();
+            let dbg = format!("{file:?} {:?} {:?}", file.gateway, file.gateways);
+            for secret in ["tok-SECRET-1", "pw-SECRET-2", "px-SECRET-3", "hdr-SECRET-4", "alice"] {
+                assert!(!dbg.contains(secret), "{secret} in {dbg}");
+            }
+            assert!(dbg.contains("gw.example") && dbg.contains("proxy:3128"), "{dbg}");
+        }
+    }
+}
