@@ -399,6 +399,18 @@ mod tests {
             assert!(!text.contains("hunter2-secret") && !text.contains("alice"), "{text}");
         }
         assert!(format!("{p:?}").contains("[redacted]"));
+        // Attack: a malformed proxy URL's error never repeats its user info.
+        for bad in [
+            "https://alice:hunter2-secret@proxy:443",
+            "http://alice:hunter2-secret@proxy:99999",
+            "http://alice:hunter2-secret@proxy",
+            "http://alice:hunter2-secret@proxy:3128/p",
+            "http://alice:hunter2-secret@[::1:3128",
+            "alice:hunter2-secret@proxy:3128",
+        ] {
+            let e = Proxy::parse(bad).unwrap_err();
+            assert!(!e.to_string().contains("hunter2") && !format!("{e:?}").contains("hunter2"), "{bad}: {e}");
+        }
         let p = p.with_auth("bob", Secret::new("other-secret"));
         assert!(!format!("{p:?}").contains("other-secret"));
     }
