@@ -82,6 +82,12 @@ pub async fn browse_domain(
     for rdata in q(ptr_name.clone(), RecordType::PTR).await? {
         let RData::PTR(ptr) = rdata else { continue };
         let instance_name = ptr.0;
+        // An instance is `<label>.<service>.<domain>` (RFC 6763 §4.1): a PTR to a name
+        // elsewhere would make the node query (and key by this domain's stable id) records
+        // of another zone.
+        if instance_name.num_labels() != ptr_name.num_labels() + 1 || instance_name.base_name() != ptr_name {
+            continue;
+        }
         // The instance label is the first label of the PTR target (raw bytes, no escapes).
         let Some(label) = instance_name.iter().next() else { continue };
         let instance = String::from_utf8_lossy(label).into_owned();
@@ -220,16 +226,23 @@ mod tests {
             _ => None,
         };
         let mut m = Message::response(id, OpCode::Query);
-        m.add_query(query);
+        m.add_query(query.clone());
         if let Some(d) = data {
-            m.add_answer(Record::from_rdata(name, 60, d));
+            m.add_answer(Record::from_rdata(name.clone(), 60, d));
+        }
+        if query.query_type() == RecordType::PTR && !evil {
+            // PTRs out of the service's own zone (another domain, a deeper name).
+            for other in ["pi._openclaw-gw._tcp.evil.example.", "a.pi._openclaw-gw._tcp.openclaw.test."] {
+                m.add_answer(Record::from_rdata(name.clone(), 60, RData::PTR(PTR(n(other)))));
+            }
         }
         m.to_vec().unwrap()
     }
 
     /// Attack: an off-path host answers every query first — from another port with the right
     /// id, and from the server's port with a wrong id — pointing at its own Gateway. Only
-    /// the server's answer with the query's id counts.
+    /// the server's answer with the query's id counts, and of its PTRs only those to an
+    /// instance of the browsed service in the browsed domain.
     #[tokio::test]
     async fn forged_answers_are_ignored() {
         let server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
