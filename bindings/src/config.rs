@@ -158,6 +158,11 @@ impl NodeConfig {
                 let endpoint = Endpoint::parse_pinned(url, pin).map_err(invalid)?;
                 match &self.discovered_gateway_id {
                     Some(id) if id.trim().is_empty() => return Err(invalid("discovered_gateway_id is empty")),
+                    // Only a stable id: any other string could name another Gateway's origin
+                    // (`wss://host:port`) and send that Gateway's device token here.
+                    Some(id) if !id.starts_with(&format!("{}.|", clawnode::discovery::SERVICE_TYPE)) => {
+                        return Err(invalid("discovered_gateway_id is not a discovery stable id (plan.gateway_id)"));
+                    }
                     Some(id) if endpoint.tls => endpoint.discovered_as(id.clone()),
                     _ => endpoint,
                 }
@@ -251,6 +256,12 @@ mod tests {
         assert_eq!(plain.to_core().unwrap().endpoint.discovered, None);
         let empty = NodeConfig { discovered_gateway_id: Some(" ".into()), ..tls.clone() };
         assert!(matches!(empty.to_core(), Err(NodeError::InvalidConfig { .. })));
+        // Attack: an id that is another Gateway's origin would key this endpoint's device
+        // token (and pin) as that Gateway's.
+        for other in ["wss://gw.example:443", "ssh://pi/127.0.0.1:18789", "ws://127.0.0.1:18789"] {
+            let c = NodeConfig { discovered_gateway_id: Some(other.into()), ..tls.clone() };
+            assert!(matches!(c.to_core(), Err(NodeError::InvalidConfig { .. })), "{other}");
+        }
         let with_code = NodeConfig { gateway_url: None, setup_code: Some("x".into()), ..tls };
         assert!(matches!(with_code.to_core(), Err(NodeError::InvalidConfig { .. })));
     }

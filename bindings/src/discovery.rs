@@ -3,8 +3,8 @@
 //! resolved `(instance, domain, host, addresses, port, txt)` here; [`plan_connection`]
 //! applies the core's rules (`clawnode::discovery`): the resolved address routes, never
 //! the TXT; the TXT fingerprint is a hint, never a pin; TLS unless the plaintext policy
-//! admits the address; trusted (a stored pin or credentials) → connect, else ask the user
-//! after a TLS probe.
+//! admits the address; trusted (a TLS route with a stored pin, or a plaintext route with stored
+//! credentials) → connect, else ask the user after a TLS probe.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -175,6 +175,9 @@ mod tests {
         assert_eq!(plan.action, PlanAction::AskUser { probe_tls: true });
         assert_eq!(plan.txt_fingerprint.as_deref(), Some(fp.as_str()));
         assert_eq!(plan.gateway_id, plan.stable_id);
+        // A stored device token without a stored pin does not make the route trusted.
+        let plan = plan_connection(gw.clone(), KnownGateway { pin: None, has_credentials: true }, None).unwrap();
+        assert_eq!(plan.action, PlanAction::AskUser { probe_tls: true });
         let known = KnownGateway { pin: Some("cd".repeat(32)), has_credentials: true };
         let plan = plan_connection(gw, known, None).unwrap();
         assert_eq!(plan.action, PlanAction::Connect);

@@ -107,8 +107,9 @@ pub struct SshSection {
     pub options: Vec<String>,
 }
 
-/// `[gateway]`, or one of the `[[gateway]]` tables.
-#[derive(Debug, Default, Clone, Deserialize)]
+/// `[gateway]`, or one of the `[[gateway]]` tables. `Debug` redacts the token, the password
+/// and the proxy URL's user info.
+#[derive(Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GatewaySection {
     /// A short name (status lines, `clawnode status`, the Gateway's own state directory
@@ -136,6 +137,33 @@ pub struct GatewaySection {
     pub headers: Option<std::collections::BTreeMap<String, crate::reach::SecretValue>>,
     /// Commands offered to this Gateway (default: `[node] commands`, else all built-ins).
     pub commands: Option<Vec<String>>,
+}
+
+impl std::fmt::Debug for GatewaySection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |v: &Option<String>| v.as_ref().map(|_| "[redacted]");
+        let proxy = self.proxy.as_deref().map(|p| match p.split_once("://") {
+            Some((scheme, rest)) if rest.contains('@') => {
+                format!("{scheme}://[redacted]@{}", rest.rsplit_once('@').map_or("", |(_, h)| h))
+            }
+            Some(_) => p.to_string(),
+            None if p.contains('@') => "[redacted]".to_string(),
+            None => p.to_string(),
+        });
+        f.debug_struct("GatewaySection")
+            .field("name", &self.name)
+            .field("url", &self.url)
+            .field("token", &redacted(&self.token))
+            .field("token_file", &self.token_file)
+            .field("password", &redacted(&self.password))
+            .field("password_file", &self.password_file)
+            .field("tls_fingerprint", &self.tls_fingerprint)
+            .field("users", &self.users)
+            .field("proxy", &proxy)
+            .field("headers", &self.headers)
+            .field("commands", &self.commands)
+            .finish()
+    }
 }
 
 /// `[node]`.

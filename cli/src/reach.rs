@@ -8,7 +8,7 @@ use std::fmt;
 use std::path::Path;
 
 use clawnode::Secret;
-use clawnode::endpoint::{Endpoint, Host};
+use clawnode::endpoint::{Endpoint, Host, NetworkClass, classify_host_str};
 use clawnode::transport::{Proxy, UpgradeHeaders};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -181,9 +181,13 @@ impl ProxyEnv {
     }
 
     /// The proxy for `endpoint`: `wss://` takes `HTTPS_PROXY`, then `ALL_PROXY`; `ws://`
-    /// only `ALL_PROXY`; none when `NO_PROXY` matches the Gateway's host.
+    /// only `ALL_PROXY`; none when `NO_PROXY` matches the Gateway's host, and none for a
+    /// loopback Gateway (as Go's `ProxyFromEnvironment`): the proxy would resolve the
+    /// loopback name on its own side — with a local `ssh -D` SOCKS proxy, on the far host,
+    /// where any user may listen on that port.
     fn for_endpoint(&self, endpoint: &Endpoint) -> Option<&str> {
-        if self.no_proxy.as_deref().is_some_and(|n| no_proxy_matches(n, &endpoint.host)) {
+        let loopback = classify_host_str(&endpoint.host.to_string()) == Some(NetworkClass::Loopback);
+        if loopback || self.no_proxy.as_deref().is_some_and(|n| no_proxy_matches(n, &endpoint.host)) {
             return None;
         }
         if endpoint.tls { self.https.as_deref().or(self.all.as_deref()) } else { self.all.as_deref() }
@@ -309,9 +313,26 @@ mod tests {
         assert_eq!(get(None, None, None, &wss), None, "the environment is ignored without --proxy-from-env");
         assert_eq!(get(None, None, Some(&env), &wss), Some(("http://envproxy:3128".into(), ProxySource::Env)));
         assert_eq!(
-            get(None, None, Some(&env), &ep("ws://127.0.0.1:1")),
+            get(None, None, Some(&env), &ep("ws://192.168.1.5:1")),
             Some(("socks5h://allproxy:1080".into(), ProxySource::Env)),
             "ws:// takes ALL_PROXY only"
+        );
+        // Attack: ALL_PROXY is a local `ssh -D` SOCKS proxy and the Gateway a loopback URL
+        // (an SSH tunnel's local end): the proxy would resolve 127.0.0.1 on the far host and
+        // hand the plaintext token to whoever listens there. An environment proxy never
+        // applies to a loopback Gateway (an explicit --proxy or table proxy still may).
+        let local_socks = ProxyEnv {
+            https: Some("socks5h://127.0.0.1:1080".into()),
+            all: Some("socks5h://127.0.0.1:1080".into()),
+            no_proxy: None,
+        };
+        for url in ["ws://127.0.0.1:18789", "ws://localhost:18789", "wss://[::1]:18789", "ws://127.0.0.2:1"] {
+            assert_eq!(get(None, None, Some(&local_socks), &ep(url)), None, "{url}");
+        }
+        assert_eq!(
+            get(Some("socks5h://127.0.0.1:1080"), None, Some(&local_socks), &ep("ws://127.0.0.1:18789")),
+            Some(("socks5h://127.0.0.1:1080".into(), ProxySource::Flag)),
+            "an explicit proxy is the user's choice"
         );
         assert_eq!(get(None, None, Some(&env), &ep("wss://gw.internal.example:1")), None, "NO_PROXY");
         assert_eq!(
@@ -393,5 +414,28 @@ headers = { "CF-Access-Client-Id" = "id.access", "CF-Access-Client-Secret" = { s
         std::fs::write(&cfg, "[[gateway]]\nname = \"x\"\nurll = \"ws://127.0.0.1:1\"\n").unwrap();
         let e = crate::config::FileConfig::load(&cfg, true).unwrap_err().to_string();
         assert!(e.contains("urll"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod leak_tests {
+    /// Attack: `Debug` of the parsed config (a `tracing` field, a panic message, a future
+    /// `{:?}`) must not print a gateway table's inline token, password or proxy password.
+    #[test]
+    fn gateway_tables_debug_without_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("config.toml");
+        let table = "url = \"wss://gw.example\"\ntoken = \"tok-SECRET-1\"\npassword = \"pw-SECRET-2\"\n\
+                     proxy = \"http://alice:px-SECRET-3@proxy:3128\"\n\
+                     headers = { \"X-Edge\" = \"hdr-SECRET-4\" }\n";
+        for text in [format!("[gateway]\n{table}"), format!("[[gateway]]\nname = \"a\"\n{table}")] {
+            std::fs::write(&cfg, &text).unwrap();
+            let file = crate::config::FileConfig::load(&cfg, true).unwrap();
+            let dbg = format!("{file:?} {:?} {:?}", file.gateway, file.gateways);
+            for secret in ["tok-SECRET-1", "pw-SECRET-2", "px-SECRET-3", "hdr-SECRET-4", "alice"] {
+                assert!(!dbg.contains(secret), "{secret} in {dbg}");
+            }
+            assert!(dbg.contains("gw.example") && dbg.contains("proxy:3128"), "{dbg}");
+        }
     }
 }

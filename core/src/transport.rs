@@ -382,6 +382,9 @@ pub async fn reachable(endpoint: &Endpoint, cfg: &TransportConfig) -> Result<(),
 
 /// Opens the WebSocket to `endpoint`.
 pub(crate) async fn open(endpoint: &Endpoint, cfg: &TransportConfig) -> Result<WsStream, TransportError> {
+    if let (Some(id), None) = (&endpoint.discovered, endpoint.pin) {
+        return Err(TransportError::DiscoveredUnpinned { id: id.clone() });
+    }
     if !cfg.headers.is_empty() && !endpoint.tls && !is_loopback_host(&endpoint.host) {
         return Err(TransportError::HeadersNeedTls { host: endpoint.host.to_string() });
     }
@@ -788,6 +791,64 @@ mod tests {
             assert!(!err.is_terminal());
         }
         assert_eq!(dialer.0.load(Ordering::SeqCst), 4, "one connect per admitted attempt, to the proxy");
+    }
+
+    /// Attack: names that look like loopback (but are DNS names the proxy would resolve
+    /// anywhere) do not pass the "plaintext only to a loopback Gateway" rule; the WHATWG
+    /// IPv4 spellings and the IPv4-mapped form are real loopback addresses and do.
+    #[tokio::test]
+    async fn loopback_lookalikes_through_a_proxy() {
+        let dialer = Arc::new(CountingDialer::default());
+        let cfg = TransportConfig {
+            resolver: Arc::new(resolver()),
+            dialer: dialer.clone(),
+            proxy: Some(Proxy::parse("http://127.0.0.1:3128").unwrap()),
+            ..TransportConfig::default()
+        };
+        for url in [
+            "ws://localhost.example.com:18789",
+            "ws://127.0.0.1.nip.io:18789",
+            "ws://localhost.localdomain:18789",
+            "ws://foo.localhost:18789",
+            "ws://127.0.0.1.:18789.example",
+        ] {
+            let Ok(e) = Endpoint::parse(url) else { continue };
+            let err = open(&e, &cfg).await.unwrap_err();
+            assert!(matches!(err, TransportError::PlaintextViaProxy { .. }), "{url}: {err}");
+        }
+        assert_eq!(dialer.0.load(Ordering::SeqCst), 0, "no socket may be opened");
+        for url in ["ws://0x7f.1:18789", "ws://2130706433:18789", "ws://[::ffff:127.0.0.1]:18789", "ws://LOCALHOST.:1"]
+        {
+            let e = Endpoint::parse(url).unwrap();
+            assert!(is_loopback_host(&e.host), "{url} is loopback: {}", e.host);
+            let err = open(&e, &cfg).await.unwrap_err();
+            assert!(matches!(err, TransportError::ProxyConnect { .. }), "{url}: {err}");
+        }
+    }
+
+    /// Attack: an endpoint keyed by a discovered Gateway's stable id (which anyone on the
+    /// network can claim) but without a pin would send the device token stored under that
+    /// id to whatever certificate passes system trust for an attacker-chosen SRV host.
+    /// Refused before any socket opens.
+    #[tokio::test]
+    async fn a_discovered_endpoint_is_opened_only_pinned() {
+        let dialer = Arc::new(CountingDialer::default());
+        let cfg =
+            TransportConfig { resolver: Arc::new(resolver()), dialer: dialer.clone(), ..TransportConfig::default() };
+        let id = "_openclaw-gw._tcp.|local.|pi (OpenClaw)".to_string();
+        for url in ["wss://public.test:443", "wss://192.168.1.20:18789"] {
+            let e = Endpoint::parse(url).unwrap().discovered_as(id.clone());
+            let err = open(&e, &cfg).await.unwrap_err();
+            assert!(matches!(err, TransportError::DiscoveredUnpinned { .. }), "{url}: {err}");
+            assert!(err.is_terminal());
+            assert!(err.to_string().contains("pin"), "{err}");
+        }
+        assert_eq!(dialer.0.load(Ordering::SeqCst), 0, "no socket may be opened");
+        let pin = TlsPin::parse(&"ab".repeat(32)).unwrap();
+        let e = Endpoint::parse("wss://192.168.1.20:18789").unwrap().with_pin(Some(pin)).unwrap().discovered_as(id);
+        let err = open(&e, &cfg).await.unwrap_err();
+        assert!(matches!(err, TransportError::Connect { .. }), "pinned: dialled ({err})");
+        assert_eq!(dialer.0.load(Ordering::SeqCst), 1);
     }
 
     #[cfg(unix)]

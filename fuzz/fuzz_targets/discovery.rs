@@ -18,15 +18,19 @@ fuzz_target!(|data: &[u8]| {
     let strings: Vec<&[u8]> = parts.collect();
     let txt = GatewayTxt::from_strings(&strings);
     let gw = DiscoveredGateway::new(&instance, "local.", None, addresses.clone(), port, txt);
-    let _ = gw.stable_id();
-    let _ = gw.display_name();
+    for text in [gw.stable_id(), gw.display_name(), gw.instance.clone()] {
+        assert!(!text.chars().any(char::is_control), "beacon text is printable: {text:?}");
+    }
     for policy in [DiscoveryPolicy::default(), DiscoveryPolicy::new(clawnode::PlaintextPolicy::PrivateNetwork)] {
         let plan = plan_connection(&gw, &KnownGateway::default(), &policy);
         if let Some(e) = plan.endpoint {
             assert_eq!(e.pin, None, "a TXT fingerprint never becomes a pin");
             assert_eq!(e.port, port, "the SRV port routes");
             match e.host {
-                Host::Ip(ip) => assert!(addresses.contains(&ip), "only a resolved address routes"),
+                Host::Ip(ip) => {
+                    assert!(addresses.contains(&ip), "only a resolved address routes");
+                    assert!(!ip.is_loopback() && !ip.is_unspecified(), "an answer never routes to this host");
+                }
                 Host::Name(n) => panic!("no SRV host was given, yet {n} routes"),
             }
         }

@@ -12,8 +12,10 @@
 //!    verified fingerprint `pair --discover` pairs (pin and device token under the stable
 //!    id) and the next plan is "connect".
 //! 2. `plaintext_lan_route_needs_the_policy` (Gateway without TLS): refused ("TLS required",
-//!    no pairing request) unless `OPENCLAW_ALLOW_INSECURE_PRIVATE_WS=1`; then it pairs over
-//!    `ws://<resolved address>` with the token keyed by that address.
+//!    no pairing request) unless `OPENCLAW_ALLOW_INSECURE_PRIVATE_WS=1`; even then naming the
+//!    Gateway is no pick of the route (anyone can advertise a name: paused, nothing sent);
+//!    named by its route (`--discover ws://<address>:<port>`) it pairs over that route with
+//!    the token keyed by that address.
 //!
 //! Needs root (`ip netns`, veth, bridge) and NSD (`nsd`, provisioned by `cargo xtask test`).
 //! Where namespaces cannot be created the tests print why, loudly, and skip.
@@ -310,7 +312,16 @@ async fn plaintext_lan_route_needs_the_policy() {
     assert_eq!(row["plan"]["action"], "ask");
     assert_eq!(row["plan"]["probeTls"], false);
     assert_eq!(row["plan"]["url"], format!("ws://{GW_LAN}:{port}/"));
+    // The policy admits the route, but naming the Gateway is no pick of the route (anyone on
+    // the link can advertise the name): paused, nothing sent, the route to name is shown.
     let mut p = ClawnodeProcess::spawn_in(Some(&pair.dev), &args, &allow).unwrap();
+    assert_eq!(p.wait_exit(T).await.unwrap().code(), Some(78));
+    let route = format!("ws://{GW_LAN}:{port}");
+    assert!(p.lines().iter().any(|l| l.contains(&format!("--discover {route}"))), "{:?}", p.lines());
+    assert!(pending_devices(&pair, &gw).await.is_empty(), "nothing was sent");
+    // Named by its route, it pairs.
+    let picked = ["pair", "--discover", &route, "--token-file", &token, "--state-dir", state_dir];
+    let mut p = ClawnodeProcess::spawn_in(Some(&pair.dev), &picked, &allow).unwrap();
     approve_and_finish(&pair, &gw, &mut p).await;
     let tokens = read_json(&state.join("device-tokens.json"));
     let entry = tokens["tokens"].as_object().unwrap().values().next().unwrap();

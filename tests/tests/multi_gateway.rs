@@ -137,6 +137,12 @@ async fn gateway_tables_refuse_target_flags() {
             vec!["--url", "ws://127.0.0.1:2", "--token", "t"],
             "--url cannot be combined with [[gateway]] tables",
         ),
+        // A discovery run would otherwise silently serve the tables instead.
+        (
+            "[[gateway]]\nname = \"a\"\nurl = \"ws://127.0.0.1:1\"\n",
+            vec!["--discover", "pi"],
+            "--discover cannot be combined with [[gateway]] tables",
+        ),
         (
             "[[gateway]]\nname = \"a\"\nurl = \"ws://127.0.0.1:1\"\n[[gateway]]\nname = \"a\"\nurl = \"ws://127.0.0.1:2\"\n",
             vec![],

@@ -104,7 +104,7 @@ pub fn plan_with_store(
 pub fn action_text(plan: &clawnode::discovery::ConnectPlan) -> String {
     use clawnode::discovery::PlanAction;
     match &plan.action {
-        PlanAction::Connect => "connect (trusted: stored pin or credentials)".into(),
+        PlanAction::Connect => "connect (trusted: stored pin, or credentials on a plaintext route)".into(),
         PlanAction::AskUser { probe_tls: true } => "ask: probe the certificate, confirm its fingerprint".into(),
         PlanAction::AskUser { .. } => "ask: plaintext LAN route".into(),
         PlanAction::Refuse(why) => format!("refuse: {why}"),

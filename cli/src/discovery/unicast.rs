@@ -169,6 +169,72 @@ async fn tcp_query(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hickory_proto::op::OpCode;
+    use hickory_proto::rr::RData;
+    use hickory_proto::rr::rdata::{A, PTR, SRV, TXT};
+
+    /// An answer to `q` (id `id`): the honest Gateway's records, or an attacker's.
+    fn answer(q: &Message, id: u16, evil: bool) -> Vec<u8> {
+        let query = q.queries[0].clone();
+        let name = query.name().clone();
+        let n = |s: &str| Name::from_ascii(s).unwrap();
+        let data = match (query.query_type(), evil) {
+            (RecordType::PTR, false) => Some(RData::PTR(PTR(n("pi._openclaw-gw._tcp.openclaw.test.")))),
+            (RecordType::PTR, true) => Some(RData::PTR(PTR(n("evil._openclaw-gw._tcp.openclaw.test.")))),
+            (RecordType::SRV, false) => Some(RData::SRV(SRV::new(0, 0, 18789, n("pi.openclaw.test.")))),
+            (RecordType::SRV, true) => Some(RData::SRV(SRV::new(0, 0, 443, n("evil.example.")))),
+            (RecordType::TXT, _) => {
+                Some(RData::TXT(TXT::new(vec![format!("displayName={}", if evil { "evil" } else { "pi" })])))
+            }
+            (RecordType::A, false) => Some(RData::A(A("100.64.0.7".parse().unwrap()))),
+            (RecordType::A, true) => Some(RData::A(A("203.0.113.66".parse().unwrap()))),
+            _ => None,
+        };
+        let mut m = Message::response(id, OpCode::Query);
+        m.add_query(query.clone());
+        if let Some(d) = data {
+            m.add_answer(Record::from_rdata(name.clone(), 60, d));
+        }
+        if query.query_type() == RecordType::PTR && !evil {
+            // PTRs out of the service's own zone (another domain, a deeper name).
+            for other in ["pi._openclaw-gw._tcp.evil.example.", "a.pi._openclaw-gw._tcp.openclaw.test."] {
+                m.add_answer(Record::from_rdata(name.clone(), 60, RData::PTR(PTR(n(other)))));
+            }
+        }
+        m.to_vec().unwrap()
+    }
+
+    /// Attack: an off-path host answers every query first — from another port with the right
+    /// id, and from the server's port with a wrong id — pointing at its own Gateway. Only
+    /// the server's answer with the query's id counts, and of its PTRs only those to an
+    /// instance of the browsed service in the browsed domain.
+    #[tokio::test]
+    async fn forged_answers_are_ignored() {
+        let server = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let spoofer = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = server.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let mut buf = vec![0u8; 4096];
+            loop {
+                let (n, client) = server.recv_from(&mut buf).await.unwrap();
+                let q = Message::from_vec(&buf[..n]).unwrap();
+                let id = q.metadata.id;
+                spoofer.send_to(&answer(&q, id, true), client).await.unwrap();
+                server.send_to(&answer(&q, id.wrapping_add(1), true), client).await.unwrap();
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                server.send_to(&answer(&q, id, false), client).await.unwrap();
+            }
+        });
+        let found = browse_domain("openclaw.test", addr, Duration::from_secs(10)).await.unwrap();
+        task.abort();
+        assert_eq!(found.len(), 1, "{found:?}");
+        let gw = &found[0];
+        assert_eq!(gw.instance, "pi");
+        assert_eq!(gw.host.as_deref(), Some("pi.openclaw.test"));
+        assert_eq!(gw.port, 18789);
+        assert_eq!(gw.addresses, vec!["100.64.0.7".parse::<IpAddr>().unwrap()]);
+        assert_eq!(gw.txt.display_name.as_deref(), Some("pi"));
+    }
 
     #[test]
     fn nameservers() {

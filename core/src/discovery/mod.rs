@@ -8,12 +8,16 @@
 //!
 //! The rules, in one place ([`plan_connection`]):
 //! - TXT is unauthenticated: it never routes (`lanHost`, `tailnetDns`, `gatewayPort` are
-//!   display hints) and never authorises; the SRV/A/AAAA-resolved endpoint routes.
+//!   display hints) and never authorises; the SRV/A/AAAA-resolved endpoint routes, except
+//!   loopback, unspecified and multicast answers (they come from the network and would
+//!   steer the node to its own host).
 //! - A TXT fingerprint is a hint shown next to the probed one, never a pin.
 //! - TLS unless the plaintext policy admits the resolved address and the Gateway advertises no
 //!   TLS; a stored pin always means TLS with that pin, whatever the TXT says.
 //! - Already trusted (a stored pin, or stored credentials on an admitted plaintext route) →
-//!   connect; otherwise ask the user, after a first-use TLS probe.
+//!   connect; otherwise ask the user, after a first-use TLS probe. Stored credentials alone
+//!   never trust a TLS route: they are keyed by the stable id, which anyone can claim, and
+//!   the transport refuses to open a discovered endpoint without a pin.
 //! - A discovered Gateway is identified by its stable id (service type, domain, instance
 //!   name), not by its address: pins and credentials survive an address change. A plaintext
 //!   route stays keyed by its address (an instance name can be claimed by anyone).
@@ -38,7 +42,8 @@ pub const LOCAL_DOMAIN: &str = "local.";
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DiscoveredGateway {
-    /// Instance name, `\DDD` escapes decoded (e.g. `pi (OpenClaw)`).
+    /// Instance name, `\DDD` escapes decoded (e.g. `pi (OpenClaw)`); control characters and
+    /// bidi overrides replaced by U+FFFD.
     pub instance: String,
     /// Browse domain with a trailing dot: `local.` or a wide-area domain.
     pub domain: String,
@@ -66,7 +71,8 @@ impl DiscoveredGateway {
         let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
         let domain = if domain.is_empty() { LOCAL_DOMAIN.to_string() } else { format!("{domain}.") };
         let host = host.map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase()).filter(|h| !h.is_empty());
-        DiscoveredGateway { instance: unescape_dns_sd(instance.trim()), domain, host, addresses, port, txt }
+        let host = host.map(|h| printable(&h));
+        DiscoveredGateway { instance: printable(&unescape_dns_sd(instance.trim())), domain, host, addresses, port, txt }
     }
 
     /// The stable id pins and credentials are keyed by: `_openclaw-gw._tcp.|<domain>|<instance
@@ -89,6 +95,20 @@ impl DiscoveredGateway {
             _ => collapsed,
         }
     }
+}
+
+/// `text` from the network made safe to show: control characters (C0, DEL, C1: terminal
+/// escapes, line breaks) and bidirectional overrides become U+FFFD, so a beacon cannot
+/// rewrite a terminal or a trust prompt around the name it is shown in.
+pub(crate) fn printable(text: &str) -> String {
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return text.to_string();
+    }
+    text.chars().map(|c| if unsafe_char(c) { char::REPLACEMENT_CHARACTER } else { c }).collect()
 }
 
 /// Decodes DNS-SD presentation escapes in an instance name: `\DDD` (a decimal byte, e.g.

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use super::DiscoveredGateway;
-use crate::endpoint::{Endpoint, Host, PlaintextPolicy, TlsPin, classify_host_str, classify_ip};
+use crate::endpoint::{Endpoint, Host, NetworkClass, PlaintextPolicy, TlsPin, classify_host_str, classify_ip};
 
 /// What the host has stored for a discovered Gateway (looked up by
 /// [`DiscoveredGateway::stable_id`]; for a plaintext route by its address origin).
@@ -44,8 +44,9 @@ impl DiscoveryPolicy {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PlanAction {
-    /// Already trusted (a stored pin, or stored credentials): connecting without asking is
-    /// allowed.
+    /// Already trusted (a TLS route with a stored pin, or stored credentials on an admitted
+    /// plaintext route): connecting without asking is allowed. Stored credentials alone never
+    /// make a TLS route trusted (the stable id they are keyed by can be claimed by anyone).
     Connect,
     /// Not trusted yet: ask the user. With `probe_tls`, first run the TLS probe
     /// (`transport::probe_tls`) on the endpoint, show the observed fingerprint next to the
@@ -122,9 +123,11 @@ pub struct ConnectPlan {
 }
 
 /// Rank of an address for connecting (`None`: unusable). IPv6 link-local addresses are
-/// unusable here: their zone (the interface) is not part of a URL.
+/// unusable here: their zone (the interface) is not part of a URL. Loopback is unusable: a
+/// discovery answer comes from the network, and its loopback (or the unspecified address,
+/// which reaches the local host) would steer the node to a local service.
 fn rank(ip: &IpAddr) -> Option<u8> {
-    if ip.is_unspecified() || ip.is_multicast() {
+    if ip.is_unspecified() || ip.is_multicast() || classify_ip(*ip) == NetworkClass::Loopback {
         return None;
     }
     match ip {
@@ -132,6 +135,16 @@ fn rank(ip: &IpAddr) -> Option<u8> {
         IpAddr::V4(_) => Some(0),
         IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80 => None,
         IpAddr::V6(_) => Some(1),
+    }
+}
+
+/// Whether an SRV target name may route: not `localhost`, and not an IP literal that
+/// [`rank`] refuses. (A name that is no valid host is refused later, as `InvalidHost`.)
+fn usable_name(name: &str) -> bool {
+    match Endpoint::from_host_port(name, None, true).map(|e| e.host) {
+        Ok(Host::Ip(ip)) => rank(&ip).is_some(),
+        Ok(Host::Name(n)) => classify_host_str(&n) != Some(NetworkClass::Loopback),
+        Err(_) => true,
     }
 }
 
@@ -158,7 +171,7 @@ pub fn plan_connection(gw: &DiscoveredGateway, known: &KnownGateway, policy: &Di
     let host: Option<(Host, String)> = match candidates.first() {
         Some(ip) => Some((Host::Ip(*ip), ip.to_string())),
         // The SRV target name only when nothing was resolved (not to dodge the policy).
-        None if !any_usable => gw.host.as_ref().map(|h| (Host::Name(h.clone()), h.clone())),
+        None if !any_usable => gw.host.as_ref().filter(|h| usable_name(h)).map(|h| (Host::Name(h.clone()), h.clone())),
         None => None,
     };
     if candidates.len() > 1 {
@@ -218,9 +231,12 @@ pub fn plan_connection(gw: &DiscoveredGateway, known: &KnownGateway, policy: &Di
     } else {
         endpoint
     };
+    // A TLS route is trusted by its stored pin alone: stored credentials are keyed by the
+    // stable id, which anyone on the network can claim, and without the pin a certificate
+    // for an attacker-chosen SRV host (or address) would pass system trust.
     let action = match (tls, pinned, known.has_credentials) {
-        (true, true, _) | (true, false, true) | (false, _, true) => PlanAction::Connect,
-        (true, false, false) => PlanAction::AskUser { probe_tls: true },
+        (true, true, _) | (false, _, true) => PlanAction::Connect,
+        (true, false, _) => PlanAction::AskUser { probe_tls: true },
         (false, _, false) => PlanAction::AskUser { probe_tls: false },
     };
     ConnectPlan {

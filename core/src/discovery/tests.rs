@@ -260,10 +260,10 @@ fn plaintext_lan_route_only_when_the_policy_admits_it() {
     );
     let plan = plan_connection(&public, &KnownGateway::default(), &lan);
     assert_eq!(plan.action, PlanAction::Refuse(PlanRefusal::PlaintextNotAllowed { address: "8.8.8.8".into() }));
-    // Loopback plaintext is admitted by the default policy.
+    // A loopback answer is no route at all (see `loopback_and_unspecified_answers_never_route`).
     let local = DiscoveredGateway::new("x", "local.", None, vec![ip("127.0.0.1")], 18789, GatewayTxt::default());
     let plan = plan_connection(&local, &KnownGateway::default(), &DiscoveryPolicy::default());
-    assert_eq!(plan.action, PlanAction::AskUser { probe_tls: false });
+    assert_eq!(plan.action, PlanAction::Refuse(PlanRefusal::NoAddress));
 }
 
 #[test]
@@ -283,4 +283,121 @@ fn address_choice_and_missing_port() {
     no_port.port = 0;
     let plan = plan_connection(&no_port, &KnownGateway::default(), &DiscoveryPolicy::default());
     assert_eq!(plan.action, PlanAction::Refuse(PlanRefusal::NoPort));
+}
+
+/// Attack: a LAN host advertises the SAME instance name as a Gateway the node already holds
+/// a device token for (so the same stable id), pointing at its own address and a TLS route
+/// (an SRV host name it holds a public certificate for). Stored credentials without a
+/// stored pin must not auto-connect: the stable id is claimable by anyone, and only the
+/// pin ties it to the Gateway the token was issued by (transport.md §1.4/§4.2: auto-connect
+/// only to a Gateway with a stored pin, "discovery cannot supply a pin").
+#[test]
+fn a_claimed_instance_name_without_a_stored_pin_never_auto_connects() {
+    let real = mdns_gateway(mdns_txt());
+    let mut txt = mdns_txt();
+    txt.tls_sha256 = Some(TlsPin::parse(OTHER_FP).unwrap());
+    let spoof =
+        DiscoveredGateway::new("pi\\032\\040OpenClaw\\041", "local.", Some("gw.attacker.example"), vec![], 443, txt);
+    assert_eq!(spoof.stable_id(), real.stable_id(), "the attacker claims the same stable id");
+    let creds_no_pin = KnownGateway::new(None, true);
+    for gw in [&real, &spoof] {
+        let plan = plan_connection(gw, &creds_no_pin, &DiscoveryPolicy::default());
+        assert_eq!(plan.action, PlanAction::AskUser { probe_tls: true }, "{}", gw.stable_id());
+        assert_eq!(plan.endpoint.as_ref().and_then(|e| e.pin), None);
+    }
+    // With the stored pin it connects, pinned: the spoofer's certificate fails the handshake.
+    let pin = TlsPin::parse(FP).unwrap();
+    let plan = plan_connection(&spoof, &KnownGateway::new(Some(pin), true), &DiscoveryPolicy::default());
+    assert_eq!(plan.action, PlanAction::Connect);
+    assert_eq!(plan.endpoint.unwrap().pin, Some(pin));
+}
+
+/// Attack: a responder on the network answers with this machine's loopback (or the
+/// unspecified address, which Linux connects to the local host) as the Gateway's address or
+/// SRV target, to steer the node — with the credentials it was given — to a local service.
+/// A discovery answer comes from the network: its loopback is never a route.
+#[test]
+fn loopback_and_unspecified_answers_never_route() {
+    let plain = GatewayTxt::from_strings(&["role=gateway"]);
+    for policy in [DiscoveryPolicy::default(), DiscoveryPolicy::new(PlaintextPolicy::PrivateNetwork)] {
+        for (host, addrs) in [
+            (None, vec![ip("127.0.0.1")]),
+            (None, vec![ip("::1"), ip("0.0.0.0")]),
+            (None, vec![ip("::ffff:127.0.0.1")]),
+            (Some("localhost"), vec![]),
+            (Some("localhost."), vec![ip("127.0.0.53")]),
+            (Some("127.0.0.1"), vec![]),
+            (Some("0.0.0.0"), vec![]),
+            (Some("[::1]"), vec![]),
+        ] {
+            for txt in [plain.clone(), mdns_txt()] {
+                let gw = DiscoveredGateway::new("x", "local.", host, addrs.clone(), 18789, txt);
+                for known in [KnownGateway::default(), KnownGateway::new(Some(TlsPin::parse(FP).unwrap()), true)] {
+                    let plan = plan_connection(&gw, &known, &policy);
+                    assert_eq!(plan.endpoint, None, "{host:?} {addrs:?} {policy:?}: {:?}", plan.action);
+                    assert!(matches!(plan.action, PlanAction::Refuse(_)), "{:?}", plan.action);
+                }
+            }
+        }
+    }
+    // A usable address next to a loopback one is chosen.
+    let gw = DiscoveredGateway::new("x", "local.", None, vec![ip("127.0.0.1"), ip("192.168.1.20")], 18789, mdns_txt());
+    let plan = plan_connection(&gw, &KnownGateway::default(), &DiscoveryPolicy::default());
+    assert_eq!(plan.endpoint.unwrap().url(), "wss://192.168.1.20:18789/");
+}
+
+/// Attack: a beacon whose instance name, SRV host or TXT values carry terminal control
+/// sequences (ESC, CR/LF, C1 controls) or bidi overrides, printed next to the first-use
+/// trust prompt (`gateway: <name>` above the fingerprint) — e.g. a fake
+/// `fingerprint:` line followed by `ESC[8m` to conceal the real one. Every text a browser
+/// hands over comes out printable.
+#[test]
+fn control_characters_from_the_network_are_neutralised() {
+    let evil = "pi\n  fingerprint:  sha256:00\x1b[8m\r\u{9b}2J\u{202e}\u{7f}";
+    let txt = GatewayTxt::from_strings(&[
+        format!("displayName={evil}").into_bytes(),
+        format!("lanHost={evil}").into_bytes(),
+        format!("tailnetDns={evil}").into_bytes(),
+        format!("cliPath={evil}").into_bytes(),
+        format!("role={evil}").into_bytes(),
+        format!("x-extra={evil}").into_bytes(),
+        b"gatewayTls=1".to_vec(),
+        b"k\x1b[8m=\xff".to_vec(),
+        b"K\x1b[8m=2".to_vec(),
+    ]);
+    for issue in &txt.issues {
+        assert!(!issue.to_string().chars().any(char::is_control), "{issue}");
+    }
+    assert_eq!(txt.issues.len(), 2, "{:?}", txt.issues);
+    let gw = DiscoveredGateway::new(
+        "pi\\027[8m\\010\\013 (OpenClaw)\u{202e}",
+        "local.",
+        Some(evil),
+        vec![ip("192.168.1.20")],
+        1,
+        txt,
+    );
+    let t = &gw.txt;
+    let texts = [
+        gw.instance.clone(),
+        gw.display_name(),
+        gw.stable_id(),
+        gw.host.clone().unwrap(),
+        t.display_name.clone().unwrap(),
+        t.lan_host.clone().unwrap(),
+        t.tailnet_dns.clone().unwrap(),
+        t.cli_path.clone().unwrap(),
+        t.role.clone().unwrap(),
+        t.other["x-extra"].clone().unwrap(),
+    ];
+    for s in &texts {
+        assert!(!s.chars().any(|c| c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c)), "{s:?}");
+    }
+    assert!(gw.instance.starts_with("pi"), "{:?}", gw.instance);
+    let plan = plan_connection(&gw, &KnownGateway::default(), &DiscoveryPolicy::default());
+    for n in &plan.notes {
+        if let PlanNote::TxtHostIgnored(h) = n {
+            assert!(!h.chars().any(char::is_control), "{h:?}");
+        }
+    }
 }

@@ -37,7 +37,8 @@ pub enum TxtIssue {
     Repeated(String),
 }
 
-/// The parsed TXT record of an `_openclaw-gw._tcp` instance.
+/// The parsed TXT record of an `_openclaw-gw._tcp` instance. Text values have control
+/// characters and bidi overrides replaced by U+FFFD (they are shown to people).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct GatewayTxt {
@@ -122,7 +123,8 @@ impl GatewayTxt {
         let mut txt = GatewayTxt::default();
         let mut seen = std::collections::BTreeSet::new();
         for (key, value) in pairs {
-            let key = key.as_ref().trim();
+            let key = super::printable(key.as_ref().trim());
+            let key = key.as_str();
             if key.is_empty() {
                 continue;
             }
@@ -147,7 +149,7 @@ impl GatewayTxt {
     }
 
     fn take(&mut self, key: &str, lower: &str, value: Option<String>) {
-        let text = || value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+        let text = || value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(super::printable);
         let port = |issues: &mut Vec<TxtIssue>| {
             let v = value.as_deref().unwrap_or("");
             let p = parse_port(v);
@@ -168,7 +170,7 @@ impl GatewayTxt {
         match lower {
             "role" => self.role = text(),
             "transport" => self.transport = text(),
-            "displayname" => self.display_name = text().map(|v| super::unescape_dns_sd(&v)),
+            "displayname" => self.display_name = text().map(|v| super::printable(&super::unescape_dns_sd(&v))),
             "gatewayport" => self.gateway_port = port(&mut self.issues),
             "lanhost" => self.lan_host = text(),
             "tailnetdns" => self.tailnet_dns = text().map(|v| v.trim_end_matches('.').to_string()),
@@ -185,7 +187,7 @@ impl GatewayTxt {
             "clipath" => self.cli_path = text(),
             "canvasport" => self.canvas_port = port(&mut self.issues),
             _ => {
-                self.other.insert(lower.to_string(), value);
+                self.other.insert(lower.to_string(), value.map(|v| super::printable(&v)));
             }
         }
     }

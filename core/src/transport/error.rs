@@ -98,6 +98,19 @@ pub enum TransportError {
         /// The Gateway host.
         host: String,
     },
+    /// A discovered Gateway's endpoint (keyed by its stable id) without a pin: the stable id
+    /// is an instance name anyone on the network can claim, so only a pin ties it to the
+    /// Gateway its device token and pin were stored for (transport.md §4: discovery is not
+    /// authorisation). Nothing was sent. Terminal.
+    #[error(
+        "refusing the discovered Gateway {id} without a pinned certificate: anyone on the network can claim \
+         its name; probe its certificate, verify the fingerprint out of band and pin it first \
+         (`clawnode run --discover … --trust-fingerprint …`); nothing was sent"
+    )]
+    DiscoveredUnpinned {
+        /// The stable id.
+        id: String,
+    },
     /// A proxy and a Unix socket (SSH tunnel) were both configured. Terminal.
     #[error("a proxy cannot be combined with an SSH tunnel's socket")]
     ProxyWithUnixSocket,
@@ -189,6 +202,7 @@ impl TransportError {
                 | TransportError::Redirect { .. }
                 | TransportError::PlaintextViaProxy { .. }
                 | TransportError::HeadersNeedTls { .. }
+                | TransportError::DiscoveredUnpinned { .. }
                 | TransportError::ProxyWithUnixSocket
                 | TransportError::ProxyAuth { .. }
                 | TransportError::ProxyRefused { .. }

@@ -141,6 +141,30 @@ mod tests {
         }
     }
 
+    /// Attack: reserved names in other spellings, control bytes that survive the trim, and
+    /// a secret file's stray CR are refused (the name is a token, compared case-insensitively;
+    /// only spaces and tabs are trimmed from a value).
+    #[test]
+    fn attack_reserved_spellings_and_control_bytes() {
+        for name in ["hOsT", "SEC-WEBSOCKET-ACCEPT", "Sec-WebSocket-Version", "Proxy-Connection", "proxy-authenticate"]
+        {
+            assert_eq!(UpgradeHeaders::new().insert(name, Secret::new("x")), Err(HeaderError::Reserved(name.into())));
+        }
+        for name in [" Host", "Host ", "Host:", "Host\0", "Ho\tst", "Upgrade\r"] {
+            assert_eq!(
+                UpgradeHeaders::new().insert(name, Secret::new("x")),
+                Err(HeaderError::InvalidName(name.into()))
+            );
+        }
+        for value in ["secret\r", "\rsecret", "a\x0bb", "a\x7fb", "a\x1b[8mb", "sec\u{202e}ret"] {
+            assert_eq!(
+                UpgradeHeaders::new().insert("X-Edge", Secret::new(value)),
+                Err(HeaderError::InvalidValue("X-Edge".into())),
+                "{value:?}"
+            );
+        }
+    }
+
     #[test]
     fn debug_shows_names_only() {
         let mut h = UpgradeHeaders::new();

@@ -399,6 +399,18 @@ mod tests {
             assert!(!text.contains("hunter2-secret") && !text.contains("alice"), "{text}");
         }
         assert!(format!("{p:?}").contains("[redacted]"));
+        // Attack: a malformed proxy URL's error never repeats its user info.
+        for bad in [
+            "https://alice:hunter2-secret@proxy:443",
+            "http://alice:hunter2-secret@proxy:99999",
+            "http://alice:hunter2-secret@proxy",
+            "http://alice:hunter2-secret@proxy:3128/p",
+            "http://alice:hunter2-secret@[::1:3128",
+            "alice:hunter2-secret@proxy:3128",
+        ] {
+            let e = Proxy::parse(bad).unwrap_err();
+            assert!(!e.to_string().contains("hunter2") && !format!("{e:?}").contains("hunter2"), "{bad}: {e}");
+        }
         let p = p.with_auth("bob", Secret::new("other-secret"));
         assert!(!format!("{p:?}").contains("other-secret"));
     }
@@ -432,6 +444,57 @@ mod tests {
         assert!(matches!(e, TransportError::ProxyTargetUnreachable { .. }) && !e.is_terminal(), "{e}");
         let e = connect_status(b"SSH-2.0-OpenSSH\r\n\r\n", &p).unwrap_err();
         assert!(matches!(e, TransportError::ProxyProtocol { .. }), "{e}");
+    }
+
+    /// A one-shot fake HTTP proxy on loopback: reads the `CONNECT` head, then writes `reply`
+    /// (and then stays silent, holding the socket open).
+    async fn fake_proxy(reply: Vec<u8>) -> (Proxy, tokio::sync::oneshot::Receiver<Vec<u8>>) {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let (mut s, _) = l.accept().await.unwrap();
+            let mut head = Vec::new();
+            while !head.ends_with(b"\r\n\r\n") {
+                head.push(s.read_u8().await.unwrap());
+            }
+            s.write_all(&reply).await.unwrap();
+            let _ = tx.send(head);
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        });
+        (Proxy::parse(&format!("http://127.0.0.1:{port}")).unwrap(), rx)
+    }
+
+    /// Attacks by the proxy: bytes right after the `200` head are the Gateway's, not eaten;
+    /// a never-ending head is cut at 16 KiB; a proxy that never answers times out.
+    #[tokio::test]
+    async fn attack_connect_answers() {
+        let e = Endpoint::parse("wss://gw.example:443").unwrap();
+        let cfg = |proxy: &Proxy| TransportConfig {
+            proxy: Some(proxy.clone()),
+            connect_timeout: std::time::Duration::from_millis(500),
+            ..TransportConfig::default()
+        };
+        let (p, task) = fake_proxy(b"HTTP/1.1 200 Connection established\r\n\r\n\x16\x03\x01rest".to_vec()).await;
+        let mut tcp = tunnel(&p, &e, &cfg(&p)).await.unwrap();
+        let mut first = [0u8; 7];
+        tcp.read_exact(&mut first).await.unwrap();
+        assert_eq!(&first, b"\x16\x03\x01rest", "the tunnel's first bytes are intact");
+        assert_eq!(task.await.unwrap(), b"CONNECT gw.example:443 HTTP/1.1\r\nHost: gw.example:443\r\n\r\n");
+        let mut endless = b"HTTP/1.1 200 OK\r\n".to_vec();
+        endless.extend(
+            std::iter::repeat_n(b"X-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n".as_slice(), 400)
+                .flatten(),
+        );
+        let (p, _task) = fake_proxy(endless).await;
+        let err = tunnel(&p, &e, &cfg(&p)).await.unwrap_err();
+        assert!(matches!(err, TransportError::ProxyProtocol { .. }), "{err}");
+        let (p, _task) = fake_proxy(Vec::new()).await;
+        let err = tunnel(&p, &e, &cfg(&p)).await.unwrap_err();
+        assert!(matches!(err, TransportError::ProxyConnect { .. }) && err.to_string().contains("in time"), "{err}");
+        let (p, _task) = fake_proxy(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n\r\n".to_vec()).await;
+        let err = tunnel(&p, &e, &cfg(&p)).await.unwrap_err();
+        assert!(err.is_terminal(), "an interim answer is not a tunnel: {err}");
     }
 
     #[test]

@@ -24,11 +24,49 @@ fn paused(msg: &str) -> Resolution {
     Ok(ControlFlow::Break(ExitCode::from(EXIT_PAUSED)))
 }
 
-/// Whether `gw` answers to `name` (display name, instance name or stable id; ASCII
-/// case-insensitive). The empty name matches every Gateway.
+/// Whether `gw` answers to `name` (display name, instance name, stable id, or one of its
+/// plaintext routes `ws://<address>:<port>`; ASCII case-insensitive). The empty name matches
+/// every Gateway.
 fn matches(gw: &DiscoveredGateway, name: &str) -> bool {
     let n = name.trim();
-    n.is_empty() || [gw.display_name(), gw.instance.clone(), gw.stable_id()].iter().any(|c| c.eq_ignore_ascii_case(n))
+    n.is_empty()
+        || [gw.display_name(), gw.instance.clone(), gw.stable_id()].iter().any(|c| c.eq_ignore_ascii_case(n))
+        || gw.addresses.iter().any(|ip| plaintext_route(*ip, gw.port).is_some_and(|r| r.eq_ignore_ascii_case(n)))
+}
+
+/// `ws://<address>:<port>`: a plaintext route as a plan names it (its `gateway_id`).
+fn plaintext_route(ip: std::net::IpAddr, port: u16) -> Option<String> {
+    clawnode::Endpoint::from_host_port(&ip.to_string(), Some(port), false).ok().map(|e| e.origin().to_string())
+}
+
+/// Whether `--discover NAME` named the plan's route itself (`ws://<address>:<port>`).
+fn picked_route(name: &str, plan: &ConnectPlan) -> bool {
+    name.trim().eq_ignore_ascii_case(&plan.gateway_id)
+}
+
+/// Consent to a first plaintext LAN route: anyone on the network can advertise a Gateway's
+/// name, so the plaintext policy alone is not the pick of a route (transport.md §4): the
+/// user named this route (`--discover ws://<address>:<port>`) or confirms it at a terminal.
+fn plaintext_consent(name: &str, plan: &ConnectPlan, url: &str) -> Result<bool, std::io::Error> {
+    if picked_route(name, plan) {
+        return Ok(true);
+    }
+    if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        status::line(&format!(
+            "paused: first use of the plaintext LAN route {url}: anyone on the network can advertise this Gateway's \
+             name, and the credentials would cross the network in clear; verify the address, then re-run with \
+             --discover {}; nothing was sent",
+            plan.gateway_id
+        ));
+        return Ok(false);
+    }
+    print!(
+        "Send the credentials in clear to {url} (verify the address: anyone on the network can advertise a name)? [y/N] "
+    );
+    std::io::Write::flush(&mut std::io::stdout())?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
 }
 
 /// Browses, picks one Gateway and turns its plan into a target.
@@ -87,7 +125,11 @@ pub(super) async fn resolve(args: &RunArgs, name: &str, setup: &Setup) -> Resolu
             None => return Ok(ControlFlow::Break(ExitCode::from(EXIT_PAUSED))),
         },
         PlanAction::AskUser { probe_tls: false } => {
-            // The plaintext policy (OPENCLAW_ALLOW_INSECURE_PRIVATE_WS=1) is the consent.
+            // The plaintext policy (OPENCLAW_ALLOW_INSECURE_PRIVATE_WS=1) admits the route; the
+            // user still picks it.
+            if !plaintext_consent(name, &plan, &endpoint.url())? {
+                return Ok(ControlFlow::Break(ExitCode::from(EXIT_PAUSED)));
+            }
             status::line(&format!("plaintext LAN route to {} (admitted by the plaintext policy)", endpoint.url()));
             endpoint
         }
@@ -184,5 +226,29 @@ mod tests {
         for n in ["p", "pi (OpenClaw) 2", "_openclaw-gw._tcp.|openclaw.internal.|pi (OpenClaw)"] {
             assert!(!matches(&gw, n), "{n:?}");
         }
+    }
+
+    /// Attack: with the LAN plaintext policy on, a host that advertises a paired Gateway's
+    /// name from its own address would be sent the shared token (`--token-file`) in clear.
+    /// The policy admits plaintext routes; only the user picks one: by naming it, or at a
+    /// terminal (tests run without one).
+    #[test]
+    fn a_plaintext_route_needs_the_user_to_pick_it() {
+        use clawnode::discovery::{DiscoveryPolicy, KnownGateway, plan_connection};
+        use clawnode::endpoint::PlaintextPolicy;
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let txt = GatewayTxt::from_strings(&["role=gateway"]);
+        let gw = DiscoveredGateway::new("pi (OpenClaw)", "local.", None, vec![ip("192.168.1.66")], 18789, txt);
+        let plan =
+            plan_connection(&gw, &KnownGateway::default(), &DiscoveryPolicy::new(PlaintextPolicy::PrivateNetwork));
+        assert_eq!(plan.action, PlanAction::AskUser { probe_tls: false });
+        for name in ["", "pi", "_openclaw-gw._tcp.|local.|pi (OpenClaw)", "ws://192.168.1.20:18789"] {
+            assert!(!picked_route(name, &plan), "{name:?}");
+        }
+        assert!(matches(&gw, "ws://192.168.1.66:18789"));
+        assert!(!matches(&gw, "ws://192.168.1.20:18789"));
+        assert!(picked_route(" WS://192.168.1.66:18789 ", &plan));
+        let v6 = DiscoveredGateway::new("x", "local.", None, vec![ip("fd00::66")], 1, GatewayTxt::default());
+        assert!(matches(&v6, "ws://[fd00::66]:1"));
     }
 }

@@ -87,6 +87,7 @@ pub(super) fn many(args: &RunArgs, setup: &Setup) -> Result<Vec<Served>, Box<dyn
         ("--token/--token-file", args.token.is_some() || args.token_file.is_some()),
         ("--password/--password-file", args.password.is_some() || args.password_file.is_some()),
         ("--tls-fingerprint", args.tls_fingerprint.is_some()),
+        ("--discover", args.discover.is_some()),
     ];
     if let Some((flag, _)) = flags.iter().find(|(_, given)| *given) {
         return Err(format!(

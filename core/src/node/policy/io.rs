@@ -122,6 +122,10 @@ impl FailureKind {
                     TransportError::ProxyRefused { .. } => {
                         (PauseKind::Configuration, "ask the proxy's administrator to allow the gateway's host and port")
                     }
+                    TransportError::DiscoveredUnpinned { .. } => (
+                        PauseKind::Configuration,
+                        "a discovered Gateway is trusted by its pin only: probe its certificate, verify the fingerprint out of band and pin it (the discovery plan's AskUser step)",
+                    ),
                     _ => (PauseKind::Configuration, "change the gateway URL or transport settings"),
                 };
                 FailureKind::Terminal(PauseReason {
