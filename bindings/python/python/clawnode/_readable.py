@@ -12,8 +12,10 @@ import inspect
 from types import ModuleType
 from typing import Any, Dict, List, Tuple
 
-#: Fields never shown, whatever record they are in.
-SECRET_FIELDS = frozenset({"token", "password", "setup_code", "bootstrap_token"})
+#: Fields never shown, whatever record they are in (a proxy URL may hold a password).
+SECRET_FIELDS = frozenset({"token", "password", "setup_code", "bootstrap_token", "proxy"})
+#: Maps whose keys are shown and whose values are not (upgrade headers carry service tokens).
+SECRET_VALUE_FIELDS = frozenset({"headers"})
 
 _fields_cache: Dict[type, Tuple[str, ...]] = {}
 
@@ -32,6 +34,9 @@ def _fields(cls: type) -> Tuple[str, ...]:
 def _show(name: str, value: Any) -> str:
     if name in SECRET_FIELDS and value is not None:
         return f"{name}='<redacted>'"
+    if name in SECRET_VALUE_FIELDS and isinstance(value, dict):
+        shown = {k: "<redacted>" for k in value}
+        return f"{name}={shown!r}"
     if isinstance(value, enum.Enum):  # `ClientId.NODE_HOST`, not `<ClientId.NODE_HOST: 1>`
         return f"{name}={type(value).__name__}.{value.name}"
     return f"{name}={value!r}"
