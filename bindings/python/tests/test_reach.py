@@ -21,7 +21,7 @@ import secrets
 import socket
 import subprocess
 import time
-from typing import Iterator, Optional, Tuple
+from typing import Any, Iterator
 
 import pytest
 from conftest import GatewayFixture, start_ready
@@ -170,7 +170,7 @@ def test_wss_through_tinyproxy_with_basic_auth(tls_gateway: GatewayFixture, tiny
             paused = await refused.wait_for(lambda s: s.is_PAUSED() or s.is_READY(), timeout=30)
             assert isinstance(paused, NodeState.PAUSED), paused
             assert isinstance(paused.pause.kind, PauseKind.CONFIGURATION), paused
-            assert "authentication" in paused.pause.message, paused.pause.message
+            assert "rejected the proxy credentials" in paused.pause.message, paused.pause.message
 
     asyncio.run(main())
     log = tinyproxy.text()
@@ -206,23 +206,23 @@ def test_edge_headers_through_a_header_checking_nginx(gateway: GatewayFixture, e
     assert '" 101 ' in edge.text(), edge.text()
 
 
-def refusal(cfg: NodeConfig) -> Tuple[type, Optional[NodeError]]:
-    try:
+def refusal(cfg: NodeConfig) -> Any:
+    """The `NodeError` building a node raised. `Any`: UniFFI declares the variants
+    (`NodeError.InvalidHeader`, …) on a second `NodeError` class mypy does not see."""
+    with pytest.raises(NodeError) as refused:
         ClawNode(cfg)
-    except NodeError as e:
-        return type(e), e
-    return type(None), None
+    return refused.value
 
 
 def test_reserved_header_and_bad_proxy_are_typed_errors() -> None:
     url = "ws://127.0.0.1:9"
-    kind, err = refusal(config(url, "x", headers={"Sec-WebSocket-Protocol": "chat"}))
-    assert isinstance(err, NodeError.InvalidHeader), (kind, err)
+    err = refusal(config(url, "x", headers={"Sec-WebSocket-Protocol": "chat"}))
+    assert type(err).__name__ == "InvalidHeader", repr(err)
     assert (err.name, err.problem) == ("Sec-WebSocket-Protocol", HeaderProblem.RESERVED), err
     assert "reserved" in err.detail, err.detail
-    kind, err = refusal(config(url, "x", headers={"X-Edge": "a\r\nX-Injected: 1"}))
-    assert isinstance(err, NodeError.InvalidHeader) and err.problem == HeaderProblem.INVALID_VALUE, (kind, err)
+    err = refusal(config(url, "x", headers={"X-Edge": "a\r\nX-Injected: 1"}))
+    assert type(err).__name__ == "InvalidHeader" and err.problem == HeaderProblem.INVALID_VALUE, repr(err)
     assert "X-Injected" not in str(err), err
-    kind, err = refusal(config(url, "x", proxy="https://user:hunter2@proxy.example:3128"))
-    assert isinstance(err, NodeError.InvalidProxy), (kind, err)
+    err = refusal(config(url, "x", proxy="https://user:hunter2@proxy.example:3128"))
+    assert type(err).__name__ == "InvalidProxy", repr(err)
     assert "hunter2" not in str(err), err

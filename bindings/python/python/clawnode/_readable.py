@@ -66,8 +66,8 @@ def _targets(module: ModuleType) -> List[type]:
     for name, obj in vars(module).items():
         if name.startswith("_") or not isinstance(obj, type):
             continue
-        if issubclass(obj, (BaseException, enum.Enum)):
-            continue
+        if issubclass(obj, (BaseException, enum.Enum)) or obj.__module__ == "builtins":
+            continue  # `Secret = str` (the library's secret strings) is an alias, not a record
         if "__str__" in vars(obj):  # a record
             out.append(obj)
         for inner in vars(obj).values():  # an enum with fields: one nested class per variant
