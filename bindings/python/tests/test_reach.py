@@ -3,7 +3,8 @@
 - `NodeConfig.proxy`: a `wss://` Gateway through Debian's tinyproxy (HTTP CONNECT with Basic
   auth, started here on loopback). `probe_tls` through the proxy sees the Gateway's own
   certificate (TLS end to end), the node pins it, pairs and answers an invoke; tinyproxy's log
-  has the CONNECT to the Gateway's port. Wrong proxy credentials pause the node (terminal).
+  has the CONNECT to the Gateway's port. Wrong proxy credentials pause the node (terminal, `PauseKind.PROXY`, remediation
+  `FIX_PROXY`).
 - `NodeConfig.headers`: Debian's nginx in front of the Gateway answers 403 unless the
   Cloudflare Access service-token headers carry the expected values (the shape of a
   Zero-Trust edge); with them the node pairs and answers an invoke (access log: 101), without
@@ -27,7 +28,17 @@ import pytest
 from conftest import GatewayFixture, start_ready
 from test_tls import cert_fingerprint
 
-from clawnode import ClawNode, HeaderProblem, Json, NodeConfig, NodeError, NodeState, PauseKind, probe_tls
+from clawnode import (
+    ClawNode,
+    HeaderProblem,
+    Json,
+    NodeConfig,
+    NodeError,
+    NodeState,
+    PauseKind,
+    RemediationKind,
+    probe_tls,
+)
 
 TINYPROXY = "/usr/bin/tinyproxy"
 NGINX = "/usr/sbin/nginx"
@@ -169,7 +180,8 @@ def test_wss_through_tinyproxy_with_basic_auth(tls_gateway: GatewayFixture, tiny
             await refused.start()
             paused = await refused.wait_for(lambda s: s.is_PAUSED() or s.is_READY(), timeout=30)
             assert isinstance(paused, NodeState.PAUSED), paused
-            assert isinstance(paused.pause.kind, PauseKind.CONFIGURATION), paused
+            assert isinstance(paused.pause.kind, PauseKind.PROXY), paused
+            assert paused.pause.remediation_kind == RemediationKind.FIX_PROXY, paused
             assert "rejected the proxy credentials" in paused.pause.message, paused.pause.message
 
     asyncio.run(main())

@@ -8473,6 +8473,11 @@ public enum PauseKind: Equatable, Hashable {
      */
     case configuration
     /**
+     * The proxy (`NodeConfig.proxy`) asked for credentials, rejected them, or refused the
+     * tunnel to the Gateway. Nothing was sent to the Gateway.
+     */
+    case proxy
+    /**
      * The secure store failed.
      */
     case storage
@@ -8535,17 +8540,19 @@ public struct FfiConverterTypePauseKind: FfiConverterRustBuffer {
         
         case 4: return .configuration
         
-        case 5: return .storage
+        case 5: return .proxy
         
-        case 6: return .pinMismatch(expected: try FfiConverterString.read(from: &buf), observed: try FfiConverterString.read(from: &buf), systemTrusted: try FfiConverterBool.read(from: &buf)
+        case 6: return .storage
+        
+        case 7: return .pinMismatch(expected: try FfiConverterString.read(from: &buf), observed: try FfiConverterString.read(from: &buf), systemTrusted: try FfiConverterBool.read(from: &buf)
         )
         
-        case 7: return .tlsUntrusted(observed: try FfiConverterString.read(from: &buf)
+        case 8: return .tlsUntrusted(observed: try FfiConverterString.read(from: &buf)
         )
         
-        case 8: return .requested
+        case 9: return .requested
         
-        case 9: return .other
+        case 10: return .other
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -8571,28 +8578,32 @@ public struct FfiConverterTypePauseKind: FfiConverterRustBuffer {
             writeInt(&buf, Int32(4))
         
         
-        case .storage:
+        case .proxy:
             writeInt(&buf, Int32(5))
         
         
-        case let .pinMismatch(expected,observed,systemTrusted):
+        case .storage:
             writeInt(&buf, Int32(6))
+        
+        
+        case let .pinMismatch(expected,observed,systemTrusted):
+            writeInt(&buf, Int32(7))
             FfiConverterString.write(expected, into: &buf)
             FfiConverterString.write(observed, into: &buf)
             FfiConverterBool.write(systemTrusted, into: &buf)
             
         
         case let .tlsUntrusted(observed):
-            writeInt(&buf, Int32(7))
+            writeInt(&buf, Int32(8))
             FfiConverterString.write(observed, into: &buf)
             
         
         case .requested:
-            writeInt(&buf, Int32(8))
+            writeInt(&buf, Int32(9))
         
         
         case .other:
-            writeInt(&buf, Int32(9))
+            writeInt(&buf, Int32(10))
         
         }
     }
@@ -8944,6 +8955,10 @@ public enum RemediationKind: Equatable, Hashable {
      */
     case fixConnectionSettings
     /**
+     * The proxy refused: check its address, user and password (or ask its administrator).
+     */
+    case fixProxy
+    /**
      * The secure storage failed.
      */
     case fixStorage
@@ -8990,11 +9005,13 @@ public struct FfiConverterTypeRemediationKind: FfiConverterRustBuffer {
         
         case 7: return .fixConnectionSettings
         
-        case 8: return .fixStorage
+        case 8: return .fixProxy
         
-        case 9: return .resume
+        case 9: return .fixStorage
         
-        case 10: return .askOperator
+        case 10: return .resume
+        
+        case 11: return .askOperator
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -9032,16 +9049,20 @@ public struct FfiConverterTypeRemediationKind: FfiConverterRustBuffer {
             writeInt(&buf, Int32(7))
         
         
-        case .fixStorage:
+        case .fixProxy:
             writeInt(&buf, Int32(8))
         
         
-        case .resume:
+        case .fixStorage:
             writeInt(&buf, Int32(9))
         
         
-        case .askOperator:
+        case .resume:
             writeInt(&buf, Int32(10))
+        
+        
+        case .askOperator:
+            writeInt(&buf, Int32(11))
         
         }
     }

@@ -5,6 +5,8 @@ import ai.openclaw.clawnode.ffi.HeaderProblem
 import ai.openclaw.clawnode.ffi.NodeConfig
 import ai.openclaw.clawnode.ffi.NodeException
 import ai.openclaw.clawnode.ffi.NodeState
+import ai.openclaw.clawnode.ffi.PauseKind
+import ai.openclaw.clawnode.ffi.RemediationKind
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
@@ -21,7 +23,8 @@ import java.nio.file.Files
 /**
  * `NodeConfig.proxy` and `NodeConfig.headers` from Kotlin: the config shape, the typed
  * refusals (a reserved upgrade header, a bad proxy URL), and a round trip to the real Gateway
- * through Debian's tinyproxy (HTTP CONNECT with Basic auth) started on loopback.
+ * through Debian's tinyproxy (HTTP CONNECT with Basic auth) started on loopback; wrong proxy
+ * credentials give a `PauseKind.Proxy` pause.
  */
 class ClawNodeReachTest {
     private fun config(url: String, name: String, token: String? = null, proxy: String? = null, headers: Map<String, String> = mapOf()) =
@@ -88,6 +91,18 @@ class ClawNodeReachTest {
                 }
                 val text = log.readText()
                 assertTrue(text.contains("CONNECT 127.0.0.1:$gwPort"), text)
+                // Wrong proxy password: a Proxy pause the app can word (FIX_PROXY), no retry.
+                val refused = ClawNode(config(gw.url, "kt-badproxy", token = gw.token,
+                    proxy = "http://clawnode:wrong@127.0.0.1:$port")) { command("test.echo") { it } }
+                try {
+                    refused.start()
+                    val paused = withTimeout(30_000) { refused.state.first { it is NodeState.Paused } as NodeState.Paused }
+                    assertEquals(PauseKind.Proxy, paused.pause.kind, paused.toString())
+                    assertEquals(RemediationKind.FIX_PROXY, paused.pause.remediationKind)
+                    assertFalse(paused.toString().contains("wrong"), paused.toString())
+                } finally {
+                    refused.close()
+                }
             }
         } finally {
             proxyProc.destroy()

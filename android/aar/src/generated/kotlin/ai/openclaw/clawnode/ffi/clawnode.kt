@@ -10210,6 +10210,13 @@ sealed class PauseKind {
     
     
     /**
+     * The proxy (`NodeConfig.proxy`) asked for credentials, rejected them, or refused the
+     * tunnel to the Gateway. Nothing was sent to the Gateway.
+     */
+    object Proxy : PauseKind()
+    
+    
+    /**
      * The secure store failed.
      */
     object Storage : PauseKind()
@@ -10285,17 +10292,18 @@ public object FfiConverterTypePauseKind : FfiConverterRustBuffer<PauseKind>{
             2 -> PauseKind.Identity
             3 -> PauseKind.Incompatible
             4 -> PauseKind.Configuration
-            5 -> PauseKind.Storage
-            6 -> PauseKind.PinMismatch(
+            5 -> PauseKind.Proxy
+            6 -> PauseKind.Storage
+            7 -> PauseKind.PinMismatch(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 FfiConverterBoolean.read(buf),
                 )
-            7 -> PauseKind.TlsUntrusted(
+            8 -> PauseKind.TlsUntrusted(
                 FfiConverterString.read(buf),
                 )
-            8 -> PauseKind.Requested
-            9 -> PauseKind.Other
+            9 -> PauseKind.Requested
+            10 -> PauseKind.Other
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
         }
     }
@@ -10320,6 +10328,12 @@ public object FfiConverterTypePauseKind : FfiConverterRustBuffer<PauseKind>{
             )
         }
         is PauseKind.Configuration -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is PauseKind.Proxy -> {
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
                 4UL
@@ -10379,28 +10393,32 @@ public object FfiConverterTypePauseKind : FfiConverterRustBuffer<PauseKind>{
                 buf.putInt(4)
                 Unit
             }
-            is PauseKind.Storage -> {
+            is PauseKind.Proxy -> {
                 buf.putInt(5)
                 Unit
             }
-            is PauseKind.PinMismatch -> {
+            is PauseKind.Storage -> {
                 buf.putInt(6)
+                Unit
+            }
+            is PauseKind.PinMismatch -> {
+                buf.putInt(7)
                 FfiConverterString.write(value.`expected`, buf)
                 FfiConverterString.write(value.`observed`, buf)
                 FfiConverterBoolean.write(value.`systemTrusted`, buf)
                 Unit
             }
             is PauseKind.TlsUntrusted -> {
-                buf.putInt(7)
+                buf.putInt(8)
                 FfiConverterString.write(value.`observed`, buf)
                 Unit
             }
             is PauseKind.Requested -> {
-                buf.putInt(8)
+                buf.putInt(9)
                 Unit
             }
             is PauseKind.Other -> {
-                buf.putInt(9)
+                buf.putInt(10)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -10669,6 +10687,10 @@ enum class RemediationKind {
      * The address is not allowed (plaintext to a non-local host…): use a `wss://` address.
      */
     FIX_CONNECTION_SETTINGS,
+    /**
+     * The proxy refused: check its address, user and password (or ask its administrator).
+     */
+    FIX_PROXY,
     /**
      * The secure storage failed.
      */
