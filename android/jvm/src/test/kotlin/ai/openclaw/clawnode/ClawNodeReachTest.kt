@@ -93,13 +93,13 @@ class ClawNodeReachTest {
                 assertTrue(text.contains("CONNECT 127.0.0.1:$gwPort"), text)
                 // Wrong proxy password: a Proxy pause the app can word (FIX_PROXY), no retry.
                 val refused = ClawNode(config(gw.url, "kt-badproxy", token = gw.token,
-                    proxy = "http://clawnode:wrong@127.0.0.1:$port")) { command("test.echo") { it } }
+                    proxy = "http://clawnode:kt-not-the-pw@127.0.0.1:$port")) { command("test.echo") { it } }
                 try {
                     refused.start()
                     val paused = withTimeout(30_000) { refused.state.first { it is NodeState.Paused } as NodeState.Paused }
                     assertEquals(PauseKind.Proxy, paused.pause.kind, paused.toString())
                     assertEquals(RemediationKind.FIX_PROXY, paused.pause.remediationKind)
-                    assertFalse(paused.toString().contains("wrong"), paused.toString())
+                    assertFalse(paused.toString().contains("kt-not-the-pw"), paused.toString())
                 } finally {
                     refused.close()
                 }
