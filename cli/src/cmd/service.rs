@@ -180,7 +180,7 @@ pub fn service(args: ServiceArgs) -> CmdResult {
             } = *install;
             secret::warn_flag("--token", token.is_some(), "--token-file");
             secret::warn_flag("--password", password.is_some(), "--password-file");
-            crate::reach::warn_proxy_flag(proxy.as_deref());
+            reach::warn_proxy_flag(proxy.as_deref());
             if run_as_root && (args.user || exec_profile != service::ExecProfile::Host) {
                 return Err("--run-as-root is for a system unit with --exec-profile host only".into());
             }
