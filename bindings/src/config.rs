@@ -5,9 +5,11 @@ use std::time::Duration;
 
 use clawnode::endpoint::{Endpoint, TlsPin};
 use clawnode::protocol::ClientId as CoreClientId;
-use clawnode::{ClientDescriptor, Credentials};
+use clawnode::transport::{Proxy, UpgradeHeaders};
+use clawnode::{ClientDescriptor, Credentials, Secret};
 
 use crate::error::NodeError;
+use crate::reach::{HeaderMap, ProxyUrl};
 
 /// `client.id` the node presents. The Gateway sends `node.invoke.cancel` only to some ids
 /// (`node-host`); for the others cancellation comes from the invoke's local deadline.
@@ -79,7 +81,7 @@ pub struct NodeConfig {
     /// that answers (the code's pin applies to its primary URL only; a stored pin applies
     /// to the others); when none answers it keeps retrying the primary.
     #[uniffi(default = None)]
-    pub setup_code: Option<String>,
+    pub setup_code: Option<Secret>,
     /// Name operators see.
     #[uniffi(default = None)]
     pub display_name: Option<String>,
@@ -114,10 +116,10 @@ pub struct NodeConfig {
     pub max_attempts_per_minute: Option<u32>,
     /// Shared Gateway token.
     #[uniffi(default = None)]
-    pub token: Option<String>,
+    pub token: Option<Secret>,
     /// Shared Gateway password.
     #[uniffi(default = None)]
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     /// SHA-256 pin of the Gateway's leaf certificate (64 hex, `:` allowed), `wss://` only.
     #[uniffi(default = None)]
     pub tls_pin: Option<String>,
@@ -138,6 +140,20 @@ pub struct NodeConfig {
     /// name). Not allowed with `setup_code`.
     #[uniffi(default = None)]
     pub discovered_gateway_id: Option<String>,
+    /// Reach the Gateway through a proxy: `http://[user:password@]host:port` (HTTP
+    /// `CONNECT`, Basic auth) or `socks5://…` / `socks5h://…` (SOCKS5, user/password; the
+    /// proxy resolves the Gateway's name). TLS stays end to end (the pin and SNI apply to
+    /// the Gateway); plaintext `ws://` only to a loopback Gateway. Used for a setup code's
+    /// URLs too. A bad URL: `NodeError.InvalidProxy`. A secret (it may hold a password).
+    #[uniffi(default = None)]
+    pub proxy: Option<Secret>,
+    /// Extra headers on the WebSocket upgrade request, e.g. a Zero-Trust edge's service
+    /// token (`CF-Access-Client-Id`, `CF-Access-Client-Secret`). Values are secrets. Names
+    /// the upgrade owns (`Host`, `Upgrade`, `Connection`, `Sec-WebSocket-*`, `Proxy-*`, …)
+    /// are refused: `NodeError.InvalidHeader`. Sent only on `wss://` or to a loopback
+    /// Gateway.
+    #[uniffi(default)]
+    pub headers: HashMap<String, Secret>,
 }
 
 fn invalid(e: impl std::fmt::Display) -> NodeError {
@@ -171,7 +187,7 @@ impl NodeConfig {
                 return Err(invalid("discovered_gateway_id applies to a gateway_url, not a setup code"));
             }
             (None, Some(code)) => {
-                let code = clawnode::setup_code::decode(code, now_ms()).map_err(invalid)?;
+                let code = clawnode::setup_code::decode(code.expose(), now_ms()).map_err(invalid)?;
                 let primary = code.primary().cloned().ok_or_else(|| invalid("the setup code has no URL"))?;
                 setup = Some(code);
                 // A configured pin overrides the code's for its primary URL.
@@ -195,8 +211,8 @@ impl NodeConfig {
             None => clawnode::NodeConfig::new(endpoint, client),
         };
         cfg.credentials = Credentials {
-            shared_token: self.token.clone().map(Into::into),
-            password: self.password.clone().map(Into::into),
+            shared_token: self.token.clone(),
+            password: self.password.clone(),
             bootstrap_token: cfg.credentials.bootstrap_token.take(),
         };
         if self.battery_profile {
@@ -208,6 +224,8 @@ impl NodeConfig {
         cfg.transport.plaintext = self.plaintext_policy.unwrap_or_else(PlaintextPolicy::platform_default).into();
         cfg.permissions = self.permissions.iter().map(|(k, v)| (k.clone(), *v)).collect();
         cfg.invoke.default_timeout = Duration::from_millis(self.default_invoke_timeout_ms.max(1));
+        cfg.transport.proxy = self.proxy.as_ref().map(|p| Proxy::try_from(ProxyUrl(p))).transpose()?;
+        cfg.transport.headers = UpgradeHeaders::try_from(HeaderMap(&self.headers))?;
         Ok(cfg)
     }
 }
@@ -236,6 +254,8 @@ mod tests {
             default_invoke_timeout_ms: 5000,
             state_dir: None,
             discovered_gateway_id: None,
+            proxy: None,
+            headers: HashMap::new(),
         }
     }
 
@@ -275,6 +295,47 @@ mod tests {
         assert_eq!(c.permissions.get("camera"), Some(&true));
         assert_eq!(c.invoke.default_timeout, Duration::from_secs(5));
         assert_eq!(c.transport.plaintext, clawnode::PlaintextPolicy::LoopbackOnly);
+    }
+
+    #[test]
+    fn proxy_and_headers_reach_the_core_transport() {
+        let c = NodeConfig {
+            gateway_url: Some("wss://gw.example:8443".into()),
+            proxy: Some("http://alice:proxy-pass-1@proxy.corp:3128".into()),
+            headers: HashMap::from([
+                ("CF-Access-Client-Id".to_string(), "id.access".into()),
+                ("CF-Access-Client-Secret".to_string(), "edge-secret-1".into()),
+            ]),
+            ..base()
+        };
+        let core = c.to_core().unwrap();
+        let p = core.transport.proxy.as_ref().unwrap();
+        assert_eq!((p.to_string(), p.has_auth()), ("http://proxy.corp:3128".to_string(), true));
+        let names: Vec<_> = core.transport.headers.names().collect();
+        assert_eq!(names, ["CF-Access-Client-Id", "CF-Access-Client-Secret"]);
+        // No secret of the record in `Debug` (the core's `Secret` redacts), names shown.
+        let dbg = format!("{c:?} {core:?}");
+        for secret in ["proxy-pass-1", "edge-secret-1", "id.access", "tok\""] {
+            assert!(!dbg.contains(secret), "{secret} in {dbg}");
+        }
+        assert!(dbg.contains("CF-Access-Client-Secret"), "{dbg}");
+        // None of either: the core's defaults.
+        let plain = base().to_core().unwrap();
+        assert!(plain.transport.proxy.is_none() && plain.transport.headers.is_empty());
+    }
+
+    #[test]
+    fn bad_proxy_or_header_is_a_typed_error() {
+        let c = NodeConfig { proxy: Some("ftp://proxy:21".into()), ..base() };
+        assert!(matches!(c.to_core(), Err(NodeError::InvalidProxy { .. })), "{:?}", c.to_core().err());
+        let c = NodeConfig { headers: HashMap::from([("Upgrade".to_string(), "h2c".into())]), ..base() };
+        match c.to_core() {
+            Err(NodeError::InvalidHeader { name, problem, detail }) => {
+                assert_eq!((name.as_str(), problem), ("Upgrade", crate::reach::HeaderProblem::Reserved));
+                assert!(detail.contains("reserved"), "{detail}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -319,7 +380,7 @@ mod tests {
         let code = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(code.to_string());
         let mut c = base();
         c.gateway_url = None;
-        c.setup_code = Some(code);
+        c.setup_code = Some(code.into());
         let core = c.to_core().unwrap();
         assert_eq!(core.endpoint.url(), "ws://127.0.0.1:1/");
         let rest: Vec<String> = core.endpoint_candidates.iter().map(|e| e.url()).collect();

@@ -10,6 +10,24 @@ pub enum NodeError {
         /// What is wrong.
         detail: String,
     },
+    /// `NodeConfig.proxy` is not a usable proxy URL (scheme other than `http`, `socks5`,
+    /// `socks5h`; no host or port; a path or query). The URL's credentials are not repeated.
+    #[error("invalid proxy: {detail}")]
+    InvalidProxy {
+        /// What is wrong.
+        detail: String,
+    },
+    /// A `NodeConfig.headers` entry was refused (a name the WebSocket upgrade owns, not a
+    /// valid name or value, given twice). The value is not repeated.
+    #[error("invalid upgrade header {name}: {detail}")]
+    InvalidHeader {
+        /// The header's name.
+        name: String,
+        /// Why.
+        problem: crate::reach::HeaderProblem,
+        /// The core's explanation.
+        detail: String,
+    },
     /// The secure store failed or holds unreadable data (never silently replaced).
     #[error("credential store: {detail}")]
     Store {

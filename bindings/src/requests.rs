@@ -4,11 +4,14 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use clawnode::Secret;
 use clawnode::protocol::{NodeSkill, PluginTool as CoreTool, PluginToolMcp};
+use clawnode::transport::Proxy;
 
 use crate::config::PlaintextPolicy;
 use crate::error::NodeError;
 use crate::node::Node;
+use crate::reach::ProxyUrl;
 use crate::runtime;
 
 /// The MCP target of a [`PluginTool`].
@@ -194,11 +197,14 @@ impl Node {
 /// certificate), captures the leaf fingerprint and whether system trust passed, and aborts.
 /// Nothing else is sent (no upgrade, no credentials). The app shows the fingerprint, the
 /// user verifies it out of band, then the app passes it as `tls_pin` or to `trust_pin`.
-#[uniffi::export]
-pub async fn probe_tls(url: String, timeout_ms: Option<u64>) -> Result<TlsProbe, NodeError> {
+/// `proxy`: the `NodeConfig.proxy` the node will use (the probe goes through it; TLS stays
+/// end to end, so the fingerprint is the Gateway's).
+#[uniffi::export(default(timeout_ms = None, proxy = None))]
+pub async fn probe_tls(url: String, timeout_ms: Option<u64>, proxy: Option<Secret>) -> Result<TlsProbe, NodeError> {
     let endpoint = clawnode::Endpoint::parse(&url).map_err(|e| NodeError::InvalidConfig { detail: e.to_string() })?;
     let mut cfg = clawnode::transport::TransportConfig {
         plaintext: PlaintextPolicy::platform_default().into(),
+        proxy: proxy.as_ref().map(|p| Proxy::try_from(ProxyUrl(p))).transpose()?,
         ..Default::default()
     };
     if let Some(ms) = timeout_ms {

@@ -17,6 +17,9 @@ pub enum PauseKind {
     Incompatible,
     /// Transport policy (e.g. plaintext refused) or configuration.
     Configuration,
+    /// The proxy (`NodeConfig.proxy`) asked for credentials, rejected them, or refused the
+    /// tunnel to the Gateway. Nothing was sent to the Gateway.
+    Proxy,
     /// The secure store failed.
     Storage,
     /// The Gateway presented another certificate than the pinned one (nothing was sent).
@@ -57,6 +60,8 @@ pub enum RemediationKind {
     TrustCertificate,
     /// The address is not allowed (plaintext to a non-local host…): use a `wss://` address.
     FixConnectionSettings,
+    /// The proxy refused: check its address, user and password (or ask its administrator).
+    FixProxy,
     /// The secure storage failed.
     FixStorage,
     /// Paused on request: `resume()` when ready.
@@ -79,10 +84,13 @@ impl RemediationKind {
             }
             RemediationKind::Update => "This app and the Gateway are not compatible. Update the app or the Gateway.",
             RemediationKind::TrustCertificate => {
-                "The Gateway's certificate is not the trusted one. Verify its fingerprint with the Gateway's owner                  before trusting it."
+                "The Gateway's certificate is not the trusted one. Verify its fingerprint with the Gateway's owner before trusting it."
             }
             RemediationKind::FixConnectionSettings => {
                 "This address is not allowed without encryption. Use a secure (wss://) address or a local network."
+            }
+            RemediationKind::FixProxy => {
+                "The proxy refused the connection. Check the proxy settings (address, user name and password), or ask the network's administrator."
             }
             RemediationKind::FixStorage => "The app's secure storage failed. Restart the app or reset its data.",
             RemediationKind::Resume => "Resume the connection when ready.",
@@ -101,6 +109,7 @@ impl From<CoreRemediation> for RemediationKind {
             CoreRemediation::Update => RemediationKind::Update,
             CoreRemediation::TrustCertificate => RemediationKind::TrustCertificate,
             CoreRemediation::FixConnectionSettings => RemediationKind::FixConnectionSettings,
+            CoreRemediation::FixProxy => RemediationKind::FixProxy,
             CoreRemediation::FixStorage => RemediationKind::FixStorage,
             CoreRemediation::Resume => RemediationKind::Resume,
             #[allow(unreachable_patterns)]
@@ -223,6 +232,7 @@ impl From<CoreState> for NodeState {
                     CorePauseKind::Identity => PauseKind::Identity,
                     CorePauseKind::Incompatible => PauseKind::Incompatible,
                     CorePauseKind::Configuration => PauseKind::Configuration,
+                    CorePauseKind::Proxy => PauseKind::Proxy,
                     CorePauseKind::Storage => PauseKind::Storage,
                     CorePauseKind::PinMismatch(m) => PauseKind::PinMismatch {
                         expected: m.expected.to_hex(),
@@ -433,6 +443,21 @@ mod tests {
     }
 
     #[test]
+    fn a_proxy_pause_reaches_the_app_as_a_proxy_pause() {
+        let p = clawnode::PauseReason {
+            kind: CorePauseKind::Proxy,
+            code: None,
+            message: "the proxy http://127.0.0.1:3128 rejected the proxy credentials; nothing was sent to the gateway"
+                .into(),
+            remediation: "give the proxy's user and password in the proxy URL".into(),
+        };
+        let NodeState::Paused { pause } = NodeState::from(CoreState::Paused(p)) else { panic!() };
+        assert_eq!((pause.kind, pause.remediation_kind), (PauseKind::Proxy, RemediationKind::FixProxy));
+        assert!(pause.remediation.contains("proxy settings") && !pause.remediation.contains("wss://"));
+        assert!(pause.message.contains("rejected the proxy credentials"), "{}", pause.message);
+    }
+
+    #[test]
     fn app_remediation_never_gives_cli_advice() {
         let p = clawnode::PauseReason {
             kind: CorePauseKind::Auth,
@@ -450,6 +475,7 @@ mod tests {
             RemediationKind::Update,
             RemediationKind::TrustCertificate,
             RemediationKind::FixConnectionSettings,
+            RemediationKind::FixProxy,
             RemediationKind::FixStorage,
             RemediationKind::Resume,
             RemediationKind::AskOperator,

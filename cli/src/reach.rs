@@ -1,7 +1,8 @@
 //! Per-Gateway reach settings: `[gateway]` or `[[gateway]]` tables in the config, the proxy
-//! (`--proxy`, the table's `proxy`, and `HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY` only with
-//! `--proxy-from-env`) and the custom upgrade headers (plain values or secret references,
-//! resolved fail-closed).
+//! (`--proxy`, else `CLAWNODE_PROXY` — where `service install --proxy` puts it, in the 0600
+//! environment file —, the table's `proxy`, and `HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY` only
+//! with `--proxy-from-env`) and the custom upgrade headers (plain values or secret
+//! references, resolved fail-closed).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -220,37 +221,64 @@ pub fn no_proxy_matches(no_proxy: &str, host: &Host) -> bool {
     })
 }
 
-/// Where a proxy came from (for the status line).
+/// The variable `run` takes a proxy from when `--proxy` is not given: ClawNode's own (so
+/// no other program's setting reroutes the node), written by `service install --proxy` into
+/// the 0600 environment file (a proxy URL may carry a password). Like every `CLAWNODE_*`
+/// key, it never reaches a child process.
+pub const PROXY_VAR: &str = "CLAWNODE_PROXY";
+
+/// `CLAWNODE_PROXY` from the process environment (trimmed; unset or empty → `None`).
+pub fn proxy_var() -> Option<String> {
+    std::env::var(PROXY_VAR).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+/// Where a proxy came from (for the status line and errors).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProxySource {
     /// `--proxy`.
     Flag,
+    /// `CLAWNODE_PROXY` (`service install --proxy`).
+    Var,
     /// The gateway table's `proxy`.
     Config,
     /// `HTTPS_PROXY` / `ALL_PROXY` (with `--proxy-from-env`).
     Env,
 }
 
-/// The proxy for `endpoint`: `--proxy`, else the table's `proxy`, else (only when
-/// `from_env`) the environment. `none` in the flag or the table means no proxy.
+impl ProxySource {
+    /// How the user names this source.
+    pub fn what(self) -> &'static str {
+        match self {
+            ProxySource::Flag => "--proxy",
+            ProxySource::Var => PROXY_VAR,
+            ProxySource::Config => "proxy in the config",
+            ProxySource::Env => "HTTPS_PROXY/ALL_PROXY (--proxy-from-env)",
+        }
+    }
+}
+
+/// The proxy for `endpoint`: `--proxy`, else `CLAWNODE_PROXY` (`var`), else the table's
+/// `proxy`, else (only when `from_env`) the environment. `none` in the flag, the variable or
+/// the table means no proxy.
 pub fn choose_proxy(
     flag: Option<&str>,
+    var: Option<&str>,
     table: Option<&str>,
     from_env: Option<&ProxyEnv>,
     endpoint: &Endpoint,
 ) -> Result<Option<(Proxy, ProxySource)>, ConfigError> {
-    let parse = |s: &str, what: &str| Proxy::parse(s).map_err(|e| ConfigError::Conflict(format!("{what}: {e}")));
-    for (value, source, what) in
-        [(flag, ProxySource::Flag, "--proxy"), (table, ProxySource::Config, "proxy in the config")]
-    {
+    let parse = |s: &str, source: ProxySource| {
+        Proxy::parse(s).map(|p| Some((p, source))).map_err(|e| ConfigError::Conflict(format!("{}: {e}", source.what())))
+    };
+    for (value, source) in [(flag, ProxySource::Flag), (var, ProxySource::Var), (table, ProxySource::Config)] {
         match value.map(str::trim) {
             Some("none") => return Ok(None),
-            Some(v) => return parse(v, what).map(|p| Some((p, source))),
+            Some(v) => return parse(v, source),
             None => {}
         }
     }
     match from_env.and_then(|e| e.for_endpoint(endpoint)) {
-        Some(v) => parse(v, "HTTPS_PROXY/ALL_PROXY").map(|p| Some((p, ProxySource::Env))),
+        Some(v) => parse(v, ProxySource::Env),
         None => Ok(None),
     }
 }
@@ -308,7 +336,7 @@ mod tests {
         };
         let wss = ep("wss://gw.example:443");
         let get = |flag, table, e: Option<&ProxyEnv>, endpoint: &Endpoint| {
-            choose_proxy(flag, table, e, endpoint).unwrap().map(|(p, s)| (p.to_string(), s))
+            choose_proxy(flag, None, table, e, endpoint).unwrap().map(|(p, s)| (p.to_string(), s))
         };
         assert_eq!(get(None, None, None, &wss), None, "the environment is ignored without --proxy-from-env");
         assert_eq!(get(None, None, Some(&env), &wss), Some(("http://envproxy:3128".into(), ProxySource::Env)));
@@ -345,11 +373,32 @@ mod tests {
         );
         assert_eq!(get(Some("none"), Some("http://cfg:8080"), Some(&env), &wss), None);
         assert_eq!(get(None, Some("none"), Some(&env), &wss), None);
-        assert!(choose_proxy(Some("https://p:1"), None, None, &wss).is_err());
+        assert!(choose_proxy(Some("https://p:1"), None, None, None, &wss).is_err());
         assert!(
-            choose_proxy(None, None, Some(&ProxyEnv { https: Some("ftp://x:1".into()), ..ProxyEnv::default() }), &wss)
-                .is_err()
+            choose_proxy(
+                None,
+                None,
+                None,
+                Some(&ProxyEnv { https: Some("ftp://x:1".into()), ..ProxyEnv::default() }),
+                &wss
+            )
+            .is_err()
         );
+        // CLAWNODE_PROXY (what `service install --proxy` writes): after --proxy, before the table.
+        let var = |flag, var, table| {
+            choose_proxy(flag, var, table, Some(&env), &wss).unwrap().map(|(p, s)| (p.to_string(), s))
+        };
+        assert_eq!(
+            var(None, Some("http://svc:3128"), Some("http://cfg:8080")),
+            Some(("http://svc:3128".into(), ProxySource::Var))
+        );
+        assert_eq!(
+            var(Some("socks5://flag:1080"), Some("http://svc:3128"), None),
+            Some(("socks5h://flag:1080".into(), ProxySource::Flag))
+        );
+        assert_eq!(var(None, Some("none"), Some("http://cfg:8080")), None);
+        let e = choose_proxy(None, Some("ftp://u:hunter2@x:1"), None, None, &wss).unwrap_err().to_string();
+        assert!(e.contains("CLAWNODE_PROXY") && !e.contains("hunter2"), "{e}");
     }
 
     #[test]

@@ -79,6 +79,7 @@ impl ClawnodeProcess {
             .env_remove("OPENCLAW_GATEWAY_TOKEN")
             .env_remove("OPENCLAW_GATEWAY_PASSWORD")
             .env_remove("OPENCLAW_STATE_DIR")
+            .env_remove("CLAWNODE_PROXY")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -214,9 +215,19 @@ pub struct InstalledUnit {
 /// Runs `clawnode service install --no-start --unit-dir <units> <args>`, requires success,
 /// and reads what it wrote.
 pub async fn service_install(units: &std::path::Path, args: &[&str]) -> Result<InstalledUnit, TestkitError> {
+    service_install_env(units, args, &[]).await
+}
+
+/// [`service_install`] with extra environment variables for the installer (e.g. the
+/// `HTTPS_PROXY` that `--proxy-from-env` copies).
+pub async fn service_install_env(
+    units: &std::path::Path,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> Result<InstalledUnit, TestkitError> {
     let units_arg = units.to_string_lossy().into_owned();
     let full = [&["service", "install", "--no-start", "--unit-dir", units_arg.as_str()][..], args].concat();
-    let mut p = ClawnodeProcess::spawn(&full, &[])?;
+    let mut p = ClawnodeProcess::spawn(&full, envs)?;
     let status = p.wait_exit(Duration::from_secs(60)).await?;
     if !status.success() {
         return Err(TestkitError::Closed(format!("service install failed ({status}): {:?}", p.lines())));

@@ -39,7 +39,7 @@ pub mod wire;
 pub mod workspace;
 
 pub use child::KillOnDrop;
-pub use cli::{ClawnodeProcess, InstalledUnit, clawnode_bin, service_install};
+pub use cli::{ClawnodeProcess, InstalledUnit, clawnode_bin, service_install, service_install_env};
 pub use error::TestkitError;
 pub use fake::{FakeConn, FakeGateway, FakeOptions};
 pub use gateway::{Gateway, GatewayBuilder};

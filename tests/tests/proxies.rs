@@ -17,6 +17,11 @@
 //!   plaintext to anything else is refused); `ws://192.0.2.1` through the proxy is refused
 //!   before any byte reaches the proxy.
 //!
+//! - `service install --proxy http://user:pass@…` (tinyproxy with `BasicAuth`): the unit's
+//!   `ExecStart` with its 0600 environment file (`CLAWNODE_PROXY`, the Gateway URL and token)
+//!   pairs through the proxy and serves an invoke; tinyproxy's log names the CONNECT to the
+//!   Gateway's port; the status line says where the proxy came from, never its password.
+//!
 //! Needs root for danted's user/password method (a system user `clawnode-socks` gets a
 //! fresh random password via `chpasswd`); `cargo xtask test` installs the packages.
 
@@ -26,7 +31,7 @@ use std::time::Duration;
 
 use clawnode::TlsPin;
 use clawnode_testkit::tap::{Tap, contains, tls_records_only, unmasked_client_payloads};
-use clawnode_testkit::{ClawnodeProcess, Gateway, Operator, random_hex};
+use clawnode_testkit::{ClawnodeProcess, Gateway, InstalledUnit, Operator, random_hex, service_install};
 use serde_json::json;
 
 const T: Duration = Duration::from_secs(60);
@@ -385,5 +390,70 @@ async fn plaintext_through_a_proxy_only_to_a_loopback_gateway() {
     assert!(contains(&clear, gw.token().as_bytes()), "plaintext: the proxy can read the token");
     assert!(contains(&clear, b"\"method\":\"connect\""), "and the connect frame");
     assert!(contains(&c.down, b"connect.challenge") && contains(&c.down, b"node.invoke.request"));
+    op.close().await;
+}
+
+/// `KEY='value'` lines of the environment file (the values here have no quote, so the
+/// installer wrote them single-quoted: literal, systemd.exec(5)).
+fn env_file_vars(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap();
+            let v = v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')).unwrap_or_else(|| panic!("{l}"));
+            (k.to_string(), v.to_string())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_install_proxy_reaches_the_gateway_from_the_environment_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Gateway::builder().start().await.expect("gateway starts");
+    let op = Operator::connect(&gw.ws_url(), gw.token()).await.expect("operator connects");
+    let password = format!("svc-{}", random_hex(8));
+    let tiny = tinyproxy(dir.path(), "tinyproxy-svc", Some(("clawnode", &password))).await;
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, gw.token()).unwrap();
+    let units = dir.path().join("units");
+    let state = dir.path().join("state");
+    let proxy = format!("http://clawnode:{password}@127.0.0.1:{}", tiny.port);
+    let url = gw.ws_url();
+    let args = [
+        "--url",
+        &url,
+        "--token-file",
+        token_file.to_str().unwrap(),
+        "--proxy",
+        &proxy,
+        "--state-dir",
+        state.to_str().unwrap(),
+    ];
+    let InstalledUnit { unit, env, .. } = service_install(&units, &args).await.unwrap();
+    assert!(!unit.contains(&password), "{unit}");
+
+    // What systemd would run: ExecStart's arguments after the binary, with the unit's
+    // Environment= and the environment file.
+    let exec = unit.lines().find_map(|l| l.strip_prefix("ExecStart=")).unwrap();
+    let argv: Vec<&str> = exec.split(' ').skip(1).collect();
+    assert_eq!(argv.first(), Some(&"run"), "{exec}");
+    let mut vars = env_file_vars(&env);
+    for l in unit.lines().filter_map(|l| l.strip_prefix("Environment=")) {
+        let (k, v) = l.split_once('=').unwrap();
+        vars.push((k.to_string(), v.to_string()));
+    }
+    assert!(vars.iter().any(|(k, v)| k == "CLAWNODE_PROXY" && *v == proxy), "{vars:?}");
+    let envs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let node = ClawnodeProcess::spawn(&argv, &envs).unwrap();
+    pair_and_invoke(&node, &op).await;
+    let out = node.lines().join("\n");
+    assert!(
+        out.contains(&format!("via proxy http://127.0.0.1:{} (from CLAWNODE_PROXY, with credentials)", tiny.port)),
+        "{out}"
+    );
+    assert!(!out.contains(&password) && !out.contains("warning: --proxy"), "{out}");
+    drop(node);
+    let log = std::fs::read_to_string(dir.path().join("tinyproxy-svc.log")).unwrap();
+    assert!(log.contains(&format!("CONNECT 127.0.0.1:{}", gw.port())), "{log}");
     op.close().await;
 }

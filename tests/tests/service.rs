@@ -3,6 +3,11 @@
 //! - the generated unit passes `systemd-analyze verify` with no output at all (unknown keys
 //!   and bad values are only warnings there), carries the hardening, and holds no secret;
 //!   the secret is in the 0600 environment file;
+//! - `--proxy` goes to the environment file only (`CLAWNODE_PROXY`, its password never in the
+//!   unit); `--proxy-from-env` puts the run flag in the unit and the installer's
+//!   `HTTPS_PROXY`/`NO_PROXY` in the environment file; a bad proxy URL or a proxy with
+//!   `--ssh` is refused and writes nothing (the round trip through a real proxy from these
+//!   files is in `proxies.rs`);
 //! - `clawnode run` sends `READY=1` as soon as its supervisor runs (no Gateway reachable
 //!   here), `STATUS=` lines with the connection state, `WATCHDOG=1` with `WATCHDOG_USEC`,
 //!   and `STOPPING=1` on SIGTERM, to a test `NOTIFY_SOCKET`.
@@ -12,7 +17,7 @@
 use std::os::unix::net::UnixDatagram;
 use std::time::{Duration, Instant};
 
-use clawnode_testkit::{ClawnodeProcess, InstalledUnit, service_install};
+use clawnode_testkit::{ClawnodeProcess, InstalledUnit, service_install, service_install_env};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unit_verifies_and_keeps_secrets_out() {
@@ -122,6 +127,68 @@ async fn unit_verifies_and_keeps_secrets_out() {
     assert!(p.wait_exit(Duration::from_secs(30)).await.unwrap().success());
     assert!(!units.join("clawnode.service").exists());
     assert!(!units.join("clawnode.env").exists());
+}
+
+fn verify(unit: &std::path::Path) {
+    let out = std::process::Command::new("systemd-analyze").arg("verify").arg(unit).output();
+    let out = out.expect("systemd-analyze runs (apt-get install systemd)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && stderr.trim().is_empty(), "systemd-analyze verify: {stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_goes_to_the_environment_file_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let units = dir.path().join("units");
+    let state = dir.path().join("state");
+    let state_arg = state.to_str().unwrap();
+    let proxy = "http://corp-user:pr0xy-pa$$@proxy.corp.example:3128";
+    let args = ["--url", "wss://gw.example:443", "--proxy", proxy, "--state-dir", state_arg];
+    let InstalledUnit { unit, env, lines } = service_install(&units, &args).await.unwrap();
+    for needle in ["pr0xy", "corp-user", "proxy.corp.example", "--proxy", "CLAWNODE_PROXY"] {
+        assert!(!unit.contains(needle), "{needle} in the unit:\n{unit}");
+    }
+    assert!(env.lines().any(|l| l == format!("CLAWNODE_PROXY='{proxy}'")), "{env}");
+    assert!(lines.iter().any(|l| l.contains("warning: --proxy carries a password")), "{lines:?}");
+    verify(&units.join("clawnode.service"));
+
+    // --proxy-from-env: the flag in the unit, this shell's variables in the environment file.
+    let env_proxy = "http://env-user:env-pa55@proxy.corp.example:8080";
+    let envs = [("HTTPS_PROXY", env_proxy), ("NO_PROXY", "internal.example,10.0.0.0"), ("ALL_PROXY", "")];
+    let args = ["--url", "wss://gw.example:443", "--proxy-from-env", "--state-dir", state_arg];
+    let InstalledUnit { unit, env, lines } = service_install_env(&units, &args, &envs).await.unwrap();
+    let exec = unit.lines().find(|l| l.starts_with("ExecStart=")).unwrap();
+    assert!(exec.ends_with("--proxy-from-env"), "{exec}");
+    assert!(!unit.contains("env-pa55") && !unit.contains("HTTPS_PROXY=") && !unit.contains("CLAWNODE_PROXY"), "{unit}");
+    assert!(env.lines().any(|l| l == format!("HTTPS_PROXY='{env_proxy}'")), "{env}");
+    assert!(env.lines().any(|l| l == "NO_PROXY='internal.example,10.0.0.0'"), "{env}");
+    assert!(!env.contains("ALL_PROXY") && !env.contains("CLAWNODE_PROXY"), "{env}");
+    assert!(
+        lines.iter().any(|l| l == "--proxy-from-env: HTTPS_PROXY, NO_PROXY copied into the environment file"),
+        "{lines:?}"
+    );
+    verify(&units.join("clawnode.service"));
+
+    // Refused before anything is written: a bad URL (the password not echoed), a proxy with --ssh.
+    let fresh = dir.path().join("fresh");
+    let fresh_arg = fresh.to_str().unwrap();
+    for (args, code, want) in [
+        (
+            vec!["--url", "wss://gw.example", "--proxy", "https://u:hunter2@proxy:3128"],
+            2,
+            "--proxy: unsupported proxy scheme",
+        ),
+        (vec!["--ssh", "gw.example", "--proxy", "http://proxy:3128"], 2, "cannot be used with"),
+        (vec!["--ssh", "gw.example", "--proxy-from-env"], 2, "cannot be used with"),
+    ] {
+        let full = [&["service", "install", "--no-start", "--unit-dir", fresh_arg][..], &args[..]].concat();
+        let mut p = ClawnodeProcess::spawn(&full, &[]).unwrap();
+        let st = p.wait_exit(Duration::from_secs(30)).await.unwrap();
+        let out = p.lines().join("\n");
+        assert_eq!(st.code(), Some(code), "{args:?}: {out}");
+        assert!(out.contains(want) && !out.contains("hunter2"), "{args:?}: {out}");
+        assert!(!fresh.join("clawnode.env").exists() && !fresh.join("clawnode.service").exists(), "{args:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

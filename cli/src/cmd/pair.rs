@@ -74,6 +74,7 @@ impl From<PairArgs> for RunArgs {
             proxy_from_env: p.proxy_from_env,
             on_pause: OnPause::Exit,
             until_paired: true,
+            proxy_var: None,
             discover: p.discover,
             trust_fingerprint: p.trust_fingerprint,
             browse: p.browse,

@@ -6,10 +6,11 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use clawnode::Secret;
 use clawnode::endpoint::{Endpoint, TlsPin};
+use clawnode::transport::Proxy;
 
 use super::CmdResult;
 use crate::dirs::{absolute, default_state_dir};
-use crate::{secret, service, service_account};
+use crate::{reach, secret, service, service_account};
 
 /// `clawnode service` flags and action.
 #[derive(clap::Args, Debug)]
@@ -78,6 +79,16 @@ pub struct InstallArgs {
     /// own state directory, when it holds a setup code's outcome).
     #[arg(long)]
     pub(crate) from_state_dir: Option<PathBuf>,
+    /// Reach the Gateway through a proxy, as `run --proxy` (`http://[user:pass@]host:port`
+    /// for HTTP CONNECT, `socks5h://…` for SOCKS5; `none` overrides the config's `proxy`).
+    /// Written to the 0600 environment file as CLAWNODE_PROXY, never to the unit. A password
+    /// in it is visible in `ps` while the installer runs: prefer --proxy-from-env.
+    #[arg(long, value_name = "URL", conflicts_with = "ssh")]
+    pub(crate) proxy: Option<String>,
+    /// Run the service with `--proxy-from-env`, and copy this shell's HTTPS_PROXY /
+    /// ALL_PROXY / NO_PROXY (those set) into the 0600 environment file.
+    #[arg(long, conflicts_with = "ssh")]
+    pub(crate) proxy_from_env: bool,
     /// Managed SSH tunnel target, as for `run --ssh`.
     #[arg(long)]
     pub(crate) ssh: Option<String>,
@@ -103,6 +114,44 @@ pub struct InstallArgs {
     pub(crate) no_start: bool,
 }
 
+/// `--proxy` → `CLAWNODE_PROXY`; `--proxy-from-env` → the run flag and this shell's
+/// `HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY` (upper case, as `run` reads them first).
+fn proxy_vars(
+    proxy: Option<&str>,
+    from_env: bool,
+    vars: &mut Vec<(&str, String)>,
+    run_args: &mut Vec<String>,
+) -> Result<(), String> {
+    if let Some(p) = proxy.map(str::trim) {
+        if p != "none" {
+            Proxy::parse(p).map_err(|e| format!("--proxy: {e}"))?;
+        }
+        vars.push((reach::PROXY_VAR, p.to_string()));
+    }
+    if from_env {
+        let env = reach::ProxyEnv::from_process();
+        let mut copied = Vec::new();
+        for (var, value) in [("HTTPS_PROXY", env.https), ("ALL_PROXY", env.all), ("NO_PROXY", env.no_proxy)] {
+            let Some(v) = value else { continue };
+            if var != "NO_PROXY" {
+                Proxy::parse(&v).map_err(|e| format!("{var} (--proxy-from-env): {e}"))?;
+            }
+            vars.push((var, v));
+            copied.push(var);
+        }
+        if copied.is_empty() {
+            println!(
+                "note: --proxy-from-env: neither HTTPS_PROXY nor ALL_PROXY is set here; the service will use \
+                 only what systemd gives it (DefaultEnvironment=, or lines added to its environment file)"
+            );
+        } else {
+            println!("--proxy-from-env: {} copied into the environment file", copied.join(", "));
+        }
+        run_args.push("--proxy-from-env".into());
+    }
+    Ok(())
+}
+
 /// Runs one `clawnode service` action.
 pub fn service(args: ServiceArgs) -> CmdResult {
     let unit_dir = args.unit_dir.clone().unwrap_or_else(|| service::default_unit_dir(args.user));
@@ -118,6 +167,8 @@ pub fn service(args: ServiceArgs) -> CmdResult {
                 password_file,
                 tls_fingerprint,
                 allow_insecure_private_ws,
+                proxy,
+                proxy_from_env,
                 from_state_dir,
                 ssh,
                 ssh_identity,
@@ -129,6 +180,7 @@ pub fn service(args: ServiceArgs) -> CmdResult {
             } = *install;
             secret::warn_flag("--token", token.is_some(), "--token-file");
             secret::warn_flag("--password", password.is_some(), "--password-file");
+            reach::warn_proxy_flag(proxy.as_deref());
             if run_as_root && (args.user || exec_profile != service::ExecProfile::Host) {
                 return Err("--run-as-root is for a system unit with --exec-profile host only".into());
             }
@@ -159,6 +211,9 @@ pub fn service(args: ServiceArgs) -> CmdResult {
             if allow_insecure_private_ws {
                 vars.push(("OPENCLAW_ALLOW_INSECURE_PRIVATE_WS", "1".into()));
             }
+            // A proxy may carry a password: the environment file only (never the unit's
+            // command line), checked here so a typo fails now rather than at every start.
+            proxy_vars(proxy.as_deref(), proxy_from_env, &mut vars, &mut run_args)?;
             // A pin is no secret: it goes to the command line, in its canonical form.
             if let Some(f) = &tls_fingerprint {
                 let pin = TlsPin::parse(f).map_err(|e| format!("--tls-fingerprint: {e}"))?;

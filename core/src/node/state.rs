@@ -22,6 +22,9 @@ pub enum PauseKind {
     Incompatible,
     /// Transport policy (e.g. plaintext refused) or configuration.
     Configuration,
+    /// The proxy asked for credentials, rejected them, or refused the tunnel to the
+    /// Gateway. Nothing was sent to the Gateway.
+    Proxy,
     /// The credential store failed.
     Storage,
     /// The Gateway presented a certificate other than the pinned one. Nothing was sent.
@@ -236,6 +239,9 @@ pub enum Remediation {
     /// The connection is not allowed (plaintext to a non-local address, bad endpoint):
     /// use a secure (`wss://`) address.
     FixConnectionSettings,
+    /// The proxy refused (credentials missing or wrong, or the Gateway's host and port not
+    /// allowed): fix the proxy settings or ask the proxy's administrator.
+    FixProxy,
     /// The secure storage failed: fix or reset it.
     FixStorage,
     /// Paused on request: resume when ready.
@@ -254,6 +260,7 @@ impl PauseReason {
             PauseKind::Storage => Remediation::FixStorage,
             PauseKind::Incompatible => Remediation::Update,
             PauseKind::Configuration => Remediation::FixConnectionSettings,
+            PauseKind::Proxy => Remediation::FixProxy,
             PauseKind::Identity if code.starts_with("DEVICE_AUTH_") => Remediation::CheckClock,
             PauseKind::Identity => Remediation::Update,
             PauseKind::Auth => match code {
@@ -292,6 +299,7 @@ mod tests {
             (PauseKind::Identity, Some("DEVICE_AUTH_SIGNATURE_EXPIRED"), R::CheckClock),
             (PauseKind::Incompatible, Some("PROTOCOL_MISMATCH"), R::Update),
             (PauseKind::Configuration, None, R::FixConnectionSettings),
+            (PauseKind::Proxy, None, R::FixProxy),
             (PauseKind::Storage, None, R::FixStorage),
             (PauseKind::Requested, None, R::Resume),
             (PauseKind::TlsUntrusted { observed: TlsPin::of_der(b"x") }, None, R::TrustCertificate),

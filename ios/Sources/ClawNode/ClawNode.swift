@@ -131,8 +131,10 @@ public final class ClawNode: Sendable {
     public var stats: NodeStats { node.stats() }
 
     /// First-use trust: the certificate's fingerprint and whether the system trusts it.
-    public static func probeTls(_ url: String, timeoutMs: UInt64? = nil) async throws -> TlsProbe {
-        try await ClawNodeBindings.probeTls(url: url, timeoutMs: timeoutMs)
+    /// `proxy`: the `NodeConfig.proxy` the node will use (TLS stays end to end through it, so
+    /// the fingerprint is the Gateway's).
+    public static func probeTls(_ url: String, timeoutMs: UInt64? = nil, proxy: String? = nil) async throws -> TlsProbe {
+        try await ClawNodeBindings.probeTls(url: url, timeoutMs: timeoutMs, proxy: proxy)
     }
 
     /// Pending work items kept until the app consumes `pendingWork`.

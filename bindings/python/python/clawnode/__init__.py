@@ -22,7 +22,10 @@ handler's coroutine is cancelled (``asyncio.CancelledError``).
 
 ``async for`` over ``node.states()``, ``node.notices()`` (pending work, pending actions,
 …) and ``node.events()`` (Gateway events with their payloads). :func:`probe_tls` and
-``node.trust_pin`` handle first-use TLS trust. The node is stopped and the native runtime
+``node.trust_pin`` handle first-use TLS trust. ``NodeConfig(proxy="http://user:pw@proxy:3128")``
+(or ``socks5h://…``) reaches the Gateway through a proxy, ``NodeConfig(headers={…})`` adds
+headers to the WebSocket upgrade (a Zero-Trust edge's service token); a bad proxy URL or a
+reserved header raises ``NodeError.InvalidProxy`` / ``NodeError.InvalidHeader``. The node is stopped and the native runtime
 shut down before the interpreter exits.
 """
 
@@ -45,6 +48,7 @@ from .clawnode.clawnode import (
     EndpointInfo,
     EventOutcome,
     GatewayEvent,
+    HeaderProblem,
     InvokeError,
     KnownGateway,
     LogLevel,
@@ -91,6 +95,7 @@ __all__ = [
     "EventOutcome",
     "GatewayEvent",
     "Handler",
+    "HeaderProblem",
     "Invoke",
     "InvokeError",
     "Json",

@@ -88,13 +88,14 @@ def bind_loop(loop: asyncio.AbstractEventLoop) -> None:
     _ffi.uniffi_set_event_loop(cast(asyncio.BaseEventLoop, loop))
 
 
-async def probe_tls(url: str, timeout_ms: Optional[int] = None) -> TlsProbe:
+async def probe_tls(url: str, timeout_ms: Optional[int] = None, proxy: Optional[str] = None) -> TlsProbe:
     """First-use trust: connects to ``wss://`` ``url`` without trusting anything and returns
     the certificate's fingerprint and whether system trust accepts it (nothing is sent).
     Show the fingerprint to the user; :meth:`ClawNode.trust_pin` (or ``tls_pin``) if they
-    confirm it."""
+    confirm it. ``proxy``: the ``NodeConfig.proxy`` the node will use (TLS stays end to end
+    through it, so the fingerprint is the Gateway's)."""
     bind_loop(asyncio.get_running_loop())
-    return await _ffi.probe_tls(url, timeout_ms)
+    return await _ffi.probe_tls(url, timeout_ms, proxy)
 
 
 class ClawNode:

@@ -12,8 +12,10 @@ import inspect
 from types import ModuleType
 from typing import Any, Dict, List, Tuple
 
-#: Fields never shown, whatever record they are in.
-SECRET_FIELDS = frozenset({"token", "password", "setup_code", "bootstrap_token"})
+#: Fields never shown, whatever record they are in (a proxy URL may hold a password).
+SECRET_FIELDS = frozenset({"token", "password", "setup_code", "bootstrap_token", "proxy"})
+#: Maps whose keys are shown and whose values are not (upgrade headers carry service tokens).
+SECRET_VALUE_FIELDS = frozenset({"headers"})
 
 _fields_cache: Dict[type, Tuple[str, ...]] = {}
 
@@ -32,6 +34,9 @@ def _fields(cls: type) -> Tuple[str, ...]:
 def _show(name: str, value: Any) -> str:
     if name in SECRET_FIELDS and value is not None:
         return f"{name}='<redacted>'"
+    if name in SECRET_VALUE_FIELDS and isinstance(value, dict):
+        shown = {k: "<redacted>" for k in value}
+        return f"{name}={shown!r}"
     if isinstance(value, enum.Enum):  # `ClientId.NODE_HOST`, not `<ClientId.NODE_HOST: 1>`
         return f"{name}={type(value).__name__}.{value.name}"
     return f"{name}={value!r}"
@@ -61,8 +66,8 @@ def _targets(module: ModuleType) -> List[type]:
     for name, obj in vars(module).items():
         if name.startswith("_") or not isinstance(obj, type):
             continue
-        if issubclass(obj, (BaseException, enum.Enum)):
-            continue
+        if issubclass(obj, (BaseException, enum.Enum)) or obj.__module__ == "builtins":
+            continue  # `Secret = str` (the library's secret strings) is an alias, not a record
         if "__str__" in vars(obj):  # a record
             out.append(obj)
         for inner in vars(obj).values():  # an enum with fields: one nested class per variant

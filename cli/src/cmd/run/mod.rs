@@ -95,7 +95,8 @@ pub struct RunArgs {
     pub(crate) ssh_options: Vec<String>,
     /// Reach the Gateway through a proxy: `http://[user:pass@]host:port` (HTTP CONNECT) or
     /// `socks5://…` / `socks5h://…` (the proxy resolves the Gateway's name); `none` for none.
-    /// TLS stays end to end; plaintext ws:// only to a loopback Gateway.
+    /// TLS stays end to end; plaintext ws:// only to a loopback Gateway. Default:
+    /// $CLAWNODE_PROXY (what `service install --proxy` writes), then the config's `proxy`.
     #[arg(long, conflicts_with = "ssh")]
     pub(crate) proxy: Option<String>,
     /// Use HTTPS_PROXY (wss://) / ALL_PROXY and NO_PROXY from the environment when no proxy
@@ -120,6 +121,10 @@ pub struct RunArgs {
     /// Exit 0 once paired (`clawnode pair`).
     #[arg(skip)]
     pub(crate) until_paired: bool,
+    /// `CLAWNODE_PROXY`, read by [`run`] (`service install --proxy` writes it to the unit's
+    /// environment file): used when `--proxy` is not given.
+    #[arg(skip)]
+    pub(crate) proxy_var: Option<String>,
 }
 
 /// What `run` does on a terminal error.
@@ -132,18 +137,24 @@ pub enum OnPause {
 }
 
 /// Connects and serves until stopped, paused (with `--on-pause exit`) or paired (`pair`).
-pub async fn run(args: RunArgs) -> CmdResult {
+pub async fn run(mut args: RunArgs) -> CmdResult {
     secret::warn_flag("--token", args.token.is_some(), "--token-file");
     secret::warn_flag("--password", args.password.is_some(), "--password-file");
     crate::reach::warn_proxy_flag(args.proxy.as_deref());
+    args.proxy_var = crate::reach::proxy_var();
     let mut setup = target::Setup::load(&args)?;
     if !setup.file.gateways.is_empty() {
         let served = route::many(&args, &setup)?;
         return serve::serve(&args, setup, served).await;
     }
     // A setup code's endpoints are probed through the --proxy too.
-    if let Some(p) = args.proxy.as_deref().filter(|p| p.trim() != "none") {
-        setup.transport.proxy = Some(clawnode::transport::Proxy::parse(p).map_err(|e| format!("--proxy: {e}"))?);
+    let explicit = match (&args.proxy, &args.proxy_var) {
+        (Some(p), _) => Some((p.as_str(), "--proxy")),
+        (None, Some(p)) => Some((p.as_str(), crate::reach::PROXY_VAR)),
+        (None, None) => None,
+    };
+    if let Some((p, what)) = explicit.filter(|(p, _)| p.trim() != "none") {
+        setup.transport.proxy = Some(clawnode::transport::Proxy::parse(p).map_err(|e| format!("{what}: {e}"))?);
     }
     let target = match target::resolve(&args, &mut setup).await? {
         ControlFlow::Continue(t) => t,

@@ -36,14 +36,14 @@ pub(super) fn apply(
     let table_proxy = table.and_then(|t| t.proxy.as_deref());
     let chosen = if tunnel {
         // ssh carries the bytes: an environment proxy is not for it; an explicit one is an error.
-        if args.proxy.is_some() || table_proxy.is_some_and(|p| p.trim() != "none") {
+        if args.proxy.is_some() || args.proxy_var.is_some() || table_proxy.is_some_and(|p| p.trim() != "none") {
             return Err(ConfigError::Conflict(
                 "a proxy cannot be combined with --ssh / [ssh] (use ssh's own ProxyCommand/ProxyJump)".into(),
             ));
         }
         None
     } else {
-        reach::choose_proxy(args.proxy.as_deref(), table_proxy, env.as_ref(), endpoint)?
+        reach::choose_proxy(args.proxy.as_deref(), args.proxy_var.as_deref(), table_proxy, env.as_ref(), endpoint)?
     };
     transport.headers = match table.and_then(|t| t.headers.as_ref()) {
         Some(h) => {
@@ -56,6 +56,7 @@ pub(super) fn apply(
     if let Some((p, source)) = &chosen {
         let from = match source {
             ProxySource::Flag => "--proxy",
+            ProxySource::Var => reach::PROXY_VAR,
             ProxySource::Config => "config",
             ProxySource::Env => "environment, --proxy-from-env",
         };

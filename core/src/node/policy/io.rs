@@ -117,10 +117,10 @@ impl FailureKind {
                         "pin the gateway's certificate after verifying its fingerprint out of band",
                     ),
                     TransportError::ProxyAuth { .. } => {
-                        (PauseKind::Configuration, "give the proxy's user and password in the proxy URL")
+                        (PauseKind::Proxy, "give the proxy's user and password in the proxy URL")
                     }
                     TransportError::ProxyRefused { .. } => {
-                        (PauseKind::Configuration, "ask the proxy's administrator to allow the gateway's host and port")
+                        (PauseKind::Proxy, "ask the proxy's administrator to allow the gateway's host and port")
                     }
                     TransportError::DiscoveredUnpinned { .. } => (
                         PauseKind::Configuration,

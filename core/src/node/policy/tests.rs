@@ -452,6 +452,28 @@ fn pin_mismatch_holds_until_trust_pin() {
 }
 
 #[test]
+fn proxy_refusals_pause_as_proxy_and_an_unreachable_proxy_is_retried() {
+    let proxy = "http://127.0.0.1:3128".to_string();
+    for e in [
+        TransportError::ProxyAuth { proxy: proxy.clone(), offered: true },
+        TransportError::ProxyRefused { proxy: proxy.clone(), reason: "HTTP 403 Forbidden".into() },
+    ] {
+        match FailureKind::of(HandshakeError::Transport(e)) {
+            FailureKind::Terminal(r) => {
+                assert_eq!(
+                    (r.kind.clone(), r.remediation_kind()),
+                    (PauseKind::Proxy, crate::node::Remediation::FixProxy),
+                    "{r:?}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let e = TransportError::ProxyConnect { proxy, message: "connection refused".into() };
+    assert!(matches!(FailureKind::of(HandshakeError::Transport(e)), FailureKind::Unreachable(_)));
+}
+
+#[test]
 fn device_token_mismatch_deletes_only_the_rejected_token() {
     let c = PolicyConfig { has_shared_secret: true, ..cfg() };
     let (mut p, t) = started(c);

@@ -4624,7 +4624,7 @@ public struct NodeConfig: Equatable, Hashable {
      * that answers (the code's pin applies to its primary URL only; a stored pin applies
      * to the others); when none answers it keeps retrying the primary.
      */
-    public var setupCode: String?
+    public var setupCode: Secret?
     /**
      * Name operators see.
      */
@@ -4670,11 +4670,11 @@ public struct NodeConfig: Equatable, Hashable {
     /**
      * Shared Gateway token.
      */
-    public var token: String?
+    public var token: Secret?
     /**
      * Shared Gateway password.
      */
-    public var password: String?
+    public var password: Secret?
     /**
      * SHA-256 pin of the Gateway's leaf certificate (64 hex, `:` allowed), `wss://` only.
      */
@@ -4700,6 +4700,22 @@ public struct NodeConfig: Equatable, Hashable {
      * name). Not allowed with `setup_code`.
      */
     public var discoveredGatewayId: String?
+    /**
+     * Reach the Gateway through a proxy: `http://[user:password@]host:port` (HTTP
+     * `CONNECT`, Basic auth) or `socks5://…` / `socks5h://…` (SOCKS5, user/password; the
+     * proxy resolves the Gateway's name). TLS stays end to end (the pin and SNI apply to
+     * the Gateway); plaintext `ws://` only to a loopback Gateway. Used for a setup code's
+     * URLs too. A bad URL: `NodeError.InvalidProxy`. A secret (it may hold a password).
+     */
+    public var proxy: Secret?
+    /**
+     * Extra headers on the WebSocket upgrade request, e.g. a Zero-Trust edge's service
+     * token (`CF-Access-Client-Id`, `CF-Access-Client-Secret`). Values are secrets. Names
+     * the upgrade owns (`Host`, `Upgrade`, `Connection`, `Sec-WebSocket-*`, `Proxy-*`, …)
+     * are refused: `NodeError.InvalidHeader`. Sent only on `wss://` or to a loopback
+     * Gateway.
+     */
+    public var headers: [String: Secret]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -4712,7 +4728,7 @@ public struct NodeConfig: Equatable, Hashable {
          * bootstrap token. On `start()` the node tries its URLs in order and keeps the first
          * that answers (the code's pin applies to its primary URL only; a stored pin applies
          * to the others); when none answers it keeps retrying the primary.
-         */setupCode: String? = nil, 
+         */setupCode: Secret? = nil, 
         /**
          * Name operators see.
          */displayName: String? = nil, 
@@ -4748,10 +4764,10 @@ public struct NodeConfig: Equatable, Hashable {
          */maxAttemptsPerMinute: UInt32? = nil, 
         /**
          * Shared Gateway token.
-         */token: String? = nil, 
+         */token: Secret? = nil, 
         /**
          * Shared Gateway password.
-         */password: String? = nil, 
+         */password: Secret? = nil, 
         /**
          * SHA-256 pin of the Gateway's leaf certificate (64 hex, `:` allowed), `wss://` only.
          */tlsPin: String? = nil, 
@@ -4771,7 +4787,21 @@ public struct NodeConfig: Equatable, Hashable {
          * are then stored under that id, so they survive the Gateway's address changes; a
          * plaintext `ws://` route stays keyed by its address (anyone can claim an instance
          * name). Not allowed with `setup_code`.
-         */discoveredGatewayId: String? = nil) {
+         */discoveredGatewayId: String? = nil, 
+        /**
+         * Reach the Gateway through a proxy: `http://[user:password@]host:port` (HTTP
+         * `CONNECT`, Basic auth) or `socks5://…` / `socks5h://…` (SOCKS5, user/password; the
+         * proxy resolves the Gateway's name). TLS stays end to end (the pin and SNI apply to
+         * the Gateway); plaintext `ws://` only to a loopback Gateway. Used for a setup code's
+         * URLs too. A bad URL: `NodeError.InvalidProxy`. A secret (it may hold a password).
+         */proxy: Secret? = nil, 
+        /**
+         * Extra headers on the WebSocket upgrade request, e.g. a Zero-Trust edge's service
+         * token (`CF-Access-Client-Id`, `CF-Access-Client-Secret`). Values are secrets. Names
+         * the upgrade owns (`Host`, `Upgrade`, `Connection`, `Sec-WebSocket-*`, `Proxy-*`, …)
+         * are refused: `NodeError.InvalidHeader`. Sent only on `wss://` or to a loopback
+         * Gateway.
+         */headers: [String: Secret] = [:]) {
         self.gatewayUrl = gatewayUrl
         self.setupCode = setupCode
         self.displayName = displayName
@@ -4790,6 +4820,8 @@ public struct NodeConfig: Equatable, Hashable {
         self.defaultInvokeTimeoutMs = defaultInvokeTimeoutMs
         self.stateDir = stateDir
         self.discoveredGatewayId = discoveredGatewayId
+        self.proxy = proxy
+        self.headers = headers
     }
 
     
@@ -4809,7 +4841,7 @@ public struct FfiConverterTypeNodeConfig: FfiConverterRustBuffer {
         return
             try NodeConfig(
                 gatewayUrl: FfiConverterOptionString.read(from: &buf), 
-                setupCode: FfiConverterOptionString.read(from: &buf), 
+                setupCode: FfiConverterOptionTypeSecret.read(from: &buf), 
                 displayName: FfiConverterOptionString.read(from: &buf), 
                 platform: FfiConverterString.read(from: &buf), 
                 deviceFamily: FfiConverterOptionString.read(from: &buf), 
@@ -4819,19 +4851,21 @@ public struct FfiConverterTypeNodeConfig: FfiConverterRustBuffer {
                 plaintextPolicy: FfiConverterOptionTypePlaintextPolicy.read(from: &buf), 
                 batteryProfile: FfiConverterBool.read(from: &buf), 
                 maxAttemptsPerMinute: FfiConverterOptionUInt32.read(from: &buf), 
-                token: FfiConverterOptionString.read(from: &buf), 
-                password: FfiConverterOptionString.read(from: &buf), 
+                token: FfiConverterOptionTypeSecret.read(from: &buf), 
+                password: FfiConverterOptionTypeSecret.read(from: &buf), 
                 tlsPin: FfiConverterOptionString.read(from: &buf), 
                 permissions: FfiConverterDictionaryStringBool.read(from: &buf), 
                 defaultInvokeTimeoutMs: FfiConverterUInt64.read(from: &buf), 
                 stateDir: FfiConverterOptionString.read(from: &buf), 
-                discoveredGatewayId: FfiConverterOptionString.read(from: &buf)
+                discoveredGatewayId: FfiConverterOptionString.read(from: &buf), 
+                proxy: FfiConverterOptionTypeSecret.read(from: &buf), 
+                headers: FfiConverterDictionaryStringTypeSecret.read(from: &buf)
         )
     }
 
     public static func write(_ value: NodeConfig, into buf: inout [UInt8]) {
         FfiConverterOptionString.write(value.gatewayUrl, into: &buf)
-        FfiConverterOptionString.write(value.setupCode, into: &buf)
+        FfiConverterOptionTypeSecret.write(value.setupCode, into: &buf)
         FfiConverterOptionString.write(value.displayName, into: &buf)
         FfiConverterString.write(value.platform, into: &buf)
         FfiConverterOptionString.write(value.deviceFamily, into: &buf)
@@ -4841,13 +4875,15 @@ public struct FfiConverterTypeNodeConfig: FfiConverterRustBuffer {
         FfiConverterOptionTypePlaintextPolicy.write(value.plaintextPolicy, into: &buf)
         FfiConverterBool.write(value.batteryProfile, into: &buf)
         FfiConverterOptionUInt32.write(value.maxAttemptsPerMinute, into: &buf)
-        FfiConverterOptionString.write(value.token, into: &buf)
-        FfiConverterOptionString.write(value.password, into: &buf)
+        FfiConverterOptionTypeSecret.write(value.token, into: &buf)
+        FfiConverterOptionTypeSecret.write(value.password, into: &buf)
         FfiConverterOptionString.write(value.tlsPin, into: &buf)
         FfiConverterDictionaryStringBool.write(value.permissions, into: &buf)
         FfiConverterUInt64.write(value.defaultInvokeTimeoutMs, into: &buf)
         FfiConverterOptionString.write(value.stateDir, into: &buf)
         FfiConverterOptionString.write(value.discoveredGatewayId, into: &buf)
+        FfiConverterOptionTypeSecret.write(value.proxy, into: &buf)
+        FfiConverterDictionaryStringTypeSecret.write(value.headers, into: &buf)
     }
 }
 
@@ -7150,6 +7186,113 @@ public func FfiConverterTypeGatewayEvent_lower(_ value: GatewayEvent) -> RustBuf
 
 
 /**
+ * Why an upgrade header was refused (`NodeError::InvalidHeader`).
+ */
+
+public enum HeaderProblem: Equatable, Hashable {
+    
+    /**
+     * A header the WebSocket upgrade owns (`Host`, `Upgrade`, `Connection`,
+     * `Sec-WebSocket-*`, `Content-Length`, `Transfer-Encoding`, `TE`, `Trailer`,
+     * `Keep-Alive`, `Expect`, `Proxy-*`).
+     */
+    case reserved
+    /**
+     * The name is not an HTTP token.
+     */
+    case invalidName
+    /**
+     * The value has control or non-ASCII characters.
+     */
+    case invalidValue
+    /**
+     * The same name twice (names are case-insensitive).
+     */
+    case duplicate
+    /**
+     * Another reason (see `detail`).
+     */
+    case other
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension HeaderProblem: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHeaderProblem: FfiConverterRustBuffer {
+    typealias SwiftType = HeaderProblem
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HeaderProblem {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .reserved
+        
+        case 2: return .invalidName
+        
+        case 3: return .invalidValue
+        
+        case 4: return .duplicate
+        
+        case 5: return .other
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: HeaderProblem, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .reserved:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .invalidName:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .invalidValue:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .duplicate:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .other:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHeaderProblem_lift(_ buf: RustBuffer) throws -> HeaderProblem {
+    return try FfiConverterTypeHeaderProblem.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHeaderProblem_lower(_ value: HeaderProblem) -> RustBuffer {
+    return FfiConverterTypeHeaderProblem.lower(value)
+}
+
+
+
+/**
  * Errors of the `InvokeContext` calls (progress).
  */
 public 
@@ -7494,6 +7637,30 @@ enum NodeError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          */detail: String
     )
     /**
+     * `NodeConfig.proxy` is not a usable proxy URL (scheme other than `http`, `socks5`,
+     * `socks5h`; no host or port; a path or query). The URL's credentials are not repeated.
+     */
+    case InvalidProxy(
+        /**
+         * What is wrong.
+         */detail: String
+    )
+    /**
+     * A `NodeConfig.headers` entry was refused (a name the WebSocket upgrade owns, not a
+     * valid name or value, given twice). The value is not repeated.
+     */
+    case InvalidHeader(
+        /**
+         * The header's name.
+         */name: String, 
+        /**
+         * Why.
+         */problem: HeaderProblem, 
+        /**
+         * The core's explanation.
+         */detail: String
+    )
+    /**
      * The secure store failed or holds unreadable data (never silently replaced).
      */
     case Store(
@@ -7560,16 +7727,24 @@ public struct FfiConverterTypeNodeError: FfiConverterRustBuffer {
         case 1: return .InvalidConfig(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 2: return .Store(
+        case 2: return .InvalidProxy(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 3: return .NotConnected
-        case 4: return .Request(
+        case 3: return .InvalidHeader(
+            name: try FfiConverterString.read(from: &buf), 
+            problem: try FfiConverterTypeHeaderProblem.read(from: &buf), 
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 4: return .Store(
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 5: return .NotConnected
+        case 6: return .Request(
             code: try FfiConverterOptionString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 5: return .ShutDown
-        case 6: return .Internal(
+        case 7: return .ShutDown
+        case 8: return .Internal(
             detail: try FfiConverterString.read(from: &buf)
             )
 
@@ -7589,27 +7764,39 @@ public struct FfiConverterTypeNodeError: FfiConverterRustBuffer {
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Store(detail):
+        case let .InvalidProxy(detail):
             writeInt(&buf, Int32(2))
             FfiConverterString.write(detail, into: &buf)
             
         
-        case .NotConnected:
+        case let .InvalidHeader(name,problem,detail):
             writeInt(&buf, Int32(3))
+            FfiConverterString.write(name, into: &buf)
+            FfiConverterTypeHeaderProblem.write(problem, into: &buf)
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .Store(detail):
+            writeInt(&buf, Int32(4))
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case .NotConnected:
+            writeInt(&buf, Int32(5))
         
         
         case let .Request(code,detail):
-            writeInt(&buf, Int32(4))
+            writeInt(&buf, Int32(6))
             FfiConverterOptionString.write(code, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         
         case .ShutDown:
-            writeInt(&buf, Int32(5))
+            writeInt(&buf, Int32(7))
         
         
         case let .Internal(detail):
-            writeInt(&buf, Int32(6))
+            writeInt(&buf, Int32(8))
             FfiConverterString.write(detail, into: &buf)
             
         }
@@ -8286,6 +8473,11 @@ public enum PauseKind: Equatable, Hashable {
      */
     case configuration
     /**
+     * The proxy (`NodeConfig.proxy`) asked for credentials, rejected them, or refused the
+     * tunnel to the Gateway. Nothing was sent to the Gateway.
+     */
+    case proxy
+    /**
      * The secure store failed.
      */
     case storage
@@ -8348,17 +8540,19 @@ public struct FfiConverterTypePauseKind: FfiConverterRustBuffer {
         
         case 4: return .configuration
         
-        case 5: return .storage
+        case 5: return .proxy
         
-        case 6: return .pinMismatch(expected: try FfiConverterString.read(from: &buf), observed: try FfiConverterString.read(from: &buf), systemTrusted: try FfiConverterBool.read(from: &buf)
+        case 6: return .storage
+        
+        case 7: return .pinMismatch(expected: try FfiConverterString.read(from: &buf), observed: try FfiConverterString.read(from: &buf), systemTrusted: try FfiConverterBool.read(from: &buf)
         )
         
-        case 7: return .tlsUntrusted(observed: try FfiConverterString.read(from: &buf)
+        case 8: return .tlsUntrusted(observed: try FfiConverterString.read(from: &buf)
         )
         
-        case 8: return .requested
+        case 9: return .requested
         
-        case 9: return .other
+        case 10: return .other
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -8384,28 +8578,32 @@ public struct FfiConverterTypePauseKind: FfiConverterRustBuffer {
             writeInt(&buf, Int32(4))
         
         
-        case .storage:
+        case .proxy:
             writeInt(&buf, Int32(5))
         
         
-        case let .pinMismatch(expected,observed,systemTrusted):
+        case .storage:
             writeInt(&buf, Int32(6))
+        
+        
+        case let .pinMismatch(expected,observed,systemTrusted):
+            writeInt(&buf, Int32(7))
             FfiConverterString.write(expected, into: &buf)
             FfiConverterString.write(observed, into: &buf)
             FfiConverterBool.write(systemTrusted, into: &buf)
             
         
         case let .tlsUntrusted(observed):
-            writeInt(&buf, Int32(7))
+            writeInt(&buf, Int32(8))
             FfiConverterString.write(observed, into: &buf)
             
         
         case .requested:
-            writeInt(&buf, Int32(8))
+            writeInt(&buf, Int32(9))
         
         
         case .other:
-            writeInt(&buf, Int32(9))
+            writeInt(&buf, Int32(10))
         
         }
     }
@@ -8757,6 +8955,10 @@ public enum RemediationKind: Equatable, Hashable {
      */
     case fixConnectionSettings
     /**
+     * The proxy refused: check its address, user and password (or ask its administrator).
+     */
+    case fixProxy
+    /**
      * The secure storage failed.
      */
     case fixStorage
@@ -8803,11 +9005,13 @@ public struct FfiConverterTypeRemediationKind: FfiConverterRustBuffer {
         
         case 7: return .fixConnectionSettings
         
-        case 8: return .fixStorage
+        case 8: return .fixProxy
         
-        case 9: return .resume
+        case 9: return .fixStorage
         
-        case 10: return .askOperator
+        case 10: return .resume
+        
+        case 11: return .askOperator
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -8845,16 +9049,20 @@ public struct FfiConverterTypeRemediationKind: FfiConverterRustBuffer {
             writeInt(&buf, Int32(7))
         
         
-        case .fixStorage:
+        case .fixProxy:
             writeInt(&buf, Int32(8))
         
         
-        case .resume:
+        case .fixStorage:
             writeInt(&buf, Int32(9))
         
         
-        case .askOperator:
+        case .resume:
             writeInt(&buf, Int32(10))
+        
+        
+        case .askOperator:
+            writeInt(&buf, Int32(11))
         
         }
     }
@@ -9360,6 +9568,30 @@ fileprivate struct FfiConverterOptionTypePlaintextPolicy: FfiConverterRustBuffer
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeSecret: FfiConverterRustBuffer {
+    typealias SwiftType = Secret?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeSecret.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeSecret.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
     typealias SwiftType = [String]
 
@@ -9508,6 +9740,72 @@ fileprivate struct FfiConverterDictionaryStringString: FfiConverterRustBuffer {
         return dict
     }
 }
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterDictionaryStringTypeSecret: FfiConverterRustBuffer {
+    public static func write(_ value: [String: Secret], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for (key, value) in value {
+            FfiConverterString.write(key, into: &buf)
+            FfiConverterTypeSecret.write(value, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [String: Secret] {
+        let len: Int32 = try readInt(&buf)
+        var dict = [String: Secret]()
+        dict.reserveCapacity(Int(len))
+        for _ in 0..<len {
+            let key = try FfiConverterString.read(from: &buf)
+            let value = try FfiConverterTypeSecret.read(from: &buf)
+            dict[key] = value
+        }
+        return dict
+    }
+}
+
+
+public typealias Secret = String
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSecret: FfiConverter {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Secret {
+        return try FfiConverterString.read(from: &buf)
+    }
+
+    public static func write(_ value: Secret, into buf: inout [UInt8]) {
+        return FfiConverterString.write(value, into: &buf)
+    }
+
+    public static func lift(_ value: RustBuffer) throws -> Secret {
+        return try FfiConverterString.lift(value)
+    }
+
+    public static func lower(_ value: Secret) -> RustBuffer {
+        return FfiConverterString.lower(value)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSecret_lift(_ value: RustBuffer) throws -> Secret {
+    return try FfiConverterTypeSecret.lift(value)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSecret_lower(_ value: Secret) -> RustBuffer {
+    return FfiConverterTypeSecret.lower(value)
+}
+
 private let UNIFFI_RUST_FUTURE_POLL_READY: Int8 = 0
 private let UNIFFI_RUST_FUTURE_POLL_WAKE: Int8 = 1
 
@@ -9744,12 +10042,14 @@ public func setLogSink(sink: LogSink, maxLevel: LogLevel)throws   {try rustCallW
  * certificate), captures the leaf fingerprint and whether system trust passed, and aborts.
  * Nothing else is sent (no upgrade, no credentials). The app shows the fingerprint, the
  * user verifies it out of band, then the app passes it as `tls_pin` or to `trust_pin`.
+ * `proxy`: the `NodeConfig.proxy` the node will use (the probe goes through it; TLS stays
+ * end to end, so the fingerprint is the Gateway's).
  */
-public func probeTls(url: String, timeoutMs: UInt64?)async throws  -> TlsProbe  {
+public func probeTls(url: String, timeoutMs: UInt64? = nil, proxy: Secret? = nil)async throws  -> TlsProbe  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
-                uniffi_clawnode_ffi_fn_func_probe_tls(FfiConverterString.lower(url),FfiConverterOptionUInt64.lower(timeoutMs)
+                uniffi_clawnode_ffi_fn_func_probe_tls(FfiConverterString.lower(url),FfiConverterOptionUInt64.lower(timeoutMs),FfiConverterOptionTypeSecret.lower(proxy)
                 )
             },
             pollFunc: ffi_clawnode_ffi_rust_future_poll_rust_buffer,
@@ -9822,7 +10122,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_clawnode_ffi_checksum_func_set_log_sink() != 43471) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_clawnode_ffi_checksum_func_probe_tls() != 7902) {
+    if (uniffi_clawnode_ffi_checksum_func_probe_tls() != 53315) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_clawnode_ffi_checksum_func_set_runtime_hook() != 61391) {

@@ -726,7 +726,7 @@ void uniffi_clawnode_ffi_fn_func_set_log_sink(uint64_t sink, RustBuffer max_leve
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_PROBE_TLS
 #define UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_PROBE_TLS
-uint64_t uniffi_clawnode_ffi_fn_func_probe_tls(RustBuffer url, RustBuffer timeout_ms
+uint64_t uniffi_clawnode_ffi_fn_func_probe_tls(RustBuffer url, RustBuffer timeout_ms, RustBuffer proxy
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CLAWNODE_FFI_FN_FUNC_SET_RUNTIME_HOOK

@@ -239,8 +239,11 @@ class ClawNode(
         /**
          * First-use trust: connects to [url] (`wss://`) and returns the certificate's
          * fingerprint and whether the system trusts it, for the app to show before [trustPin].
+         * [proxy]: the `NodeConfig.proxy` the node will use (TLS stays end to end through it, so
+         * the fingerprint is the Gateway's).
          */
-        suspend fun probeTls(url: String, timeoutMs: Long? = null): TlsProbe = probeTls(url, timeoutMs?.toULong())
+        suspend fun probeTls(url: String, timeoutMs: Long? = null, proxy: String? = null): TlsProbe =
+            probeTls(url, timeoutMs?.toULong(), proxy)
 
         @Volatile private var hooked = false
 

@@ -1099,7 +1099,7 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_clawnode_ffi_fn_func_set_log_sink(`sink`: Long,`maxLevel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_clawnode_ffi_fn_func_probe_tls(`url`: RustBuffer.ByValue,`timeoutMs`: RustBuffer.ByValue,
+    external fun uniffi_clawnode_ffi_fn_func_probe_tls(`url`: RustBuffer.ByValue,`timeoutMs`: RustBuffer.ByValue,`proxy`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_clawnode_ffi_fn_func_set_runtime_hook(`hook`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
@@ -1248,7 +1248,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_clawnode_ffi_checksum_func_set_log_sink() and 0xFFFF) != 43471) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_clawnode_ffi_checksum_func_probe_tls() and 0xFFFF) != 7902) {
+    if ((lib.uniffi_clawnode_ffi_checksum_func_probe_tls() and 0xFFFF) != 53315) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_clawnode_ffi_checksum_func_set_runtime_hook() and 0xFFFF) != 61391) {
@@ -6451,7 +6451,7 @@ data class NodeConfig (
      * that answers (the code's pin applies to its primary URL only; a stored pin applies
      * to the others); when none answers it keeps retrying the primary.
      */
-    var `setupCode`: kotlin.String? = null 
+    var `setupCode`: Secret? = null 
     , 
     /**
      * Name operators see.
@@ -6507,12 +6507,12 @@ data class NodeConfig (
     /**
      * Shared Gateway token.
      */
-    var `token`: kotlin.String? = null 
+    var `token`: Secret? = null 
     , 
     /**
      * Shared Gateway password.
      */
-    var `password`: kotlin.String? = null 
+    var `password`: Secret? = null 
     , 
     /**
      * SHA-256 pin of the Gateway's leaf certificate (64 hex, `:` allowed), `wss://` only.
@@ -6543,6 +6543,24 @@ data class NodeConfig (
      * name). Not allowed with `setup_code`.
      */
     var `discoveredGatewayId`: kotlin.String? = null 
+    , 
+    /**
+     * Reach the Gateway through a proxy: `http://[user:password@]host:port` (HTTP
+     * `CONNECT`, Basic auth) or `socks5://…` / `socks5h://…` (SOCKS5, user/password; the
+     * proxy resolves the Gateway's name). TLS stays end to end (the pin and SNI apply to
+     * the Gateway); plaintext `ws://` only to a loopback Gateway. Used for a setup code's
+     * URLs too. A bad URL: `NodeError.InvalidProxy`. A secret (it may hold a password).
+     */
+    var `proxy`: Secret? = null 
+    , 
+    /**
+     * Extra headers on the WebSocket upgrade request, e.g. a Zero-Trust edge's service
+     * token (`CF-Access-Client-Id`, `CF-Access-Client-Secret`). Values are secrets. Names
+     * the upgrade owns (`Host`, `Upgrade`, `Connection`, `Sec-WebSocket-*`, `Proxy-*`, …)
+     * are refused: `NodeError.InvalidHeader`. Sent only on `wss://` or to a loopback
+     * Gateway.
+     */
+    var `headers`: Map<kotlin.String, Secret> = mapOf() 
     
 ){
     
@@ -6560,7 +6578,7 @@ public object FfiConverterTypeNodeConfig: FfiConverterRustBuffer<NodeConfig> {
     override fun read(buf: ByteBuffer): NodeConfig {
         return NodeConfig(
             FfiConverterOptionalString.read(buf),
-            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalTypeSecret.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterOptionalString.read(buf),
@@ -6570,19 +6588,21 @@ public object FfiConverterTypeNodeConfig: FfiConverterRustBuffer<NodeConfig> {
             FfiConverterOptionalTypePlaintextPolicy.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterOptionalUInt.read(buf),
-            FfiConverterOptionalString.read(buf),
-            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalTypeSecret.read(buf),
+            FfiConverterOptionalTypeSecret.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterMapStringBoolean.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalTypeSecret.read(buf),
+            FfiConverterMapStringTypeSecret.read(buf),
         )
     }
 
     override fun allocationSize(value: NodeConfig) = (
             FfiConverterOptionalString.allocationSize(value.`gatewayUrl`) +
-            FfiConverterOptionalString.allocationSize(value.`setupCode`) +
+            FfiConverterOptionalTypeSecret.allocationSize(value.`setupCode`) +
             FfiConverterOptionalString.allocationSize(value.`displayName`) +
             FfiConverterString.allocationSize(value.`platform`) +
             FfiConverterOptionalString.allocationSize(value.`deviceFamily`) +
@@ -6592,18 +6612,20 @@ public object FfiConverterTypeNodeConfig: FfiConverterRustBuffer<NodeConfig> {
             FfiConverterOptionalTypePlaintextPolicy.allocationSize(value.`plaintextPolicy`) +
             FfiConverterBoolean.allocationSize(value.`batteryProfile`) +
             FfiConverterOptionalUInt.allocationSize(value.`maxAttemptsPerMinute`) +
-            FfiConverterOptionalString.allocationSize(value.`token`) +
-            FfiConverterOptionalString.allocationSize(value.`password`) +
+            FfiConverterOptionalTypeSecret.allocationSize(value.`token`) +
+            FfiConverterOptionalTypeSecret.allocationSize(value.`password`) +
             FfiConverterOptionalString.allocationSize(value.`tlsPin`) +
             FfiConverterMapStringBoolean.allocationSize(value.`permissions`) +
             FfiConverterULong.allocationSize(value.`defaultInvokeTimeoutMs`) +
             FfiConverterOptionalString.allocationSize(value.`stateDir`) +
-            FfiConverterOptionalString.allocationSize(value.`discoveredGatewayId`)
+            FfiConverterOptionalString.allocationSize(value.`discoveredGatewayId`) +
+            FfiConverterOptionalTypeSecret.allocationSize(value.`proxy`) +
+            FfiConverterMapStringTypeSecret.allocationSize(value.`headers`)
     )
 
     override fun write(value: NodeConfig, buf: ByteBuffer) {
             FfiConverterOptionalString.write(value.`gatewayUrl`, buf)
-            FfiConverterOptionalString.write(value.`setupCode`, buf)
+            FfiConverterOptionalTypeSecret.write(value.`setupCode`, buf)
             FfiConverterOptionalString.write(value.`displayName`, buf)
             FfiConverterString.write(value.`platform`, buf)
             FfiConverterOptionalString.write(value.`deviceFamily`, buf)
@@ -6613,13 +6635,15 @@ public object FfiConverterTypeNodeConfig: FfiConverterRustBuffer<NodeConfig> {
             FfiConverterOptionalTypePlaintextPolicy.write(value.`plaintextPolicy`, buf)
             FfiConverterBoolean.write(value.`batteryProfile`, buf)
             FfiConverterOptionalUInt.write(value.`maxAttemptsPerMinute`, buf)
-            FfiConverterOptionalString.write(value.`token`, buf)
-            FfiConverterOptionalString.write(value.`password`, buf)
+            FfiConverterOptionalTypeSecret.write(value.`token`, buf)
+            FfiConverterOptionalTypeSecret.write(value.`password`, buf)
             FfiConverterOptionalString.write(value.`tlsPin`, buf)
             FfiConverterMapStringBoolean.write(value.`permissions`, buf)
             FfiConverterULong.write(value.`defaultInvokeTimeoutMs`, buf)
             FfiConverterOptionalString.write(value.`stateDir`, buf)
             FfiConverterOptionalString.write(value.`discoveredGatewayId`, buf)
+            FfiConverterOptionalTypeSecret.write(value.`proxy`, buf)
+            FfiConverterMapStringTypeSecret.write(value.`headers`, buf)
     }
 }
 
@@ -8610,6 +8634,63 @@ public object FfiConverterTypeGatewayEvent : FfiConverterRustBuffer<GatewayEvent
 
 
 
+/**
+ * Why an upgrade header was refused (`NodeError::InvalidHeader`).
+ */
+
+enum class HeaderProblem {
+    
+    /**
+     * A header the WebSocket upgrade owns (`Host`, `Upgrade`, `Connection`,
+     * `Sec-WebSocket-*`, `Content-Length`, `Transfer-Encoding`, `TE`, `Trailer`,
+     * `Keep-Alive`, `Expect`, `Proxy-*`).
+     */
+    RESERVED,
+    /**
+     * The name is not an HTTP token.
+     */
+    INVALID_NAME,
+    /**
+     * The value has control or non-ASCII characters.
+     */
+    INVALID_VALUE,
+    /**
+     * The same name twice (names are case-insensitive).
+     */
+    DUPLICATE,
+    /**
+     * Another reason (see `detail`).
+     */
+    OTHER;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHeaderProblem: FfiConverterRustBuffer<HeaderProblem> {
+    override fun read(buf: ByteBuffer) = try {
+        HeaderProblem.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: HeaderProblem) = 4UL
+
+    override fun write(value: HeaderProblem, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
 
 
 /**
@@ -8927,6 +9008,46 @@ sealed class NodeException: kotlin.Exception() {
     }
     
     /**
+     * `NodeConfig.proxy` is not a usable proxy URL (scheme other than `http`, `socks5`,
+     * `socks5h`; no host or port; a path or query). The URL's credentials are not repeated.
+     */
+    class InvalidProxy(
+        
+        /**
+         * What is wrong.
+         */
+        val `detail`: kotlin.String
+        ) : NodeException() {
+        override val message
+            get() = "detail=${ `detail` }"
+    }
+    
+    /**
+     * A `NodeConfig.headers` entry was refused (a name the WebSocket upgrade owns, not a
+     * valid name or value, given twice). The value is not repeated.
+     */
+    class InvalidHeader(
+        
+        /**
+         * The header's name.
+         */
+        val `name`: kotlin.String, 
+        
+        /**
+         * Why.
+         */
+        val `problem`: HeaderProblem, 
+        
+        /**
+         * The core's explanation.
+         */
+        val `detail`: kotlin.String
+        ) : NodeException() {
+        override val message
+            get() = "name=${ `name` }, problem=${ `problem` }, detail=${ `detail` }"
+    }
+    
+    /**
      * The secure store failed or holds unreadable data (never silently replaced).
      */
     class Store(
@@ -9013,16 +9134,24 @@ public object FfiConverterTypeNodeError : FfiConverterRustBuffer<NodeException> 
             1 -> NodeException.InvalidConfig(
                 FfiConverterString.read(buf),
                 )
-            2 -> NodeException.Store(
+            2 -> NodeException.InvalidProxy(
                 FfiConverterString.read(buf),
                 )
-            3 -> NodeException.NotConnected()
-            4 -> NodeException.Request(
+            3 -> NodeException.InvalidHeader(
+                FfiConverterString.read(buf),
+                FfiConverterTypeHeaderProblem.read(buf),
+                FfiConverterString.read(buf),
+                )
+            4 -> NodeException.Store(
+                FfiConverterString.read(buf),
+                )
+            5 -> NodeException.NotConnected()
+            6 -> NodeException.Request(
                 FfiConverterOptionalString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            5 -> NodeException.ShutDown()
-            6 -> NodeException.Internal(
+            7 -> NodeException.ShutDown()
+            8 -> NodeException.Internal(
                 FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
@@ -9034,6 +9163,18 @@ public object FfiConverterTypeNodeError : FfiConverterRustBuffer<NodeException> 
             is NodeException.InvalidConfig -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is NodeException.InvalidProxy -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is NodeException.InvalidHeader -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`name`)
+                + FfiConverterTypeHeaderProblem.allocationSize(value.`problem`)
                 + FfiConverterString.allocationSize(value.`detail`)
             )
             is NodeException.Store -> (
@@ -9070,27 +9211,39 @@ public object FfiConverterTypeNodeError : FfiConverterRustBuffer<NodeException> 
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
-            is NodeException.Store -> {
+            is NodeException.InvalidProxy -> {
                 buf.putInt(2)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
-            is NodeException.NotConnected -> {
+            is NodeException.InvalidHeader -> {
                 buf.putInt(3)
+                FfiConverterString.write(value.`name`, buf)
+                FfiConverterTypeHeaderProblem.write(value.`problem`, buf)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is NodeException.Store -> {
+                buf.putInt(4)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is NodeException.NotConnected -> {
+                buf.putInt(5)
                 Unit
             }
             is NodeException.Request -> {
-                buf.putInt(4)
+                buf.putInt(6)
                 FfiConverterOptionalString.write(value.`code`, buf)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
             is NodeException.ShutDown -> {
-                buf.putInt(5)
+                buf.putInt(7)
                 Unit
             }
             is NodeException.Internal -> {
-                buf.putInt(6)
+                buf.putInt(8)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
@@ -10055,6 +10208,13 @@ sealed class PauseKind {
     
     
     /**
+     * The proxy (`NodeConfig.proxy`) asked for credentials, rejected them, or refused the
+     * tunnel to the Gateway. Nothing was sent to the Gateway.
+     */
+    object Proxy : PauseKind()
+    
+    
+    /**
      * The secure store failed.
      */
     object Storage : PauseKind()
@@ -10130,17 +10290,18 @@ public object FfiConverterTypePauseKind : FfiConverterRustBuffer<PauseKind>{
             2 -> PauseKind.Identity
             3 -> PauseKind.Incompatible
             4 -> PauseKind.Configuration
-            5 -> PauseKind.Storage
-            6 -> PauseKind.PinMismatch(
+            5 -> PauseKind.Proxy
+            6 -> PauseKind.Storage
+            7 -> PauseKind.PinMismatch(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 FfiConverterBoolean.read(buf),
                 )
-            7 -> PauseKind.TlsUntrusted(
+            8 -> PauseKind.TlsUntrusted(
                 FfiConverterString.read(buf),
                 )
-            8 -> PauseKind.Requested
-            9 -> PauseKind.Other
+            9 -> PauseKind.Requested
+            10 -> PauseKind.Other
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
         }
     }
@@ -10165,6 +10326,12 @@ public object FfiConverterTypePauseKind : FfiConverterRustBuffer<PauseKind>{
             )
         }
         is PauseKind.Configuration -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is PauseKind.Proxy -> {
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
                 4UL
@@ -10224,28 +10391,32 @@ public object FfiConverterTypePauseKind : FfiConverterRustBuffer<PauseKind>{
                 buf.putInt(4)
                 Unit
             }
-            is PauseKind.Storage -> {
+            is PauseKind.Proxy -> {
                 buf.putInt(5)
                 Unit
             }
-            is PauseKind.PinMismatch -> {
+            is PauseKind.Storage -> {
                 buf.putInt(6)
+                Unit
+            }
+            is PauseKind.PinMismatch -> {
+                buf.putInt(7)
                 FfiConverterString.write(value.`expected`, buf)
                 FfiConverterString.write(value.`observed`, buf)
                 FfiConverterBoolean.write(value.`systemTrusted`, buf)
                 Unit
             }
             is PauseKind.TlsUntrusted -> {
-                buf.putInt(7)
+                buf.putInt(8)
                 FfiConverterString.write(value.`observed`, buf)
                 Unit
             }
             is PauseKind.Requested -> {
-                buf.putInt(8)
+                buf.putInt(9)
                 Unit
             }
             is PauseKind.Other -> {
-                buf.putInt(9)
+                buf.putInt(10)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -10514,6 +10685,10 @@ enum class RemediationKind {
      * The address is not allowed (plaintext to a non-local host…): use a `wss://` address.
      */
     FIX_CONNECTION_SETTINGS,
+    /**
+     * The proxy refused: check its address, user and password (or ask its administrator).
+     */
+    FIX_PROXY,
     /**
      * The secure storage failed.
      */
@@ -11093,6 +11268,38 @@ public object FfiConverterOptionalTypePlaintextPolicy: FfiConverterRustBuffer<Pl
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeSecret: FfiConverterRustBuffer<Secret?> {
+    override fun read(buf: ByteBuffer): Secret? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeSecret.read(buf)
+    }
+
+    override fun allocationSize(value: Secret?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeSecret.allocationSize(value)
+        }
+    }
+
+    override fun write(value: Secret?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeSecret.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceString: FfiConverterRustBuffer<List<kotlin.String>> {
     override fun read(buf: ByteBuffer): List<kotlin.String> {
         val len = buf.getInt()
@@ -11280,6 +11487,50 @@ public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.Str
 
 
 
+/**
+ * @suppress
+ */
+public object FfiConverterMapStringTypeSecret: FfiConverterRustBuffer<Map<kotlin.String, Secret>> {
+    override fun read(buf: ByteBuffer): Map<kotlin.String, Secret> {
+        val len = buf.getInt()
+        return buildMap<kotlin.String, Secret>(len) {
+            repeat(len) {
+                val k = FfiConverterString.read(buf)
+                val v = FfiConverterTypeSecret.read(buf)
+                this[k] = v
+            }
+        }
+    }
+
+    override fun allocationSize(value: Map<kotlin.String, Secret>): ULong {
+        val spaceForMapSize = 4UL
+        val spaceForChildren = value.map { (k, v) ->
+            FfiConverterString.allocationSize(k) +
+            FfiConverterTypeSecret.allocationSize(v)
+        }.sum()
+        return spaceForMapSize + spaceForChildren
+    }
+
+    override fun write(value: Map<kotlin.String, Secret>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        // The parens on `(k, v)` here ensure we're calling the right method,
+        // which is important for compatibility with older android devices.
+        // Ref https://blog.danlew.net/2017/03/16/kotlin-puzzler-whose-line-is-it-anyways/
+        value.forEach { (k, v) ->
+            FfiConverterString.write(k, buf)
+            FfiConverterTypeSecret.write(v, buf)
+        }
+    }
+}
+
+
+
+public typealias Secret = kotlin.String
+public typealias FfiConverterTypeSecret = FfiConverterString
+
+
+
+
 
 
 
@@ -11409,14 +11660,17 @@ public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.Str
          * certificate), captures the leaf fingerprint and whether system trust passed, and aborts.
          * Nothing else is sent (no upgrade, no credentials). The app shows the fingerprint, the
          * user verifies it out of band, then the app passes it as `tls_pin` or to `trust_pin`.
+         * `proxy`: the `NodeConfig.proxy` the node will use (the probe goes through it; TLS stays
+         * end to end, so the fingerprint is the Gateway's).
          */
     @Throws(NodeException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-     suspend fun `probeTls`(`url`: kotlin.String, `timeoutMs`: kotlin.ULong?) : TlsProbe {
+     suspend fun `probeTls`(`url`: kotlin.String, `timeoutMs`: kotlin.ULong? = null, `proxy`: Secret? = null) : TlsProbe {
         return uniffiRustCallAsync(
         UniffiLib.uniffi_clawnode_ffi_fn_func_probe_tls(
         FfiConverterString.lower(`url`),
-        FfiConverterOptionalULong.lower(`timeoutMs`),),
+        FfiConverterOptionalULong.lower(`timeoutMs`),
+        FfiConverterOptionalTypeSecret.lower(`proxy`),),
         { future, callback, continuation -> UniffiLib.ffi_clawnode_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
         { future, continuation -> UniffiLib.ffi_clawnode_ffi_rust_future_complete_rust_buffer(future, continuation) },
         { future -> UniffiLib.ffi_clawnode_ffi_rust_future_free_rust_buffer(future) },
