@@ -6,7 +6,7 @@
 //! runs, and no unsolicited multicast is taken in: only answers carrying our random id, from an
 //! on-link address (§11), count. Messages are `hickory-proto`'s; [`Records`] assembles them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::time::Duration;
 
@@ -25,6 +25,11 @@ const PORT: u16 = 5353;
 /// A question is asked again after this long without the answer (lost datagrams, late
 /// responders).
 const RESEND: Duration = Duration::from_secs(1);
+/// Most questions sent per `RESEND` window (each goes out once per link and family): a
+/// hostile responder's PTR flood cannot turn the browser into a multicast amplifier.
+const QUESTIONS_PER_WINDOW: usize = 16;
+/// Most questions sent in one browse, however long it runs.
+const MAX_QUESTIONS: usize = 128;
 /// Largest mDNS message (RFC 6762 §17).
 const MAX_MESSAGE: usize = 9000;
 
@@ -53,7 +58,7 @@ pub async fn browse(timeout: Duration) -> Result<Vec<DiscoveredGateway>, String>
     let mut records = Records::new(service);
     let id = Message::query().metadata.id;
     let deadline = Instant::now() + timeout;
-    let mut asked: BTreeMap<(Name, RecordType), Instant> = BTreeMap::new();
+    let mut pacer = Pacer::default();
     let mut sent_any = false;
     loop {
         let now = Instant::now();
@@ -62,13 +67,9 @@ pub async fn browse(timeout: Duration) -> Result<Vec<DiscoveredGateway>, String>
         }
         let mut want = vec![(records.service().clone(), RecordType::PTR)];
         want.extend(records.missing());
-        for q in want {
-            if asked.get(&q).is_some_and(|at| now.duration_since(*at) < RESEND) {
-                continue;
-            }
+        for q in pacer.due(want, now) {
             let bytes = question(id, &q.0, q.1)?;
             sent_any |= send(v4.as_ref(), v6.as_ref(), &links, &bytes).await;
-            asked.insert(q, now);
         }
         if !sent_any {
             return Err("no interface could send an mDNS query".into());
@@ -84,6 +85,48 @@ pub async fn browse(timeout: Duration) -> Result<Vec<DiscoveredGateway>, String>
         }
     }
     Ok(records.gateways(LOCAL_DOMAIN))
+}
+
+/// Which questions go out when: each outstanding question again after `RESEND` without its
+/// answer, the longest unasked first, within a budget of `QUESTIONS_PER_WINDOW` per `RESEND`
+/// window and `MAX_QUESTIONS` per browse. What a responder lists is not trusted to be
+/// modest: 64 instances with ever-changing SRV targets would otherwise mean a few hundred
+/// multicast queries a second, and a send time kept for every name ever asked.
+#[derive(Debug, Default)]
+struct Pacer {
+    /// When each outstanding question was last sent.
+    asked: BTreeMap<(Name, RecordType), Instant>,
+    /// Send times within the last `RESEND` (oldest first).
+    window: VecDeque<Instant>,
+    /// Questions sent in this browse.
+    total: usize,
+}
+
+impl Pacer {
+    /// The questions of `want` (the outstanding ones, in priority order) to send at `now`,
+    /// marked as sent.
+    fn due(&mut self, want: Vec<(Name, RecordType)>, now: Instant) -> Vec<(Name, RecordType)> {
+        let outstanding: BTreeSet<&(Name, RecordType)> = want.iter().collect();
+        self.asked.retain(|q, _| outstanding.contains(q));
+        while self.window.front().is_some_and(|at| now.duration_since(*at) >= RESEND) {
+            self.window.pop_front();
+        }
+        let room = QUESTIONS_PER_WINDOW.saturating_sub(self.window.len()).min(MAX_QUESTIONS - self.total);
+        let mut due: Vec<(Option<Instant>, (Name, RecordType))> = want
+            .into_iter()
+            .map(|q| (self.asked.get(&q).copied(), q))
+            .filter(|(at, _)| at.is_none_or(|at| now.duration_since(at) >= RESEND))
+            .collect();
+        // Never asked first, then the longest waiting (stable: `want`'s order otherwise).
+        due.sort_by_key(|(at, _)| *at);
+        due.truncate(room);
+        for (_, q) in &due {
+            self.asked.insert(q.clone(), now);
+            self.window.push_back(now);
+            self.total += 1;
+        }
+        due.into_iter().map(|(_, q)| q).collect()
+    }
 }
 
 /// One question, as a legacy unicast querier asks it (no QU bit: the ephemeral source port
@@ -247,5 +290,79 @@ mod tests {
         let gws = r.gateways(LOCAL_DOMAIN);
         assert_eq!(gws.len(), 1);
         assert_eq!((gws[0].instance.as_str(), gws[0].port), ("gw", 443));
+    }
+
+    fn ptr_flood(round: usize) -> Vec<Record> {
+        let svc = Name::from_ascii("_openclaw-gw._tcp.local.").unwrap();
+        let mut out = Vec::new();
+        for i in 0..200 {
+            let inst = Name::from_ascii(format!("g{i}._openclaw-gw._tcp.local.")).unwrap();
+            out.push(Record::from_rdata(svc.clone(), 120, RData::PTR(PTR(inst.clone()))));
+            // A new SRV target in every answer, never an address: new A/AAAA questions.
+            let target = Name::from_ascii(format!("h{round}-{i}.local.")).unwrap();
+            out.push(Record::from_rdata(inst, 120, RData::SRV(SRV::new(0, 0, 443, target))));
+        }
+        out
+    }
+
+    /// Attack: a hostile host answers every query, 20 times a second for a minute, with
+    /// 200 PTRs whose SRV targets change in every answer and never resolve. The browser
+    /// asks at most `QUESTIONS_PER_WINDOW` questions per second and `MAX_QUESTIONS` in all,
+    /// and remembers no more questions than are outstanding.
+    #[test]
+    fn a_ptr_flood_cannot_amplify_queries() {
+        let svc = Name::from_ascii("_openclaw-gw._tcp.local.").unwrap();
+        let mut records = Records::new(svc.clone());
+        let mut pacer = Pacer::default();
+        let start = Instant::now();
+        let mut sent: Vec<Duration> = Vec::new();
+        for round in 0..1200 {
+            let now = start + Duration::from_millis(50 * round as u64);
+            let mut want = vec![(svc.clone(), RecordType::PTR)];
+            want.extend(records.missing());
+            let outstanding = want.len();
+            sent.extend(pacer.due(want, now).iter().map(|_| now - start));
+            assert!(pacer.asked.len() <= outstanding, "{} remembered, {outstanding} outstanding", pacer.asked.len());
+            for r in ptr_flood(round) {
+                records.add(&r);
+            }
+        }
+        assert!(sent.len() <= MAX_QUESTIONS, "{} questions in all", sent.len());
+        for (i, t) in sent.iter().enumerate() {
+            let in_window = sent[i..].iter().take_while(|u| **u < *t + RESEND).count();
+            assert!(in_window <= QUESTIONS_PER_WINDOW, "{in_window} questions within a second of {t:?}");
+        }
+        assert!(sent.len() >= QUESTIONS_PER_WINDOW, "the browser still asks: {}", sent.len());
+    }
+
+    /// An honest exchange is not slowed down: the PTR at once, then SRV and TXT of the
+    /// instance it lists, then A/AAAA of the SRV target, each as soon as it is known.
+    #[test]
+    fn honest_questions_go_out_at_once_and_again_after_a_second() {
+        let svc = Name::from_ascii("_openclaw-gw._tcp.local.").unwrap();
+        let inst = Name::from_ascii("gw._openclaw-gw._tcp.local.").unwrap();
+        let host = Name::from_ascii("gw.local.").unwrap();
+        let mut records = Records::new(svc.clone());
+        let mut pacer = Pacer::default();
+        let t0 = Instant::now();
+        let mut ask = |records: &Records, at: Duration| {
+            let mut want = vec![(svc.clone(), RecordType::PTR)];
+            want.extend(records.missing());
+            pacer.due(want, t0 + at)
+        };
+        assert_eq!(ask(&records, Duration::ZERO), [(svc.clone(), RecordType::PTR)]);
+        records.add(&Record::from_rdata(svc.clone(), 120, RData::PTR(PTR(inst.clone()))));
+        assert_eq!(
+            ask(&records, Duration::from_millis(10)),
+            [(inst.clone(), RecordType::TXT), (inst.clone(), RecordType::SRV)]
+        );
+        records.add(&Record::from_rdata(inst.clone(), 120, RData::SRV(SRV::new(0, 0, 443, host.clone()))));
+        assert_eq!(
+            ask(&records, Duration::from_millis(20)),
+            [(host.clone(), RecordType::A), (host.clone(), RecordType::AAAA)]
+        );
+        assert!(ask(&records, Duration::from_millis(500)).is_empty());
+        assert_eq!(ask(&records, Duration::from_millis(1000)), [(svc.clone(), RecordType::PTR)]);
+        assert_eq!(ask(&records, Duration::from_millis(1010)), [(inst.clone(), RecordType::TXT)]);
     }
 }
