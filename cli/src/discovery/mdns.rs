@@ -7,7 +7,7 @@
 //! on-link address (§11), count. Messages are `hickory-proto`'s; [`Records`] assembles them.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::time::Duration;
 
 use clawnode::discovery::{DiscoveredGateway, LOCAL_DOMAIN, SERVICE_TYPE};
@@ -141,7 +141,7 @@ fn question(id: u16, name: &Name, ty: RecordType) -> Result<Vec<u8>, String> {
 
 /// Takes an answer: a response carrying our id, from an address on one of our links.
 fn take(records: &mut Records, id: u16, bytes: &[u8], from: SocketAddr, links: &[Link]) {
-    if !on_link(from.ip(), links) {
+    if !on_link(from, links) {
         return;
     }
     let Ok(msg) = Message::from_vec(bytes) else { return };
@@ -153,15 +153,31 @@ fn take(records: &mut Records, id: u16, bytes: &[u8], from: SocketAddr, links: &
     }
 }
 
-/// RFC 6762 §11: an answer must come from the local link.
-fn on_link(ip: IpAddr, links: &[Link]) -> bool {
-    match ip {
-        IpAddr::V4(ip) => {
-            links.iter().flat_map(|l| &l.v4).any(|(a, m)| same_net(&a.octets(), &ip.octets(), &m.octets()))
+/// RFC 6762 §11: an answer must come from the local link — a unicast host address in the
+/// subnet of one of the browsed links (not its broadcast address), or an IPv6 link-local
+/// address that arrived on a browsed link (or is one of ours: a Gateway on this host).
+fn on_link(from: SocketAddr, links: &[Link]) -> bool {
+    match from {
+        SocketAddr::V4(from) => {
+            let ip = *from.ip();
+            !(ip.is_unspecified() || ip.is_multicast() || ip.is_broadcast())
+                && links.iter().flat_map(|l| &l.v4).any(|(a, m)| {
+                    let host_bits = !u32::from(*m);
+                    let broadcast = host_bits > 1 && u32::from(ip) & host_bits == host_bits;
+                    same_net(&a.octets(), &ip.octets(), &m.octets()) && !broadcast
+                })
         }
-        IpAddr::V6(ip) => {
-            (ip.segments()[0] & 0xffc0) == 0xfe80
-                || links.iter().flat_map(|l| &l.v6).any(|(a, m)| same_net(&a.octets(), &ip.octets(), &m.octets()))
+        SocketAddr::V6(from) => {
+            let ip = *from.ip();
+            if ip.is_unspecified() || ip.is_multicast() || ip.to_ipv4_mapped().is_some() {
+                return false;
+            }
+            if (ip.segments()[0] & 0xffc0) == 0xfe80 {
+                let ours = links.iter().flat_map(|l| &l.v6).any(|(a, _)| *a == ip);
+                let browsed = links.iter().any(|l| !l.v6.is_empty() && l.index == Some(from.scope_id()));
+                return ours || browsed;
+            }
+            links.iter().flat_map(|l| &l.v6).any(|(a, m)| same_net(&a.octets(), &ip.octets(), &m.octets()))
         }
     }
 }
@@ -251,12 +267,49 @@ mod tests {
     #[test]
     fn answers_count_only_from_the_link() {
         let links = lan();
-        assert!(on_link("192.168.1.7".parse().unwrap(), &links));
-        assert!(!on_link("192.168.2.7".parse().unwrap(), &links));
-        assert!(!on_link("8.8.8.8".parse().unwrap(), &links));
-        assert!(on_link("fe80::1".parse().unwrap(), &links));
-        assert!(on_link("fd00:1::99".parse().unwrap(), &links));
-        assert!(!on_link("fd00:2::99".parse().unwrap(), &links));
+        for (from, ok) in [
+            ("192.168.1.7:5353", true),
+            ("192.168.2.7:5353", false),
+            ("8.8.8.8:5353", false),
+            ("[fe80::1%2]:5353", true),
+            ("[fd00:1::99]:5353", true),
+            ("[fd00:2::99]:5353", false),
+        ] {
+            assert_eq!(on_link(from.parse().unwrap(), &links), ok, "{from}");
+        }
+    }
+
+    /// Attack: answers from sources no on-link responder has — the subnet's broadcast
+    /// address, the limited broadcast, 0.0.0.0, a multicast address, a link-local address
+    /// that arrived on an interface we do not browse (a VPN, a container bridge) — are not
+    /// taken. Our own link-local address (a Gateway on this host) is.
+    #[test]
+    fn spoofed_looking_sources_are_not_on_link() {
+        let mut links = lan();
+        links[0].v6.push(("fe80::20".parse().unwrap(), "ffff:ffff:ffff:ffff::".parse().unwrap()));
+        let v6 = |ip: &str, scope: u32| SocketAddr::V6(SocketAddrV6::new(ip.parse().unwrap(), 5353, 0, scope));
+        for from in [
+            "192.168.1.255:5353",
+            "255.255.255.255:5353",
+            "0.0.0.0:5353",
+            "224.0.0.251:5353",
+            "[ff02::fb]:5353",
+            "[::]:5353",
+            "[::ffff:192.168.1.7]:5353",
+        ] {
+            assert!(!on_link(from.parse().unwrap(), &links), "{from}");
+        }
+        assert!(!on_link(v6("fe80::1", 9), &links), "link-local from another interface");
+        assert!(on_link(v6("fe80::1", 2), &links), "link-local from the browsed interface");
+        assert!(on_link(v6("fe80::20", 1), &links), "our own address, looped back");
+        assert!(on_link("192.168.1.20:5353".parse().unwrap(), &links));
+        // A /31 has no broadcast address: both ends are hosts.
+        let p2p = vec![Link {
+            v4: vec![(Ipv4Addr::new(10, 0, 0, 0), Ipv4Addr::new(255, 255, 255, 254))],
+            v6: vec![],
+            index: Some(3),
+        }];
+        assert!(on_link("10.0.0.1:5353".parse().unwrap(), &p2p));
     }
 
     fn answer(id: u16) -> Vec<u8> {
