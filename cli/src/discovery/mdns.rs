@@ -418,4 +418,55 @@ mod tests {
         assert_eq!(ask(&records, Duration::from_millis(1000)), [(svc.clone(), RecordType::PTR)]);
         assert_eq!(ask(&records, Duration::from_millis(1010)), [(inst.clone(), RecordType::TXT)]);
     }
+
+    /// Attack: malformed answers carrying our id from an on-link host — a name compression
+    /// pointer to itself, a pointer loop between two names, a forward pointer, a truncated
+    /// answer, a header claiming 65535 answers, a 9000-byte message of pointers — are
+    /// dropped whole, quickly, and add nothing.
+    #[test]
+    fn malformed_answers_add_nothing() {
+        let links = lan();
+        let from: SocketAddr = "192.168.1.7:5353".parse().unwrap();
+        let header = |an: u16| {
+            let mut h = vec![0, 7, 0x84, 0, 0, 0];
+            h.extend(an.to_be_bytes());
+            h.extend([0, 0, 0, 0]);
+            h
+        };
+        let rr_tail = [0, 12, 0, 1, 0, 0, 0, 120, 0, 2, 0xc0, 12];
+        let mut self_loop = header(1);
+        self_loop.extend([0xc0, 12]);
+        self_loop.extend(rr_tail);
+        let mut two_loop = header(1);
+        two_loop.extend([1, b'a', 0xc0, 16, 1, b'b', 0xc0, 12]);
+        two_loop.extend(rr_tail);
+        let mut forward = header(1);
+        forward.extend([0xc0, 40]);
+        forward.extend(rr_tail);
+        forward.extend([0; 32]);
+        let good = answer(7);
+        let truncated = good[..good.len() - 5].to_vec();
+        let mut many = header(u16::MAX);
+        many.extend(good[12..].iter());
+        let mut huge = header(u16::MAX);
+        while huge.len() + 14 <= MAX_MESSAGE {
+            huge.extend([0xc0, 12]);
+            huge.extend(rr_tail);
+        }
+        let svc = Name::from_ascii("_openclaw-gw._tcp.local.").unwrap();
+        let started = std::time::Instant::now();
+        for (what, bytes) in [
+            ("self loop", self_loop),
+            ("two-name loop", two_loop),
+            ("forward pointer", forward),
+            ("truncated", truncated),
+            ("65535 answers claimed", many),
+            ("9000 bytes of pointers", huge),
+        ] {
+            let mut r = Records::new(svc.clone());
+            take(&mut r, 7, &bytes, from, &links);
+            assert!(r.gateways(LOCAL_DOMAIN).is_empty() && r.missing().is_empty(), "{what}");
+        }
+        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    }
 }
