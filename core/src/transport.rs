@@ -763,8 +763,8 @@ mod tests {
         assert!(TransportError::ForeignSocket { path: "/x".into(), uid: 1 }.is_terminal());
     }
 
-    /// Plaintext through a proxy: refused before any socket unless the Gateway is loopback
-    /// and the proxy hop passes the plaintext policy.
+    /// Plaintext through a proxy: refused before any socket unless the Gateway and the proxy
+    /// are loopback and the proxy hop passes the plaintext policy.
     #[tokio::test]
     async fn plaintext_through_a_proxy_is_refused_before_any_socket() {
         let dialer = Arc::new(CountingDialer::default());
@@ -806,6 +806,39 @@ mod tests {
             assert!(!err.is_terminal());
         }
         assert_eq!(dialer.0.load(Ordering::SeqCst), 4, "one connect per admitted attempt, to the proxy");
+    }
+
+    /// Attack: a loopback `ws://` Gateway (an `adb reverse` or SSH port forward) and a proxy
+    /// on the LAN (an app passing the system proxy), under a policy that admits plaintext to
+    /// private addresses (the mobile default, the break-glass). The hop passes the policy,
+    /// but the proxy resolves `127.0.0.1` on ITS host: the token and every frame would go
+    /// in clear to whatever listens on the proxy's loopback. Plaintext through a proxy needs
+    /// the proxy on this host too.
+    #[tokio::test]
+    async fn a_loopback_gateway_is_not_the_lan_proxys_loopback() {
+        let dialer = Arc::new(CountingDialer::default());
+        for (proxy, policy) in [
+            ("http://192.168.1.1:3128", PlaintextPolicy::PrivateNetwork),
+            ("socks5h://192.168.1.1:1080", PlaintextPolicy::MobileStrict),
+            ("http://nas.local:3128", PlaintextPolicy::MobileStrict),
+            ("socks5://nas.home.arpa:1080", PlaintextPolicy::PrivateNetwork),
+        ] {
+            let cfg = TransportConfig {
+                resolver: Arc::new(resolver()),
+                dialer: dialer.clone(),
+                plaintext: policy,
+                proxy: Some(Proxy::parse(proxy).unwrap()),
+                ..TransportConfig::default()
+            };
+            for url in ["ws://127.0.0.1:18789", "ws://localhost:18789", "ws://[::1]:18789"] {
+                let err = open(&Endpoint::parse(url).unwrap(), &cfg).await.unwrap_err();
+                assert!(matches!(err, TransportError::PlaintextViaProxy { .. }), "{url} via {proxy}: {err}");
+            }
+            // wss:// through the same proxy is admitted (TLS runs end to end; the dialer refuses).
+            let err = open(&Endpoint::parse("wss://gw.example:443").unwrap(), &cfg).await.unwrap_err();
+            assert!(matches!(err, TransportError::ProxyConnect { .. }), "wss via {proxy}: {err}");
+        }
+        assert_eq!(dialer.0.load(Ordering::SeqCst), 4, "only the wss:// attempts reached a proxy");
     }
 
     /// Attack: names that look like loopback (but are DNS names the proxy would resolve

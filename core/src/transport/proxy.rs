@@ -198,14 +198,16 @@ impl std::str::FromStr for Proxy {
 }
 
 /// The plaintext rule for a proxied connection (before any socket opens): a `ws://`
-/// Gateway must be loopback, and the hop to the proxy must pass the plaintext policy.
-/// Returns the proxy's admitted addresses.
+/// Gateway must be loopback and so must the proxy (it resolves the Gateway's host on its
+/// own side: a loopback Gateway behind a LAN proxy is the proxy host's loopback, reached
+/// in clear), and the hop to the proxy must pass the plaintext policy. Returns the proxy's
+/// admitted addresses.
 pub(super) async fn admit(
     proxy: &Proxy,
     endpoint: &Endpoint,
     cfg: &TransportConfig,
 ) -> Result<Vec<std::net::SocketAddr>, TransportError> {
-    if !endpoint.tls && !super::is_loopback_host(&endpoint.host) {
+    if !endpoint.tls && !(super::is_loopback_host(&endpoint.host) && super::is_loopback_host(&proxy.host)) {
         return Err(TransportError::PlaintextViaProxy { host: endpoint.host.to_string(), proxy: proxy.to_string() });
     }
     admitted_addresses(&proxy.hop(endpoint.tls), cfg.plaintext, cfg.resolver.as_ref()).await.map_err(|e| match e {
