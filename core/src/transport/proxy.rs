@@ -207,7 +207,8 @@ pub(super) async fn admit(
     endpoint: &Endpoint,
     cfg: &TransportConfig,
 ) -> Result<Vec<std::net::SocketAddr>, TransportError> {
-    if !endpoint.tls && !(super::is_loopback_host(&endpoint.host) && super::is_loopback_host(&proxy.host)) {
+    let on_this_host = super::is_loopback_host(&endpoint.host) && super::is_loopback_host(&proxy.host);
+    if !endpoint.tls && !on_this_host {
         return Err(TransportError::PlaintextViaProxy { host: endpoint.host.to_string(), proxy: proxy.to_string() });
     }
     admitted_addresses(&proxy.hop(endpoint.tls), cfg.plaintext, cfg.resolver.as_ref()).await.map_err(|e| match e {
