@@ -90,8 +90,9 @@ pub async fn browse(timeout: Duration) -> Result<Vec<DiscoveredGateway>, String>
 /// Which questions go out when: each outstanding question again after `RESEND` without its
 /// answer, the longest unasked first, within a budget of `QUESTIONS_PER_WINDOW` per `RESEND`
 /// window and `MAX_QUESTIONS` per browse. What a responder lists is not trusted to be
-/// modest: 64 instances with ever-changing SRV targets would otherwise mean a few hundred
-/// multicast queries a second, and a send time kept for every name ever asked.
+/// modest: 64 instances with SRV targets that change in every answer made thousands of
+/// multicast queries a second (`tests/tests/mdns_flood_netns.rs`), and kept a send time for
+/// every name ever asked.
 #[derive(Debug, Default)]
 struct Pacer {
     /// When each outstanding question was last sent.
