@@ -197,7 +197,8 @@ impl ProxyEnv {
 
 /// Whether `NO_PROXY` (comma- or space-separated) covers `host`: `*` covers everything; a
 /// name covers itself and its subdomains (a leading `.` or `*.` is ignored); an IP literal
-/// covers itself; a `:port` suffix is ignored.
+/// covers itself, a CIDR block (`10.0.0.0/8`, `fd00::/8`) the addresses in it; a `:port`
+/// suffix is ignored.
 pub fn no_proxy_matches(no_proxy: &str, host: &Host) -> bool {
     let host_text = match host {
         Host::Ip(ip) => ip.to_string(),
@@ -208,6 +209,12 @@ pub fn no_proxy_matches(no_proxy: &str, host: &Host) -> bool {
             return true;
         }
         let entry = entry.trim_start_matches("*.").trim_start_matches('.').to_ascii_lowercase();
+        if let Some((net, len)) = entry.split_once('/') {
+            return match (host, net.trim_matches(['[', ']']).parse::<std::net::IpAddr>(), len.parse::<u8>()) {
+                (Host::Ip(ip), Ok(net), Ok(len)) => in_cidr(*ip, net, len),
+                _ => false,
+            };
+        }
         let entry = entry.trim_start_matches('[');
         let entry = match entry.rsplit_once(']') {
             Some((ip6, _)) => ip6.to_string(),
@@ -219,6 +226,22 @@ pub fn no_proxy_matches(no_proxy: &str, host: &Host) -> bool {
             Host::Name(_) => host_text == entry || host_text.ends_with(&format!(".{entry}")),
         }
     })
+}
+
+/// Whether `ip` is in `net/len` (same family; a length past the family's width is no match).
+fn in_cidr(ip: std::net::IpAddr, net: std::net::IpAddr, len: u8) -> bool {
+    use std::net::IpAddr::{V4, V6};
+    match (ip, net) {
+        (V4(ip), V4(net)) if len <= 32 => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+            u32::from(ip) & mask == u32::from(net) & mask
+        }
+        (V6(ip), V6(net)) if len <= 128 => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+            u128::from(ip) & mask == u128::from(net) & mask
+        }
+        _ => false,
+    }
 }
 
 /// The variable `run` takes a proxy from when `--proxy` is not given: ClawNode's own (so
@@ -325,6 +348,31 @@ mod tests {
         assert!(no_proxy_matches("::1", &h("[::1]")));
         assert!(!no_proxy_matches("10.0.0.2", &h("10.0.0.1")));
         assert!(!no_proxy_matches("", &h("gw.example")));
+    }
+
+    /// Attack: `NO_PROXY=10.0.0.0/8,fd00::/8` (CIDR, as Go's `ProxyFromEnvironment` and curl
+    /// read it, and as corporate setups write it) must keep an internal Gateway off the
+    /// corporate proxy: otherwise `--proxy-from-env` sends a proxy meant for the internet
+    /// the internal Gateway's address (and the traffic) it was told to bypass.
+    #[test]
+    fn no_proxy_cidr_entries() {
+        let h = |s: &str| ep(&format!("wss://{s}:1")).host;
+        let no_proxy = "localhost, 10.0.0.0/8, fd00::/8, 192.168.1.0/24";
+        for inside in ["10.1.2.3", "[fd00::5]", "[fdff:1::1]", "192.168.1.254"] {
+            assert!(no_proxy_matches(no_proxy, &h(inside)), "{inside}");
+        }
+        for outside in ["11.0.0.1", "[fe80::1]", "192.168.2.1", "gw.example", "ten.internal"] {
+            assert!(!no_proxy_matches(no_proxy, &h(outside)), "{outside}");
+        }
+        assert!(no_proxy_matches("0.0.0.0/0", &h("203.0.113.7")));
+        assert!(!no_proxy_matches("0.0.0.0/0", &h("[2001:db8::1]")), "families do not mix");
+        for bad in ["10.0.0.0/33", "10.0.0.0/x", "fd00::/129", "example/8"] {
+            assert!(!no_proxy_matches(bad, &h("10.1.2.3")), "{bad}");
+        }
+        let env =
+            ProxyEnv { https: Some("http://corp-proxy:3128".into()), all: None, no_proxy: Some("10.0.0.0/8".into()) };
+        let chosen = choose_proxy(None, None, None, Some(&env), &ep("wss://10.20.30.40:443")).unwrap();
+        assert!(chosen.is_none(), "{chosen:?}");
     }
 
     #[test]

@@ -439,6 +439,9 @@ mod tests {
         r#"mix '$x' "%y" \z `w`"#,
         "tøken-ünïcode",
         "tab\there",
+        // Other control characters: systemd 252 passes them on unchanged (an attack that
+        // held: a proxy password with one is not dropped, so the service keeps its proxy).
+        "ctl\u{1}\u{1b}[31m\u{7f}",
     ];
 
     /// Attack (issue #12): the env file got unit-file escaping (`$$`, `%%`) that

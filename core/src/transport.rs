@@ -254,6 +254,21 @@ pub(crate) async fn admitted_addresses(
             if addrs.is_empty() {
                 return Err(TransportError::Resolve { host: name.clone(), message: "no addresses".into() });
             }
+            // A discovered Gateway's name comes from the network: what it resolves to on
+            // this host (its own name, `*.localhost`) is no route, as a loopback answer is not.
+            let addrs = if endpoint.discovered.is_some() {
+                let kept: Vec<SocketAddr> =
+                    addrs.into_iter().filter(|a| !crate::discovery::points_here(&a.ip())).collect();
+                if kept.is_empty() {
+                    return Err(TransportError::Resolve {
+                        host: name.clone(),
+                        message: "the discovered name resolves only to this host (loopback or unspecified)".into(),
+                    });
+                }
+                kept
+            } else {
+                addrs
+            };
             if endpoint.tls {
                 return Ok(addrs);
             }
@@ -748,8 +763,8 @@ mod tests {
         assert!(TransportError::ForeignSocket { path: "/x".into(), uid: 1 }.is_terminal());
     }
 
-    /// Plaintext through a proxy: refused before any socket unless the Gateway is loopback
-    /// and the proxy hop passes the plaintext policy.
+    /// Plaintext through a proxy: refused before any socket unless the Gateway and the proxy
+    /// are loopback and the proxy hop passes the plaintext policy.
     #[tokio::test]
     async fn plaintext_through_a_proxy_is_refused_before_any_socket() {
         let dialer = Arc::new(CountingDialer::default());
@@ -791,6 +806,39 @@ mod tests {
             assert!(!err.is_terminal());
         }
         assert_eq!(dialer.0.load(Ordering::SeqCst), 4, "one connect per admitted attempt, to the proxy");
+    }
+
+    /// Attack: a loopback `ws://` Gateway (an `adb reverse` or SSH port forward) and a proxy
+    /// on the LAN (an app passing the system proxy), under a policy that admits plaintext to
+    /// private addresses (the mobile default, the break-glass). The hop passes the policy,
+    /// but the proxy resolves `127.0.0.1` on ITS host: the token and every frame would go
+    /// in clear to whatever listens on the proxy's loopback. Plaintext through a proxy needs
+    /// the proxy on this host too.
+    #[tokio::test]
+    async fn a_loopback_gateway_is_not_the_lan_proxys_loopback() {
+        let dialer = Arc::new(CountingDialer::default());
+        for (proxy, policy) in [
+            ("http://192.168.1.1:3128", PlaintextPolicy::PrivateNetwork),
+            ("socks5h://192.168.1.1:1080", PlaintextPolicy::MobileStrict),
+            ("http://nas.local:3128", PlaintextPolicy::MobileStrict),
+            ("socks5://nas.home.arpa:1080", PlaintextPolicy::PrivateNetwork),
+        ] {
+            let cfg = TransportConfig {
+                resolver: Arc::new(resolver()),
+                dialer: dialer.clone(),
+                plaintext: policy,
+                proxy: Some(Proxy::parse(proxy).unwrap()),
+                ..TransportConfig::default()
+            };
+            for url in ["ws://127.0.0.1:18789", "ws://localhost:18789", "ws://[::1]:18789"] {
+                let err = open(&Endpoint::parse(url).unwrap(), &cfg).await.unwrap_err();
+                assert!(matches!(err, TransportError::PlaintextViaProxy { .. }), "{url} via {proxy}: {err}");
+            }
+            // wss:// through the same proxy is admitted (TLS runs end to end; the dialer refuses).
+            let err = open(&Endpoint::parse("wss://gw.example:443").unwrap(), &cfg).await.unwrap_err();
+            assert!(matches!(err, TransportError::ProxyConnect { .. }), "wss via {proxy}: {err}");
+        }
+        assert_eq!(dialer.0.load(Ordering::SeqCst), 4, "only the wss:// attempts reached a proxy");
     }
 
     /// Attack: names that look like loopback (but are DNS names the proxy would resolve
@@ -849,6 +897,38 @@ mod tests {
         let err = open(&e, &cfg).await.unwrap_err();
         assert!(matches!(err, TransportError::Connect { .. }), "pinned: dialled ({err})");
         assert_eq!(dialer.0.load(Ordering::SeqCst), 1);
+    }
+
+    /// Attack: a responder advertises an SRV target that is no loopback literal but a name
+    /// this host resolves to itself (its own host name in /etc/hosts, `*.localhost` under
+    /// nss-myhostname), with no A/AAAA, so the plan routes to the name. A discovery answer
+    /// comes from the network: what the name resolves to on this host is no route either,
+    /// for the first-use probe and for the pinned connect; other addresses are kept.
+    #[tokio::test]
+    async fn a_discovered_name_never_resolves_to_this_host() {
+        let dialer = Arc::new(CountingDialer::default());
+        let cfg =
+            TransportConfig { resolver: Arc::new(resolver()), dialer: dialer.clone(), ..TransportConfig::default() };
+        let id = "_openclaw-gw._tcp.|local.|pi (OpenClaw)".to_string();
+        let pin = TlsPin::parse(&"ab".repeat(32)).unwrap();
+        for name in ["loop.test", "unspecified.test"] {
+            let probe = Endpoint::parse(&format!("wss://{name}:18789")).unwrap().discovered_as(id.clone());
+            let pinned = probe.clone().with_pin(Some(pin)).unwrap();
+            let Err(err) = tls::probe_tls(&probe, &cfg).await else { panic!("{name}: probed") };
+            assert!(matches!(err, TransportError::Resolve { .. }), "{name}: {err}");
+            let Err(err) = open_stream(&pinned, &cfg).await else { panic!("{name}: opened") };
+            assert!(matches!(err, TransportError::Resolve { .. }), "{name}: {err}");
+        }
+        assert_eq!(dialer.0.load(Ordering::SeqCst), 0, "no socket to this host");
+        // `localhost` of this table also resolves to a documentation address: only that one.
+        let e = Endpoint::parse("wss://localhost:18789").unwrap().with_pin(Some(pin)).unwrap().discovered_as(id);
+        let Err(err) = open_stream(&e, &cfg).await else { panic!("opened") };
+        assert!(matches!(&err, TransportError::Connect { addr, .. } if addr == "192.0.2.9:18789"), "{err}");
+        assert_eq!(dialer.0.load(Ordering::SeqCst), 1);
+        // Not discovered: a configured wss:// name resolves as it always did.
+        let e = Endpoint::parse("wss://loop.test:18789").unwrap();
+        let Err(err) = open_stream(&e, &cfg).await else { panic!("opened") };
+        assert!(matches!(&err, TransportError::Connect { addr, .. } if addr == "127.0.0.2:18789"), "{err}");
     }
 
     #[cfg(unix)]

@@ -92,7 +92,8 @@ async fn edge_headers_through_a_header_checking_nginx() {
     // 1. No headers: 403 at the edge, the Gateway never sees the node; the node retries.
     write("");
     let mut node = ClawnodeProcess::spawn(&args, &[]).unwrap();
-    let line = node.wait_line("403", T).await.unwrap();
+    // Not just "403": the banner's random device id may contain it.
+    let line = node.wait_line("403 Forbidden", T).await.unwrap();
     assert!(line.contains("disconnected") || line.contains("403 Forbidden"), "{line}");
     assert!(node.is_running(), "a 403 at the edge is retried, not terminal");
     node.terminate().await.unwrap();

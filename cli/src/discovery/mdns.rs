@@ -6,8 +6,8 @@
 //! runs, and no unsolicited multicast is taken in: only answers carrying our random id, from an
 //! on-link address (§11), count. Messages are `hickory-proto`'s; [`Records`] assembles them.
 
-use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::time::Duration;
 
 use clawnode::discovery::{DiscoveredGateway, LOCAL_DOMAIN, SERVICE_TYPE};
@@ -25,6 +25,11 @@ const PORT: u16 = 5353;
 /// A question is asked again after this long without the answer (lost datagrams, late
 /// responders).
 const RESEND: Duration = Duration::from_secs(1);
+/// Most questions sent per `RESEND` window (each goes out once per link and family): a
+/// hostile responder's PTR flood cannot turn the browser into a multicast amplifier.
+const QUESTIONS_PER_WINDOW: usize = 16;
+/// Most questions sent in one browse, however long it runs.
+const MAX_QUESTIONS: usize = 128;
 /// Largest mDNS message (RFC 6762 §17).
 const MAX_MESSAGE: usize = 9000;
 
@@ -53,7 +58,7 @@ pub async fn browse(timeout: Duration) -> Result<Vec<DiscoveredGateway>, String>
     let mut records = Records::new(service);
     let id = Message::query().metadata.id;
     let deadline = Instant::now() + timeout;
-    let mut asked: BTreeMap<(Name, RecordType), Instant> = BTreeMap::new();
+    let mut pacer = Pacer::default();
     let mut sent_any = false;
     loop {
         let now = Instant::now();
@@ -62,13 +67,9 @@ pub async fn browse(timeout: Duration) -> Result<Vec<DiscoveredGateway>, String>
         }
         let mut want = vec![(records.service().clone(), RecordType::PTR)];
         want.extend(records.missing());
-        for q in want {
-            if asked.get(&q).is_some_and(|at| now.duration_since(*at) < RESEND) {
-                continue;
-            }
+        for q in pacer.due(want, now) {
             let bytes = question(id, &q.0, q.1)?;
             sent_any |= send(v4.as_ref(), v6.as_ref(), &links, &bytes).await;
-            asked.insert(q, now);
         }
         if !sent_any {
             return Err("no interface could send an mDNS query".into());
@@ -86,6 +87,49 @@ pub async fn browse(timeout: Duration) -> Result<Vec<DiscoveredGateway>, String>
     Ok(records.gateways(LOCAL_DOMAIN))
 }
 
+/// Which questions go out when: each outstanding question again after `RESEND` without its
+/// answer, the longest unasked first, within a budget of `QUESTIONS_PER_WINDOW` per `RESEND`
+/// window and `MAX_QUESTIONS` per browse. What a responder lists is not trusted to be
+/// modest: 64 instances with SRV targets that change in every answer made thousands of
+/// multicast queries a second (`tests/tests/mdns_flood_netns.rs`), and kept a send time for
+/// every name ever asked.
+#[derive(Debug, Default)]
+struct Pacer {
+    /// When each outstanding question was last sent.
+    asked: BTreeMap<(Name, RecordType), Instant>,
+    /// Send times within the last `RESEND` (oldest first).
+    window: VecDeque<Instant>,
+    /// Questions sent in this browse.
+    total: usize,
+}
+
+impl Pacer {
+    /// The questions of `want` (the outstanding ones, in priority order) to send at `now`,
+    /// marked as sent.
+    fn due(&mut self, want: Vec<(Name, RecordType)>, now: Instant) -> Vec<(Name, RecordType)> {
+        let outstanding: BTreeSet<&(Name, RecordType)> = want.iter().collect();
+        self.asked.retain(|q, _| outstanding.contains(q));
+        while self.window.front().is_some_and(|at| now.duration_since(*at) >= RESEND) {
+            self.window.pop_front();
+        }
+        let room = QUESTIONS_PER_WINDOW.saturating_sub(self.window.len()).min(MAX_QUESTIONS - self.total);
+        let mut due: Vec<(Option<Instant>, (Name, RecordType))> = want
+            .into_iter()
+            .map(|q| (self.asked.get(&q).copied(), q))
+            .filter(|(at, _)| at.is_none_or(|at| now.duration_since(at) >= RESEND))
+            .collect();
+        // Never asked first, then the longest waiting (stable: `want`'s order otherwise).
+        due.sort_by_key(|(at, _)| *at);
+        due.truncate(room);
+        for (_, q) in &due {
+            self.asked.insert(q.clone(), now);
+            self.window.push_back(now);
+            self.total += 1;
+        }
+        due.into_iter().map(|(_, q)| q).collect()
+    }
+}
+
 /// One question, as a legacy unicast querier asks it (no QU bit: the ephemeral source port
 /// already asks for a unicast answer).
 fn question(id: u16, name: &Name, ty: RecordType) -> Result<Vec<u8>, String> {
@@ -98,7 +142,7 @@ fn question(id: u16, name: &Name, ty: RecordType) -> Result<Vec<u8>, String> {
 
 /// Takes an answer: a response carrying our id, from an address on one of our links.
 fn take(records: &mut Records, id: u16, bytes: &[u8], from: SocketAddr, links: &[Link]) {
-    if !on_link(from.ip(), links) {
+    if !on_link(from, links) {
         return;
     }
     let Ok(msg) = Message::from_vec(bytes) else { return };
@@ -110,15 +154,31 @@ fn take(records: &mut Records, id: u16, bytes: &[u8], from: SocketAddr, links: &
     }
 }
 
-/// RFC 6762 §11: an answer must come from the local link.
-fn on_link(ip: IpAddr, links: &[Link]) -> bool {
-    match ip {
-        IpAddr::V4(ip) => {
-            links.iter().flat_map(|l| &l.v4).any(|(a, m)| same_net(&a.octets(), &ip.octets(), &m.octets()))
+/// RFC 6762 §11: an answer must come from the local link — a unicast host address in the
+/// subnet of one of the browsed links (not its broadcast address), or an IPv6 link-local
+/// address that arrived on a browsed link (or is one of ours: a Gateway on this host).
+fn on_link(from: SocketAddr, links: &[Link]) -> bool {
+    match from {
+        SocketAddr::V4(from) => {
+            let ip = *from.ip();
+            !(ip.is_unspecified() || ip.is_multicast() || ip.is_broadcast())
+                && links.iter().flat_map(|l| &l.v4).any(|(a, m)| {
+                    let host_bits = !u32::from(*m);
+                    let broadcast = host_bits > 1 && u32::from(ip) & host_bits == host_bits;
+                    same_net(&a.octets(), &ip.octets(), &m.octets()) && !broadcast
+                })
         }
-        IpAddr::V6(ip) => {
-            (ip.segments()[0] & 0xffc0) == 0xfe80
-                || links.iter().flat_map(|l| &l.v6).any(|(a, m)| same_net(&a.octets(), &ip.octets(), &m.octets()))
+        SocketAddr::V6(from) => {
+            let ip = *from.ip();
+            if ip.is_unspecified() || ip.is_multicast() || ip.to_ipv4_mapped().is_some() {
+                return false;
+            }
+            if (ip.segments()[0] & 0xffc0) == 0xfe80 {
+                let ours = links.iter().flat_map(|l| &l.v6).any(|(a, _)| *a == ip);
+                let browsed = links.iter().any(|l| !l.v6.is_empty() && l.index == Some(from.scope_id()));
+                return ours || browsed;
+            }
+            links.iter().flat_map(|l| &l.v6).any(|(a, m)| same_net(&a.octets(), &ip.octets(), &m.octets()))
         }
     }
 }
@@ -208,12 +268,49 @@ mod tests {
     #[test]
     fn answers_count_only_from_the_link() {
         let links = lan();
-        assert!(on_link("192.168.1.7".parse().unwrap(), &links));
-        assert!(!on_link("192.168.2.7".parse().unwrap(), &links));
-        assert!(!on_link("8.8.8.8".parse().unwrap(), &links));
-        assert!(on_link("fe80::1".parse().unwrap(), &links));
-        assert!(on_link("fd00:1::99".parse().unwrap(), &links));
-        assert!(!on_link("fd00:2::99".parse().unwrap(), &links));
+        for (from, ok) in [
+            ("192.168.1.7:5353", true),
+            ("192.168.2.7:5353", false),
+            ("8.8.8.8:5353", false),
+            ("[fe80::1%2]:5353", true),
+            ("[fd00:1::99]:5353", true),
+            ("[fd00:2::99]:5353", false),
+        ] {
+            assert_eq!(on_link(from.parse().unwrap(), &links), ok, "{from}");
+        }
+    }
+
+    /// Attack: answers from sources no on-link responder has — the subnet's broadcast
+    /// address, the limited broadcast, 0.0.0.0, a multicast address, a link-local address
+    /// that arrived on an interface we do not browse (a VPN, a container bridge) — are not
+    /// taken. Our own link-local address (a Gateway on this host) is.
+    #[test]
+    fn spoofed_looking_sources_are_not_on_link() {
+        let mut links = lan();
+        links[0].v6.push(("fe80::20".parse().unwrap(), "ffff:ffff:ffff:ffff::".parse().unwrap()));
+        let v6 = |ip: &str, scope: u32| SocketAddr::V6(SocketAddrV6::new(ip.parse().unwrap(), 5353, 0, scope));
+        for from in [
+            "192.168.1.255:5353",
+            "255.255.255.255:5353",
+            "0.0.0.0:5353",
+            "224.0.0.251:5353",
+            "[ff02::fb]:5353",
+            "[::]:5353",
+            "[::ffff:192.168.1.7]:5353",
+        ] {
+            assert!(!on_link(from.parse().unwrap(), &links), "{from}");
+        }
+        assert!(!on_link(v6("fe80::1", 9), &links), "link-local from another interface");
+        assert!(on_link(v6("fe80::1", 2), &links), "link-local from the browsed interface");
+        assert!(on_link(v6("fe80::20", 1), &links), "our own address, looped back");
+        assert!(on_link("192.168.1.20:5353".parse().unwrap(), &links));
+        // A /31 has no broadcast address: both ends are hosts.
+        let p2p = vec![Link {
+            v4: vec![(Ipv4Addr::new(10, 0, 0, 0), Ipv4Addr::new(255, 255, 255, 254))],
+            v6: vec![],
+            index: Some(3),
+        }];
+        assert!(on_link("10.0.0.1:5353".parse().unwrap(), &p2p));
     }
 
     fn answer(id: u16) -> Vec<u8> {
@@ -247,5 +344,130 @@ mod tests {
         let gws = r.gateways(LOCAL_DOMAIN);
         assert_eq!(gws.len(), 1);
         assert_eq!((gws[0].instance.as_str(), gws[0].port), ("gw", 443));
+    }
+
+    fn ptr_flood(round: usize) -> Vec<Record> {
+        let svc = Name::from_ascii("_openclaw-gw._tcp.local.").unwrap();
+        let mut out = Vec::new();
+        for i in 0..200 {
+            let inst = Name::from_ascii(format!("g{i}._openclaw-gw._tcp.local.")).unwrap();
+            out.push(Record::from_rdata(svc.clone(), 120, RData::PTR(PTR(inst.clone()))));
+            // A new SRV target in every answer, never an address: new A/AAAA questions.
+            let target = Name::from_ascii(format!("h{round}-{i}.local.")).unwrap();
+            out.push(Record::from_rdata(inst, 120, RData::SRV(SRV::new(0, 0, 443, target))));
+        }
+        out
+    }
+
+    /// Attack: a hostile host answers every query, 20 times a second for a minute, with
+    /// 200 PTRs whose SRV targets change in every answer and never resolve. The browser
+    /// asks at most `QUESTIONS_PER_WINDOW` questions per second and `MAX_QUESTIONS` in all,
+    /// and remembers no more questions than are outstanding.
+    #[test]
+    fn a_ptr_flood_cannot_amplify_queries() {
+        let svc = Name::from_ascii("_openclaw-gw._tcp.local.").unwrap();
+        let mut records = Records::new(svc.clone());
+        let mut pacer = Pacer::default();
+        let start = Instant::now();
+        let mut sent: Vec<Duration> = Vec::new();
+        for round in 0..1200 {
+            let now = start + Duration::from_millis(50 * round as u64);
+            let mut want = vec![(svc.clone(), RecordType::PTR)];
+            want.extend(records.missing());
+            let outstanding = want.len();
+            sent.extend(pacer.due(want, now).iter().map(|_| now - start));
+            assert!(pacer.asked.len() <= outstanding, "{} remembered, {outstanding} outstanding", pacer.asked.len());
+            for r in ptr_flood(round) {
+                records.add(&r);
+            }
+        }
+        assert!(sent.len() <= MAX_QUESTIONS, "{} questions in all", sent.len());
+        for (i, t) in sent.iter().enumerate() {
+            let in_window = sent[i..].iter().take_while(|u| **u < *t + RESEND).count();
+            assert!(in_window <= QUESTIONS_PER_WINDOW, "{in_window} questions within a second of {t:?}");
+        }
+        assert!(sent.len() >= QUESTIONS_PER_WINDOW, "the browser still asks: {}", sent.len());
+    }
+
+    /// An honest exchange is not slowed down: the PTR at once, then SRV and TXT of the
+    /// instance it lists, then A/AAAA of the SRV target, each as soon as it is known.
+    #[test]
+    fn honest_questions_go_out_at_once_and_again_after_a_second() {
+        let svc = Name::from_ascii("_openclaw-gw._tcp.local.").unwrap();
+        let inst = Name::from_ascii("gw._openclaw-gw._tcp.local.").unwrap();
+        let host = Name::from_ascii("gw.local.").unwrap();
+        let mut records = Records::new(svc.clone());
+        let mut pacer = Pacer::default();
+        let t0 = Instant::now();
+        let mut ask = |records: &Records, at: Duration| {
+            let mut want = vec![(svc.clone(), RecordType::PTR)];
+            want.extend(records.missing());
+            pacer.due(want, t0 + at)
+        };
+        assert_eq!(ask(&records, Duration::ZERO), [(svc.clone(), RecordType::PTR)]);
+        records.add(&Record::from_rdata(svc.clone(), 120, RData::PTR(PTR(inst.clone()))));
+        assert_eq!(
+            ask(&records, Duration::from_millis(10)),
+            [(inst.clone(), RecordType::TXT), (inst.clone(), RecordType::SRV)]
+        );
+        records.add(&Record::from_rdata(inst.clone(), 120, RData::SRV(SRV::new(0, 0, 443, host.clone()))));
+        assert_eq!(
+            ask(&records, Duration::from_millis(20)),
+            [(host.clone(), RecordType::A), (host.clone(), RecordType::AAAA)]
+        );
+        assert!(ask(&records, Duration::from_millis(500)).is_empty());
+        assert_eq!(ask(&records, Duration::from_millis(1000)), [(svc.clone(), RecordType::PTR)]);
+        assert_eq!(ask(&records, Duration::from_millis(1010)), [(inst.clone(), RecordType::TXT)]);
+    }
+
+    /// Attack: malformed answers carrying our id from an on-link host — a name compression
+    /// pointer to itself, a pointer loop between two names, a forward pointer, a truncated
+    /// answer, a header claiming 65535 answers, a 9000-byte message of pointers — are
+    /// dropped whole, quickly, and add nothing.
+    #[test]
+    fn malformed_answers_add_nothing() {
+        let links = lan();
+        let from: SocketAddr = "192.168.1.7:5353".parse().unwrap();
+        let header = |an: u16| {
+            let mut h = vec![0, 7, 0x84, 0, 0, 0];
+            h.extend(an.to_be_bytes());
+            h.extend([0, 0, 0, 0]);
+            h
+        };
+        let rr_tail = [0, 12, 0, 1, 0, 0, 0, 120, 0, 2, 0xc0, 12];
+        let mut self_loop = header(1);
+        self_loop.extend([0xc0, 12]);
+        self_loop.extend(rr_tail);
+        let mut two_loop = header(1);
+        two_loop.extend([1, b'a', 0xc0, 16, 1, b'b', 0xc0, 12]);
+        two_loop.extend(rr_tail);
+        let mut forward = header(1);
+        forward.extend([0xc0, 40]);
+        forward.extend(rr_tail);
+        forward.extend([0; 32]);
+        let good = answer(7);
+        let truncated = good[..good.len() - 5].to_vec();
+        let mut many = header(u16::MAX);
+        many.extend(good[12..].iter());
+        let mut huge = header(u16::MAX);
+        while huge.len() + 14 <= MAX_MESSAGE {
+            huge.extend([0xc0, 12]);
+            huge.extend(rr_tail);
+        }
+        let svc = Name::from_ascii("_openclaw-gw._tcp.local.").unwrap();
+        let started = std::time::Instant::now();
+        for (what, bytes) in [
+            ("self loop", self_loop),
+            ("two-name loop", two_loop),
+            ("forward pointer", forward),
+            ("truncated", truncated),
+            ("65535 answers claimed", many),
+            ("9000 bytes of pointers", huge),
+        ] {
+            let mut r = Records::new(svc.clone());
+            take(&mut r, 7, &bytes, from, &links);
+            assert!(r.gateways(LOCAL_DOMAIN).is_empty() && r.missing().is_empty(), "{what}");
+        }
+        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
     }
 }

@@ -113,9 +113,11 @@ impl Records {
             .filter(|(_, i)| i.listed)
             .filter_map(|(name, i)| {
                 let srv = i.srv.as_ref()?;
-                // The instance label is the first label of its name (raw bytes, no escapes).
+                // The instance label is the first label of its name, raw bytes off the wire;
+                // the core takes presentation text (it decodes `\DDD` and `\X`), so a raw
+                // backslash goes as `\\` (else `Studio\032Gateway` would be `Studio Gateway`).
                 let label = name.iter().next()?;
-                let instance = String::from_utf8_lossy(label).into_owned();
+                let instance = String::from_utf8_lossy(label).replace('\\', "\\\\");
                 let addresses = self.hosts.get(&srv.target).cloned().unwrap_or_default();
                 let txt = i.txt.as_deref().map(GatewayTxt::from_strings).unwrap_or_default();
                 Some(DiscoveredGateway::new(&instance, domain, Some(&srv.target.to_ascii()), addresses, srv.port, txt))
@@ -233,5 +235,23 @@ mod tests {
         assert_eq!(gws.len(), MAX_INSTANCES);
         assert_eq!(gws[0].addresses.len(), MAX_ADDRESSES);
         assert!(r.hosts.len() <= MAX_HOSTS);
+    }
+
+    /// Attack: an instance label whose raw bytes spell a DNS-SD escape (`Studio\032Gateway`,
+    /// `a\.b`) is another name than the one the escape denotes: it must not come out as
+    /// `Studio Gateway` under that Gateway's stable id (and pin). Raw labels reach the core
+    /// as presentation text with their backslashes escaped, so they come back unchanged.
+    #[test]
+    fn escape_spellings_in_raw_labels_do_not_collide() {
+        let mut r = Records::new(name(SVC));
+        let forged = Name::from_labels([&b"Studio\\032Gateway"[..], b"_openclaw-gw", b"_tcp", b"local"]).unwrap();
+        let dotted = Name::from_labels([&b"a.b\\"[..], b"_openclaw-gw", b"_tcp", b"local"]).unwrap();
+        for inst in [name(INST), forged, dotted] {
+            r.add(&Record::from_rdata(name(SVC), 120, RData::PTR(PTR(inst.clone()))));
+            r.add(&Record::from_rdata(inst, 120, srv(1, "h.local.")));
+        }
+        let mut ids: Vec<String> = r.gateways("local.").iter().map(|g| g.instance.clone()).collect();
+        ids.sort();
+        assert_eq!(ids, ["Studio Gateway", "Studio\\032Gateway", "a.b\\"]);
     }
 }

@@ -30,6 +30,7 @@ mod tests;
 
 use std::net::IpAddr;
 
+pub(crate) use plan::points_here;
 pub use plan::{ConnectPlan, DiscoveryPolicy, KnownGateway, PlanAction, PlanNote, PlanRefusal, plan_connection};
 pub use txt::{GatewayTxt, TxtIssue, parse_bool, parse_port};
 

@@ -127,7 +127,7 @@ pub struct ConnectPlan {
 /// discovery answer comes from the network, and its loopback (or the unspecified address,
 /// which reaches the local host) would steer the node to a local service.
 fn rank(ip: &IpAddr) -> Option<u8> {
-    if ip.is_unspecified() || ip.is_multicast() || classify_ip(*ip) == NetworkClass::Loopback {
+    if points_here(ip) {
         return None;
     }
     match ip {
@@ -136,6 +136,13 @@ fn rank(ip: &IpAddr) -> Option<u8> {
         IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80 => None,
         IpAddr::V6(_) => Some(1),
     }
+}
+
+/// Whether `ip`, as a discovery answer or what a discovered name resolves to, would reach
+/// this host (loopback, or the unspecified address, which Linux connects to the local
+/// host) or is no host at all (multicast): never a route for a discovered Gateway.
+pub(crate) fn points_here(ip: &IpAddr) -> bool {
+    ip.is_unspecified() || ip.is_multicast() || classify_ip(*ip) == NetworkClass::Loopback
 }
 
 /// Whether an SRV target name may route: not `localhost`, and not an IP literal that

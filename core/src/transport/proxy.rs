@@ -198,14 +198,17 @@ impl std::str::FromStr for Proxy {
 }
 
 /// The plaintext rule for a proxied connection (before any socket opens): a `ws://`
-/// Gateway must be loopback, and the hop to the proxy must pass the plaintext policy.
-/// Returns the proxy's admitted addresses.
+/// Gateway must be loopback and so must the proxy (it resolves the Gateway's host on its
+/// own side: a loopback Gateway behind a LAN proxy is the proxy host's loopback, reached
+/// in clear), and the hop to the proxy must pass the plaintext policy. Returns the proxy's
+/// admitted addresses.
 pub(super) async fn admit(
     proxy: &Proxy,
     endpoint: &Endpoint,
     cfg: &TransportConfig,
 ) -> Result<Vec<std::net::SocketAddr>, TransportError> {
-    if !endpoint.tls && !super::is_loopback_host(&endpoint.host) {
+    let on_this_host = super::is_loopback_host(&endpoint.host) && super::is_loopback_host(&proxy.host);
+    if !endpoint.tls && !on_this_host {
         return Err(TransportError::PlaintextViaProxy { host: endpoint.host.to_string(), proxy: proxy.to_string() });
     }
     admitted_addresses(&proxy.hop(endpoint.tls), cfg.plaintext, cfg.resolver.as_ref()).await.map_err(|e| match e {
@@ -444,6 +447,26 @@ mod tests {
         assert!(matches!(e, TransportError::ProxyTargetUnreachable { .. }) && !e.is_terminal(), "{e}");
         let e = connect_status(b"SSH-2.0-OpenSSH\r\n\r\n", &p).unwrap_err();
         assert!(matches!(e, TransportError::ProxyProtocol { .. }), "{e}");
+    }
+
+    /// Attack: the proxy (or whoever sits on the plaintext hop to an `http://` proxy) answers
+    /// `CONNECT` with a reason phrase holding a bidi override and C1 controls (valid UTF-8,
+    /// obs-text to HTTP) or an ESC sequence. The reason ends up in the error text the CLI
+    /// prints and the apps show: it must not rewrite the line it is shown in. (Held: the
+    /// parser drops a reason with obs-text and refuses control bytes.)
+    #[test]
+    fn a_proxys_reason_phrase_cannot_rewrite_the_terminal() {
+        let p = Proxy::parse("http://proxy:3128").unwrap();
+        for status in ["403", "502"] {
+            let head = format!("HTTP/1.1 {status} denied \u{202e}gnp.exe \u{9b}2J\u{85}x\r\n\r\n");
+            let e = connect_status(head.as_bytes(), &p).unwrap_err().to_string();
+            assert!(!e.contains(['\u{202e}', '\u{9b}', '\u{85}']) && e.contains(status), "{e:?}");
+            let e =
+                connect_status(format!("HTTP/1.1 {status} x\u{1b}]0;pwned\u{7}\r\n\r\n").as_bytes(), &p).unwrap_err();
+            assert!(matches!(e, TransportError::ProxyProtocol { .. }), "{e:?}");
+            let e = connect_status(format!("HTTP/1.1 {status} Go away\r\n\r\n").as_bytes(), &p).unwrap_err();
+            assert!(e.to_string().ends_with(&format!("HTTP {status} Go away")), "{e}");
+        }
     }
 
     /// A one-shot fake HTTP proxy on loopback: reads the `CONNECT` head, then writes `reply`
