@@ -6,7 +6,7 @@
 //! runs, and no unsolicited multicast is taken in: only answers carrying our random id, from an
 //! on-link address (§11), count. Messages are `hickory-proto`'s; [`Records`] assembles them.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::time::Duration;
 
@@ -28,6 +28,9 @@ const RESEND: Duration = Duration::from_secs(1);
 /// Most questions sent per `RESEND` window (each goes out once per link and family): a
 /// hostile responder's PTR flood cannot turn the browser into a multicast amplifier.
 const QUESTIONS_PER_WINDOW: usize = 16;
+/// The browser decides what to ask at most this often (a flood of answers costs a record
+/// merge each, not a pass over every outstanding question).
+const PACE: Duration = Duration::from_millis(50);
 /// Most questions sent in one browse, however long it runs.
 const MAX_QUESTIONS: usize = 128;
 /// Largest mDNS message (RFC 6762 §17).
@@ -60,21 +63,26 @@ pub async fn browse(timeout: Duration) -> Result<Vec<DiscoveredGateway>, String>
     let deadline = Instant::now() + timeout;
     let mut pacer = Pacer::default();
     let mut sent_any = false;
+    let mut next_due = Instant::now();
     loop {
         let now = Instant::now();
         if now >= deadline {
             break;
         }
-        let mut want = vec![(records.service().clone(), RecordType::PTR)];
-        want.extend(records.missing());
-        for q in pacer.due(want, now) {
-            let bytes = question(id, &q.0, q.1)?;
-            sent_any |= send(v4.as_ref(), v6.as_ref(), &links, &bytes).await;
+        // What to ask is worked out at most once per `PACE`, however fast answers arrive.
+        if now >= next_due {
+            next_due = now + PACE;
+            let mut want = vec![(records.service().clone(), RecordType::PTR)];
+            want.extend(records.missing());
+            for q in pacer.due(want, now) {
+                let bytes = question(id, &q.0, q.1)?;
+                sent_any |= send(v4.as_ref(), v6.as_ref(), &links, &bytes).await;
+            }
+            if !sent_any {
+                return Err("no interface could send an mDNS query".into());
+            }
         }
-        if !sent_any {
-            return Err("no interface could send an mDNS query".into());
-        }
-        let wake = (now + RESEND / 4).min(deadline);
+        let wake = next_due.min(deadline);
         let received = tokio::select! {
             r = recv(v4.as_ref()) => r,
             r = recv(v6.as_ref()) => r,
@@ -95,38 +103,44 @@ pub async fn browse(timeout: Duration) -> Result<Vec<DiscoveredGateway>, String>
 /// every name ever asked.
 #[derive(Debug, Default)]
 struct Pacer {
-    /// When each outstanding question was last sent.
-    asked: BTreeMap<(Name, RecordType), Instant>,
+    /// When each outstanding question was last sent (at most `MAX_QUESTIONS` entries: a
+    /// list, searched linearly).
+    asked: Vec<((Name, RecordType), Instant)>,
     /// Send times within the last `RESEND` (oldest first).
     window: VecDeque<Instant>,
     /// Questions sent in this browse.
     total: usize,
 }
-
 impl Pacer {
     /// The questions of `want` (the outstanding ones, in priority order) to send at `now`,
     /// marked as sent.
     fn due(&mut self, want: Vec<(Name, RecordType)>, now: Instant) -> Vec<(Name, RecordType)> {
-        let outstanding: BTreeSet<&(Name, RecordType)> = want.iter().collect();
-        self.asked.retain(|q, _| outstanding.contains(q));
+        self.asked.retain(|(q, _)| want.contains(q));
         while self.window.front().is_some_and(|at| now.duration_since(*at) >= RESEND) {
             self.window.pop_front();
         }
         let room = QUESTIONS_PER_WINDOW.saturating_sub(self.window.len()).min(MAX_QUESTIONS - self.total);
         let mut due: Vec<(Option<Instant>, (Name, RecordType))> = want
             .into_iter()
-            .map(|q| (self.asked.get(&q).copied(), q))
+            .map(|q| (self.asked.iter().find(|(a, _)| *a == q).map(|(_, at)| *at), q))
             .filter(|(at, _)| at.is_none_or(|at| now.duration_since(at) >= RESEND))
             .collect();
-        // Never asked first, then the longest waiting (stable: `want`'s order otherwise).
-        due.sort_by_key(|(at, _)| *at);
-        due.truncate(room);
-        for (_, q) in &due {
-            self.asked.insert(q.clone(), now);
+        // Never asked first, then the longest waiting, `want`'s order between equals: at most
+        // `room` (≤ QUESTIONS_PER_WINDOW) picks, a scan each.
+        let mut picked = Vec::new();
+        while picked.len() < room {
+            let Some(i) = (0..due.len()).min_by_key(|&i| (due[i].0, i)) else { break };
+            picked.push(due.remove(i).1);
+        }
+        for q in &picked {
+            match self.asked.iter_mut().find(|(a, _)| a == q) {
+                Some((_, at)) => *at = now,
+                None => self.asked.push((q.clone(), now)),
+            }
             self.window.push_back(now);
             self.total += 1;
         }
-        due.into_iter().map(|(_, q)| q).collect()
+        picked
     }
 }
 
