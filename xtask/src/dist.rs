@@ -36,14 +36,10 @@ use std::process::Command;
 
 use crate::{cargo, step};
 
-/// The size target of one binary (issue #16: ≤ 3 MiB). Met before discovery (`mdns-sd`,
-/// `hickory-proto`) and the proxies joined the CLI; now x86_64 and armv7 are ≈ 3.3 MiB, so
-/// `SIZES.md` marks each binary against it and the issue stays open on that point.
-pub const TARGET_SIZE: u64 = 3 * 1024 * 1024;
-
-/// The hard gate: a binary above this fails `dist` (a regression guard while the target is
-/// missed; measured 3,444,856 and 3,520,732 bytes for x86_64 and armv7 on 2026-12-06).
-pub const MAX_SIZE: u64 = 3_670_016; // 3.5 MiB
+/// The size limit of one binary (issue #16: ≤ 3 MiB): `dist` fails above it. Measured on
+/// 2026-12-06: x86_64 3,127,288 bytes (the tightest), aarch64 and armv7 below it; see
+/// docs/devices.md for what each cut bought.
+pub const MAX_SIZE: u64 = 3 * 1024 * 1024;
 
 /// One release target.
 pub struct Target {
@@ -239,6 +235,7 @@ pub fn top_symbols(t: &Target, bin: &Path, n: usize) -> Result<Vec<(String, u64)
         let key = match name.split_once("::") {
             Some((krate, _)) if !krate.contains(' ') => krate.to_string(),
             Some(_) => "(generic impls)".to_string(),
+            None if name.starts_with("OUTLINED_FUNCTION_") => "(machine outliner)".to_string(),
             None => format!("C: {name}"),
         };
         *by.entry(key).or_default() += size;
@@ -383,7 +380,7 @@ pub fn main(args: &[String]) -> Result<(), String> {
     std::fs::create_dir_all(&dist).map_err(|e| format!("{}: {e}", dist.display()))?;
     let cross = cross_dir()?;
     let mut table =
-        String::from("| target | static | size (bytes) | size (MiB) | ≤ 3 MiB target |\n|---|---|---:|---:|---|\n");
+        String::from("| target | static | size (bytes) | size (MiB) | ≤ 3 MiB |\n|---|---|---:|---:|---|\n");
     let mut over = Vec::new();
     let mut pulls = String::new();
     for t in TARGETS {
@@ -404,7 +401,7 @@ pub fn main(args: &[String]) -> Result<(), String> {
             t.triple,
             if st { "yes" } else { "NO" },
             size as f64 / 1048576.0,
-            if size <= TARGET_SIZE { "met" } else { "MISSED" }
+            if size <= MAX_SIZE { "yes" } else { "NO" }
         ));
         pulls.push_str(&format!("\n{} (symbol bytes by crate, before stripping):\n", t.triple));
         for (what, bytes) in top_symbols(t, &src, 12)? {
