@@ -62,7 +62,7 @@ pub use reach::HeaderProblem;
 pub use requests::{EndpointInfo, McpTarget, NodeStats, PluginSurface, PluginTool, Skill, TlsProbe, probe_tls};
 pub use runtime::{RuntimeHook, set_runtime_hook, shutdown};
 pub use state::{NodeNotice, NodeState, PauseInfo, PauseKind, RemediationKind};
-pub use store::{SecureStore, SecureStoreAdapter, keys};
+pub use store::{ForeignStore, SecureStore, SecureStoreAdapter, keys};
 
 uniffi::setup_scaffolding!("clawnode");
 

@@ -15,7 +15,7 @@ use crate::error::{ListenerError, NodeError};
 use crate::handler::{CommandHandler, adapter};
 use crate::runtime;
 use crate::state::{NodeNotice, NodeState};
-use crate::store::{SecureStore, SecureStoreAdapter};
+use crate::store::{ForeignStore, SecureStore, SecureStoreAdapter};
 
 /// Receives state changes and notices. Called on a library thread, in order; return quickly.
 #[uniffi::export(foreign)]
@@ -132,7 +132,7 @@ impl Node {
         // One store for credentials and TLS pins.
         let (store, pins): (Arc<dyn CredentialStore>, Arc<dyn PinStore>) = match (store, &config.state_dir) {
             (Some(s), _) => {
-                let a = Arc::new(SecureStoreAdapter::new(s));
+                let a = Arc::new(SecureStoreAdapter::new(ForeignStore(s)));
                 (a.clone(), a)
             }
             (None, Some(dir)) => {

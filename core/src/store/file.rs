@@ -8,10 +8,10 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
+use super::records::{IdentityRecord, TokenRecord, VERSION};
 use super::{CredentialStore, PinStore, StoreError, StoredToken, TokenKey};
 use crate::endpoint::TlsPin;
 use crate::identity::DeviceIdentity;
-use crate::protocol::Role;
 use crate::secret::Secret;
 
 const IDENTITY_FILE: &str = "identity.json";
@@ -33,34 +33,10 @@ pub struct FileStore {
     lock: Mutex<()>,
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct IdentityFile {
-    version: u32,
-    device_id: String,
-    public_key_pem: String,
-    private_key_pem: String,
-    created_at_ms: u64,
-}
-
 #[derive(Serialize, Deserialize, Default)]
 struct TokensFile {
     version: u32,
-    tokens: BTreeMap<String, TokenEntry>,
-}
-
-#[derive(Serialize, Deserialize, Clone)]
-#[serde(rename_all = "camelCase")]
-struct TokenEntry {
-    origin: String,
-    device_id: String,
-    role: Role,
-    token: Secret,
-    #[serde(default)]
-    scopes: Vec<String>,
-    #[serde(default)]
-    issued_at_ms: Option<u64>,
-    updated_at_ms: u64,
+    tokens: BTreeMap<String, TokenRecord>,
 }
 
 impl FileStore {
@@ -118,7 +94,7 @@ impl FileStore {
 
     fn read_tokens(&self) -> Result<TokensFile, StoreError> {
         match self.read(TOKENS_FILE)? {
-            None => Ok(TokensFile { version: 1, tokens: BTreeMap::new() }),
+            None => Ok(TokensFile { version: VERSION, tokens: BTreeMap::new() }),
             Some(b) => serde_json::from_slice(&b).map_err(|e| StoreError::Corrupt {
                 what: "device tokens",
                 path: self.path(TOKENS_FILE).display().to_string(),
@@ -142,57 +118,26 @@ impl CredentialStore for FileStore {
         let Some(bytes) = self.read(IDENTITY_FILE)? else { return Ok(None) };
         let path = self.path(IDENTITY_FILE).display().to_string();
         let corrupt = |reason: String| StoreError::Corrupt { what: "identity", path: path.clone(), reason };
-        let f: IdentityFile = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
-        let id = DeviceIdentity::from_pem(&f.private_key_pem, Some(&f.public_key_pem))
-            .map_err(|e| corrupt(e.to_string()))?;
-        if id.device_id() != f.device_id {
-            return Err(corrupt(format!(
-                "deviceId {} does not match the key (expected {})",
-                f.device_id,
-                id.device_id()
-            )));
-        }
-        Ok(Some(id))
+        let f: IdentityRecord = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+        f.identity().map(Some).map_err(corrupt)
     }
 
     fn save_identity(&self, identity: &DeviceIdentity, created_at_ms: u64) -> Result<(), StoreError> {
         let _g = self.guard()?;
-        let f = IdentityFile {
-            version: 1,
-            device_id: identity.device_id().to_string(),
-            public_key_pem: identity.public_key_pem(),
-            private_key_pem: identity.private_key_pem(),
-            created_at_ms,
-        };
-        let bytes = serde_json::to_vec_pretty(&f).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let bytes = serde_json::to_vec_pretty(&IdentityRecord::new(identity, created_at_ms))
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
         self.write_atomic(IDENTITY_FILE, &bytes)
     }
 
     fn load_token(&self, key: &TokenKey) -> Result<Option<StoredToken>, StoreError> {
         let t = self.read_tokens()?;
-        Ok(t.tokens.get(&key.as_string()).map(|e| StoredToken {
-            token: e.token.clone(),
-            scopes: e.scopes.clone(),
-            issued_at_ms: e.issued_at_ms,
-            updated_at_ms: e.updated_at_ms,
-        }))
+        Ok(t.tokens.get(&key.as_string()).map(TokenRecord::stored))
     }
 
     fn save_token(&self, key: &TokenKey, token: &StoredToken) -> Result<(), StoreError> {
         let _g = self.guard()?;
         let mut t = self.read_tokens()?;
-        t.tokens.insert(
-            key.as_string(),
-            TokenEntry {
-                origin: key.origin.clone(),
-                device_id: key.device_id.clone(),
-                role: key.role,
-                token: token.token.clone(),
-                scopes: token.scopes.clone(),
-                issued_at_ms: token.issued_at_ms,
-                updated_at_ms: token.updated_at_ms,
-            },
-        );
+        t.tokens.insert(key.as_string(), TokenRecord::new(key, token));
         self.write_tokens(&t)
     }
 
@@ -219,7 +164,7 @@ impl FileStore {
             reason,
         };
         match self.read(PINS_FILE)? {
-            None => Ok(PinsFile { version: 1, pins: BTreeMap::new() }),
+            None => Ok(PinsFile { version: VERSION, pins: BTreeMap::new() }),
             Some(b) => serde_json::from_slice(&b).map_err(|e| corrupt(e.to_string())),
         }
     }
@@ -266,6 +211,7 @@ impl PinStore for FileStore {
 mod tests {
     use super::*;
     use crate::clock::SeededRandom;
+    use crate::protocol::Role;
     use crate::store::load_or_create_identity;
 
     #[test]
@@ -289,14 +235,7 @@ mod tests {
         assert_eq!(std::fs::read(store.path(IDENTITY_FILE)).unwrap(), b"{not json");
         // A tampered device id is caught.
         let mut f: serde_json::Value = serde_json::from_slice(
-            &serde_json::to_vec(&IdentityFile {
-                version: 1,
-                device_id: "0".repeat(64),
-                public_key_pem: id.public_key_pem(),
-                private_key_pem: id.private_key_pem(),
-                created_at_ms: 1,
-            })
-            .unwrap(),
+            &serde_json::to_vec(&IdentityRecord { device_id: "0".repeat(64), ..IdentityRecord::new(&id, 1) }).unwrap(),
         )
         .unwrap();
         f["version"] = 1.into();

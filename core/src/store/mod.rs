@@ -1,12 +1,15 @@
-//! Where identity and device tokens live: a trait, a JSON file store for Linux and an
-//! in-memory store. Tokens are keyed by (gateway origin, deviceId, role) so a token is
+//! Where identity and device tokens live: a trait, a JSON file store for Linux, a store over
+//! an app's key-value storage and an in-memory store. Tokens are keyed by (gateway origin, deviceId, role) so a token is
 //! never sent to a Gateway other than the one that issued it.
 
 mod file;
+mod keyvalue;
 mod memory;
 mod private;
+mod records;
 
 pub use file::FileStore;
+pub use keyvalue::{KeyValueCredentials, KeyValueStore, keys};
 pub use memory::MemoryStore;
 #[cfg(unix)]
 pub use private::refuse_unsafe_ancestors;
