@@ -10,6 +10,10 @@
 //!   only, never written): local mode takes env → `gateway.auth.*` and, as a node host,
 //!   ignores `gateway.remote.*`; remote mode takes `gateway.remote.*` with the remote
 //!   precedence.
+//!
+//! Longer than the ~600 lines a file aims for (670 non-test lines), on purpose: the
+//! precedence above is one rule, and each source's reading stays beside the others so it
+//! can be checked against remote-access.md §4 top to bottom.
 
 use std::path::{Path, PathBuf};
 
