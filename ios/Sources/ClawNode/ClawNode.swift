@@ -151,6 +151,8 @@ final class Hub: NodeListener, @unchecked Sendable {
     private let lock = NSLock()
     private var stateContinuations: [UUID: AsyncStream<NodeState>.Continuation] = [:]
     private var noticeContinuations: [UUID: AsyncStream<NodeNotice>.Continuation] = [:]
+    /// The last state delivered by the library; what a new `states` stream starts with.
+    private var lastState: NodeState?
     let pendingWork: AsyncStream<PendingWorkItem>
     private let pendingContinuation: AsyncStream<PendingWorkItem>.Continuation
 
@@ -171,16 +173,41 @@ final class Hub: NodeListener, @unchecked Sendable {
         }
     }
 
-    func states(current: NodeState) -> AsyncStream<NodeState> { register(\.stateContinuations, first: current) }
+    /// A stream that starts with the current state and then gets every change. Registering
+    /// and choosing the first state happen under the lock `onState` delivers under, so no
+    /// change falls between them and the first state is never older than the next one.
+    /// `current` is read before the lock (it calls into the library).
+    func states(current: @autoclosure () -> NodeState) -> AsyncStream<NodeState> {
+        let fallback = current()
+        return AsyncStream { continuation in
+            let id = UUID()
+            continuation.onTermination = { [weak self] _ in
+                guard let self else { return }
+                _ = self.lock.withLock { self.stateContinuations.removeValue(forKey: id) }
+            }
+            let first: NodeState = lock.withLock {
+                stateContinuations[id] = continuation
+                let first = lastState ?? fallback
+                continuation.yield(first)
+                return first
+            }
+            // A stream made after the node stopped ends as the others did.
+            if case .stopped = first { continuation.finish() }
+        }
+    }
 
     func notices() -> AsyncStream<NodeNotice> { register(\.noticeContinuations, first: nil) }
 
     func onState(state: NodeState) throws {
-        let targets = lock.withLock { Array(stateContinuations.values) }
-        for c in targets {
-            c.yield(state)
-            if case .stopped = state { c.finish() }
+        // Yielded under the lock (see `states`); finished outside it, since `finish()` runs
+        // `onTermination`, which takes the lock.
+        let targets = lock.withLock {
+            lastState = state
+            let targets = Array(stateContinuations.values)
+            for c in targets { c.yield(state) }
+            return targets
         }
+        if case .stopped = state { targets.forEach { $0.finish() } }
         if case .stopped = state {
             let notices = lock.withLock { Array(noticeContinuations.values) }
             notices.forEach { $0.finish() }

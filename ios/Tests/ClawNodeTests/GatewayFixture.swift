@@ -10,18 +10,22 @@ final class GatewayFixture {
     private var nextId = 1
     let url: String
     let token: String
+    /// With `tls`: the Gateway's self-signed certificate (PEM).
+    let certPath: String?
 
-    init(allow: [String], explicitPairing: Bool = false) throws {
+    init(allow: [String], explicitPairing: Bool = false, tls: Bool = false) throws {
         let env = ProcessInfo.processInfo.environment
         let path = env["CLAWNODE_GATEWAY_FIXTURE"] ?? "../target/debug/gateway-fixture"
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = ["--allow", allow.joined(separator: ",")] + (explicitPairing ? ["--explicit-pairing"] : [])
+            + (tls ? ["--tls"] : [])
         process.standardInput = stdin
         process.standardOutput = stdout
         try process.run()
         let hello = try GatewayFixture.readLine(stdout, &buffer)
         url = hello["url"] as? String ?? ""
         token = hello["token"] as? String ?? ""
+        certPath = hello["certPath"] as? String
     }
 
     private static func readLine(_ pipe: Pipe, _ buffer: inout Data) throws -> [String: Any] {
@@ -49,8 +53,11 @@ final class GatewayFixture {
         return try GatewayFixture.readLine(stdout, &buffer)
     }
 
-    func invoke(_ nodeId: String, _ command: String, params: [String: Any] = [:], timeoutMs: Int = 10_000) throws -> [String: Any] {
-        try call("invoke", ["nodeId": nodeId, "command": command, "params": params, "timeoutMs": timeoutMs])
+    /// `node.invoke` as the operator; `params` nil sends no `params` at all.
+    func invoke(_ nodeId: String, _ command: String, params: [String: Any]? = [:], timeoutMs: Int = 10_000) throws -> [String: Any] {
+        var fields: [String: Any] = ["nodeId": nodeId, "command": command, "timeoutMs": timeoutMs]
+        if let params { fields["params"] = params }
+        return try call("invoke", fields)
     }
 
     deinit {
