@@ -114,6 +114,38 @@ pub fn tls_records_only(bytes: &[u8]) -> Result<usize, String> {
     Ok(n)
 }
 
+/// The server name (SNI, RFC 6066 §3) of the TLS ClientHello that `bytes` starts with:
+/// `Ok(None)` when the hello carries no `server_name` extension (as for an IP address),
+/// `Err` when `bytes` does not start with a ClientHello in one record.
+pub fn client_hello_sni(bytes: &[u8]) -> Result<Option<String>, String> {
+    let cut = || format!("not a ClientHello in one record: {:02x?}", &bytes[..bytes.len().min(16)]);
+    let take = |at: usize, n: usize| bytes.get(at..at + n).ok_or_else(cut);
+    let u16_at = |at: usize| take(at, 2).map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])));
+    if take(0, 1)? != [0x16] || take(5, 1)? != [0x01] {
+        return Err(cut());
+    }
+    // Record header (5), handshake header (4), legacy version (2), random (32).
+    let mut at = 5 + 4 + 2 + 32;
+    at += 1 + usize::from(take(at, 1)?[0]); // session id
+    at += 2 + u16_at(at)?; // cipher suites
+    at += 1 + usize::from(take(at, 1)?[0]); // compression methods
+    let end = at + 2 + u16_at(at)?;
+    at += 2;
+    while at + 4 <= end {
+        let (ty, len) = (u16_at(at)?, u16_at(at + 2)?);
+        if ty == 0 {
+            // server_name_list length (2), name type (1, host_name = 0), name length (2).
+            if take(at + 6, 1)? != [0] {
+                return Err(format!("server_name of type {}", take(at + 6, 1)?[0]));
+            }
+            let n = u16_at(at + 7)?;
+            return Ok(Some(String::from_utf8_lossy(take(at + 9, n)?).into_owned()));
+        }
+        at += 4 + len;
+    }
+    Ok(None)
+}
+
 /// The payloads of the client→server WebSocket frames in `bytes` (which start at the first
 /// frame), unmasked: masking hides nothing from whoever relays the frames.
 pub fn unmasked_client_payloads(bytes: &[u8]) -> Vec<u8> {

@@ -8,8 +8,9 @@
 //!   head and then TLS records; the Gateway token and the protocol's method names never
 //!   appear in either direction; tinyproxy's log names the CONNECT target. An invoke works.
 //! - `wss://localhost` through danted with user/password: the SOCKS5 request carries the
-//!   *name* `localhost` (address type 3: the proxy resolves it), then TLS only; an invoke
-//!   works. Wrong SOCKS credentials: exit 78, "rejected the proxy credentials".
+//!   *name* `localhost` (address type 3: the proxy resolves it), then TLS only, whose
+//!   ClientHello names `localhost` (SNI for the Gateway, not the proxy); an invoke works.
+//!   Wrong SOCKS credentials: exit 78, "rejected the proxy credentials".
 //! - tinyproxy with `BasicAuth`: no credentials → 407 → exit 78 "requires authentication";
 //!   wrong ones → "rejected"; right ones → ready.
 //! - plaintext `ws://127.0.0.1` through tinyproxy works (loopback Gateway) and the tap
@@ -30,7 +31,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use clawnode::TlsPin;
-use clawnode_testkit::tap::{Tap, contains, tls_records_only, unmasked_client_payloads};
+use clawnode_testkit::tap::{Tap, client_hello_sni, contains, tls_records_only, unmasked_client_payloads};
 use clawnode_testkit::{ClawnodeProcess, Gateway, InstalledUnit, Operator, random_hex, service_install};
 use serde_json::json;
 
@@ -216,6 +217,8 @@ async fn wss_through_tinyproxy_and_danted_is_end_to_end_tls() {
         let end = head_end(&c.up);
         assert_eq!(String::from_utf8_lossy(&c.up[..end]), connect, "only the CONNECT head in clear");
         assert_eq!(c.up.get(end..end + 2), Some(&[0x16, 0x03][..]), "then a TLS handshake record");
+        // TLS is with the Gateway (an IP address: no server name), never named for the proxy.
+        assert_eq!(client_hello_sni(&c.up[end..]), Ok(None), "no SNI for the Gateway's IP address");
         let records = tls_records_only(&c.up[end..]).unwrap();
         assert!(records > 3, "handshake and application data, all TLS records ({records})");
         let down_end = head_end(&c.down);
@@ -278,6 +281,8 @@ async fn wss_through_tinyproxy_and_danted_is_end_to_end_tls() {
     let at = c.up.windows(req.len()).position(|w| w == req.as_slice()).expect("a SOCKS5 CONNECT to the name");
     assert_eq!(c.up.get(at + req.len()..at + req.len() + 2), Some(&[0x16, 0x03][..]), "then TLS");
     assert!(tls_records_only(&c.up[at + req.len()..]).unwrap() > 3, "nothing but TLS records after the request");
+    // SNI names the Gateway (`localhost`), not the proxy: TLS is end to end.
+    assert_eq!(client_hello_sni(&c.up[at + req.len()..]), Ok(Some("localhost".to_string())), "the hello's server name");
     assert_opaque(&c.up, gw.token(), "node → socks proxy");
     assert_opaque(&c.down, gw.token(), "socks proxy → node");
 
