@@ -343,6 +343,10 @@ pub fn dist_files(out: &Path) -> Result<(), String> {
     let mut c = cargo();
     c.args(["build", "--quiet", "--locked", "-p", "clawnode-cli", "--bin", "clawnode", "--features", "dist-files"]);
     step("build clawnode --features dist-files (host)", &mut c)?;
+    // The generators' own unit tests (they need the feature, so `cargo xtask test` skips them).
+    let mut t = cargo();
+    t.args(["test", "--quiet", "--locked", "-p", "clawnode-cli", "--bin", "clawnode", "--features", "dist-files"]);
+    step("unit tests of the packaging files (host)", t.args(["--", "dist_files::"]))?;
     let _ = std::fs::remove_dir_all(out);
     let exe = crate::target_dir()?.join("debug/clawnode");
     step("generate man pages, completions, unit", Command::new(exe).arg("__dist-files").arg(out)).map(|_| ())
