@@ -51,6 +51,7 @@ def test_the_docs_program_answers_the_operator(gateway: GatewayFixture, tmp_path
         CLAWNODE_GATEWAY_TOKEN=gateway.token,
         CLAWNODE_STATE_DIR=str(tmp_path / "state"),
         PYTHONUNBUFFERED="1",
+        PYTHONFAULTHANDLER="1",  # a hang below is reported with every thread's stack
     )
     proc = subprocess.Popen(
         [sys.executable, str(script)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -96,7 +97,19 @@ def test_the_docs_program_answers_the_operator(gateway: GatewayFixture, tmp_path
         # Ctrl-C: asyncio.run cancels main(), `async with` stops the node, Python exits by
         # SIGINT after its KeyboardInterrupt (atexit closes the native runtime first).
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=15) == -signal.SIGINT, "".join(seen)
+        # Stopping is bounded (the supervisor 5 s, handlers' grace, the runtime 2 s): 30 s is
+        # a hang, shown with the program's output and its threads' stacks (SIGABRT makes
+        # faulthandler print them).
+        try:
+            code = proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)
+            proc.wait(timeout=10)
+            time.sleep(0.5)
+            while not lines.empty():
+                seen.append(lines.get())
+            raise AssertionError("no exit 30 s after SIGINT:\n" + "".join(seen)) from None
+        assert code == -signal.SIGINT, "".join(seen)
     finally:
         if proc.poll() is None:
             proc.kill()
