@@ -69,13 +69,17 @@ fn reserved(name: &str) -> bool {
         || RESERVED_ENV_PREFIXES.iter().any(|p| upper.starts_with(p))
 }
 
-/// Whether `name` is one of the node's own keys ([`RESERVED_ENV_PREFIXES`]): a process the
-/// node starts that must keep the rest of its environment (`ssh`, `notify-send`) is given
-/// everything but these.
+/// Proxy variables (any case) that may carry the proxy's credentials (`user:pass@`): the
+/// node reads them with `--proxy-from-env`; its other children never need them.
+pub const PROXY_CREDENTIAL_ENV: &[&str] = &["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"];
+
+/// Whether `name` is one of the node's own keys ([`RESERVED_ENV_PREFIXES`]) or a proxy
+/// variable ([`PROXY_CREDENTIAL_ENV`]): a process the node starts that must keep the rest of
+/// its environment (`ssh`, `notify-send`) is given everything but these.
 pub fn is_node_private(name: &std::ffi::OsStr) -> bool {
     name.to_str().is_none_or(|n| {
         let upper = n.to_ascii_uppercase();
-        RESERVED_ENV_PREFIXES.iter().any(|p| upper.starts_with(p))
+        RESERVED_ENV_PREFIXES.iter().any(|p| upper.starts_with(p)) || PROXY_CREDENTIAL_ENV.contains(&upper.as_str())
     })
 }
 
@@ -192,5 +196,16 @@ pub(crate) mod tests {
         assert_eq!(msg, "environment override rejected (reserved override keys: CLAWNODE_Y, OPENCLAW_X)");
         assert!(!msg.contains("SECRET"));
         assert!(reserved_keys(["FOO", "LANG"]).is_empty());
+    }
+
+    #[test]
+    fn node_private_keys_include_proxy_credentials_in_any_case() {
+        use std::ffi::OsStr;
+        for k in ["CLAWNODE_PROXY", "openclaw_gateway_token", "HTTPS_PROXY", "https_proxy", "All_Proxy", "HTTP_PROXY"] {
+            assert!(is_node_private(OsStr::new(k)), "{k}");
+        }
+        for k in ["NO_PROXY", "DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "HOME", "SSH_AUTH_SOCK"] {
+            assert!(!is_node_private(OsStr::new(k)), "{k}");
+        }
     }
 }
