@@ -343,7 +343,11 @@ pub fn dist_files(out: &Path) -> Result<(), String> {
     let mut c = cargo();
     c.args(["build", "--quiet", "--locked", "-p", "clawnode-cli", "--bin", "clawnode", "--features", "dist-files"]);
     step("build clawnode --features dist-files (host)", &mut c)?;
-    // The generators' own unit tests (they need the feature, so `cargo xtask test` skips them).
+    // The generators' own lints and unit tests (they need the feature, so `cargo xtask test`
+    // skips them).
+    let mut l = cargo();
+    l.args(["clippy", "--quiet", "--locked", "-p", "clawnode-cli", "--all-targets", "--features", "dist-files"]);
+    step("clippy of the packaging files (host)", l.args(["--", "-D", "warnings"]))?;
     let mut t = cargo();
     t.args(["test", "--quiet", "--locked", "-p", "clawnode-cli", "--bin", "clawnode", "--features", "dist-files"]);
     step("unit tests of the packaging files (host)", t.args(["--", "dist_files::"]))?;
