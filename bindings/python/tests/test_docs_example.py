@@ -36,6 +36,14 @@ def test_the_docs_program_is_short_and_comes_first() -> None:
     assert text.index("```python") < 200, text[:300]
 
 
+def _sigint_default() -> None:
+    # A process started in the background by a non-interactive shell (as CI runners may
+    # start this suite) inherits SIGINT ignored, and Python then installs no KeyboardInterrupt
+    # handler: the program would never see the Ctrl-C this test sends. A user's terminal
+    # delivers it; give the child that terminal's disposition.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _lines(stream: "subprocess.Popen[str]", out: "queue.Queue[str]") -> None:
     assert stream.stdout is not None
     for line in stream.stdout:
@@ -54,7 +62,12 @@ def test_the_docs_program_answers_the_operator(gateway: GatewayFixture, tmp_path
         PYTHONFAULTHANDLER="1",  # a hang below is reported with every thread's stack
     )
     proc = subprocess.Popen(
-        [sys.executable, str(script)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [sys.executable, str(script)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=_sigint_default,
     )
     lines: "queue.Queue[str]" = queue.Queue()
     threading.Thread(target=_lines, args=(proc, lines), daemon=True).start()
