@@ -203,10 +203,10 @@ async fn outages(
                     -(gw_ready.duration_since(t).as_secs_f64() * 1000.0)
                 }
             });
+            let ready = node_ms.map(|ms| format!("node Ready at {ms:+.0} ms, ")).unwrap_or_default();
             println!(
-                "  {name} {run}: answered {:.0} ms after ready (node Ready at {:+.0} ms, operator connected at {:.0} ms; {n} handshakes)",
+                "  {name} {run}: answered {:.0} ms after ready ({ready}operator connected at {:.0} ms; {n} handshakes)",
                 took.as_secs_f64() * 1000.0,
-                node_ms.unwrap_or(f64::NAN),
                 op_ms.as_secs_f64() * 1000.0
             );
             ms.push(took.as_secs_f64() * 1000.0);
