@@ -299,6 +299,18 @@ pub fn provision(extra: &[&str]) -> Result<(), String> {
             need.push(package);
         }
     }
+    // The cross compilers' C library headers and objects: only a Recommends of the compiler
+    // packages, so `--no-install-recommends` leaves them out (ring's C then finds the host's
+    // /usr/include and fails on a fresh machine). The static armv7 build and the aarch64
+    // wheel link against them too.
+    for (header, package) in [
+        ("/usr/aarch64-linux-gnu/include/stdint.h", "libc6-dev-arm64-cross"),
+        ("/usr/arm-linux-gnueabihf/include/stdint.h", "libc6-dev-armhf-cross"),
+    ] {
+        if !Path::new(header).exists() {
+            need.push(package);
+        }
+    }
     if need.is_empty() {
         return Ok(());
     }
