@@ -125,7 +125,13 @@ async fn edge_headers_through_a_header_checking_nginx() {
     let r = op.node_invoke(&node_id, "system.which", json!({"bins": ["sh"]}), 10_000).await.unwrap();
     assert!(r["payload"]["bins"]["sh"].is_string(), "{r}");
     node.terminate().await.unwrap();
-    assert!(access_log(dir.path()).contains("\" 101 "), "{}", access_log(dir.path()));
+    // nginx logs an upgraded request when its connection ends, just after the node stopped:
+    // wait for the line rather than race the log write.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while !access_log(dir.path()).contains("\" 101 ") {
+        assert!(std::time::Instant::now() < deadline, "{}", access_log(dir.path()));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let out = node.lines().join("\n");
     assert!(!out.contains(&secret), "the header secret is never printed");
     op.close().await;
